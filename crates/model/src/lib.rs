@@ -1,0 +1,59 @@
+//! fieldsync's domain model: the lead document and everything a person can do to it.
+//!
+//! No I/O, no clock: callers pass "now" and the user's time zone in. The crate is the schema
+//! of fieldsync's data, so the store, sync and analytics crates all build on it.
+//!
+//! - [`field`], [`validate`], [`when`], [`money`], [`vocab`]: turning typed text into checked values.
+//! - [`pipeline`], [`templates`]: a team's stages, loss reasons and source channels.
+//! - [`action`]: what a person does ([`NewLead`], [`Action`]), already parsed.
+//! - [`doc`]: [`LeadDoc`], the Automerge document of one lead, which checks and applies actions.
+//! - [`schema`]: the document's keys and layout.
+//! - [`view`]: [`Lead`], the whole lead as read from its document (the JSON shape).
+//! - [`row`]: [`LeadRow`], the compact projection the store keeps for lists and analytics.
+//!
+//! ```
+//! use fieldsync_model::{Action, Field, LeadDoc, LeadId, NewLead, Stamp, templates};
+//! use automerge::{ActorId, ScalarValue};
+//!
+//! let pipeline = templates::b2b();
+//! let now = "2024-03-20T09:00:00Z".parse().unwrap();
+//! let stamp = Stamp { by: "alice".into(), now };
+//! let new = NewLead {
+//!     fields: vec![
+//!         (Field::Company, ScalarValue::Str("A Tech Co.".into())),
+//!         (Field::Contact, ScalarValue::Str("Zhang Wei".into())),
+//!     ],
+//!     owner: Some("alice".into()),
+//!     created_at: now,
+//! };
+//! let mut doc = LeadDoc::create(&LeadId::random(), &new, &pipeline, &stamp, ActorId::random()).unwrap();
+//! doc.apply(&[Action::Move { to: "discovery".into(), at: now }], &pipeline, &stamp).unwrap();
+//! assert_eq!(doc.view().stage, "discovery");
+//! assert_eq!(doc.view().stage_changes.len(), 2);
+//! ```
+
+pub mod action;
+pub mod doc;
+pub mod field;
+pub mod id;
+pub mod money;
+pub mod pipeline;
+pub mod row;
+pub mod schema;
+pub mod templates;
+pub mod validate;
+pub mod view;
+pub mod vocab;
+pub mod when;
+
+pub use action::{Action, FollowUpDraft, NewLead, Stamp};
+pub use doc::{LeadDoc, LeadError};
+pub use field::{Field, ParseContext};
+pub use id::LeadId;
+pub use money::Money;
+pub use pipeline::Pipeline;
+pub use row::LeadRow;
+pub use validate::ValidationError;
+pub use view::{Lead, Outcome};
+pub use vocab::{ContactChannel, Priority};
+pub use when::Due;

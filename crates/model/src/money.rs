@@ -1,0 +1,121 @@
+//! Money amounts.
+//!
+//! An amount is kept as an integer number of hundredths of the team's currency unit, so sums
+//! are exact. The unit itself is the team's choice (the playbooks count in 10k CNY); fieldsync
+//! never converts between currencies.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A non-negative amount in hundredths of the team's currency unit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+pub struct Money(i64);
+
+impl Money {
+    /// From hundredths.
+    pub const fn from_cents(cents: i64) -> Self {
+        Self(cents)
+    }
+
+    /// From whole units.
+    pub const fn from_units(units: i64) -> Self {
+        Self(units * 100)
+    }
+
+    /// The amount in hundredths.
+    pub const fn cents(self) -> i64 {
+        self.0
+    }
+
+    /// The amount as a float, for averages and charts.
+    pub fn as_f64(self) -> f64 {
+        self.0 as f64 / 100.0
+    }
+}
+
+impl FromStr for Money {
+    type Err = String;
+
+    /// Accepts `25`, `25.5`, `1,200.50` or `1_200`; rejects negatives and more than 2 decimals.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let cleaned: String = text
+            .trim()
+            .chars()
+            .filter(|c| *c != ',' && *c != '_')
+            .collect();
+        let hint = "write a non-negative number such as 25 or 1200.50";
+        if cleaned.starts_with('-') {
+            return Err(format!("'{text}' is negative: {hint}"));
+        }
+        let (whole, frac) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
+        let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() && frac.is_empty()
+            || !digits_only(whole)
+            || !digits_only(frac)
+            || frac.len() > 2
+        {
+            return Err(format!("'{text}' is not an amount: {hint}"));
+        }
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole
+                .parse()
+                .map_err(|_| format!("'{text}' is too large: {hint}"))?
+        };
+        let frac: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
+        whole
+            .checked_mul(100)
+            .and_then(|c| c.checked_add(frac))
+            .map(Money)
+            .ok_or_else(|| format!("'{text}' is too large: {hint}"))
+    }
+}
+
+impl fmt::Display for Money {
+    /// `25`, `25.5`, `25.05`: no trailing zeros, no thousands separators.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (whole, frac) = (self.0 / 100, self.0 % 100);
+        match frac {
+            0 => write!(f, "{whole}"),
+            f10 if f10 % 10 == 0 => write!(f, "{whole}.{}", f10 / 10),
+            _ => write!(f, "{whole}.{frac:02}"),
+        }
+    }
+}
+
+impl Serialize for Money {
+    /// Serialised as a JSON number in units (`25.5`), which is what scripts expect.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.as_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints() {
+        for (input, cents, shown) in [
+            ("25", 2500, "25"),
+            ("25.5", 2550, "25.5"),
+            ("1,200.05", 120005, "1200.05"),
+            (".5", 50, "0.5"),
+            ("0", 0, "0"),
+        ] {
+            let m: Money = input.parse().unwrap();
+            assert_eq!(m.cents(), cents, "{input}");
+            assert_eq!(m.to_string(), shown, "{input}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_amounts() {
+        for bad in ["-1", "abc", "1.234", "", ".", "1e5", "99999999999999999999"] {
+            assert!(bad.parse::<Money>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The lead document's layout: its keys, and typed readers over Automerge values.
+//!
+//! ```text
+//! ROOT
+//!   schema: uint               document schema version (SCHEMA_VERSION)
+//!   id, created_by: str       created_at: timestamp
+//!   <Field::key()>: str|int    the registers of crate::field (company, phone, amount...)
+//!   owner: str|null            stage: str     outcome: str ("open"|"won"|"lost"|"abandoned")
+//!   deal_amount: int           loss_reason: str
+//!   deleted: timestamp         deleted_by: str       (tombstone, set once, never removed)
+//!   followups:     [ {at, recorded_at, by, channel, summary, feedback?, next?, due?} ]
+//!   stage_changes: [ {at, recorded_at, by, from|null, to} ]
+//!   owner_changes: [ {at, recorded_at, by, from|null, to|null} ]
+//!   outcomes:      [ {at, recorded_at, by, outcome, amount?, reason?, note?} ]
+//! ```
+//! Registers hold the current value and merge by Automerge's rules (concurrent sets stay
+//! visible through `get_all` as conflicts). Lists are append-only event logs: entries are
+//! inserted, never edited or removed, so concurrent appends all survive a merge.
+
+use automerge::{ObjId, ReadDoc, ScalarValue, Value, ValueRef};
+use chrono::{DateTime, Utc};
+
+use crate::when;
+
+/// Version of the document layout written by this code.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Root keys that are not [`crate::field::Field`] registers.
+pub mod key {
+    /// Document schema version.
+    pub const SCHEMA: &str = "schema";
+    /// Lead id.
+    pub const ID: &str = "id";
+    /// Creation time.
+    pub const CREATED_AT: &str = "created_at";
+    /// Who created it.
+    pub const CREATED_BY: &str = "created_by";
+    /// Current owner (null: the unassigned pool).
+    pub const OWNER: &str = "owner";
+    /// Current stage key.
+    pub const STAGE: &str = "stage";
+    /// Current outcome.
+    pub const OUTCOME: &str = "outcome";
+    /// Deal amount when won.
+    pub const DEAL_AMOUNT: &str = "deal_amount";
+    /// Loss reason key when lost or abandoned.
+    pub const LOSS_REASON: &str = "loss_reason";
+    /// Tombstone: when the lead was deleted.
+    pub const DELETED: &str = "deleted";
+    /// Who deleted it.
+    pub const DELETED_BY: &str = "deleted_by";
+    /// Follow-up log.
+    pub const FOLLOWUPS: &str = "followups";
+    /// Stage-change log.
+    pub const STAGE_CHANGES: &str = "stage_changes";
+    /// Owner-change log.
+    pub const OWNER_CHANGES: &str = "owner_changes";
+    /// Outcome log.
+    pub const OUTCOMES: &str = "outcomes";
+    /// Event: when it happened.
+    pub const AT: &str = "at";
+    /// Event: when it was recorded.
+    pub const RECORDED_AT: &str = "recorded_at";
+    /// Event: who recorded it.
+    pub const BY: &str = "by";
+    /// Change events: previous value.
+    pub const FROM: &str = "from";
+    /// Change events: new value.
+    pub const TO: &str = "to";
+    /// Follow-up: contact channel.
+    pub const CHANNEL: &str = "channel";
+    /// Follow-up: what was discussed.
+    pub const SUMMARY: &str = "summary";
+    /// Follow-up: the customer's feedback.
+    pub const FEEDBACK: &str = "feedback";
+    /// Follow-up: the next step.
+    pub const NEXT: &str = "next";
+    /// Follow-up: when the next step is due.
+    pub const DUE: &str = "due";
+    /// Outcome event: amount when won.
+    pub const AMOUNT: &str = "amount";
+    /// Outcome event: reason key.
+    pub const REASON: &str = "reason";
+    /// Outcome event: free note.
+    pub const NOTE: &str = "note";
+}
+
+/// The scalar at `obj[prop]` after Automerge's conflict resolution, if any.
+pub fn scalar(doc: &impl ReadDoc, obj: &ObjId, prop: &str) -> Option<ScalarValue> {
+    match doc.get(obj, prop) {
+        Ok(Some((Value::Scalar(value), _))) => Some(value.into_owned()),
+        _ => None,
+    }
+}
+
+/// A string value; null, missing and non-string values read as `None`.
+pub fn string(doc: &impl ReadDoc, obj: &ObjId, prop: &str) -> Option<String> {
+    match scalar(doc, obj, prop)? {
+        ScalarValue::Str(text) => Some(text.to_string()),
+        _ => None,
+    }
+}
+
+/// An integer value (signed or unsigned).
+pub fn int(doc: &impl ReadDoc, obj: &ObjId, prop: &str) -> Option<i64> {
+    match scalar(doc, obj, prop)? {
+        ScalarValue::Int(n) => Some(n),
+        ScalarValue::Uint(n) => i64::try_from(n).ok(),
+        _ => None,
+    }
+}
+
+/// A timestamp value.
+pub fn time(doc: &impl ReadDoc, obj: &ObjId, prop: &str) -> Option<DateTime<Utc>> {
+    match scalar(doc, obj, prop)? {
+        ScalarValue::Timestamp(ms) | ScalarValue::Int(ms) => Some(when::from_millis(ms)),
+        _ => None,
+    }
+}
+
+/// Every concurrent value of a register, winner first; more than one means a conflict.
+pub fn all_scalars(doc: &impl ReadDoc, obj: &ObjId, prop: &str) -> Vec<ScalarValue> {
+    let winner = scalar(doc, obj, prop);
+    let mut values: Vec<ScalarValue> = doc
+        .get_all(obj, prop)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(value, _)| match value {
+            Value::Scalar(value) => Some(value.into_owned()),
+            Value::Object(_) => None,
+        })
+        .collect();
+    if let Some(winner) = winner
+        && let Some(pos) = values.iter().position(|v| *v == winner)
+    {
+        values.swap(0, pos);
+    }
+    values
+}
+
+/// The object ids of the entries of the list at `ROOT[prop]`, in list order.
+pub fn list_entries(doc: &impl ReadDoc, prop: &str) -> Vec<ObjId> {
+    let Ok(Some((Value::Object(_), list))) = doc.get(automerge::ROOT, prop) else {
+        return Vec::new();
+    };
+    doc.list_range(&list, ..)
+        .filter_map(|item| match item.value {
+            ValueRef::Object(_) => Some(item.id()),
+            ValueRef::Scalar(_) => None,
+        })
+        .collect()
+}

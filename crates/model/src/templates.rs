@@ -1,0 +1,153 @@
+//! The three built-in pipelines of the playbooks (`b2b`, `leads`, `layers`), with the default
+//! loss reasons and source channels.
+//!
+//! Probabilities are the conventional ones for each stage's position; stale limits default to
+//! 30 days except where a playbook states a limit (the `layers` deck: 1, 1, 5, 5, 5, 5 days per
+//! move). Ideal rates come from the `layers` deck (100%, 90%, 50%, 30%, 10%); the `b2b` guide
+//! compares against an industry average of 60%, which is its baseline here.
+
+use crate::pipeline::{Label, LossReason, Pipeline, SourceChannel, Stage};
+
+/// Names of the built-in templates, for help texts and errors.
+pub const NAMES: [&str; 3] = ["b2b", "leads", "layers"];
+
+/// Default stale limit in days.
+pub const DEFAULT_STALE_DAYS: u32 = 30;
+
+/// A built-in pipeline by name.
+pub fn by_name(name: &str) -> Result<Pipeline, String> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "b2b" => Ok(b2b()),
+        "leads" => Ok(leads()),
+        "layers" => Ok(layers()),
+        _ => Err(format!(
+            "unknown pipeline template '{name}': use one of {}",
+            NAMES.join(", ")
+        )),
+    }
+}
+
+fn label(en: &str, zh: &str) -> Label {
+    Label {
+        en: en.to_owned(),
+        zh: zh.to_owned(),
+    }
+}
+
+fn stage(key: &str, en: &str, zh: &str, probability: u8, stale_days: u32, ideal: Option<f64>) -> Stage {
+    Stage {
+        key: key.to_owned(),
+        label: label(en, zh),
+        probability,
+        stale_days,
+        ideal_rate: ideal,
+    }
+}
+
+fn build(template: &str, stages: Vec<Stage>) -> Pipeline {
+    Pipeline {
+        template: template.to_owned(),
+        stages,
+        loss_reasons: default_loss_reasons(),
+        sources: default_sources(),
+    }
+}
+
+/// Six-stage B2B pipeline, from lead acquisition to account care.
+pub fn b2b() -> Pipeline {
+    let d = DEFAULT_STALE_DAYS;
+    let baseline = Some(0.6);
+    build(
+        "b2b",
+        vec![
+            stage("acquisition", "lead acquisition", "线索获取", 10, d, baseline),
+            stage("discovery", "needs discovery", "需求挖掘", 20, d, baseline),
+            stage("solution", "solution design", "方案制定", 40, d, baseline),
+            stage("negotiation", "negotiation", "商务谈判", 60, d, baseline),
+            stage("closing", "closing", "成交促成", 80, d, baseline),
+            stage("care", "account care", "客户维护", 100, d, None),
+        ],
+    )
+}
+
+/// Five-stage lead pipeline, from first contact to won.
+pub fn leads() -> Pipeline {
+    let d = DEFAULT_STALE_DAYS;
+    build(
+        "leads",
+        vec![
+            stage("first-contact", "first contact", "初识", 10, d, None),
+            stage("intent", "intent confirmed", "意向明确", 30, d, None),
+            stage("comparison", "solution comparison", "方案对比", 50, d, None),
+            stage("negotiation", "negotiation", "商务谈判", 70, d, None),
+            stage("won", "won", "成交", 100, d, None),
+        ],
+    )
+}
+
+/// Seven customer layers, from the resource pool to implemented customers.
+pub fn layers() -> Pipeline {
+    build(
+        "layers",
+        vec![
+            stage("pool", "resource pool", "客户资源", 1, 1, Some(1.0)),
+            stage("graded", "graded", "已分级", 5, 1, Some(0.9)),
+            stage("contacted", "contacted", "已接触", 10, 5, Some(0.5)),
+            stage("lead", "lead customer", "线索客户", 20, 5, Some(0.3)),
+            stage("opportunity", "opportunity", "意向客户(商机)", 40, 5, Some(0.1)),
+            stage("signed", "signed customer", "签约客户", 90, 5, None),
+            stage("implemented", "implemented customer", "已实施客户", 100, DEFAULT_STALE_DAYS, None),
+        ],
+    )
+}
+
+/// The default loss-reason list.
+pub fn default_loss_reasons() -> Vec<LossReason> {
+    [
+        ("price", "price too high", "价格过高", false),
+        ("competitor", "chose a competitor", "竞品优势", false),
+        ("no-budget", "no budget", "预算不足", false),
+        ("need-changed", "need changed", "需求变更", false),
+        ("no-decision", "no decision / no authority", "无决策权", false),
+        ("invalid", "invalid contact or irrelevant need", "无效线索", false),
+        ("other", "other", "其他", true),
+    ]
+    .into_iter()
+    .map(|(key, en, zh, needs_note)| LossReason {
+        key: key.to_owned(),
+        label: label(en, zh),
+        needs_note,
+    })
+    .collect()
+}
+
+/// The default source channels.
+pub fn default_sources() -> Vec<SourceChannel> {
+    [
+        ("website", "website sign-up", "官网注册"),
+        ("trade-show", "trade show", "行业展会"),
+        ("referral", "referral", "转介绍"),
+        ("social", "social media", "社交媒体"),
+        ("search-ads", "search ads", "搜索引擎广告"),
+        ("event", "offline event", "线下活动"),
+    ]
+    .into_iter()
+    .map(|(key, en, zh)| SourceChannel {
+        key: key.to_owned(),
+        label: label(en, zh),
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_have_the_playbook_stage_counts() {
+        assert_eq!(b2b().stages.len(), 6);
+        assert_eq!(leads().stages.len(), 5);
+        assert_eq!(layers().stages.len(), 7);
+        assert!(by_name("crm").unwrap_err().contains("b2b, leads, layers"));
+    }
+}

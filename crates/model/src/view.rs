@@ -1,0 +1,372 @@
+//! The lead as people and scripts read it: every field, every log in event-time order, the
+//! derived stage-entry time, and any conflicting register values.
+//!
+//! This is the JSON shape of `fieldsync lead show --json` (documented in docs/cli.md).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use automerge::{ObjId, ReadDoc, ROOT};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::field::Field;
+use crate::id::LeadId;
+use crate::money::Money;
+use crate::schema::{self, key};
+use crate::when::Due;
+
+/// Where a lead stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Still being worked.
+    #[default]
+    Open,
+    /// Closed with a deal.
+    Won,
+    /// Closed without one, for a reason.
+    Lost,
+    /// Given up and returned to the pool.
+    Abandoned,
+}
+
+impl Outcome {
+    /// The stored key.
+    pub fn key(self) -> &'static str {
+        match self {
+            Outcome::Open => "open",
+            Outcome::Won => "won",
+            Outcome::Lost => "lost",
+            Outcome::Abandoned => "abandoned",
+        }
+    }
+
+    /// Reads a stored key; unknown keys read as open.
+    pub fn from_key(text: &str) -> Self {
+        match text {
+            "won" => Outcome::Won,
+            "lost" => Outcome::Lost,
+            "abandoned" => Outcome::Abandoned,
+            _ => Outcome::Open,
+        }
+    }
+
+    /// Whether the lead is closed (won, lost or abandoned).
+    pub fn is_closed(self) -> bool {
+        self != Outcome::Open
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// Who recorded an event, when it happened and when it was recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EventTimes {
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// Who recorded it.
+    pub by: String,
+}
+
+/// One entry of the activity log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FollowUp {
+    /// Times and author.
+    #[serde(flatten)]
+    pub times: EventTimes,
+    /// phone / email / visit / message.
+    pub channel: String,
+    /// What was discussed.
+    pub summary: String,
+    /// The customer's feedback.
+    pub feedback: Option<String>,
+    /// The next step.
+    pub next: Option<String>,
+    /// When the next step is due.
+    pub due: Option<Due>,
+}
+
+/// One entry of the stage-change or owner-change log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// Times and author.
+    #[serde(flatten)]
+    pub times: EventTimes,
+    /// Previous value (`None`: none, at creation or from the pool).
+    pub from: Option<String>,
+    /// New value (`None`: to the pool).
+    pub to: Option<String>,
+}
+
+/// One entry of the outcome log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OutcomeEvent {
+    /// Times and author.
+    #[serde(flatten)]
+    pub times: EventTimes,
+    /// The outcome it set.
+    pub outcome: Outcome,
+    /// Deal amount, when won.
+    pub amount: Option<Money>,
+    /// Reason key, when lost or abandoned.
+    pub reason: Option<String>,
+    /// Free note.
+    pub note: Option<String>,
+}
+
+/// A register two devices set concurrently: the value that stands and the others.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    /// The field's document key.
+    pub field: String,
+    /// Every value, the one that currently stands first.
+    pub values: Vec<String>,
+}
+
+/// When and by whom a lead was deleted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Deletion {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub by: String,
+}
+
+/// A whole lead, read from its document.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Lead {
+    /// Identity.
+    pub id: LeadId,
+    /// Field values by document key (`company`, `phone`, `amount`...), as typed; absent when unset.
+    #[serde(flatten)]
+    pub fields: BTreeMap<&'static str, FieldValue>,
+    /// Responsible rep; `None` is the unassigned pool.
+    pub owner: Option<String>,
+    /// Current stage key.
+    pub stage: String,
+    /// When the lead last entered its current stage.
+    pub stage_entered_at: DateTime<Utc>,
+    /// Days spent in the stage before the current one, if any.
+    pub previous_stage_days: Option<i64>,
+    /// Open, won, lost or abandoned.
+    pub outcome: Outcome,
+    /// When the current outcome was set (`None` while open and never closed).
+    pub outcome_at: Option<DateTime<Utc>>,
+    /// Deal amount when won.
+    pub deal_amount: Option<Money>,
+    /// Reason key when lost or abandoned.
+    pub loss_reason: Option<String>,
+    /// When the lead came in.
+    pub created_at: DateTime<Utc>,
+    /// Who entered it.
+    pub created_by: String,
+    /// Tombstone.
+    pub deleted: Option<Deletion>,
+    /// Activity log, oldest first.
+    pub followups: Vec<FollowUp>,
+    /// Stage changes, oldest first; the first is the creation.
+    pub stage_changes: Vec<Change>,
+    /// Owner changes, oldest first; the first is the creation.
+    pub owner_changes: Vec<Change>,
+    /// Outcome changes, oldest first.
+    pub outcomes: Vec<OutcomeEvent>,
+    /// Registers with concurrent values.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A field's value in the view: text, or an amount serialised as a number.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum FieldValue {
+    /// Text, dates and keys.
+    Text(String),
+    /// Amounts.
+    Money(Money),
+}
+
+impl fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldValue::Text(text) => f.write_str(text),
+            FieldValue::Money(money) => money.fmt(f),
+        }
+    }
+}
+
+/// Registers that are not in the field table but can conflict.
+const STATE_REGISTERS: [&str; 5] = [key::OWNER, key::STAGE, key::OUTCOME, key::DEAL_AMOUNT, key::LOSS_REASON];
+
+impl Lead {
+    /// Reads a lead from its document.
+    pub fn read(doc: &impl ReadDoc) -> Lead {
+        let root = &ROOT;
+        let fields = Field::ALL
+            .iter()
+            .filter_map(|field| {
+                let value = match field.kind() {
+                    crate::field::FieldKind::Money => {
+                        FieldValue::Money(Money::from_cents(schema::int(doc, root, field.key())?))
+                    }
+                    _ => FieldValue::Text(schema::string(doc, root, field.key())?),
+                };
+                Some((field.key(), value))
+            })
+            .collect();
+        let created_at = schema::time(doc, root, key::CREATED_AT).unwrap_or_default();
+        let stage = schema::string(doc, root, key::STAGE).unwrap_or_default();
+        let stage_changes = changes(doc, key::STAGE_CHANGES);
+        let (stage_entered_at, previous_stage_days) = stage_entry(&stage_changes, &stage, created_at);
+        let outcome = schema::string(doc, root, key::OUTCOME).map_or(Outcome::Open, |k| Outcome::from_key(&k));
+        let outcomes = outcome_events(doc);
+        let outcome_at = outcomes
+            .iter()
+            .rev()
+            .find(|event| event.outcome == outcome)
+            .map(|event| event.times.at);
+        Lead {
+            id: LeadId::parse(&schema::string(doc, root, key::ID).unwrap_or_default())
+                .unwrap_or_else(|| LeadId::from_bytes([0; 16])),
+            fields,
+            owner: schema::string(doc, root, key::OWNER),
+            stage,
+            stage_entered_at,
+            previous_stage_days,
+            outcome,
+            outcome_at,
+            deal_amount: schema::int(doc, root, key::DEAL_AMOUNT).map(Money::from_cents),
+            loss_reason: schema::string(doc, root, key::LOSS_REASON),
+            created_at,
+            created_by: schema::string(doc, root, key::CREATED_BY).unwrap_or_default(),
+            deleted: schema::time(doc, root, key::DELETED).map(|at| Deletion {
+                at,
+                by: schema::string(doc, root, key::DELETED_BY).unwrap_or_default(),
+            }),
+            followups: followups(doc),
+            stage_changes,
+            owner_changes: changes(doc, key::OWNER_CHANGES),
+            outcomes,
+            conflicts: conflicts(doc),
+        }
+    }
+
+    /// A field's value as text, or `""` when unset.
+    pub fn text(&self, field: Field) -> String {
+        self.fields
+            .get(field.key())
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+
+    /// The estimated amount.
+    pub fn amount(&self) -> Option<Money> {
+        match self.fields.get(Field::Amount.key()) {
+            Some(FieldValue::Money(money)) => Some(*money),
+            _ => None,
+        }
+    }
+}
+
+/// When the lead entered `stage` last, and how many days it spent in the stage before.
+fn stage_entry(changes: &[Change], stage: &str, created_at: DateTime<Utc>) -> (DateTime<Utc>, Option<i64>) {
+    let Some(pos) = changes.iter().rposition(|c| c.to.as_deref() == Some(stage)) else {
+        return (created_at, None);
+    };
+    let entered = changes[pos].times.at;
+    let previous = pos
+        .checked_sub(1)
+        .map(|prev| (entered - changes[prev].times.at).num_days());
+    (entered, previous)
+}
+
+fn event_times(doc: &impl ReadDoc, entry: &ObjId) -> EventTimes {
+    let at = schema::time(doc, entry, key::AT).unwrap_or_default();
+    EventTimes {
+        at,
+        recorded_at: schema::time(doc, entry, key::RECORDED_AT).unwrap_or(at),
+        by: schema::string(doc, entry, key::BY).unwrap_or_default(),
+    }
+}
+
+/// Sorts a log by when things happened; ties by when recorded, then author, so every device
+/// shows merged logs in the same order.
+fn sort_by_time<T>(items: &mut [T], times: impl Fn(&T) -> &EventTimes) {
+    items.sort_by(|a, b| {
+        let (a, b) = (times(a), times(b));
+        (a.at, a.recorded_at, &a.by).cmp(&(b.at, b.recorded_at, &b.by))
+    });
+}
+
+fn followups(doc: &impl ReadDoc) -> Vec<FollowUp> {
+    let mut list: Vec<FollowUp> = schema::list_entries(doc, key::FOLLOWUPS)
+        .iter()
+        .map(|entry| FollowUp {
+            times: event_times(doc, entry),
+            channel: schema::string(doc, entry, key::CHANNEL).unwrap_or_default(),
+            summary: schema::string(doc, entry, key::SUMMARY).unwrap_or_default(),
+            feedback: schema::string(doc, entry, key::FEEDBACK),
+            next: schema::string(doc, entry, key::NEXT),
+            due: schema::string(doc, entry, key::DUE).and_then(|d| Due::from_stored(&d)),
+        })
+        .collect();
+    sort_by_time(&mut list, |f| &f.times);
+    list
+}
+
+fn changes(doc: &impl ReadDoc, log: &str) -> Vec<Change> {
+    let mut list: Vec<Change> = schema::list_entries(doc, log)
+        .iter()
+        .map(|entry| Change {
+            times: event_times(doc, entry),
+            from: schema::string(doc, entry, key::FROM),
+            to: schema::string(doc, entry, key::TO),
+        })
+        .collect();
+    sort_by_time(&mut list, |c| &c.times);
+    list
+}
+
+fn outcome_events(doc: &impl ReadDoc) -> Vec<OutcomeEvent> {
+    let mut list: Vec<OutcomeEvent> = schema::list_entries(doc, key::OUTCOMES)
+        .iter()
+        .map(|entry| OutcomeEvent {
+            times: event_times(doc, entry),
+            outcome: Outcome::from_key(&schema::string(doc, entry, key::OUTCOME).unwrap_or_default()),
+            amount: schema::int(doc, entry, key::AMOUNT).map(Money::from_cents),
+            reason: schema::string(doc, entry, key::REASON),
+            note: schema::string(doc, entry, key::NOTE),
+        })
+        .collect();
+    sort_by_time(&mut list, |o| &o.times);
+    list
+}
+
+fn conflicts(doc: &impl ReadDoc) -> Vec<Conflict> {
+    let field_registers = Field::ALL.iter().map(|f| (f.key(), Some(*f)));
+    let state_registers = STATE_REGISTERS.iter().map(|k| (*k, None));
+    field_registers
+        .chain(state_registers)
+        .filter_map(|(register, field)| {
+            let values = schema::all_scalars(doc, &ROOT, register);
+            (values.len() > 1).then(|| Conflict {
+                field: register.to_owned(),
+                values: values
+                    .iter()
+                    .map(|v| match (field, v) {
+                        (Some(field), _) => field.display(v),
+                        (None, automerge::ScalarValue::Int(cents)) => Money::from_cents(*cents).to_string(),
+                        (None, automerge::ScalarValue::Str(text)) => text.to_string(),
+                        (None, automerge::ScalarValue::Null) => "(none)".to_owned(),
+                        (None, other) => other.to_string(),
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,241 @@
+//! Reading the dates and times people type.
+//!
+//! Everything is stored in UTC and shown in local time. A time typed without an offset
+//! (`2024-05-10 14:30`, `2024-05-10`) means that wall-clock time in the user's zone, which is
+//! passed in so the parsing is testable in any zone. Due dates and expected close dates are
+//! calendar dates when typed as dates: "by 05-12" means by the end of that day wherever the rep is.
+
+use std::fmt;
+
+use chrono::{DateTime, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The forms accepted, for error messages.
+pub const ACCEPTED_FORMS: &str =
+    "use YYYY-MM-DD, 'YYYY-MM-DD HH:MM', RFC 3339 (2024-05-10T14:30:00+08:00), today or yesterday";
+
+/// Events may not be dated before this (a typo guard, not a business rule).
+pub fn earliest_event() -> DateTime<Utc> {
+    DateTime::<Utc>::from_naive_utc_and_offset(
+        NaiveDate::from_ymd_opt(2000, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .unwrap_or_default(),
+        Utc,
+    )
+}
+
+/// How far in the future an event time may be, to allow for clock skew between devices.
+pub const FUTURE_TOLERANCE_MINUTES: i64 = 10;
+
+/// Parses when something happened (`--at`). Date-only input means the start of that local day.
+/// The result must lie between 2000-01-01 and `now` (plus a small clock-skew tolerance).
+pub fn parse_event_time<Tz: TimeZone>(
+    text: &str,
+    now: DateTime<Utc>,
+    zone: &Tz,
+) -> Result<DateTime<Utc>, String> {
+    let at = parse_instant(text, now, zone)?;
+    if at > now + chrono::Duration::minutes(FUTURE_TOLERANCE_MINUTES) {
+        return Err(format!(
+            "'{text}' is in the future: --at says when something already happened"
+        ));
+    }
+    if at < earliest_event() {
+        return Err(format!("'{text}' is before 2000-01-01: check the year"));
+    }
+    Ok(at)
+}
+
+fn parse_instant<Tz: TimeZone>(
+    text: &str,
+    now: DateTime<Utc>,
+    zone: &Tz,
+) -> Result<DateTime<Utc>, String> {
+    let trimmed = text.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(trimmed) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    let today = now.with_timezone(zone).date_naive();
+    let naive = match trimmed.to_ascii_lowercase().as_str() {
+        "now" => return Ok(now),
+        "today" => today.and_time(NaiveTime::MIN),
+        "yesterday" => (today - Days::new(1)).and_time(NaiveTime::MIN),
+        _ => parse_naive(trimmed)
+            .ok_or_else(|| format!("'{text}' is not a date or time: {ACCEPTED_FORMS}"))?,
+    };
+    local_to_utc(naive, zone).ok_or_else(|| {
+        format!("'{text}' does not exist in the local time zone (a daylight-saving gap)")
+    })
+}
+
+fn parse_naive(text: &str) -> Option<NaiveDateTime> {
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Some(date.and_time(NaiveTime::MIN));
+    }
+    ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+}
+
+/// Maps a local wall-clock time to UTC; an ambiguous time (DST fold) takes the earlier instant.
+fn local_to_utc<Tz: TimeZone>(naive: NaiveDateTime, zone: &Tz) -> Option<DateTime<Utc>> {
+    match zone.from_local_datetime(&naive) {
+        LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => Some(at.with_timezone(&Utc)),
+        LocalResult::None => None,
+    }
+}
+
+/// Parses a calendar date (`--expected-close`); RFC 3339 input is read as its local date.
+pub fn parse_date<Tz: TimeZone>(
+    text: &str,
+    now: DateTime<Utc>,
+    zone: &Tz,
+) -> Result<NaiveDate, String> {
+    let date = match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        Ok(date) => date,
+        Err(_) => parse_instant(text, now, zone)?
+            .with_timezone(zone)
+            .date_naive(),
+    };
+    check_plausible_year(text, date)?;
+    Ok(date)
+}
+
+fn check_plausible_year(text: &str, date: NaiveDate) -> Result<(), String> {
+    use chrono::Datelike;
+    if (2000..=2100).contains(&date.year()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{text}' is outside 2000-2100: check the year"
+        ))
+    }
+}
+
+/// When a next step is due: a whole calendar day, or an exact moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Due {
+    /// Due by the end of this day, in whatever zone the rep is in.
+    Date(NaiveDate),
+    /// Due at this moment.
+    At(DateTime<Utc>),
+}
+
+impl Due {
+    /// Parses `--due`: a date stays a date; anything with a time becomes a moment.
+    pub fn parse<Tz: TimeZone>(text: &str, now: DateTime<Utc>, zone: &Tz) -> Result<Self, String> {
+        let trimmed = text.trim();
+        let due = match NaiveDate::parse_from_str(trimmed, "%Y-%m-%d") {
+            Ok(date) => Due::Date(date),
+            Err(_) => match trimmed.to_ascii_lowercase().as_str() {
+                "today" | "yesterday" => {
+                    Due::Date(parse_instant(trimmed, now, zone)?.with_timezone(zone).date_naive())
+                }
+                "tomorrow" => Due::Date(now.with_timezone(zone).date_naive() + Days::new(1)),
+                _ => Due::At(parse_instant(trimmed, now, zone)?),
+            },
+        };
+        check_plausible_year(text, due.date_in(zone))?;
+        Ok(due)
+    }
+
+    /// Reads the stored form written by [`Due::to_stored`].
+    pub fn from_stored(text: &str) -> Option<Self> {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(Due::Date)
+            .or_else(|_| DateTime::parse_from_rfc3339(text).map(|at| Due::At(at.with_timezone(&Utc))))
+            .ok()
+    }
+
+    /// The stored form: `YYYY-MM-DD` or RFC 3339 in UTC.
+    pub fn to_stored(self) -> String {
+        match self {
+            Due::Date(date) => date.format("%Y-%m-%d").to_string(),
+            Due::At(at) => at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }
+    }
+
+    /// The calendar day it falls on in `zone`.
+    pub fn date_in<Tz: TimeZone>(self, zone: &Tz) -> NaiveDate {
+        match self {
+            Due::Date(date) => date,
+            Due::At(at) => at.with_timezone(zone).date_naive(),
+        }
+    }
+
+    /// Whether it has passed at `now`, judged in `zone` for whole days.
+    pub fn is_past<Tz: TimeZone>(self, now: DateTime<Utc>, zone: &Tz) -> bool {
+        match self {
+            Due::Date(date) => now.with_timezone(zone).date_naive() > date,
+            Due::At(at) => now > at,
+        }
+    }
+}
+
+impl fmt::Display for Due {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_stored())
+    }
+}
+
+/// Milliseconds since the epoch, as Automerge timestamps hold them.
+pub fn to_millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+/// The inverse of [`to_millis`]; out-of-range values clamp to the epoch.
+pub fn from_millis(millis: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(millis).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::FixedOffset;
+
+    fn now() -> DateTime<Utc> {
+        "2024-05-10T06:30:00Z".parse().unwrap()
+    }
+
+    fn shanghai() -> FixedOffset {
+        FixedOffset::east_opt(8 * 3600).unwrap()
+    }
+
+    #[test]
+    fn date_only_means_local_midnight() {
+        let at = parse_event_time("2024-05-09", now(), &shanghai()).unwrap();
+        assert_eq!(at.to_rfc3339(), "2024-05-08T16:00:00+00:00");
+        let at = parse_event_time("2024-05-09 14:30", now(), &shanghai()).unwrap();
+        assert_eq!(at.to_rfc3339(), "2024-05-09T06:30:00+00:00");
+        let at = parse_event_time("yesterday", now(), &shanghai()).unwrap();
+        assert_eq!(at.to_rfc3339(), "2024-05-08T16:00:00+00:00");
+    }
+
+    #[test]
+    fn rfc3339_keeps_its_offset() {
+        let at = parse_event_time("2024-05-10T14:30:00+08:00", now(), &Utc).unwrap();
+        assert_eq!(at.to_rfc3339(), "2024-05-10T06:30:00+00:00");
+    }
+
+    #[test]
+    fn insane_event_times_are_refused() {
+        assert!(parse_event_time("2024-06-01", now(), &Utc).unwrap_err().contains("future"));
+        assert!(parse_event_time("1999-12-31", now(), &Utc).unwrap_err().contains("2000"));
+        assert!(parse_event_time("2024-13-01", now(), &Utc).unwrap_err().contains("not a date"));
+        assert!(parse_event_time("10/05/2024", now(), &Utc).unwrap_err().contains("YYYY-MM-DD"));
+    }
+
+    #[test]
+    fn due_dates_stay_dates_and_expire_at_local_day_end() {
+        let due = Due::parse("2024-05-12", now(), &shanghai()).unwrap();
+        assert_eq!(due, Due::Date(NaiveDate::from_ymd_opt(2024, 5, 12).unwrap()));
+        assert_eq!(Due::from_stored(&due.to_stored()), Some(due));
+        let late_on_the_12th: DateTime<Utc> = "2024-05-12T15:59:00Z".parse().unwrap();
+        assert!(!due.is_past(late_on_the_12th, &shanghai()));
+        let early_on_the_13th: DateTime<Utc> = "2024-05-12T16:01:00Z".parse().unwrap();
+        assert!(due.is_past(early_on_the_13th, &shanghai()));
+        let exact = Due::parse("2024-05-12T09:00:00Z", now(), &Utc).unwrap();
+        assert_eq!(Due::from_stored(&exact.to_stored()), Some(exact));
+    }
+}
