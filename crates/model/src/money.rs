@@ -7,10 +7,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A non-negative amount in hundredths of the team's currency unit.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(i64);
 
 impl Money {
@@ -86,10 +86,26 @@ impl fmt::Display for Money {
     }
 }
 
+/// Human-readable formats (JSON) carry a number in units (`25.5`), which is what scripts
+/// expect; binary formats (the store's rows) carry the exact integer of hundredths.
 impl Serialize for Money {
-    /// Serialised as a JSON number in units (`25.5`), which is what scripts expect.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_f64(self.as_f64())
+        if serializer.is_human_readable() {
+            serializer.serialize_f64(self.as_f64())
+        } else {
+            serializer.serialize_i64(self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if deserializer.is_human_readable() {
+            let units = f64::deserialize(deserializer)?;
+            Ok(Money((units * 100.0).round() as i64))
+        } else {
+            i64::deserialize(deserializer).map(Money)
+        }
     }
 }
 
@@ -110,6 +126,13 @@ mod tests {
             assert_eq!(m.cents(), cents, "{input}");
             assert_eq!(m.to_string(), shown, "{input}");
         }
+    }
+
+    #[test]
+    fn json_carries_units() {
+        let m = Money::from_cents(2550);
+        assert_eq!(serde_json::to_string(&m).unwrap(), "25.5");
+        assert_eq!(serde_json::from_str::<Money>("25.5").unwrap(), m);
     }
 
     #[test]

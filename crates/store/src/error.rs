@@ -1,0 +1,127 @@
+//! The store's errors, one enum per family of operations.
+
+use std::path::PathBuf;
+
+use fieldsync_model::{LeadError, LeadId};
+use thiserror::Error;
+
+/// Why a store could not be made or opened.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// No store at the path.
+    #[error("no store at {}: run `fieldsync init --me NAME` first (or pass --home)", .0.display())]
+    NotFound(PathBuf),
+    /// `init` on a path that already holds a store.
+    #[error("a store already exists at {}", .0.display())]
+    AlreadyExists(PathBuf),
+    /// Another process holds the store.
+    #[error("the store at {} is locked by another process; wait for it to finish and try again", .0.display())]
+    Locked(PathBuf),
+    /// Made by an older version of fieldsync.
+    #[error("the store at {} was made by an older fieldsync (store schema {found}; this version reads schema {supported}); upgrade it with the fieldsync release that made it, or export and re-import", path.display())]
+    OlderSchema {
+        /// Store path.
+        path: PathBuf,
+        /// Schema found in the file.
+        found: u32,
+        /// Schema this code reads.
+        supported: u32,
+    },
+    /// Made by a newer version of fieldsync.
+    #[error("the store at {} was made by a newer fieldsync (store schema {found}; this version reads schema {supported}); install the newer fieldsync", path.display())]
+    NewerSchema {
+        /// Store path.
+        path: PathBuf,
+        /// Schema found in the file.
+        found: u32,
+        /// Schema this code reads.
+        supported: u32,
+    },
+    /// The file is not a fieldsync store, or is damaged.
+    #[error("{} is not a usable fieldsync store: {detail}", path.display())]
+    Unusable {
+        /// Store path.
+        path: PathBuf,
+        /// What was wrong.
+        detail: String,
+    },
+    /// Reading or writing the file failed.
+    #[error("cannot use the store at {}: {source}", path.display())]
+    Io {
+        /// Store path.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// Why an id prefix does not name exactly one lead.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum LookupError {
+    /// Not an id prefix at all.
+    #[error("{0}")]
+    Malformed(String),
+    /// No lead starts with it.
+    #[error("no lead with id '{0}': `fieldsync lead list` shows the ids")]
+    NotFound(String),
+    /// Several leads start with it.
+    #[error("id '{prefix}' is ambiguous: it matches {}; give more characters", describe(.matches))]
+    Ambiguous {
+        /// What was typed.
+        prefix: String,
+        /// Up to five matching leads with their company.
+        matches: Vec<(LeadId, String)>,
+    },
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn describe(matches: &[(LeadId, String)]) -> String {
+    matches
+        .iter()
+        .map(|(id, company)| format!("{} ({company})", id.short()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why reading or writing leads failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The action was refused by the lead's rules or validation.
+    #[error(transparent)]
+    Lead(#[from] LeadError),
+    /// Opening the store for writing failed.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The lead is not in the store.
+    #[error("no lead with id {0}")]
+    Missing(LeadId),
+    /// The database reported an error.
+    #[error("store error: {0}")]
+    Storage(String),
+    /// Stored bytes could not be decoded.
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+}
+
+macro_rules! storage_errors {
+    ($($ty:ty),*) => {
+        $(impl From<$ty> for StoreError {
+            fn from(err: $ty) -> Self {
+                StoreError::Storage(err.to_string())
+            }
+        })*
+    };
+}
+
+storage_errors!(
+    redb::StorageError,
+    redb::TableError,
+    redb::TransactionError,
+    redb::CommitError,
+    redb::CompactionError
+);

@@ -1,0 +1,126 @@
+//! Opening the redb file: read-only until something must be written.
+//!
+//! Opening redb read-write rewrites header bytes even when nothing is committed, so a command
+//! that is refused must never have opened the file for writing: reads and validation go through
+//! a [`ReadOnlyDatabase`], and the store upgrades to a writer only to commit a checked change.
+//! Another process holding the file makes the open wait up to a bound, then fail as `Locked`.
+
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use redb::{Database, DatabaseError, ReadOnlyDatabase, ReadTransaction, ReadableDatabase};
+
+use crate::error::{OpenError, StoreError};
+
+/// How often a locked store is tried again while waiting.
+const RETRY_EVERY: Duration = Duration::from_millis(20);
+
+/// The open database: a reader, or a writer once something has been written.
+pub(crate) enum Handle {
+    /// Shared read-only access; leaves the file untouched.
+    Read(ReadOnlyDatabase),
+    /// Exclusive read-write access.
+    Write(Database),
+}
+
+impl Handle {
+    pub(crate) fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
+        Ok(match self {
+            Handle::Read(db) => db.begin_read()?,
+            Handle::Write(db) => db.begin_read()?,
+        })
+    }
+}
+
+fn classify(path: &Path, err: DatabaseError) -> OpenError {
+    match err {
+        DatabaseError::Storage(redb::StorageError::Io(source))
+            if source.kind() != std::io::ErrorKind::InvalidData =>
+        {
+            OpenError::Io {
+                path: path.to_owned(),
+                source,
+            }
+        }
+        DatabaseError::UpgradeRequired(version) => OpenError::Unusable {
+            path: path.to_owned(),
+            detail: format!("its file format (redb {version}) is older than this fieldsync reads"),
+        },
+        other => OpenError::Unusable {
+            path: path.to_owned(),
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// Calls `open` until it stops reporting the database as open elsewhere, for at most `wait`.
+fn with_lock_wait<T>(
+    path: &Path,
+    wait: Duration,
+    open: impl Fn() -> Result<T, DatabaseError>,
+) -> Result<T, OpenError> {
+    let deadline = Instant::now() + wait;
+    loop {
+        match open() {
+            Ok(db) => return Ok(db),
+            Err(DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch) => {
+                if Instant::now() >= deadline {
+                    return Err(OpenError::Locked(path.to_owned()));
+                }
+                thread::sleep(RETRY_EVERY);
+            }
+            Err(err) => return Err(classify(path, err)),
+        }
+    }
+}
+
+fn require_file(path: &Path) -> Result<(), OpenError> {
+    match path.metadata() {
+        Ok(meta) if meta.is_file() => Ok(()),
+        Ok(_) => Err(OpenError::Unusable {
+            path: path.to_owned(),
+            detail: "it is not a file".into(),
+        }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            Err(OpenError::NotFound(path.to_owned()))
+        }
+        Err(source) => Err(OpenError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Opens an existing store read-only.
+pub(crate) fn open_read(path: &Path, wait: Duration) -> Result<ReadOnlyDatabase, OpenError> {
+    require_file(path)?;
+    with_lock_wait(path, wait, || ReadOnlyDatabase::open(path))
+}
+
+/// Opens an existing store for writing.
+pub(crate) fn open_write(path: &Path, wait: Duration) -> Result<Database, OpenError> {
+    require_file(path)?;
+    with_lock_wait(path, wait, || Database::open(path))
+}
+
+/// Creates a new store file; refuses to touch an existing one.
+pub(crate) fn create(path: &Path) -> Result<Database, OpenError> {
+    if path.exists() {
+        return Err(OpenError::AlreadyExists(path.to_owned()));
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| OpenError::Io {
+            path: parent.to_owned(),
+            source,
+        })?;
+    }
+    Database::create(path).map_err(|err| classify(path, err))
+}
+
+/// The path and wait a store was opened with, to reopen it for writing.
+#[derive(Clone, Debug)]
+pub(crate) struct Location {
+    pub(crate) path: PathBuf,
+    pub(crate) lock_wait: Duration,
+}

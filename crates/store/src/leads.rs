@@ -1,0 +1,200 @@
+//! Creating, changing, loading and listing leads.
+//!
+//! A change is checked twice: first against the document as read (through the read-only
+//! handle, so a refusal writes nothing), then applied again inside the write transaction to the
+//! document as it is at that moment, so a change another process committed in between is
+//! merged rather than overwritten, and this device's Automerge sequence numbers never repeat.
+
+use automerge::ActorId;
+use fieldsync_model::id::normalize_prefix;
+use fieldsync_model::{Action, Lead, LeadDoc, LeadId, LeadRow, NewLead, Pipeline, Stamp};
+use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
+
+use crate::error::{LookupError, StoreError};
+use crate::tables::{CHANGES, COMPACT_AFTER, DOCS, ROWS};
+use crate::Store;
+
+/// A lead to create, with events to apply after creation (used by generators and imports).
+#[derive(Clone, Debug)]
+pub struct LeadHistory {
+    /// The lead's id.
+    pub id: LeadId,
+    /// Its fields, owner and creation time.
+    pub new: NewLead,
+    /// Who created it, and when that was recorded.
+    pub creator: Stamp,
+    /// Later actions, each with who recorded it and when.
+    pub events: Vec<(Action, Stamp)>,
+}
+
+/// The result of a change.
+#[derive(Debug)]
+pub struct Updated {
+    /// Whether anything was written (setting a field to its value writes nothing).
+    pub changed: bool,
+    /// The lead after the change.
+    pub lead: Lead,
+}
+
+/// Loads a lead's document from its saved bytes and pending changes; also returns the next
+/// change sequence number.
+fn load_from(
+    docs: &impl ReadableTable<&'static str, &'static [u8]>,
+    changes: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
+    id: &LeadId,
+    actor: &ActorId,
+) -> Result<Option<(LeadDoc, u32)>, StoreError> {
+    let Some(saved) = docs.get(id.as_str())? else {
+        return Ok(None);
+    };
+    let mut doc = LeadDoc::load(saved.value(), actor.clone())?;
+    let mut next = 0;
+    for entry in changes.range((id.as_str(), 0)..=(id.as_str(), u32::MAX))? {
+        let (key, chunk) = entry?;
+        doc.load_incremental(chunk.value())?;
+        next = key.value().1 + 1;
+    }
+    Ok(Some((doc, next)))
+}
+
+fn encode_row(lead: &Lead) -> Result<Vec<u8>, StoreError> {
+    postcard::to_allocvec(&LeadRow::from_lead(lead)).map_err(|err| StoreError::Corrupt(err.to_string()))
+}
+
+/// Builds a lead's document with its history, in memory.
+fn build(history: &LeadHistory, pipeline: &Pipeline, actor: &ActorId) -> Result<LeadDoc, StoreError> {
+    let mut doc = LeadDoc::create(&history.id, &history.new, pipeline, &history.creator, actor.clone())?;
+    for (action, stamp) in &history.events {
+        doc.apply(std::slice::from_ref(action), pipeline, stamp)?;
+    }
+    Ok(doc)
+}
+
+/// Writes a new lead's document and row.
+fn insert_new(txn: &WriteTransaction, doc: &LeadDoc) -> Result<(), StoreError> {
+    let lead = doc.view();
+    let mut docs = txn.open_table(DOCS)?;
+    if docs.get(lead.id.as_str())?.is_some() {
+        return Err(StoreError::Storage(format!("lead id {} is already taken", lead.id)));
+    }
+    docs.insert(lead.id.as_str(), doc.save().as_slice())?;
+    txn.open_table(ROWS)?.insert(lead.id.as_str(), encode_row(&lead)?.as_slice())?;
+    Ok(())
+}
+
+/// Stores the changes made to `doc` since `heads`, folding them into the saved document once
+/// [`COMPACT_AFTER`] have accumulated.
+pub(crate) fn store_changes(
+    docs: &mut Table<&'static str, &'static [u8]>,
+    changes: &mut Table<(&'static str, u32), &'static [u8]>,
+    rows: &mut Table<&'static str, &'static [u8]>,
+    doc: &LeadDoc,
+    heads: &[automerge::ChangeHash],
+    next_seq: u32,
+) -> Result<(), StoreError> {
+    let lead = doc.view();
+    let id = lead.id.as_str();
+    if next_seq + 1 >= COMPACT_AFTER {
+        docs.insert(id, doc.save().as_slice())?;
+        changes.retain_in((id, 0)..=(id, u32::MAX), |_, _| false)?;
+    } else {
+        changes.insert((id, next_seq), doc.save_after(heads).as_slice())?;
+    }
+    rows.insert(id, encode_row(&lead)?.as_slice())?;
+    Ok(())
+}
+
+impl Store {
+    /// Creates one lead; validation failures write nothing.
+    pub fn create_lead(&mut self, history: LeadHistory) -> Result<LeadId, StoreError> {
+        let doc = build(&history, &self.meta.pipeline, &self.meta.actor)?;
+        self.write(|txn| insert_new(txn, &doc))?;
+        Ok(history.id)
+    }
+
+    /// Creates many leads in one transaction: all of them, or none if one fails.
+    /// `progress` is called with the number created so far.
+    pub fn create_leads(
+        &mut self,
+        histories: impl IntoIterator<Item = LeadHistory>,
+        mut progress: impl FnMut(usize),
+    ) -> Result<usize, StoreError> {
+        let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
+        self.write(|txn| {
+            let mut count = 0;
+            for history in histories {
+                insert_new(txn, &build(&history, &pipeline, &actor)?)?;
+                count += 1;
+                progress(count);
+            }
+            Ok(count)
+        })
+    }
+
+    /// Applies `actions` to a lead as one change. A refused action writes nothing.
+    pub fn update_lead(&mut self, id: &LeadId, actions: &[Action], stamp: &Stamp) -> Result<Updated, StoreError> {
+        let mut preview = self.load(id)?;
+        if !preview.apply(actions, &self.meta.pipeline, stamp)? {
+            return Ok(Updated { changed: false, lead: preview.view() });
+        }
+        let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
+        self.write(|txn| {
+            let mut docs = txn.open_table(DOCS)?;
+            let mut changes = txn.open_table(CHANGES)?;
+            let mut rows = txn.open_table(ROWS)?;
+            let (mut doc, next_seq) = load_from(&docs, &changes, id, &actor)?.ok_or_else(|| StoreError::Missing(id.clone()))?;
+            let heads = doc.heads();
+            let changed = doc.apply(actions, &pipeline, stamp)?;
+            if changed {
+                store_changes(&mut docs, &mut changes, &mut rows, &doc, &heads, next_seq)?;
+            }
+            Ok(Updated { changed, lead: doc.view() })
+        })
+    }
+
+    /// Loads a lead's document.
+    pub fn load(&self, id: &LeadId) -> Result<LeadDoc, StoreError> {
+        let txn = self.handle()?.begin_read()?;
+        let docs = txn.open_table(DOCS)?;
+        let changes = txn.open_table(CHANGES)?;
+        load_from(&docs, &changes, id, &self.meta.actor)?
+            .map(|(doc, _)| doc)
+            .ok_or_else(|| StoreError::Missing(id.clone()))
+    }
+
+    /// Every lead's projection row, deleted ones included, in id order.
+    pub fn rows(&self) -> Result<Vec<LeadRow>, StoreError> {
+        let txn = self.handle()?.begin_read()?;
+        let rows = txn.open_table(ROWS)?;
+        let mut out = Vec::with_capacity(usize::try_from(rows.len()?).unwrap_or(0));
+        for entry in rows.iter()? {
+            let (key, bytes) = entry?;
+            out.push(
+                postcard::from_bytes(bytes.value())
+                    .map_err(|err| StoreError::Corrupt(format!("row of lead {}: {err}", key.value())))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// The one lead whose id starts with `prefix` (at least 4 characters).
+    pub fn resolve(&self, prefix: &str) -> Result<LeadId, LookupError> {
+        let wanted = normalize_prefix(prefix).map_err(LookupError::Malformed)?;
+        let txn = self.handle()?.begin_read().map_err(LookupError::Store)?;
+        let rows = txn.open_table(ROWS).map_err(|e| LookupError::Store(e.into()))?;
+        let mut matches = Vec::new();
+        for entry in rows.range(wanted.as_str()..).map_err(|e| LookupError::Store(e.into()))? {
+            let (key, bytes) = entry.map_err(|e| LookupError::Store(e.into()))?;
+            if !key.value().starts_with(&wanted) || matches.len() == 5 {
+                break;
+            }
+            let company = postcard::from_bytes::<LeadRow>(bytes.value()).map(|row| row.company).unwrap_or_default();
+            matches.push((LeadId::parse(key.value()).ok_or_else(|| LookupError::NotFound(prefix.to_owned()))?, company));
+        }
+        match matches.len() {
+            0 => Err(LookupError::NotFound(prefix.trim().to_owned())),
+            1 => Ok(matches.remove(0).0),
+            _ => Err(LookupError::Ambiguous { prefix: prefix.trim().to_owned(), matches }),
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! fieldsync's device store: one redb file holding every lead's Automerge document, the
+//! incremental changes not yet folded into it, a projection row per lead, and metadata.
+//!
+//! Every user action is one write transaction covering the document change and its row, so a
+//! crash leaves the old state or the new one. A refused action writes nothing at all: the file
+//! is opened read-only until a checked change is ready to commit ([`handle`] says why).
+//! Rows are derived data and are rebuilt from the documents when their layout changes.
+//!
+//! - [`tables`]: the table definitions and metadata keys.
+//! - [`handle`]: opening the file read-only or for writing, waiting on other processes.
+//! - [`leads`]: creating, changing, loading and listing leads.
+//! - [`maintenance`]: compaction, row rebuilds and statistics.
+//!
+//! ```
+//! use fieldsync_store::{Store, StoreOptions};
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("store.redb");
+//! let store = Store::init(&path, "alice", fieldsync_model::templates::b2b(), StoreOptions::default()).unwrap();
+//! assert_eq!(store.me(), "alice");
+//! assert!(store.rows().unwrap().is_empty());
+//! ```
+
+mod error;
+mod handle;
+pub mod leads;
+pub mod maintenance;
+pub mod tables;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use automerge::ActorId;
+use chrono::Utc;
+use fieldsync_model::Pipeline;
+use fieldsync_model::row::ROW_VERSION;
+use redb::WriteTransaction;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use error::{LookupError, OpenError, StoreError};
+pub use leads::{LeadHistory, Updated};
+pub use maintenance::StoreStats;
+
+use handle::{Handle, Location};
+use tables::{META, STORE_SCHEMA, meta_key};
+
+/// How a store is opened.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// How long to wait for another process to release the file before failing as locked.
+    pub lock_wait: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            lock_wait: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Who this device is and how its team works.
+#[derive(Clone, Debug)]
+struct Meta {
+    actor: ActorId,
+    me: String,
+    pipeline: Pipeline,
+}
+
+/// A device's store.
+pub struct Store {
+    location: Location,
+    handle: Option<Handle>,
+    meta: Meta,
+}
+
+fn encode_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|err| StoreError::Corrupt(err.to_string()))
+}
+
+fn decode_json<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|err| StoreError::Corrupt(format!("metadata '{key}': {err}")))
+}
+
+fn put_meta<T: Serialize>(txn: &WriteTransaction, key: &str, value: &T) -> Result<(), StoreError> {
+    let mut table = txn.open_table(META)?;
+    table.insert(key, encode_json(value)?.as_slice())?;
+    Ok(())
+}
+
+impl Store {
+    /// Makes a new store at `path` for member `me` with `pipeline`.
+    pub fn init(path: &Path, me: &str, pipeline: Pipeline, options: StoreOptions) -> Result<Store, OpenError> {
+        let db = handle::create(path)?;
+        let actor = ActorId::random();
+        let unusable = |err: StoreError| OpenError::Unusable { path: path.to_owned(), detail: err.to_string() };
+        let write = || -> Result<(), StoreError> {
+            let txn = db.begin_write()?;
+            put_meta(&txn, meta_key::SCHEMA, &STORE_SCHEMA)?;
+            put_meta(&txn, meta_key::ROW_VERSION, &ROW_VERSION)?;
+            put_meta(&txn, meta_key::ACTOR, &actor.to_hex_string())?;
+            put_meta(&txn, meta_key::ME, &me)?;
+            put_meta(&txn, meta_key::PIPELINE, &pipeline)?;
+            put_meta(&txn, meta_key::CREATED_AT, &Utc::now())?;
+            txn.open_table(tables::DOCS)?;
+            txn.open_table(tables::CHANGES)?;
+            txn.open_table(tables::ROWS)?;
+            txn.commit()?;
+            Ok(())
+        };
+        if let Err(err) = write() {
+            drop(db);
+            let _ = std::fs::remove_file(path);
+            return Err(unusable(err));
+        }
+        Ok(Store {
+            location: Location { path: path.to_owned(), lock_wait: options.lock_wait },
+            handle: Some(Handle::Write(db)),
+            meta: Meta { actor, me: me.to_owned(), pipeline },
+        })
+    }
+
+    /// Opens an existing store read-only; it becomes writable on the first change.
+    pub fn open(path: &Path, options: StoreOptions) -> Result<Store, OpenError> {
+        let db = handle::open_read(path, options.lock_wait)?;
+        let handle = Handle::Read(db);
+        let unusable = |err: StoreError| OpenError::Unusable { path: path.to_owned(), detail: err.to_string() };
+        let (meta, row_version) = read_meta(path, &handle).map_err(|err| match err {
+            MetaError::Open(err) => err,
+            MetaError::Store(err) => unusable(err),
+        })?;
+        let mut store = Store {
+            location: Location { path: path.to_owned(), lock_wait: options.lock_wait },
+            handle: Some(handle),
+            meta,
+        };
+        if row_version != ROW_VERSION {
+            store.rebuild_rows().map_err(unusable)?;
+        }
+        Ok(store)
+    }
+
+    /// The store file.
+    pub fn path(&self) -> &PathBuf {
+        &self.location.path
+    }
+
+    /// The member using this device.
+    pub fn me(&self) -> &str {
+        &self.meta.me
+    }
+
+    /// The team's pipeline.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.meta.pipeline
+    }
+
+    /// This device's Automerge actor.
+    pub fn actor(&self) -> &ActorId {
+        &self.meta.actor
+    }
+
+    pub(crate) fn handle(&self) -> Result<&Handle, StoreError> {
+        self.handle.as_ref().ok_or_else(|| StoreError::Storage("the store is closed".into()))
+    }
+
+    /// Runs `work` in one write transaction, upgrading to a writer first; commits only if it succeeds.
+    pub(crate) fn write<T>(&mut self, work: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        if !matches!(self.handle, Some(Handle::Write(_))) {
+            // The read-only handle must be closed before an exclusive writer can open the file.
+            self.handle = None;
+            let db = handle::open_write(&self.location.path, self.location.lock_wait)?;
+            self.handle = Some(Handle::Write(db));
+        }
+        let Some(Handle::Write(db)) = &self.handle else {
+            return Err(StoreError::Storage("the store is closed".into()));
+        };
+        let txn = db.begin_write()?;
+        match work(&txn) {
+            Ok(value) => {
+                txn.commit()?;
+                Ok(value)
+            }
+            Err(err) => {
+                txn.abort()?;
+                Err(err)
+            }
+        }
+    }
+
+    /// Compacts the redb file itself, returning freed pages to the file system.
+    pub(crate) fn compact_file(&mut self) -> Result<(), StoreError> {
+        self.write(|_| Ok(()))?;
+        if let Some(Handle::Write(db)) = &mut self.handle {
+            while db.compact()? {}
+        }
+        Ok(())
+    }
+}
+
+enum MetaError {
+    Open(OpenError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for MetaError {
+    fn from(err: StoreError) -> Self {
+        MetaError::Store(err)
+    }
+}
+
+fn read_meta(path: &Path, handle: &Handle) -> Result<(Meta, u32), MetaError> {
+    let txn = handle.begin_read()?;
+    let table = txn.open_table(META).map_err(|err| match err {
+        redb::TableError::TableDoesNotExist(_) => MetaError::Open(OpenError::Unusable {
+            path: path.to_owned(),
+            detail: "it has no fieldsync metadata (is it another program's redb file?)".into(),
+        }),
+        other => MetaError::Store(other.into()),
+    })?;
+    let get = |key: &str| -> Result<Vec<u8>, StoreError> {
+        Ok(table
+            .get(key)?
+            .ok_or_else(|| StoreError::Corrupt(format!("metadata '{key}' is missing")))?
+            .value()
+            .to_vec())
+    };
+    let schema: u32 = decode_json(meta_key::SCHEMA, &get(meta_key::SCHEMA)?)?;
+    if schema != STORE_SCHEMA {
+        let (found, supported, path) = (schema, STORE_SCHEMA, path.to_owned());
+        return Err(MetaError::Open(if schema < STORE_SCHEMA {
+            OpenError::OlderSchema { path, found, supported }
+        } else {
+            OpenError::NewerSchema { path, found, supported }
+        }));
+    }
+    let actor: String = decode_json(meta_key::ACTOR, &get(meta_key::ACTOR)?)?;
+    let actor = ActorId::try_from(actor.as_str())
+        .map_err(|err| StoreError::Corrupt(format!("metadata 'actor': {err}")))?;
+    let meta = Meta {
+        actor,
+        me: decode_json(meta_key::ME, &get(meta_key::ME)?)?,
+        pipeline: decode_json(meta_key::PIPELINE, &get(meta_key::PIPELINE)?)?,
+    };
+    let row_version = decode_json(meta_key::ROW_VERSION, &get(meta_key::ROW_VERSION)?)?;
+    Ok((meta, row_version))
+}
+
+#[doc(hidden)]
+/// Overwrites a metadata value; for tests that need a store from another version.
+pub fn set_meta_for_tests<T: Serialize>(store: &mut Store, key: &str, value: &T) -> Result<(), StoreError> {
+    store.write(|txn| put_meta(txn, key, value))
+}

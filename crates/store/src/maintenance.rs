@@ -1,0 +1,111 @@
+//! Keeping the store tidy: folding incremental changes into documents, compacting the file,
+//! rebuilding projection rows, and counting what is there.
+
+use chrono::{DateTime, Utc};
+use fieldsync_model::row::ROW_VERSION;
+use fieldsync_model::{LeadDoc, LeadRow};
+use redb::{ReadableTable, ReadableTableMetadata};
+use serde::Serialize;
+
+use crate::error::StoreError;
+use crate::tables::{CHANGES, DOCS, META, ROWS, meta_key};
+use crate::{Store, decode_json, put_meta};
+
+/// What a store holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct StoreStats {
+    /// Lead documents, deleted ones included.
+    pub leads: u64,
+    /// Incremental changes not yet folded into their documents.
+    pub pending_changes: u64,
+    /// Bytes of saved documents and pending changes.
+    pub document_bytes: u64,
+    /// Size of the store file.
+    pub file_bytes: u64,
+    /// When the store was made.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Counts leads, pending changes and bytes.
+    pub fn stats(&self) -> Result<StoreStats, StoreError> {
+        let txn = self.handle()?.begin_read()?;
+        let docs = txn.open_table(DOCS)?;
+        let changes = txn.open_table(CHANGES)?;
+        let mut document_bytes = 0;
+        for entry in docs.iter()? {
+            document_bytes += entry?.1.value().len() as u64;
+        }
+        for entry in changes.iter()? {
+            document_bytes += entry?.1.value().len() as u64;
+        }
+        let meta = txn.open_table(META)?;
+        let created_at = match meta.get(meta_key::CREATED_AT)? {
+            Some(bytes) => decode_json(meta_key::CREATED_AT, bytes.value())?,
+            None => DateTime::<Utc>::default(),
+        };
+        Ok(StoreStats {
+            leads: docs.len()?,
+            pending_changes: changes.len()?,
+            document_bytes,
+            file_bytes: std::fs::metadata(self.path()).map(|m| m.len()).unwrap_or(0),
+            created_at,
+        })
+    }
+
+    /// Folds every lead's pending changes into its saved document, then compacts the file.
+    /// Returns the number of documents re-saved.
+    pub fn compact(&mut self) -> Result<usize, StoreError> {
+        let actor = self.meta.actor.clone();
+        let resaved = self.write(|txn| {
+            let mut docs = txn.open_table(DOCS)?;
+            let mut changes = txn.open_table(CHANGES)?;
+            let mut ids: Vec<String> = Vec::new();
+            for entry in changes.iter()? {
+                let id = entry?.0.value().0.to_owned();
+                if ids.last() != Some(&id) {
+                    ids.push(id);
+                }
+            }
+            for id in &ids {
+                let saved = docs.get(id.as_str())?.ok_or_else(|| StoreError::Corrupt(format!("changes for missing lead {id}")))?.value().to_vec();
+                let mut doc = LeadDoc::load(&saved, actor.clone())?;
+                for entry in changes.range((id.as_str(), 0)..=(id.as_str(), u32::MAX))? {
+                    doc.load_incremental(entry?.1.value())?;
+                }
+                docs.insert(id.as_str(), doc.save().as_slice())?;
+                changes.retain_in((id.as_str(), 0)..=(id.as_str(), u32::MAX), |_, _| false)?;
+            }
+            Ok(ids.len())
+        })?;
+        self.compact_file()?;
+        Ok(resaved)
+    }
+
+    /// Recomputes every projection row from the documents. Returns the number of rows.
+    pub fn rebuild_rows(&mut self) -> Result<usize, StoreError> {
+        let actor = self.meta.actor.clone();
+        self.write(|txn| {
+            let docs = txn.open_table(DOCS)?;
+            let changes = txn.open_table(CHANGES)?;
+            let mut rows = txn.open_table(ROWS)?;
+            rows.retain(|_, _| false)?;
+            let mut count = 0;
+            for entry in docs.iter()? {
+                let (key, saved) = entry?;
+                let id = key.value();
+                let mut doc = LeadDoc::load(saved.value(), actor.clone())?;
+                for chunk in changes.range((id, 0)..=(id, u32::MAX))? {
+                    doc.load_incremental(chunk?.1.value())?;
+                }
+                let row = LeadRow::from_lead(&doc.view());
+                let bytes = postcard::to_allocvec(&row).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+                rows.insert(id, bytes.as_slice())?;
+                count += 1;
+            }
+            drop(rows);
+            put_meta(txn, meta_key::ROW_VERSION, &ROW_VERSION)?;
+            Ok(count)
+        })
+    }
+}

@@ -1,0 +1,38 @@
+//! The store's redb tables, each declared once, and the metadata keys.
+
+use redb::TableDefinition;
+
+/// Lead id -> the lead's Automerge document, saved whole (compacted).
+pub const DOCS: TableDefinition<&str, &[u8]> = TableDefinition::new("docs");
+
+/// (lead id, sequence) -> an incremental change chunk not yet folded into `DOCS`.
+pub const CHANGES: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("changes");
+
+/// Lead id -> the lead's projection row (postcard-encoded `LeadRow`).
+pub const ROWS: TableDefinition<&str, &[u8]> = TableDefinition::new("rows");
+
+/// Metadata key -> JSON value.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// Keys of the `META` table.
+pub mod meta_key {
+    /// Layout version of the store's tables (`STORE_SCHEMA`).
+    pub const SCHEMA: &str = "schema_version";
+    /// Version of the projection rows in `ROWS` (`fieldsync_model::row::ROW_VERSION`).
+    pub const ROW_VERSION: &str = "row_version";
+    /// This device's Automerge actor id, hex.
+    pub const ACTOR: &str = "actor";
+    /// The member using this device.
+    pub const ME: &str = "me";
+    /// The team's pipeline.
+    pub const PIPELINE: &str = "pipeline";
+    /// When the store was made.
+    pub const CREATED_AT: &str = "created_at";
+}
+
+/// Layout version of the store written by this code. Bump it, and add a migration or a clear
+/// refusal, whenever a table changes meaning.
+pub const STORE_SCHEMA: u32 = 1;
+
+/// Pending incremental changes per lead before the document is re-saved whole.
+pub const COMPACT_AFTER: u32 = 8;
