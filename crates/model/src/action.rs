@@ -8,6 +8,7 @@ use automerge::ScalarValue;
 use chrono::{DateTime, Utc};
 
 use crate::field::Field;
+use crate::id::LeadId;
 use crate::money::Money;
 use crate::vocab::ContactChannel;
 use crate::when::Due;
@@ -122,3 +123,17 @@ impl Action {
         }
     }
 }
+
+/// A lead to create, with events to apply after creation (used by generators and imports).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeadHistory {
+    /// The lead's id.
+    pub id: LeadId,
+    /// Its fields, owner and creation time.
+    pub new: NewLead,
+    /// Who created it, and when that was recorded.
+    pub creator: Stamp,
+    /// Later actions, each with who recorded it and when.
+    pub events: Vec<(Action, Stamp)>,
+}
+

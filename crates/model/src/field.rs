@@ -60,6 +60,11 @@ macro_rules! fields {
             pub fn kind(self) -> FieldKind {
                 match self { $(Field::$variant => FieldKind::$kind,)* }
             }
+
+            /// One line saying what the field is, for help texts.
+            pub fn help(self) -> &'static str {
+                match self { $(Field::$variant => $doc,)* }
+            }
         }
     };
 }

@@ -46,7 +46,7 @@ pub mod view;
 pub mod vocab;
 pub mod when;
 
-pub use action::{Action, FollowUpDraft, NewLead, Stamp};
+pub use action::{Action, FollowUpDraft, LeadHistory, NewLead, Stamp};
 pub use doc::{LeadDoc, LeadError};
 pub use field::{Field, ParseContext};
 pub use id::LeadId;

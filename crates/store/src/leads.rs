@@ -7,25 +7,12 @@
 
 use automerge::ActorId;
 use fieldsync_model::id::normalize_prefix;
-use fieldsync_model::{Action, Lead, LeadDoc, LeadId, LeadRow, NewLead, Pipeline, Stamp};
+use fieldsync_model::{Action, Lead, LeadDoc, LeadHistory, LeadId, LeadRow, Pipeline, Stamp};
 use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 
 use crate::error::{LookupError, StoreError};
 use crate::tables::{CHANGES, COMPACT_AFTER, DOCS, ROWS};
 use crate::Store;
-
-/// A lead to create, with events to apply after creation (used by generators and imports).
-#[derive(Clone, Debug)]
-pub struct LeadHistory {
-    /// The lead's id.
-    pub id: LeadId,
-    /// Its fields, owner and creation time.
-    pub new: NewLead,
-    /// Who created it, and when that was recorded.
-    pub creator: Stamp,
-    /// Later actions, each with who recorded it and when.
-    pub events: Vec<(Action, Stamp)>,
-}
 
 /// The result of a change.
 #[derive(Debug)]

@@ -38,7 +38,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use error::{LookupError, OpenError, StoreError};
-pub use leads::{LeadHistory, Updated};
+pub use leads::Updated;
 pub use maintenance::StoreStats;
 
 use handle::{Handle, Location};

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use automerge::ScalarValue;
 use chrono::{DateTime, Utc};
-use fieldsync_model::{Action, ContactChannel, Field, FollowUpDraft, LeadId, NewLead, Outcome, Stamp, templates};
+use fieldsync_model::{Action, ContactChannel, Field, FollowUpDraft, LeadHistory, LeadId, NewLead, Outcome, Stamp, templates};
 use fieldsync_store::tables::{COMPACT_AFTER, meta_key};
-use fieldsync_store::{LeadHistory, LookupError, OpenError, Store, StoreError, StoreOptions};
+use fieldsync_store::{LookupError, OpenError, Store, StoreError, StoreOptions};
 
 fn now() -> DateTime<Utc> {
     "2024-03-20T09:00:00Z".parse().unwrap()

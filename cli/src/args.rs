@@ -1,0 +1,354 @@
+//! What was typed: the clap definitions of every command, and nothing else.
+//!
+//! No I/O happens here; [`crate::context`] turns these into an open store, a clock and a zone.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
+use fieldsync_model::Field;
+
+/// fieldsync: a local-first sales pipeline for field teams. Every command works offline.
+#[derive(Debug, Parser)]
+#[command(name = "fieldsync", version, max_term_width = 100)]
+pub struct Cli {
+    /// Folder holding this device's store (default: the platform data folder).
+    #[arg(long, global = true, env = "FIELDSYNC_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a new store on this device.
+    Init(InitArgs),
+    /// Add, edit, show, list or delete leads.
+    #[command(subcommand)]
+    Lead(LeadCommand),
+    /// Log a follow-up (a call, email, visit or message) on a lead.
+    Log(LogArgs),
+    /// Move a lead to another stage.
+    Move(MoveArgs),
+    /// Close a lead as won.
+    Won(WonArgs),
+    /// Close a lead as lost, with a reason.
+    Lost(LostArgs),
+    /// Give up on a lead; it goes back to the unassigned pool.
+    Abandon(AbandonArgs),
+    /// Reopen a won, lost or abandoned lead.
+    Reopen(ReopenArgs),
+    /// Build a store from the built-in sample team and summarise it.
+    Demo(DemoArgs),
+    /// Show what this device's store holds.
+    Status(JsonArg),
+    /// Fold pending changes into their documents and shrink the store file.
+    Compact,
+}
+
+/// `fieldsync init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Your name as your team knows you (recorded as the author of everything you do).
+    #[arg(long)]
+    pub me: String,
+    /// The pipeline template: b2b (6 stages), leads (5) or layers (7).
+    #[arg(long, default_value = "b2b")]
+    pub pipeline: String,
+}
+
+/// `--json` for read commands.
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print one JSON document instead of a table (shape in docs/cli.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--at` for events.
+#[derive(Debug, Args)]
+pub struct AtArg {
+    /// When it happened: YYYY-MM-DD, 'YYYY-MM-DD HH:MM', RFC 3339, today or yesterday (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+/// `fieldsync lead ...`.
+#[derive(Debug, Subcommand)]
+pub enum LeadCommand {
+    /// Add a lead; prints its id alone on stdout.
+    Add(AddArgs),
+    /// Change a lead's fields.
+    Edit(EditArgs),
+    /// Show one lead with its follow-ups and history.
+    Show(ShowArgs),
+    /// List leads.
+    List(ListArgs),
+    /// Delete a lead (it stays deleted on every device).
+    Delete(IdArg),
+}
+
+/// A lead id or unique prefix.
+#[derive(Debug, Args)]
+pub struct IdArg {
+    /// Lead id, or a unique prefix of at least 4 characters.
+    pub id: String,
+}
+
+/// `fieldsync lead add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The lead's fields (--company and --contact are required).
+    #[command(flatten)]
+    pub fields: FieldArgs,
+    /// Responsible rep (default: you).
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// When the lead came in (default: now).
+    #[command(flatten)]
+    pub at: AtArg,
+}
+
+/// `fieldsync lead edit`.
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// Which lead.
+    #[command(flatten)]
+    pub id: IdArg,
+    /// Fields to set.
+    #[command(flatten)]
+    pub fields: FieldArgs,
+    /// Clear a field (repeatable), e.g. --clear email.
+    #[arg(long, value_name = "FIELD")]
+    pub clear: Vec<String>,
+    /// Hand the lead to another rep.
+    #[arg(long, conflicts_with = "unassign")]
+    pub owner: Option<String>,
+    /// Put the lead in the unassigned pool.
+    #[arg(long)]
+    pub unassign: bool,
+}
+
+/// `fieldsync lead show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Which lead.
+    #[command(flatten)]
+    pub id: IdArg,
+    /// Output format.
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+/// `fieldsync lead list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only leads in this stage (key or label).
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// Only leads of this rep ('none' for the unassigned pool).
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Only leads from this source channel.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Only open leads.
+    #[arg(long, group = "status")]
+    pub open: bool,
+    /// Only won leads.
+    #[arg(long, group = "status")]
+    pub won: bool,
+    /// Only lost leads.
+    #[arg(long, group = "status")]
+    pub lost: bool,
+    /// Only abandoned leads.
+    #[arg(long, group = "status")]
+    pub abandoned: bool,
+    /// Include deleted leads.
+    #[arg(long)]
+    pub deleted: bool,
+    /// Output format.
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+/// `fieldsync log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Which lead.
+    #[command(flatten)]
+    pub id: IdArg,
+    /// How you reached the customer: phone, email, visit or message.
+    #[arg(long)]
+    pub channel: String,
+    /// What was discussed.
+    #[arg(long)]
+    pub summary: String,
+    /// The customer's feedback (objection, approval...).
+    #[arg(long)]
+    pub feedback: Option<String>,
+    /// The next step.
+    #[arg(long)]
+    pub next: Option<String>,
+    /// When the next step is due: YYYY-MM-DD (by the end of that day) or a time.
+    #[arg(long, value_name = "DATE")]
+    pub due: Option<String>,
+    /// When the touch happened.
+    #[command(flatten)]
+    pub at: AtArg,
+}
+
+/// `fieldsync move`.
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// Which lead.
+    #[command(flatten)]
+    pub id: IdArg,
+    /// Target stage (key or label).
+    pub stage: String,
+    /// When it moved.
+    #[command(flatten)]
+    pub at: AtArg,
+}
+
+/// `fieldsync won`.
+#[derive(Debug, Args)]
+pub struct WonArgs {
+    /// Which lead.
+    #[command(flatten)]
+    pub id: IdArg,
+    /// The actual deal amount.
+    #[arg(long)]
+    pub amount: String,
+    /// A note.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// When it was won.
+    #[command(flatten)]
+    pub at: AtArg,
+}
+
+/// `fieldsync lost`.
+#[derive(Debug, Args)]
+pub struct LostArgs {
+    /// Which lead.
+    #[command(flatten)]
+    pub id: IdArg,
+    /// Why: price, competitor, no-budget, need-changed, no-decision, invalid or other (needs --note).
+    #[arg(long)]
+    pub reason: String,
+    /// What happened, in words.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// When it was lost.
+    #[command(flatten)]
+    pub at: AtArg,
+}
+
+/// `fieldsync abandon`.
+#[derive(Debug, Args)]
+pub struct AbandonArgs {
+    /// Which lead.
+    #[command(flatten)]
+    pub id: IdArg,
+    /// Why, if known (a loss-reason key).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// What happened, in words.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// When it was abandoned.
+    #[command(flatten)]
+    pub at: AtArg,
+}
+
+/// `fieldsync reopen`.
+#[derive(Debug, Args)]
+pub struct ReopenArgs {
+    /// Which lead.
+    #[command(flatten)]
+    pub id: IdArg,
+    /// When it was reopened.
+    #[command(flatten)]
+    pub at: AtArg,
+}
+
+/// `fieldsync demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of sample leads.
+    #[arg(long, default_value_t = 300)]
+    pub leads: usize,
+    /// Random seed; the same seed gives the same team.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// One optional flag per lead field, built from the model's field table so that adding a
+/// field to the model adds its flag here.
+#[derive(Debug, Default)]
+pub struct FieldArgs {
+    /// The fields given, with the text typed for each.
+    pub given: Vec<(Field, String)>,
+}
+
+impl FromArgMatches for FieldArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let given = Field::ALL
+            .iter()
+            .filter_map(|field| {
+                matches
+                    .get_one::<String>(field.flag())
+                    .map(|value| (*field, value.clone()))
+            })
+            .collect();
+        Ok(FieldArgs { given })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for FieldArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        Field::ALL.iter().fold(cmd, |cmd, field| {
+            cmd.arg(
+                clap::Arg::new(field.flag())
+                    .long(field.flag())
+                    .value_name("TEXT")
+                    .action(ArgAction::Set)
+                    .help(field.help()),
+            )
+        })
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn field_flags_come_from_the_field_table() {
+        let cli = Cli::try_parse_from(["fieldsync", "lead", "add", "--company", "华为", "--contact", "张伟", "--expected-close", "2024-06-30"]).unwrap();
+        let Command::Lead(LeadCommand::Add(add)) = cli.command else { panic!("parsed as another command") };
+        assert_eq!(add.fields.given, vec![
+            (Field::Company, "华为".to_owned()),
+            (Field::Contact, "张伟".to_owned()),
+            (Field::ExpectedClose, "2024-06-30".to_owned()),
+        ]);
+    }
+}

@@ -1,0 +1,102 @@
+//! `fieldsync demo`: build a store from the built-in sample team and summarise it.
+//!
+//! The store goes into --home (which must not hold a store yet) or a new folder under the
+//! system's temporary folder, which is kept so the other commands can be tried on it.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, bail};
+use fieldsync_model::{LeadRow, Outcome, templates};
+use fieldsync_sample::{SampleSpec, generate};
+use fieldsync_store::Store;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::args::DemoArgs;
+use crate::context::Context;
+use crate::output::{print_table, table};
+
+/// The member the demo store belongs to.
+const DEMO_ME: &str = "manager";
+
+/// Builds the sample store and prints a summary.
+pub fn run(cx: &Context, args: &DemoArgs, out: &mut impl Write) -> Result<()> {
+    let home = match &cx.explicit_home {
+        Some(home) => {
+            if Context::store_path_in(home).exists() {
+                bail!("{} already holds a store; the demo needs a home without one (omit --home to use a new temporary folder)", home.display());
+            }
+            home.clone()
+        }
+        None => tempfile::Builder::new().prefix("fieldsync-demo-").tempdir().context("cannot make a temporary folder for the demo")?.keep(),
+    };
+    let path = Context::store_path_in(&home);
+    let mut store = Store::init(&path, DEMO_ME, templates::b2b(), cx.store_options())?;
+    let spec = SampleSpec { leads: args.leads, seed: args.seed, now: cx.now, days: 90 };
+
+    let bar = ProgressBar::with_draw_target(Some(args.leads as u64), ProgressDrawTarget::stderr());
+    bar.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} leads").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_message("building the sample team");
+    let started = Instant::now();
+    store.create_leads(generate(&spec), |n| bar.set_position(n as u64))?;
+    bar.finish_and_clear();
+    let elapsed = started.elapsed();
+
+    let rows = store.rows()?;
+    let followups: u64 = rows.iter().map(|r| u64::from(r.followups)).sum();
+    writeln!(out, "sample team: {} leads, {followups} follow-ups, 3 reps, b2b pipeline, the 90 days to today (seed {}), built in {:.1} s\n", rows.len(), args.seed, elapsed.as_secs_f64())?;
+    print_stages(&store, &rows, out)?;
+    writeln!(out)?;
+    print_reps(&rows, out)?;
+    writeln!(out, "\nstore: {}", path.display())?;
+    writeln!(out, "try:   fieldsync --home {} lead list --owner lina --open", home.display())?;
+    Ok(())
+}
+
+fn print_stages(store: &Store, rows: &[LeadRow], out: &mut impl Write) -> Result<()> {
+    let mut stages = table(&["stage", "open now", "ever reached"]);
+    for stage in &store.pipeline().stages {
+        let open = rows.iter().filter(|r| r.outcome == Outcome::Open && r.stage == stage.key).count();
+        let reached = rows.iter().filter(|r| r.stage_path.iter().any(|e| e.stage == stage.key)).count();
+        stages.add_row(vec![stage.label.both(), open.to_string(), reached.to_string()]);
+    }
+    print_table(out, &stages)?;
+    Ok(())
+}
+
+fn print_reps(rows: &[LeadRow], out: &mut impl Write) -> Result<()> {
+    #[derive(Default)]
+    struct Tally {
+        leads: usize,
+        open: usize,
+        won: usize,
+        lost: usize,
+        abandoned: usize,
+        won_cents: i64,
+    }
+    let mut by_rep: BTreeMap<String, Tally> = BTreeMap::new();
+    for row in rows {
+        // Abandoned leads are in the pool now; count them for the rep who created them.
+        let rep = row.owner.clone().unwrap_or_else(|| "(pool)".to_owned());
+        let tally = by_rep.entry(rep).or_default();
+        tally.leads += 1;
+        match row.outcome {
+            Outcome::Open => tally.open += 1,
+            Outcome::Won => {
+                tally.won += 1;
+                tally.won_cents += row.deal_amount.map_or(0, |m| m.cents());
+            }
+            Outcome::Lost => tally.lost += 1,
+            Outcome::Abandoned => tally.abandoned += 1,
+        }
+    }
+    let mut reps = table(&["owner", "leads", "open", "won", "lost", "abandoned", "won amount", "win rate"]);
+    for (rep, t) in by_rep {
+        let closed = t.won + t.lost;
+        let rate = if closed == 0 { "n/a".to_owned() } else { format!("{:.0}%", 100.0 * t.won as f64 / closed as f64) };
+        reps.add_row(vec![rep, t.leads.to_string(), t.open.to_string(), t.won.to_string(), t.lost.to_string(), t.abandoned.to_string(), fieldsync_model::Money::from_cents(t.won_cents).to_string(), rate]);
+    }
+    print_table(out, &reps)?;
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! `fieldsync lead add`: create a lead and print its id alone, for scripts.
+
+use std::io::Write;
+
+use anyhow::Result;
+use fieldsync_model::{Field, LeadHistory, LeadId, NewLead, Priority, ValidationError, validate};
+
+use crate::args::AddArgs;
+use crate::context::Context;
+
+/// Creates the lead.
+pub fn run(cx: &Context, args: &AddArgs, out: &mut impl Write) -> Result<()> {
+    let mut store = cx.open_store()?;
+    let parse = cx.parse_context(store.pipeline());
+    let mut fields = Vec::new();
+    for (field, text) in &args.fields.given {
+        if let Some(value) = field.parse(text, &parse)? {
+            fields.push((*field, value));
+        }
+    }
+    for required in Field::ALL.iter().filter(|f| f.is_required()) {
+        if !fields.iter().any(|(f, _)| f == required) {
+            return Err(ValidationError::new(required.flag(), format!("is required: give it with --{}", required.flag())).into());
+        }
+    }
+    if !fields.iter().any(|(f, _)| *f == Field::Priority) {
+        fields.push((Field::Priority, Priority::Medium.key().into()));
+    }
+    let owner = match &args.owner {
+        Some(owner) => validate::required("owner", validate::line("owner", owner)?)?,
+        None => store.me().to_owned(),
+    };
+    let created_at = cx.event_time(args.at.at.as_deref())?;
+    let history = LeadHistory {
+        id: LeadId::random(),
+        new: NewLead { fields, owner: Some(owner), created_at },
+        creator: cx.stamp(&store),
+        events: Vec::new(),
+    };
+    let id = store.create_lead(history)?;
+    writeln!(out, "{id}")?;
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! `fieldsync status` and `fieldsync compact`: what the store holds, and tidying it.
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::args::JsonArg;
+use crate::context::Context;
+use crate::output::{facts, local_time, print_json, print_table};
+
+#[derive(Serialize)]
+struct Status {
+    store: String,
+    me: String,
+    pipeline: String,
+    stages: Vec<String>,
+    #[serde(flatten)]
+    stats: fieldsync_store::StoreStats,
+}
+
+/// Prints the store's location, owner, pipeline and size.
+pub fn status(cx: &Context, args: &JsonArg, out: &mut impl Write) -> Result<()> {
+    let store = cx.open_store()?;
+    let status = Status {
+        store: store.path().display().to_string(),
+        me: store.me().to_owned(),
+        pipeline: store.pipeline().template.clone(),
+        stages: store.pipeline().stages.iter().map(|s| s.key.clone()).collect(),
+        stats: store.stats()?,
+    };
+    if args.json {
+        return print_json(out, &status);
+    }
+    let mut facts = facts();
+    let stages = store.pipeline().stages.iter().map(|s| s.label.both()).collect::<Vec<_>>().join(" -> ");
+    for (key, value) in [
+        ("store", status.store.clone()),
+        ("me", status.me.clone()),
+        ("pipeline", format!("{}: {stages}", status.pipeline)),
+        ("leads", status.stats.leads.to_string()),
+        ("pending changes", status.stats.pending_changes.to_string()),
+        ("file size", format!("{} bytes", status.stats.file_bytes)),
+        ("created", local_time(status.stats.created_at)),
+    ] {
+        facts.add_row(vec![key.to_owned(), value]);
+    }
+    print_table(out, &facts)?;
+    Ok(())
+}
+
+/// Folds pending changes into documents and compacts the file.
+pub fn compact(cx: &Context, out: &mut impl Write) -> Result<()> {
+    let mut store = cx.open_store()?;
+    let before = store.stats()?.file_bytes;
+    let resaved = store.compact()?;
+    let after = store.stats()?.file_bytes;
+    writeln!(out, "re-saved {resaved} documents; store file {before} -> {after} bytes")?;
+    Ok(())
+}

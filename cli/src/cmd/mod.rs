@@ -1,0 +1,40 @@
+//! One module per command, and the dispatch from parsed arguments to them.
+
+mod change;
+mod demo;
+mod init;
+mod lead_add;
+mod lead_edit;
+mod lead_list;
+mod lead_show;
+mod maintenance;
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::args::{Cli, Command, LeadCommand};
+use crate::context::Context;
+
+/// Runs the command; returns whether it succeeded cleanly (false: a clean "no").
+pub fn run(cli: Cli, out: &mut impl Write) -> Result<bool> {
+    let cx = Context::new(cli.home)?;
+    match cli.command {
+        Command::Init(args) => init::run(&cx, &args, out),
+        Command::Lead(LeadCommand::Add(args)) => lead_add::run(&cx, &args, out),
+        Command::Lead(LeadCommand::Edit(args)) => lead_edit::run(&cx, &args, out),
+        Command::Lead(LeadCommand::Show(args)) => lead_show::run(&cx, &args, out),
+        Command::Lead(LeadCommand::List(args)) => lead_list::run(&cx, &args, out),
+        Command::Lead(LeadCommand::Delete(args)) => change::delete(&cx, &args, out),
+        Command::Log(args) => change::log(&cx, &args, out),
+        Command::Move(args) => change::move_to(&cx, &args, out),
+        Command::Won(args) => change::won(&cx, &args, out),
+        Command::Lost(args) => change::lost(&cx, &args, out),
+        Command::Abandon(args) => change::abandon(&cx, &args, out),
+        Command::Reopen(args) => change::reopen(&cx, &args, out),
+        Command::Demo(args) => demo::run(&cx, &args, out),
+        Command::Status(args) => maintenance::status(&cx, &args, out),
+        Command::Compact => maintenance::compact(&cx, out),
+    }
+    .map(|()| true)
+}

@@ -1,0 +1,97 @@
+//! The second layer of argument handling: where the store is, how long to wait for it, what
+//! time it is and in which zone, and the parsing of typed values that needs those.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Result, anyhow};
+use chrono::{DateTime, Local, Utc};
+use fieldsync_model::{LeadId, ParseContext, Pipeline, Stamp, ValidationError, when};
+use fieldsync_store::{Store, StoreOptions};
+
+/// The store file's name inside the home folder.
+pub const STORE_FILE: &str = "store.redb";
+
+/// Environment variable: milliseconds to wait for another process to release the store.
+pub const LOCK_WAIT_ENV: &str = "FIELDSYNC_LOCK_WAIT_MS";
+
+/// Everything a command needs besides its own arguments.
+pub struct Context {
+    /// The home folder, if one was given with --home or FIELDSYNC_HOME.
+    pub explicit_home: Option<PathBuf>,
+    /// The home folder in use.
+    pub home: PathBuf,
+    /// Now, read once per command so every event of one command shares it.
+    pub now: DateTime<Utc>,
+    /// The user's time zone.
+    pub zone: Local,
+    lock_wait: Duration,
+}
+
+impl Context {
+    /// Resolves the home folder and reads the environment.
+    pub fn new(home: Option<PathBuf>) -> Result<Context> {
+        let default_home = || {
+            directories::ProjectDirs::from("", "", "fieldsync")
+                .map(|dirs| dirs.data_dir().to_owned())
+                .ok_or_else(|| anyhow!("cannot find a data folder for this user: pass --home DIR"))
+        };
+        let resolved = match &home {
+            Some(dir) => dir.clone(),
+            None => default_home()?,
+        };
+        let lock_wait = match std::env::var(LOCK_WAIT_ENV) {
+            Ok(ms) => Duration::from_millis(ms.trim().parse().map_err(|_| {
+                anyhow!("{LOCK_WAIT_ENV}='{ms}' is not a number of milliseconds")
+            })?),
+            Err(_) => StoreOptions::default().lock_wait,
+        };
+        Ok(Context { explicit_home: home, home: resolved, now: Utc::now(), zone: Local, lock_wait })
+    }
+
+    /// The store file in `home`.
+    pub fn store_path_in(home: &Path) -> PathBuf {
+        home.join(STORE_FILE)
+    }
+
+    /// How stores are opened.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions { lock_wait: self.lock_wait }
+    }
+
+    /// Opens this device's store.
+    pub fn open_store(&self) -> Result<Store> {
+        Ok(Store::open(&Self::store_path_in(&self.home), self.store_options())?)
+    }
+
+    /// Who is acting, and now.
+    pub fn stamp(&self, store: &Store) -> Stamp {
+        Stamp { by: store.me().to_owned(), now: self.now }
+    }
+
+    /// What field parsing needs.
+    pub fn parse_context<'a>(&'a self, pipeline: &'a Pipeline) -> ParseContext<'a, Local> {
+        ParseContext { pipeline, now: self.now, zone: &self.zone }
+    }
+
+    /// `--at`: when something happened (default now).
+    pub fn event_time(&self, at: Option<&str>) -> Result<DateTime<Utc>> {
+        match at {
+            None => Ok(self.now),
+            Some(text) => when::parse_event_time(text, self.now, &self.zone)
+                .map_err(|problem| ValidationError::new("at", problem).into()),
+        }
+    }
+
+    /// Resolves a typed id or prefix.
+    pub fn resolve(&self, store: &Store, id: &str) -> Result<LeadId> {
+        store.resolve(id).map_err(Into::into)
+    }
+}
+
+/// Optional free text (`--note`, `--feedback`): trimmed; empty means none.
+pub fn optional_text(field: &'static str, text: Option<&str>) -> Result<Option<String>, ValidationError> {
+    let Some(text) = text else { return Ok(None) };
+    let value = fieldsync_model::validate::free_text(field, text)?;
+    Ok((!value.is_empty()).then_some(value))
+}

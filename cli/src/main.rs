@@ -1,0 +1,68 @@
+//! The `fieldsync` command line: parse, run, report.
+//!
+//! Exit codes: 0 success, 1 a clean "no", 2 an error (one line on stderr, prefixed
+//! `fieldsync:`). A closed pipe (`fieldsync lead list | head`) ends quietly with 0.
+
+mod args;
+mod cmd;
+mod context;
+mod output;
+
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|cause| cause.downcast_ref::<io::Error>())
+        .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
+}
+
+/// Clap's multi-line usage errors become one line naming the problem and where help is.
+fn usage_error(err: &clap::Error) -> String {
+    let rendered = err.render().to_string();
+    let first = rendered
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_owned();
+    let tip = rendered
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("tip: "))
+        .map(|tip| format!(" ({tip})"))
+        .unwrap_or_default();
+    format!("{first}{tip}; see --help")
+}
+
+fn main() -> ExitCode {
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) => {
+            let _ = err.print();
+            return if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+        Err(err) => {
+            eprintln!("fieldsync: {}", usage_error(&err));
+            return ExitCode::from(2);
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let result = cmd::run(cli, &mut out).and_then(|clean| {
+        out.flush()?;
+        Ok(clean)
+    });
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            let message = format!("{err:#}").replace('\n', " ");
+            eprintln!("fieldsync: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
