@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 use fieldsync_model::Field;
+use fieldsync_model::field::FieldKind;
 
 /// fieldsync: a local-first sales pipeline for field teams. Every command works offline.
 #[derive(Debug, Parser)]
@@ -220,7 +221,7 @@ pub struct WonArgs {
     #[command(flatten)]
     pub id: IdArg,
     /// The actual deal amount.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub amount: String,
     /// A note.
     #[arg(long)]
@@ -284,6 +285,9 @@ pub struct DemoArgs {
     /// Random seed; the same seed gives the same team.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// End of the sample quarter (default: now); with the seed it fixes every lead and time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
 }
 
 /// One optional flag per lead field, built from the model's field table so that adding a
@@ -321,6 +325,8 @@ impl Args for FieldArgs {
                     .long(field.flag())
                     .value_name("TEXT")
                     .action(ArgAction::Set)
+                    // So that `--amount -5` reaches validation and is refused as negative.
+                    .allow_negative_numbers(field.kind() == FieldKind::Money)
                     .help(field.help()),
             )
         })
@@ -343,12 +349,28 @@ mod tests {
 
     #[test]
     fn field_flags_come_from_the_field_table() {
-        let cli = Cli::try_parse_from(["fieldsync", "lead", "add", "--company", "华为", "--contact", "张伟", "--expected-close", "2024-06-30"]).unwrap();
-        let Command::Lead(LeadCommand::Add(add)) = cli.command else { panic!("parsed as another command") };
-        assert_eq!(add.fields.given, vec![
-            (Field::Company, "华为".to_owned()),
-            (Field::Contact, "张伟".to_owned()),
-            (Field::ExpectedClose, "2024-06-30".to_owned()),
-        ]);
+        let cli = Cli::try_parse_from([
+            "fieldsync",
+            "lead",
+            "add",
+            "--company",
+            "华为",
+            "--contact",
+            "张伟",
+            "--expected-close",
+            "2024-06-30",
+        ])
+        .unwrap();
+        let Command::Lead(LeadCommand::Add(add)) = cli.command else {
+            panic!("parsed as another command")
+        };
+        assert_eq!(
+            add.fields.given,
+            vec![
+                (Field::Company, "华为".to_owned()),
+                (Field::Contact, "张伟".to_owned()),
+                (Field::ExpectedClose, "2024-06-30".to_owned()),
+            ]
+        );
     }
 }

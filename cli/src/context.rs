@@ -40,13 +40,20 @@ impl Context {
             Some(dir) => dir.clone(),
             None => default_home()?,
         };
-        let lock_wait = match std::env::var(LOCK_WAIT_ENV) {
-            Ok(ms) => Duration::from_millis(ms.trim().parse().map_err(|_| {
-                anyhow!("{LOCK_WAIT_ENV}='{ms}' is not a number of milliseconds")
-            })?),
-            Err(_) => StoreOptions::default().lock_wait,
-        };
-        Ok(Context { explicit_home: home, home: resolved, now: Utc::now(), zone: Local, lock_wait })
+        let lock_wait =
+            match std::env::var(LOCK_WAIT_ENV) {
+                Ok(ms) => Duration::from_millis(ms.trim().parse().map_err(|_| {
+                    anyhow!("{LOCK_WAIT_ENV}='{ms}' is not a number of milliseconds")
+                })?),
+                Err(_) => StoreOptions::default().lock_wait,
+            };
+        Ok(Context {
+            explicit_home: home,
+            home: resolved,
+            now: Utc::now(),
+            zone: Local,
+            lock_wait,
+        })
     }
 
     /// The store file in `home`.
@@ -56,22 +63,34 @@ impl Context {
 
     /// How stores are opened.
     pub fn store_options(&self) -> StoreOptions {
-        StoreOptions { lock_wait: self.lock_wait }
+        StoreOptions {
+            lock_wait: self.lock_wait,
+        }
     }
 
     /// Opens this device's store.
     pub fn open_store(&self) -> Result<Store> {
-        Ok(Store::open(&Self::store_path_in(&self.home), self.store_options())?)
+        Ok(Store::open(
+            &Self::store_path_in(&self.home),
+            self.store_options(),
+        )?)
     }
 
     /// Who is acting, and now.
     pub fn stamp(&self, store: &Store) -> Stamp {
-        Stamp { by: store.me().to_owned(), now: self.now }
+        Stamp {
+            by: store.me().to_owned(),
+            now: self.now,
+        }
     }
 
     /// What field parsing needs.
     pub fn parse_context<'a>(&'a self, pipeline: &'a Pipeline) -> ParseContext<'a, Local> {
-        ParseContext { pipeline, now: self.now, zone: &self.zone }
+        ParseContext {
+            pipeline,
+            now: self.now,
+            zone: &self.zone,
+        }
     }
 
     /// `--at`: when something happened (default now).
@@ -90,7 +109,10 @@ impl Context {
 }
 
 /// Optional free text (`--note`, `--feedback`): trimmed; empty means none.
-pub fn optional_text(field: &'static str, text: Option<&str>) -> Result<Option<String>, ValidationError> {
+pub fn optional_text(
+    field: &'static str,
+    text: Option<&str>,
+) -> Result<Option<String>, ValidationError> {
     let Some(text) = text else { return Ok(None) };
     let value = fieldsync_model::validate::free_text(field, text)?;
     Ok((!value.is_empty()).then_some(value))

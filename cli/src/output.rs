@@ -36,7 +36,9 @@ pub fn print_table(out: &mut impl Write, table: &Table) -> io::Result<()> {
 
 /// A UTC time as local `YYYY-MM-DD HH:MM`.
 pub fn local_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
+    at.with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 /// A UTC time as a local date.

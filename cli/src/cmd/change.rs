@@ -4,7 +4,9 @@
 use std::io::Write;
 
 use anyhow::Result;
-use fieldsync_model::{Action, ContactChannel, Due, Field, FollowUpDraft, Lead, Money, ValidationError, validate};
+use fieldsync_model::{
+    Action, ContactChannel, Due, Field, FollowUpDraft, Lead, Money, ValidationError, validate,
+};
 use fieldsync_store::Store;
 
 use crate::args::{AbandonArgs, IdArg, LogArgs, LostArgs, MoveArgs, ReopenArgs, WonArgs};
@@ -22,7 +24,12 @@ fn apply(
     let id = cx.resolve(&store, id)?;
     let updated = store.update_lead(&id, &[action], &cx.stamp(&store))?;
     let company = updated.lead.text(Field::Company);
-    writeln!(out, "{} {} ({company})", describe(&updated.lead, &store), id.short())?;
+    writeln!(
+        out,
+        "{} {} ({company})",
+        describe(&updated.lead, &store),
+        id.short()
+    )?;
     Ok(())
 }
 
@@ -39,43 +46,87 @@ pub fn log(cx: &Context, args: &LogArgs, out: &mut impl Write) -> Result<()> {
         summary: validate::required("summary", validate::free_text("summary", &args.summary)?)?,
         feedback: optional_text("feedback", args.feedback.as_deref())?,
         next: optional_text("next", args.next.as_deref())?,
-        due: args.due.as_deref().map(|due| parse_with("due", Due::parse(due, cx.now, &cx.zone))).transpose()?,
+        due: args
+            .due
+            .as_deref()
+            .map(|due| parse_with("due", Due::parse(due, cx.now, &cx.zone)))
+            .transpose()?,
     };
     if let Some(due) = draft.due
         && due.date_in(&cx.zone) < draft.at.with_timezone(&cx.zone).date_naive()
     {
-        return Err(ValidationError::new("due", "is before the follow-up itself: a next step is due after it").into());
+        return Err(ValidationError::new(
+            "due",
+            "is before the follow-up itself: a next step is due after it",
+        )
+        .into());
     }
     if draft.due.is_some() && draft.next.is_none() {
         return Err(ValidationError::new("due", "needs a next step: add --next TEXT").into());
     }
-    apply(cx, store, &args.id.id, Action::Log(draft), out, |lead, _| format!("logged follow-up #{} on", lead.followups.len()))
+    apply(
+        cx,
+        store,
+        &args.id.id,
+        Action::Log(draft),
+        out,
+        |lead, _| format!("logged follow-up #{} on", lead.followups.len()),
+    )
 }
 
 /// `fieldsync move`.
 pub fn move_to(cx: &Context, args: &MoveArgs, out: &mut impl Write) -> Result<()> {
     let store = cx.open_store()?;
-    let stage = parse_with("stage", store.pipeline().resolve_stage(&args.stage).map(|s| s.key.clone()))?;
+    let stage = parse_with(
+        "stage",
+        store
+            .pipeline()
+            .resolve_stage(&args.stage)
+            .map(|s| s.key.clone()),
+    )?;
     let at = cx.event_time(args.at.at.as_deref())?;
-    apply(cx, store, &args.id.id, Action::Move { to: stage, at }, out, |lead, store| {
-        format!("moved to {}:", store.pipeline().stage_label(&lead.stage))
-    })
+    apply(
+        cx,
+        store,
+        &args.id.id,
+        Action::Move { to: stage, at },
+        out,
+        |lead, store| format!("moved to {}:", store.pipeline().stage_label(&lead.stage)),
+    )
 }
 
 /// `fieldsync won`.
 pub fn won(cx: &Context, args: &WonArgs, out: &mut impl Write) -> Result<()> {
     let store = cx.open_store()?;
     let amount = parse_with("amount", args.amount.parse::<Money>())?;
-    let action = Action::Won { amount, at: cx.event_time(args.at.at.as_deref())?, note: optional_text("note", args.note.as_deref())? };
-    apply(cx, store, &args.id.id, action, out, |_, _| format!("won ({amount}):"))
+    let action = Action::Won {
+        amount,
+        at: cx.event_time(args.at.at.as_deref())?,
+        note: optional_text("note", args.note.as_deref())?,
+    };
+    apply(cx, store, &args.id.id, action, out, |_, _| {
+        format!("won ({amount}):")
+    })
 }
 
 /// `fieldsync lost`.
 pub fn lost(cx: &Context, args: &LostArgs, out: &mut impl Write) -> Result<()> {
     let store = cx.open_store()?;
-    let reason = parse_with("reason", store.pipeline().resolve_loss_reason(&args.reason).map(|r| r.key.clone()))?;
-    let action = Action::Lost { reason: reason.clone(), note: optional_text("note", args.note.as_deref())?, at: cx.event_time(args.at.at.as_deref())? };
-    apply(cx, store, &args.id.id, action, out, |_, store| format!("lost ({}):", store.pipeline().loss_reason_label(&reason)))
+    let reason = parse_with(
+        "reason",
+        store
+            .pipeline()
+            .resolve_loss_reason(&args.reason)
+            .map(|r| r.key.clone()),
+    )?;
+    let action = Action::Lost {
+        reason: reason.clone(),
+        note: optional_text("note", args.note.as_deref())?,
+        at: cx.event_time(args.at.at.as_deref())?,
+    };
+    apply(cx, store, &args.id.id, action, out, |_, store| {
+        format!("lost ({}):", store.pipeline().loss_reason_label(&reason))
+    })
 }
 
 /// `fieldsync abandon`.
@@ -84,21 +135,44 @@ pub fn abandon(cx: &Context, args: &AbandonArgs, out: &mut impl Write) -> Result
     let reason = args
         .reason
         .as_deref()
-        .map(|r| parse_with("reason", store.pipeline().resolve_loss_reason(r).map(|r| r.key.clone())))
+        .map(|r| {
+            parse_with(
+                "reason",
+                store
+                    .pipeline()
+                    .resolve_loss_reason(r)
+                    .map(|r| r.key.clone()),
+            )
+        })
         .transpose()?;
-    let action = Action::Abandon { reason, note: optional_text("note", args.note.as_deref())?, at: cx.event_time(args.at.at.as_deref())? };
-    apply(cx, store, &args.id.id, action, out, |_, _| "abandoned (back to the pool):".to_owned())
+    let action = Action::Abandon {
+        reason,
+        note: optional_text("note", args.note.as_deref())?,
+        at: cx.event_time(args.at.at.as_deref())?,
+    };
+    apply(cx, store, &args.id.id, action, out, |_, _| {
+        "abandoned (back to the pool):".to_owned()
+    })
 }
 
 /// `fieldsync reopen`.
 pub fn reopen(cx: &Context, args: &ReopenArgs, out: &mut impl Write) -> Result<()> {
     let store = cx.open_store()?;
     let at = cx.event_time(args.at.at.as_deref())?;
-    apply(cx, store, &args.id.id, Action::Reopen { at }, out, |lead, store| format!("reopened in {}:", store.pipeline().stage_label(&lead.stage)))
+    apply(
+        cx,
+        store,
+        &args.id.id,
+        Action::Reopen { at },
+        out,
+        |lead, store| format!("reopened in {}:", store.pipeline().stage_label(&lead.stage)),
+    )
 }
 
 /// `fieldsync lead delete`.
 pub fn delete(cx: &Context, args: &IdArg, out: &mut impl Write) -> Result<()> {
     let store = cx.open_store()?;
-    apply(cx, store, &args.id, Action::Delete, out, |_, _| "deleted".to_owned())
+    apply(cx, store, &args.id, Action::Delete, out, |_, _| {
+        "deleted".to_owned()
+    })
 }

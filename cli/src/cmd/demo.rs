@@ -22,21 +22,40 @@ const DEMO_ME: &str = "manager";
 
 /// Builds the sample store and prints a summary.
 pub fn run(cx: &Context, args: &DemoArgs, out: &mut impl Write) -> Result<()> {
+    if args.leads == 0 {
+        bail!("leads: the demo needs at least one lead (--leads N)");
+    }
     let home = match &cx.explicit_home {
         Some(home) => {
             if Context::store_path_in(home).exists() {
-                bail!("{} already holds a store; the demo needs a home without one (omit --home to use a new temporary folder)", home.display());
+                bail!(
+                    "{} already holds a store; the demo needs a home without one (omit --home to use a new temporary folder)",
+                    home.display()
+                );
             }
             home.clone()
         }
-        None => tempfile::Builder::new().prefix("fieldsync-demo-").tempdir().context("cannot make a temporary folder for the demo")?.keep(),
+        None => tempfile::Builder::new()
+            .prefix("fieldsync-demo-")
+            .tempdir()
+            .context("cannot make a temporary folder for the demo")?
+            .keep(),
     };
     let path = Context::store_path_in(&home);
     let mut store = Store::init(&path, DEMO_ME, templates::b2b(), cx.store_options())?;
-    let spec = SampleSpec { leads: args.leads, seed: args.seed, now: cx.now, days: 90 };
+    let until = cx.event_time(args.until.as_deref())?;
+    let spec = SampleSpec {
+        leads: args.leads,
+        seed: args.seed,
+        now: until,
+        days: 90,
+    };
 
     let bar = ProgressBar::with_draw_target(Some(args.leads as u64), ProgressDrawTarget::stderr());
-    bar.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} leads").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} leads")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     bar.set_message("building the sample team");
     let started = Instant::now();
     store.create_leads(generate(&spec), |n| bar.set_position(n as u64))?;
@@ -45,21 +64,42 @@ pub fn run(cx: &Context, args: &DemoArgs, out: &mut impl Write) -> Result<()> {
 
     let rows = store.rows()?;
     let followups: u64 = rows.iter().map(|r| u64::from(r.followups)).sum();
-    writeln!(out, "sample team: {} leads, {followups} follow-ups, 3 reps, b2b pipeline, the 90 days to today (seed {}), built in {:.1} s\n", rows.len(), args.seed, elapsed.as_secs_f64())?;
+    writeln!(
+        out,
+        "sample team: {} leads, {followups} follow-ups, 3 reps, b2b pipeline, the 90 days to {} (seed {}), built in {:.1} s\n",
+        rows.len(),
+        crate::output::local_date(until),
+        args.seed,
+        elapsed.as_secs_f64()
+    )?;
     print_stages(&store, &rows, out)?;
     writeln!(out)?;
     print_reps(&rows, out)?;
     writeln!(out, "\nstore: {}", path.display())?;
-    writeln!(out, "try:   fieldsync --home {} lead list --owner lina --open", home.display())?;
+    writeln!(
+        out,
+        "try:   fieldsync --home {} lead list --owner lina --open",
+        home.display()
+    )?;
     Ok(())
 }
 
 fn print_stages(store: &Store, rows: &[LeadRow], out: &mut impl Write) -> Result<()> {
     let mut stages = table(&["stage", "open now", "ever reached"]);
     for stage in &store.pipeline().stages {
-        let open = rows.iter().filter(|r| r.outcome == Outcome::Open && r.stage == stage.key).count();
-        let reached = rows.iter().filter(|r| r.stage_path.iter().any(|e| e.stage == stage.key)).count();
-        stages.add_row(vec![stage.label.both(), open.to_string(), reached.to_string()]);
+        let open = rows
+            .iter()
+            .filter(|r| r.outcome == Outcome::Open && r.stage == stage.key)
+            .count();
+        let reached = rows
+            .iter()
+            .filter(|r| r.stage_path.iter().any(|e| e.stage == stage.key))
+            .count();
+        stages.add_row(vec![
+            stage.label.both(),
+            open.to_string(),
+            reached.to_string(),
+        ]);
     }
     print_table(out, &stages)?;
     Ok(())
@@ -91,11 +131,33 @@ fn print_reps(rows: &[LeadRow], out: &mut impl Write) -> Result<()> {
             Outcome::Abandoned => tally.abandoned += 1,
         }
     }
-    let mut reps = table(&["owner", "leads", "open", "won", "lost", "abandoned", "won amount", "win rate"]);
+    let mut reps = table(&[
+        "owner",
+        "leads",
+        "open",
+        "won",
+        "lost",
+        "abandoned",
+        "won amount",
+        "win rate",
+    ]);
     for (rep, t) in by_rep {
         let closed = t.won + t.lost;
-        let rate = if closed == 0 { "n/a".to_owned() } else { format!("{:.0}%", 100.0 * t.won as f64 / closed as f64) };
-        reps.add_row(vec![rep, t.leads.to_string(), t.open.to_string(), t.won.to_string(), t.lost.to_string(), t.abandoned.to_string(), fieldsync_model::Money::from_cents(t.won_cents).to_string(), rate]);
+        let rate = if closed == 0 {
+            "n/a".to_owned()
+        } else {
+            format!("{:.0}%", 100.0 * t.won as f64 / closed as f64)
+        };
+        reps.add_row(vec![
+            rep,
+            t.leads.to_string(),
+            t.open.to_string(),
+            t.won.to_string(),
+            t.lost.to_string(),
+            t.abandoned.to_string(),
+            fieldsync_model::Money::from_cents(t.won_cents).to_string(),
+            rate,
+        ]);
     }
     print_table(out, &reps)?;
     Ok(())

@@ -20,7 +20,11 @@ pub fn run(cx: &Context, args: &AddArgs, out: &mut impl Write) -> Result<()> {
     }
     for required in Field::ALL.iter().filter(|f| f.is_required()) {
         if !fields.iter().any(|(f, _)| f == required) {
-            return Err(ValidationError::new(required.flag(), format!("is required: give it with --{}", required.flag())).into());
+            return Err(ValidationError::new(
+                required.flag(),
+                format!("is required: give it with --{}", required.flag()),
+            )
+            .into());
         }
     }
     if !fields.iter().any(|(f, _)| *f == Field::Priority) {
@@ -33,7 +37,11 @@ pub fn run(cx: &Context, args: &AddArgs, out: &mut impl Write) -> Result<()> {
     let created_at = cx.event_time(args.at.at.as_deref())?;
     let history = LeadHistory {
         id: LeadId::random(),
-        new: NewLead { fields, owner: Some(owner), created_at },
+        new: NewLead {
+            fields,
+            owner: Some(owner),
+            created_at,
+        },
         creator: cx.stamp(&store),
         events: Vec::new(),
     };

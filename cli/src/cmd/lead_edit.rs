@@ -18,9 +18,20 @@ pub fn run(cx: &Context, args: &EditArgs, out: &mut impl Write) -> Result<()> {
         changes.push((*field, field.parse(text, &parse)?));
     }
     for name in &args.clear {
-        let field = Field::from_name(name).ok_or_else(|| ValidationError::new("clear", format!("unknown field '{name}': see `fieldsync lead edit --help` for the field names")))?;
+        let field = Field::from_name(name).ok_or_else(|| {
+            ValidationError::new(
+                "clear",
+                format!(
+                    "unknown field '{name}': see `fieldsync lead edit --help` for the field names"
+                ),
+            )
+        })?;
         if field.is_required() {
-            return Err(ValidationError::new("clear", format!("{} is required and cannot be cleared", field.flag())).into());
+            return Err(ValidationError::new(
+                "clear",
+                format!("{} is required and cannot be cleared", field.flag()),
+            )
+            .into());
         }
         changes.push((field, None));
     }
@@ -30,19 +41,34 @@ pub fn run(cx: &Context, args: &EditArgs, out: &mut impl Write) -> Result<()> {
     }
     if let Some(owner) = &args.owner {
         let owner = validate::required("owner", validate::line("owner", owner)?)?;
-        actions.push(Action::Assign { owner: Some(owner), at: cx.now });
+        actions.push(Action::Assign {
+            owner: Some(owner),
+            at: cx.now,
+        });
     } else if args.unassign {
-        actions.push(Action::Assign { owner: None, at: cx.now });
+        actions.push(Action::Assign {
+            owner: None,
+            at: cx.now,
+        });
     }
     if actions.is_empty() {
         return Err(ValidationError::new("edit", "nothing to change: give at least one --FIELD VALUE, --clear FIELD, --owner or --unassign").into());
     }
     let updated = store.update_lead(&id, &actions, &cx.stamp(&store))?;
-    let company = updated.lead.fields.get(Field::Company.key()).map(ToString::to_string).unwrap_or_default();
+    let company = updated
+        .lead
+        .fields
+        .get(Field::Company.key())
+        .map(ToString::to_string)
+        .unwrap_or_default();
     if updated.changed {
         writeln!(out, "updated {} ({company})", id.short())?;
     } else {
-        writeln!(out, "nothing changed: {} ({company}) already has those values", id.short())?;
+        writeln!(
+            out,
+            "nothing changed: {} ({company}) already has those values",
+            id.short()
+        )?;
     }
     Ok(())
 }

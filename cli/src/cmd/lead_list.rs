@@ -16,12 +16,33 @@ use crate::output::{local_date, print_json, print_table, table};
 pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
     let store = cx.open_store()?;
     let pipeline = store.pipeline();
-    let stage = args.stage.as_deref().map(|s| pipeline.resolve_stage(s).map(|s| s.key.clone())).transpose().map_err(|p| ValidationError::new("stage", p))?;
-    let source = args.source.as_deref().map(|s| pipeline.resolve_source(s).map(|s| s.key.clone())).transpose().map_err(|p| ValidationError::new("source", p))?;
-    let outcome = [(args.open, Outcome::Open), (args.won, Outcome::Won), (args.lost, Outcome::Lost), (args.abandoned, Outcome::Abandoned)]
-        .into_iter()
-        .find_map(|(wanted, outcome)| wanted.then_some(outcome));
-    let owner = args.owner.as_deref().map(|o| if o.eq_ignore_ascii_case("none") { None } else { Some(o.to_owned()) });
+    let stage = args
+        .stage
+        .as_deref()
+        .map(|s| pipeline.resolve_stage(s).map(|s| s.key.clone()))
+        .transpose()
+        .map_err(|p| ValidationError::new("stage", p))?;
+    let source = args
+        .source
+        .as_deref()
+        .map(|s| pipeline.resolve_source(s).map(|s| s.key.clone()))
+        .transpose()
+        .map_err(|p| ValidationError::new("source", p))?;
+    let outcome = [
+        (args.open, Outcome::Open),
+        (args.won, Outcome::Won),
+        (args.lost, Outcome::Lost),
+        (args.abandoned, Outcome::Abandoned),
+    ]
+    .into_iter()
+    .find_map(|(wanted, outcome)| wanted.then_some(outcome));
+    let owner = args.owner.as_deref().map(|o| {
+        if o.eq_ignore_ascii_case("none") {
+            None
+        } else {
+            Some(o.to_owned())
+        }
+    });
     let mut rows: Vec<LeadRow> = store
         .rows()?
         .into_iter()
@@ -31,20 +52,48 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
         .filter(|row| outcome.is_none_or(|o| row.outcome == o))
         .filter(|row| owner.as_ref().is_none_or(|o| row.owner == *o))
         .collect();
-    rows.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then_with(|| a.id.cmp(&b.id)));
+    rows.sort_by(|a, b| {
+        b.created_ms
+            .cmp(&a.created_ms)
+            .then_with(|| a.id.cmp(&b.id))
+    });
 
     if args.json.json {
-        let leads = rows.iter().map(|row| store.load(&row.id).map(|doc| doc.view())).collect::<Result<Vec<_>, _>>()?;
+        let leads = rows
+            .iter()
+            .map(|row| store.load(&row.id).map(|doc| doc.view()))
+            .collect::<Result<Vec<_>, _>>()?;
         return print_json(out, &leads);
     }
-    let mut list = table(&["id", "company", "contact", "stage", "owner", "priority", "amount", "status", "last touch", "next due"]);
+    let mut list = table(&[
+        "id",
+        "company",
+        "contact",
+        "stage",
+        "owner",
+        "priority",
+        "amount",
+        "status",
+        "last touch",
+        "next due",
+    ]);
     for row in &rows {
         let status = match row.outcome {
-            Outcome::Won => format!("won {}", row.deal_amount.map(|a| a.to_string()).unwrap_or_default()),
+            Outcome::Won => format!(
+                "won {}",
+                row.deal_amount.map(|a| a.to_string()).unwrap_or_default()
+            ),
             _ => row.outcome.to_string(),
         };
-        let marks = format!("{}{}", if row.conflicts > 0 { "!" } else { "" }, if row.deleted { "x" } else { "" });
-        let stage_label = pipeline.stage(&row.stage).map_or_else(|| row.stage.clone(), |s| format!("{} {}", s.key, s.label.zh));
+        let marks = format!(
+            "{}{}",
+            if row.conflicts > 0 { "!" } else { "" },
+            if row.deleted { "x" } else { "" }
+        );
+        let stage_label = pipeline.stage(&row.stage).map_or_else(
+            || row.stage.clone(),
+            |s| format!("{} {}", s.key, s.label.zh),
+        );
         list.add_row(vec![
             format!("{}{marks}", row.id.short()),
             row.company.clone(),
@@ -59,6 +108,15 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
         ]);
     }
     print_table(out, &list)?;
-    writeln!(out, "{} leads{}", rows.len(), if rows.iter().any(|r| r.conflicts > 0) { " (! = has conflicting values: see `lead show`)" } else { "" })?;
+    writeln!(
+        out,
+        "{} leads{}",
+        rows.len(),
+        if rows.iter().any(|r| r.conflicts > 0) {
+            " (! = has conflicting values: see `lead show`)"
+        } else {
+            ""
+        }
+    )?;
     Ok(())
 }

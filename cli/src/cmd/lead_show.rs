@@ -31,33 +31,74 @@ fn conflict_note(lead: &Lead, key: &str) -> String {
 fn print_lead(lead: &Lead, pipeline: &Pipeline, out: &mut impl Write) -> Result<()> {
     writeln!(out, "{}  {}", lead.text(Field::Company), lead.id)?;
     if let Some(deleted) = &lead.deleted {
-        writeln!(out, "DELETED on {} by {}", local_time(deleted.at), deleted.by)?;
+        writeln!(
+            out,
+            "DELETED on {} by {}",
+            local_time(deleted.at),
+            deleted.by
+        )?;
     }
     let mut facts = facts();
-    let previous = lead.previous_stage_days.map(|d| format!(" ({d} days in the previous stage)")).unwrap_or_default();
-    facts.add_row(vec!["stage".to_owned(), format!("{} since {}{previous}{}", pipeline.stage_label(&lead.stage), local_time(lead.stage_entered_at), conflict_note(lead, "stage"))]);
+    let previous = lead
+        .previous_stage_days
+        .map(|d| format!(" ({d} days in the previous stage)"))
+        .unwrap_or_default();
+    facts.add_row(vec![
+        "stage".to_owned(),
+        format!(
+            "{} since {}{previous}{}",
+            pipeline.stage_label(&lead.stage),
+            local_time(lead.stage_entered_at),
+            conflict_note(lead, "stage")
+        ),
+    ]);
     let outcome = match (lead.outcome, &lead.deal_amount, &lead.loss_reason) {
         (fieldsync_model::Outcome::Won, Some(amount), _) => format!("won, {amount}"),
-        (fieldsync_model::Outcome::Lost | fieldsync_model::Outcome::Abandoned, _, Some(reason)) => format!("{}: {}", lead.outcome, pipeline.loss_reason_label(reason)),
+        (fieldsync_model::Outcome::Lost | fieldsync_model::Outcome::Abandoned, _, Some(reason)) => {
+            format!("{}: {}", lead.outcome, pipeline.loss_reason_label(reason))
+        }
         (outcome, _, _) => outcome.to_string(),
     };
-    let since = lead.outcome_at.map(|at| format!(" on {}", local_time(at))).unwrap_or_default();
-    facts.add_row(vec!["outcome".to_owned(), format!("{outcome}{since}{}", conflict_note(lead, "outcome"))]);
-    facts.add_row(vec!["owner".to_owned(), format!("{}{}", lead.owner.as_deref().unwrap_or("(unassigned pool)"), conflict_note(lead, "owner"))]);
+    let since = lead
+        .outcome_at
+        .map(|at| format!(" on {}", local_time(at)))
+        .unwrap_or_default();
+    facts.add_row(vec![
+        "outcome".to_owned(),
+        format!("{outcome}{since}{}", conflict_note(lead, "outcome")),
+    ]);
+    facts.add_row(vec![
+        "owner".to_owned(),
+        format!(
+            "{}{}",
+            lead.owner.as_deref().unwrap_or("(unassigned pool)"),
+            conflict_note(lead, "owner")
+        ),
+    ]);
     for field in Field::ALL.iter().filter(|f| **f != Field::Company) {
-        let Some(value) = lead.fields.get(field.key()) else { continue };
+        let Some(value) = lead.fields.get(field.key()) else {
+            continue;
+        };
         let shown = match field {
             Field::Source => pipeline.source_label(&value.to_string()),
             _ => value.to_string(),
         };
-        facts.add_row(vec![field.flag().to_owned(), format!("{shown}{}", conflict_note(lead, field.key()))]);
+        facts.add_row(vec![
+            field.flag().to_owned(),
+            format!("{shown}{}", conflict_note(lead, field.key())),
+        ]);
     }
-    facts.add_row(vec!["created".to_owned(), format!("{} by {}", local_time(lead.created_at), lead.created_by)]);
+    facts.add_row(vec![
+        "created".to_owned(),
+        format!("{} by {}", local_time(lead.created_at), lead.created_by),
+    ]);
     print_table(out, &facts)?;
 
     writeln!(out, "\nfollow-ups ({})", lead.followups.len())?;
     if !lead.followups.is_empty() {
-        let mut log = table(&["when", "channel", "by", "summary", "feedback", "next", "due"]);
+        let mut log = table(&[
+            "when", "channel", "by", "summary", "feedback", "next", "due",
+        ]);
         for f in &lead.followups {
             log.add_row(vec![
                 local_time(f.times.at),
@@ -73,21 +114,56 @@ fn print_lead(lead: &Lead, pipeline: &Pipeline, out: &mut impl Write) -> Result<
     }
     writeln!(out, "\nhistory")?;
     let mut history = table(&["when", "what", "by", "recorded"]);
-    let label = |stage: &Option<String>| stage.as_deref().map_or_else(|| "-".to_owned(), |s| pipeline.stage_label(s));
+    let label = |stage: &Option<String>| {
+        stage
+            .as_deref()
+            .map_or_else(|| "-".to_owned(), |s| pipeline.stage_label(s))
+    };
     let mut rows: Vec<_> = lead
         .stage_changes
         .iter()
-        .map(|c| (c.times.clone(), match &c.from { None => format!("created in {}", label(&c.to)), Some(_) => format!("stage {} -> {}", label(&c.from), label(&c.to)) }))
-        .chain(lead.owner_changes.iter().skip(1).map(|c| (c.times.clone(), format!("owner {} -> {}", c.from.as_deref().unwrap_or("pool"), c.to.as_deref().unwrap_or("pool")))))
+        .map(|c| {
+            (
+                c.times.clone(),
+                match &c.from {
+                    None => format!("created in {}", label(&c.to)),
+                    Some(_) => format!("stage {} -> {}", label(&c.from), label(&c.to)),
+                },
+            )
+        })
+        .chain(lead.owner_changes.iter().skip(1).map(|c| {
+            (
+                c.times.clone(),
+                format!(
+                    "owner {} -> {}",
+                    c.from.as_deref().unwrap_or("pool"),
+                    c.to.as_deref().unwrap_or("pool")
+                ),
+            )
+        }))
         .chain(lead.outcomes.iter().map(|o| {
-            let detail = [o.amount.map(|a| a.to_string()), o.reason.as_deref().map(|r| pipeline.loss_reason_label(r)), o.note.clone()];
+            let detail = [
+                o.amount.map(|a| a.to_string()),
+                o.reason.as_deref().map(|r| pipeline.loss_reason_label(r)),
+                o.note.clone(),
+            ];
             let detail: Vec<String> = detail.into_iter().flatten().collect();
-            (o.times.clone(), format!("{} {}", o.outcome, detail.join(", ")).trim_end().to_owned())
+            (
+                o.times.clone(),
+                format!("{} {}", o.outcome, detail.join(", "))
+                    .trim_end()
+                    .to_owned(),
+            )
         }))
         .collect();
-    rows.sort_by(|a, b| (a.0.at, a.0.recorded_at).cmp(&(b.0.at, b.0.recorded_at)));
+    rows.sort_by_key(|(times, _)| (times.at, times.recorded_at));
     for (times, what) in rows {
-        history.add_row(vec![local_time(times.at), what, times.by, local_time(times.recorded_at)]);
+        history.add_row(vec![
+            local_time(times.at),
+            what,
+            times.by,
+            local_time(times.recorded_at),
+        ]);
     }
     print_table(out, &history)?;
     Ok(())

@@ -26,14 +26,25 @@ pub fn status(cx: &Context, args: &JsonArg, out: &mut impl Write) -> Result<()> 
         store: store.path().display().to_string(),
         me: store.me().to_owned(),
         pipeline: store.pipeline().template.clone(),
-        stages: store.pipeline().stages.iter().map(|s| s.key.clone()).collect(),
+        stages: store
+            .pipeline()
+            .stages
+            .iter()
+            .map(|s| s.key.clone())
+            .collect(),
         stats: store.stats()?,
     };
     if args.json {
         return print_json(out, &status);
     }
     let mut facts = facts();
-    let stages = store.pipeline().stages.iter().map(|s| s.label.both()).collect::<Vec<_>>().join(" -> ");
+    let stages = store
+        .pipeline()
+        .stages
+        .iter()
+        .map(|s| s.label.both())
+        .collect::<Vec<_>>()
+        .join(" -> ");
     for (key, value) in [
         ("store", status.store.clone()),
         ("me", status.me.clone()),
@@ -55,6 +66,9 @@ pub fn compact(cx: &Context, out: &mut impl Write) -> Result<()> {
     let before = store.stats()?.file_bytes;
     let resaved = store.compact()?;
     let after = store.stats()?.file_bytes;
-    writeln!(out, "re-saved {resaved} documents; store file {before} -> {after} bytes")?;
+    writeln!(
+        out,
+        "re-saved {resaved} documents; store file {before} -> {after} bytes"
+    )?;
     Ok(())
 }

@@ -136,4 +136,3 @@ pub struct LeadHistory {
     /// Later actions, each with who recorded it and when.
     pub events: Vec<(Action, Stamp)>,
 }
-

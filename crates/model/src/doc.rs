@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 
 use automerge::transaction::{CommitOptions, Transactable, Transaction};
-use automerge::{ActorId, Automerge, AutomergeError, ChangeHash, ObjType, ReadDoc, ScalarValue, ROOT, hydrate};
+use automerge::{
+    ActorId, Automerge, AutomergeError, ChangeHash, ObjType, ROOT, ReadDoc, ScalarValue, hydrate,
+};
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
@@ -84,7 +86,11 @@ fn opt_str(value: Option<&str>) -> ScalarValue {
 }
 
 /// An event entry: the common times and author, plus its own entries.
-fn event(at: DateTime<Utc>, stamp: &Stamp, entries: Vec<(&'static str, ScalarValue)>) -> hydrate::Value {
+fn event(
+    at: DateTime<Utc>,
+    stamp: &Stamp,
+    entries: Vec<(&'static str, ScalarValue)>,
+) -> hydrate::Value {
     let mut map: HashMap<&str, hydrate::Value> = HashMap::new();
     map.insert(key::AT, scalar(timestamp(at)));
     map.insert(key::RECORDED_AT, scalar(timestamp(stamp.now)));
@@ -108,11 +114,19 @@ impl LeadDoc {
     ) -> Result<LeadDoc, LeadError> {
         for required in Field::ALL.iter().filter(|f| f.is_required()) {
             if !new.fields.iter().any(|(f, _)| f == required) {
-                return Err(ValidationError::new(required.flag(), "is required: give it with --".to_owned() + required.flag()).into());
+                return Err(ValidationError::new(
+                    required.flag(),
+                    "is required: give it with --".to_owned() + required.flag(),
+                )
+                .into());
             }
         }
         if new.created_at > stamp.now + chrono::Duration::minutes(when::FUTURE_TOLERANCE_MINUTES) {
-            return Err(ValidationError::new("at", "is in the future: --at says when the lead came in").into());
+            return Err(ValidationError::new(
+                "at",
+                "is in the future: --at says when the lead came in",
+            )
+            .into());
         }
         let first = pipeline.first_stage().key.as_str();
         let mut root: HashMap<&str, hydrate::Value> = HashMap::new();
@@ -128,7 +142,10 @@ impl LeadDoc {
         root.insert(key::OUTCOME, scalar(Outcome::Open.key()));
         let created = |entries| hydrate::Value::from(vec![event(new.created_at, stamp, entries)]);
         root.insert(key::STAGE_CHANGES, created(vec![(key::TO, first.into())]));
-        root.insert(key::OWNER_CHANGES, created(vec![(key::TO, opt_str(new.owner.as_deref()))]));
+        root.insert(
+            key::OWNER_CHANGES,
+            created(vec![(key::TO, opt_str(new.owner.as_deref()))]),
+        );
         root.insert(key::FOLLOWUPS, hydrate::Value::list());
         root.insert(key::OUTCOMES, hydrate::Value::list());
 
@@ -192,7 +209,12 @@ impl LeadDoc {
 
     /// Applies `actions` as one change after checking each against the lead's state.
     /// Returns whether anything was written (an edit to the same values writes nothing).
-    pub fn apply(&mut self, actions: &[Action], pipeline: &Pipeline, stamp: &Stamp) -> Result<bool, LeadError> {
+    pub fn apply(
+        &mut self,
+        actions: &[Action],
+        pipeline: &Pipeline,
+        stamp: &Stamp,
+    ) -> Result<bool, LeadError> {
         let lead = self.view();
         for action in actions {
             check(action, &lead, pipeline)?;
@@ -212,7 +234,12 @@ impl LeadDoc {
     }
 }
 
-fn not_before(what: &str, at: DateTime<Utc>, limit: DateTime<Utc>, reason: &str) -> Result<(), LeadError> {
+fn not_before(
+    what: &str,
+    at: DateTime<Utc>,
+    limit: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), LeadError> {
     if at < limit {
         Err(LeadError::TooEarly(format!(
             "{what} cannot be dated {}: {reason} at {}",
@@ -248,28 +275,51 @@ fn check(action: &Action, lead: &Lead, pipeline: &Pipeline) -> Result<(), LeadEr
         Action::Move { to, at } => {
             require_open(lead)?;
             if pipeline.stage(to).is_none() {
-                return Err(ValidationError::new("stage", pipeline.resolve_stage(to).err().unwrap_or_default()).into());
+                return Err(ValidationError::new(
+                    "stage",
+                    pipeline.resolve_stage(to).err().unwrap_or_default(),
+                )
+                .into());
             }
             if *to == lead.stage {
                 return Err(LeadError::SameStage(to.clone()));
             }
-            not_before("a move", *at, lead.stage_entered_at, &format!("the lead entered '{}'", lead.stage))
+            not_before(
+                "a move",
+                *at,
+                lead.stage_entered_at,
+                &format!("the lead entered '{}'", lead.stage),
+            )
         }
         Action::Won { at, .. } => {
             require_open(lead)?;
             not_before("a win", *at, lead.created_at, created)
         }
-        Action::Lost { reason, note, at } | Action::Abandon { reason: Some(reason), note, at } => {
+        Action::Lost { reason, note, at }
+        | Action::Abandon {
+            reason: Some(reason),
+            note,
+            at,
+        } => {
             require_open(lead)?;
             let known = pipeline
                 .resolve_loss_reason(reason)
                 .map_err(|problem| ValidationError::new("reason", problem))?;
             if known.needs_note && note.as_deref().is_none_or(|n| n.trim().is_empty()) {
-                return Err(ValidationError::new("note", format!("reason '{}' needs a note saying what it was: add --note TEXT", known.key)).into());
+                return Err(ValidationError::new(
+                    "note",
+                    format!(
+                        "reason '{}' needs a note saying what it was: add --note TEXT",
+                        known.key
+                    ),
+                )
+                .into());
             }
             not_before("closing the lead", *at, lead.created_at, created)
         }
-        Action::Abandon { reason: None, at, .. } => {
+        Action::Abandon {
+            reason: None, at, ..
+        } => {
             require_open(lead)?;
             not_before("abandoning the lead", *at, lead.created_at, created)
         }
@@ -278,7 +328,12 @@ fn check(action: &Action, lead: &Lead, pipeline: &Pipeline) -> Result<(), LeadEr
                 return Err(LeadError::NotClosed);
             }
             let closed_at = lead.outcome_at.unwrap_or(lead.created_at);
-            not_before("reopening", *at, closed_at, &format!("the lead was {}", lead.outcome))
+            not_before(
+                "reopening",
+                *at,
+                closed_at,
+                &format!("the lead was {}", lead.outcome),
+            )
         }
     }
 }
@@ -291,7 +346,11 @@ fn log_list(tx: &mut Transaction<'_>, log: &str) -> Result<automerge::ObjId, Aut
     }
 }
 
-fn append(tx: &mut Transaction<'_>, log: &str, entry: &hydrate::Value) -> Result<(), AutomergeError> {
+fn append(
+    tx: &mut Transaction<'_>,
+    log: &str,
+    entry: &hydrate::Value,
+) -> Result<(), AutomergeError> {
     let list = log_list(tx, log)?;
     let end = tx.length(&list);
     tx.batch_create_object(&list, end, entry, true)?;
@@ -299,7 +358,11 @@ fn append(tx: &mut Transaction<'_>, log: &str, entry: &hydrate::Value) -> Result
 }
 
 /// Sets a register unless it already holds exactly `value` with no conflict.
-fn set(tx: &mut Transaction<'_>, register: &str, value: Option<ScalarValue>) -> Result<bool, AutomergeError> {
+fn set(
+    tx: &mut Transaction<'_>,
+    register: &str,
+    value: Option<ScalarValue>,
+) -> Result<bool, AutomergeError> {
     let current = schema::all_scalars(tx, &ROOT, register);
     let unchanged = match &value {
         Some(value) => current.len() == 1 && current[0] == *value,
@@ -315,16 +378,35 @@ fn set(tx: &mut Transaction<'_>, register: &str, value: Option<ScalarValue>) -> 
     Ok(true)
 }
 
-fn assign(tx: &mut Transaction<'_>, lead: &Lead, owner: Option<&str>, at: DateTime<Utc>, stamp: &Stamp) -> Result<bool, AutomergeError> {
+fn assign(
+    tx: &mut Transaction<'_>,
+    lead: &Lead,
+    owner: Option<&str>,
+    at: DateTime<Utc>,
+    stamp: &Stamp,
+) -> Result<bool, AutomergeError> {
     if !set(tx, key::OWNER, Some(opt_str(owner)))? {
         return Ok(false);
     }
-    let entry = event(at, stamp, vec![(key::FROM, opt_str(lead.owner.as_deref())), (key::TO, opt_str(owner))]);
+    let entry = event(
+        at,
+        stamp,
+        vec![
+            (key::FROM, opt_str(lead.owner.as_deref())),
+            (key::TO, opt_str(owner)),
+        ],
+    );
     append(tx, key::OWNER_CHANGES, &entry)?;
     Ok(true)
 }
 
-fn close(tx: &mut Transaction<'_>, outcome: Outcome, at: DateTime<Utc>, stamp: &Stamp, details: Vec<(&'static str, ScalarValue)>) -> Result<(), AutomergeError> {
+fn close(
+    tx: &mut Transaction<'_>,
+    outcome: Outcome,
+    at: DateTime<Utc>,
+    stamp: &Stamp,
+    details: Vec<(&'static str, ScalarValue)>,
+) -> Result<(), AutomergeError> {
     tx.put(ROOT, key::OUTCOME, outcome.key())?;
     let mut entries = vec![(key::OUTCOME, ScalarValue::from(outcome.key()))];
     entries.extend(details);
@@ -332,7 +414,12 @@ fn close(tx: &mut Transaction<'_>, outcome: Outcome, at: DateTime<Utc>, stamp: &
 }
 
 /// Writes one checked action; returns whether it changed anything.
-fn write(tx: &mut Transaction<'_>, action: &Action, lead: &Lead, stamp: &Stamp) -> Result<bool, AutomergeError> {
+fn write(
+    tx: &mut Transaction<'_>,
+    action: &Action,
+    lead: &Lead,
+    stamp: &Stamp,
+) -> Result<bool, AutomergeError> {
     let note = |note: &Option<String>| opt_str(note.as_deref());
     match action {
         Action::Edit(changes) => {
@@ -344,35 +431,94 @@ fn write(tx: &mut Transaction<'_>, action: &Action, lead: &Lead, stamp: &Stamp) 
         }
         Action::Assign { owner, at } => assign(tx, lead, owner.as_deref(), *at, stamp),
         Action::Log(draft) => {
-            let entry = event(draft.at, stamp, vec![
-                (key::CHANNEL, draft.channel.key().into()),
-                (key::SUMMARY, draft.summary.as_str().into()),
-                (key::FEEDBACK, opt_str(draft.feedback.as_deref())),
-                (key::NEXT, opt_str(draft.next.as_deref())),
-                (key::DUE, draft.due.map_or(ScalarValue::Null, |due| due.to_stored().into())),
-            ]);
+            let entry = event(
+                draft.at,
+                stamp,
+                vec![
+                    (key::CHANNEL, draft.channel.key().into()),
+                    (key::SUMMARY, draft.summary.as_str().into()),
+                    (key::FEEDBACK, opt_str(draft.feedback.as_deref())),
+                    (key::NEXT, opt_str(draft.next.as_deref())),
+                    (
+                        key::DUE,
+                        draft
+                            .due
+                            .map_or(ScalarValue::Null, |due| due.to_stored().into()),
+                    ),
+                ],
+            );
             append(tx, key::FOLLOWUPS, &entry)?;
             Ok(true)
         }
         Action::Move { to, at } => {
             tx.put(ROOT, key::STAGE, to.as_str())?;
-            let entry = event(*at, stamp, vec![(key::FROM, lead.stage.as_str().into()), (key::TO, to.as_str().into())]);
+            let entry = event(
+                *at,
+                stamp,
+                vec![
+                    (key::FROM, lead.stage.as_str().into()),
+                    (key::TO, to.as_str().into()),
+                ],
+            );
             append(tx, key::STAGE_CHANGES, &entry)?;
             Ok(true)
         }
-        Action::Won { amount, at, note: text } => {
+        Action::Won {
+            amount,
+            at,
+            note: text,
+        } => {
             tx.put(ROOT, key::DEAL_AMOUNT, amount.cents())?;
-            close(tx, Outcome::Won, *at, stamp, vec![(key::AMOUNT, amount.cents().into()), (key::NOTE, note(text))])?;
+            close(
+                tx,
+                Outcome::Won,
+                *at,
+                stamp,
+                vec![
+                    (key::AMOUNT, amount.cents().into()),
+                    (key::NOTE, note(text)),
+                ],
+            )?;
             Ok(true)
         }
-        Action::Lost { reason, note: text, at } => {
+        Action::Lost {
+            reason,
+            note: text,
+            at,
+        } => {
             tx.put(ROOT, key::LOSS_REASON, reason.as_str())?;
-            close(tx, Outcome::Lost, *at, stamp, vec![(key::REASON, reason.as_str().into()), (key::NOTE, note(text))])?;
+            close(
+                tx,
+                Outcome::Lost,
+                *at,
+                stamp,
+                vec![
+                    (key::REASON, reason.as_str().into()),
+                    (key::NOTE, note(text)),
+                ],
+            )?;
             Ok(true)
         }
-        Action::Abandon { reason, note: text, at } => {
-            set(tx, key::LOSS_REASON, reason.as_deref().map(ScalarValue::from))?;
-            close(tx, Outcome::Abandoned, *at, stamp, vec![(key::REASON, opt_str(reason.as_deref())), (key::NOTE, note(text))])?;
+        Action::Abandon {
+            reason,
+            note: text,
+            at,
+        } => {
+            set(
+                tx,
+                key::LOSS_REASON,
+                reason.as_deref().map(ScalarValue::from),
+            )?;
+            close(
+                tx,
+                Outcome::Abandoned,
+                *at,
+                stamp,
+                vec![
+                    (key::REASON, opt_str(reason.as_deref())),
+                    (key::NOTE, note(text)),
+                ],
+            )?;
             assign(tx, lead, None, *at, stamp)?;
             Ok(true)
         }

@@ -126,7 +126,10 @@ impl Field {
         let flag = self.flag();
         if text.trim().is_empty() {
             return if self.is_required() {
-                Err(ValidationError::new(flag, "is required and cannot be empty"))
+                Err(ValidationError::new(
+                    flag,
+                    "is required and cannot be empty",
+                ))
             } else {
                 Ok(None)
             };
@@ -201,7 +204,9 @@ mod tests {
         let pipeline = templates::b2b();
         let err = Field::Amount.parse("-3", &cx(&pipeline)).unwrap_err();
         assert_eq!(err.field, "amount");
-        let err = Field::ExpectedClose.parse("soon", &cx(&pipeline)).unwrap_err();
+        let err = Field::ExpectedClose
+            .parse("soon", &cx(&pipeline))
+            .unwrap_err();
         assert_eq!(err.field, "expected-close");
         let err = Field::Company.parse("  ", &cx(&pipeline)).unwrap_err();
         assert_eq!(err.field, "company");

@@ -92,6 +92,10 @@ mod tests {
     fn prefixes_are_checked() {
         assert_eq!(normalize_prefix(" AB12 ").as_deref(), Ok("ab12"));
         assert!(normalize_prefix("ab1").unwrap_err().contains("at least 4"));
-        assert!(normalize_prefix("zzzz").unwrap_err().contains("hexadecimal"));
+        assert!(
+            normalize_prefix("zzzz")
+                .unwrap_err()
+                .contains("hexadecimal")
+        );
     }
 }

@@ -173,7 +173,10 @@ mod tests {
     fn stages_resolve_by_key_or_either_label() {
         let b2b = templates::b2b();
         assert_eq!(b2b.resolve_stage("discovery").unwrap().key, "discovery");
-        assert_eq!(b2b.resolve_stage("Needs Discovery").unwrap().key, "discovery");
+        assert_eq!(
+            b2b.resolve_stage("Needs Discovery").unwrap().key,
+            "discovery"
+        );
         assert_eq!(b2b.resolve_stage("需求挖掘").unwrap().key, "discovery");
         let err = b2b.resolve_stage("proposal").unwrap_err();
         assert!(err.contains("acquisition, discovery, solution"), "{err}");
@@ -182,7 +185,11 @@ mod tests {
     #[test]
     fn other_is_not_a_source() {
         let b2b = templates::b2b();
-        assert!(b2b.resolve_source("other").unwrap_err().contains("not specific"));
+        assert!(
+            b2b.resolve_source("other")
+                .unwrap_err()
+                .contains("not specific")
+        );
         assert_eq!(b2b.resolve_source("行业展会").unwrap().key, "trade-show");
     }
 }

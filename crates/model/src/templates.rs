@@ -34,7 +34,14 @@ fn label(en: &str, zh: &str) -> Label {
     }
 }
 
-fn stage(key: &str, en: &str, zh: &str, probability: u8, stale_days: u32, ideal: Option<f64>) -> Stage {
+fn stage(
+    key: &str,
+    en: &str,
+    zh: &str,
+    probability: u8,
+    stale_days: u32,
+    ideal: Option<f64>,
+) -> Stage {
     Stage {
         key: key.to_owned(),
         label: label(en, zh),
@@ -60,7 +67,14 @@ pub fn b2b() -> Pipeline {
     build(
         "b2b",
         vec![
-            stage("acquisition", "lead acquisition", "线索获取", 10, d, baseline),
+            stage(
+                "acquisition",
+                "lead acquisition",
+                "线索获取",
+                10,
+                d,
+                baseline,
+            ),
             stage("discovery", "needs discovery", "需求挖掘", 20, d, baseline),
             stage("solution", "solution design", "方案制定", 40, d, baseline),
             stage("negotiation", "negotiation", "商务谈判", 60, d, baseline),
@@ -94,9 +108,23 @@ pub fn layers() -> Pipeline {
             stage("graded", "graded", "已分级", 5, 1, Some(0.9)),
             stage("contacted", "contacted", "已接触", 10, 5, Some(0.5)),
             stage("lead", "lead customer", "线索客户", 20, 5, Some(0.3)),
-            stage("opportunity", "opportunity", "意向客户(商机)", 40, 5, Some(0.1)),
+            stage(
+                "opportunity",
+                "opportunity",
+                "意向客户(商机)",
+                40,
+                5,
+                Some(0.1),
+            ),
             stage("signed", "signed customer", "签约客户", 90, 5, None),
-            stage("implemented", "implemented customer", "已实施客户", 100, DEFAULT_STALE_DAYS, None),
+            stage(
+                "implemented",
+                "implemented customer",
+                "已实施客户",
+                100,
+                DEFAULT_STALE_DAYS,
+                None,
+            ),
         ],
     )
 }
@@ -108,8 +136,18 @@ pub fn default_loss_reasons() -> Vec<LossReason> {
         ("competitor", "chose a competitor", "竞品优势", false),
         ("no-budget", "no budget", "预算不足", false),
         ("need-changed", "need changed", "需求变更", false),
-        ("no-decision", "no decision / no authority", "无决策权", false),
-        ("invalid", "invalid contact or irrelevant need", "无效线索", false),
+        (
+            "no-decision",
+            "no decision / no authority",
+            "无决策权",
+            false,
+        ),
+        (
+            "invalid",
+            "invalid contact or irrelevant need",
+            "无效线索",
+            false,
+        ),
         ("other", "other", "其他", true),
     ]
     .into_iter()

@@ -44,7 +44,10 @@ pub fn free_text(field: &'static str, text: &str) -> Result<String, ValidationEr
 /// Like [`line`] or [`free_text`] but must not be empty.
 pub fn required(field: &'static str, value: String) -> Result<String, ValidationError> {
     if value.is_empty() {
-        Err(ValidationError::new(field, "is required and cannot be empty"))
+        Err(ValidationError::new(
+            field,
+            "is required and cannot be empty",
+        ))
     } else {
         Ok(value)
     }
@@ -116,10 +119,21 @@ mod tests {
 
     #[test]
     fn phones() {
-        for good in ["+86 138 0013 8000", "(010) 6552-9988", "13800138000", "555.123.4567"] {
+        for good in [
+            "+86 138 0013 8000",
+            "(010) 6552-9988",
+            "13800138000",
+            "555.123.4567",
+        ] {
             assert!(phone(good).is_ok(), "{good}");
         }
-        for bad in ["12345", "phone me", "+86 138 0013 8000 0000 00", "138-abc-0000", "++8613800138000"] {
+        for bad in [
+            "12345",
+            "phone me",
+            "+86 138 0013 8000 0000 00",
+            "138-abc-0000",
+            "++8613800138000",
+        ] {
             assert_eq!(phone(bad).unwrap_err().field, "phone", "{bad}");
         }
     }
@@ -128,7 +142,12 @@ mod tests {
     fn emails() {
         assert!(email("zhang.wei@example.com").is_ok());
         assert!(email("张伟@例子.中国").is_ok());
-        for bad in ["zhang", "zhang@localhost", "@example.com", "a b@example.com"] {
+        for bad in [
+            "zhang",
+            "zhang@localhost",
+            "@example.com",
+            "a b@example.com",
+        ] {
             assert!(email(bad).is_err(), "{bad}");
         }
     }
@@ -138,6 +157,11 @@ mod tests {
         assert_eq!(line("company", "  华为  ").unwrap(), "华为");
         assert!(line("company", "a\nb").is_err());
         assert!(free_text("notes", "a\nb").is_ok());
-        assert!(required("company", String::new()).unwrap_err().to_string().contains("company: is required"));
+        assert!(
+            required("company", String::new())
+                .unwrap_err()
+                .to_string()
+                .contains("company: is required")
+        );
     }
 }

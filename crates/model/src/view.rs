@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use automerge::{ObjId, ReadDoc, ROOT};
+use automerge::{ObjId, ROOT, ReadDoc};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +17,9 @@ use crate::schema::{self, key};
 use crate::when::Due;
 
 /// Where a lead stands.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// Still being worked.
@@ -201,7 +203,13 @@ impl fmt::Display for FieldValue {
 }
 
 /// Registers that are not in the field table but can conflict.
-const STATE_REGISTERS: [&str; 5] = [key::OWNER, key::STAGE, key::OUTCOME, key::DEAL_AMOUNT, key::LOSS_REASON];
+const STATE_REGISTERS: [&str; 5] = [
+    key::OWNER,
+    key::STAGE,
+    key::OUTCOME,
+    key::DEAL_AMOUNT,
+    key::LOSS_REASON,
+];
 
 impl Lead {
     /// Reads a lead from its document.
@@ -222,8 +230,10 @@ impl Lead {
         let created_at = schema::time(doc, root, key::CREATED_AT).unwrap_or_default();
         let stage = schema::string(doc, root, key::STAGE).unwrap_or_default();
         let stage_changes = changes(doc, key::STAGE_CHANGES);
-        let (stage_entered_at, previous_stage_days) = stage_entry(&stage_changes, &stage, created_at);
-        let outcome = schema::string(doc, root, key::OUTCOME).map_or(Outcome::Open, |k| Outcome::from_key(&k));
+        let (stage_entered_at, previous_stage_days) =
+            stage_entry(&stage_changes, &stage, created_at);
+        let outcome = schema::string(doc, root, key::OUTCOME)
+            .map_or(Outcome::Open, |k| Outcome::from_key(&k));
         let outcomes = outcome_events(doc);
         let outcome_at = outcomes
             .iter()
@@ -274,7 +284,11 @@ impl Lead {
 }
 
 /// When the lead entered `stage` last, and how many days it spent in the stage before.
-fn stage_entry(changes: &[Change], stage: &str, created_at: DateTime<Utc>) -> (DateTime<Utc>, Option<i64>) {
+fn stage_entry(
+    changes: &[Change],
+    stage: &str,
+    created_at: DateTime<Utc>,
+) -> (DateTime<Utc>, Option<i64>) {
     let Some(pos) = changes.iter().rposition(|c| c.to.as_deref() == Some(stage)) else {
         return (created_at, None);
     };
@@ -337,7 +351,9 @@ fn outcome_events(doc: &impl ReadDoc) -> Vec<OutcomeEvent> {
         .iter()
         .map(|entry| OutcomeEvent {
             times: event_times(doc, entry),
-            outcome: Outcome::from_key(&schema::string(doc, entry, key::OUTCOME).unwrap_or_default()),
+            outcome: Outcome::from_key(
+                &schema::string(doc, entry, key::OUTCOME).unwrap_or_default(),
+            ),
             amount: schema::int(doc, entry, key::AMOUNT).map(Money::from_cents),
             reason: schema::string(doc, entry, key::REASON),
             note: schema::string(doc, entry, key::NOTE),
@@ -360,7 +376,9 @@ fn conflicts(doc: &impl ReadDoc) -> Vec<Conflict> {
                     .iter()
                     .map(|v| match (field, v) {
                         (Some(field), _) => field.display(v),
-                        (None, automerge::ScalarValue::Int(cents)) => Money::from_cents(*cents).to_string(),
+                        (None, automerge::ScalarValue::Int(cents)) => {
+                            Money::from_cents(*cents).to_string()
+                        }
                         (None, automerge::ScalarValue::Str(text)) => text.to_string(),
                         (None, automerge::ScalarValue::Null) => "(none)".to_owned(),
                         (None, other) => other.to_string(),

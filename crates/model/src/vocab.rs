@@ -115,6 +115,9 @@ mod tests {
         assert_eq!("A".parse::<Priority>(), Ok(Priority::High));
         assert_eq!("c".parse::<Priority>(), Ok(Priority::Low));
         assert!("urgent".parse::<Priority>().is_err());
-        assert_eq!("messaging".parse::<ContactChannel>(), Ok(ContactChannel::Message));
+        assert_eq!(
+            "messaging".parse::<ContactChannel>(),
+            Ok(ContactChannel::Message)
+        );
     }
 }

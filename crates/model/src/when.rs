@@ -72,9 +72,14 @@ fn parse_naive(text: &str) -> Option<NaiveDateTime> {
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Some(date.and_time(NaiveTime::MIN));
     }
-    ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+    [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+    ]
+    .iter()
+    .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
 }
 
 /// Maps a local wall-clock time to UTC; an ambiguous time (DST fold) takes the earlier instant.
@@ -106,9 +111,7 @@ fn check_plausible_year(text: &str, date: NaiveDate) -> Result<(), String> {
     if (2000..=2100).contains(&date.year()) {
         Ok(())
     } else {
-        Err(format!(
-            "'{text}' is outside 2000-2100: check the year"
-        ))
+        Err(format!("'{text}' is outside 2000-2100: check the year"))
     }
 }
 
@@ -129,9 +132,11 @@ impl Due {
         let due = match NaiveDate::parse_from_str(trimmed, "%Y-%m-%d") {
             Ok(date) => Due::Date(date),
             Err(_) => match trimmed.to_ascii_lowercase().as_str() {
-                "today" | "yesterday" => {
-                    Due::Date(parse_instant(trimmed, now, zone)?.with_timezone(zone).date_naive())
-                }
+                "today" | "yesterday" => Due::Date(
+                    parse_instant(trimmed, now, zone)?
+                        .with_timezone(zone)
+                        .date_naive(),
+                ),
                 "tomorrow" => Due::Date(now.with_timezone(zone).date_naive() + Days::new(1)),
                 _ => Due::At(parse_instant(trimmed, now, zone)?),
             },
@@ -144,7 +149,9 @@ impl Due {
     pub fn from_stored(text: &str) -> Option<Self> {
         NaiveDate::parse_from_str(text, "%Y-%m-%d")
             .map(Due::Date)
-            .or_else(|_| DateTime::parse_from_rfc3339(text).map(|at| Due::At(at.with_timezone(&Utc))))
+            .or_else(|_| {
+                DateTime::parse_from_rfc3339(text).map(|at| Due::At(at.with_timezone(&Utc)))
+            })
             .ok()
     }
 
@@ -220,16 +227,35 @@ mod tests {
 
     #[test]
     fn insane_event_times_are_refused() {
-        assert!(parse_event_time("2024-06-01", now(), &Utc).unwrap_err().contains("future"));
-        assert!(parse_event_time("1999-12-31", now(), &Utc).unwrap_err().contains("2000"));
-        assert!(parse_event_time("2024-13-01", now(), &Utc).unwrap_err().contains("not a date"));
-        assert!(parse_event_time("10/05/2024", now(), &Utc).unwrap_err().contains("YYYY-MM-DD"));
+        assert!(
+            parse_event_time("2024-06-01", now(), &Utc)
+                .unwrap_err()
+                .contains("future")
+        );
+        assert!(
+            parse_event_time("1999-12-31", now(), &Utc)
+                .unwrap_err()
+                .contains("2000")
+        );
+        assert!(
+            parse_event_time("2024-13-01", now(), &Utc)
+                .unwrap_err()
+                .contains("not a date")
+        );
+        assert!(
+            parse_event_time("10/05/2024", now(), &Utc)
+                .unwrap_err()
+                .contains("YYYY-MM-DD")
+        );
     }
 
     #[test]
     fn due_dates_stay_dates_and_expire_at_local_day_end() {
         let due = Due::parse("2024-05-12", now(), &shanghai()).unwrap();
-        assert_eq!(due, Due::Date(NaiveDate::from_ymd_opt(2024, 5, 12).unwrap()));
+        assert_eq!(
+            due,
+            Due::Date(NaiveDate::from_ymd_opt(2024, 5, 12).unwrap())
+        );
         assert_eq!(Due::from_stored(&due.to_stored()), Some(due));
         let late_on_the_12th: DateTime<Utc> = "2024-05-12T15:59:00Z".parse().unwrap();
         assert!(!due.is_past(late_on_the_12th, &shanghai()));

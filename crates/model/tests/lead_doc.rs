@@ -1,5 +1,7 @@
 //! Behaviour of a lead document: creation, the rules actions obey, event logs, conflicts.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use automerge::{ActorId, ScalarValue};
 use chrono::{DateTime, Duration, Utc};
 use fieldsync_model::{
@@ -12,7 +14,10 @@ fn at(text: &str) -> DateTime<Utc> {
 }
 
 fn stamp(by: &str, now: &str) -> Stamp {
-    Stamp { by: by.into(), now: at(now) }
+    Stamp {
+        by: by.into(),
+        now: at(now),
+    }
 }
 
 fn text(value: &str) -> ScalarValue {
@@ -29,7 +34,14 @@ fn new_lead(created: &str) -> LeadDoc {
         owner: Some("alice".into()),
         created_at: at(created),
     };
-    LeadDoc::create(&LeadId::random(), &new, &templates::b2b(), &stamp("alice", "2024-03-20T09:00:00Z"), ActorId::random()).unwrap()
+    LeadDoc::create(
+        &LeadId::random(),
+        &new,
+        &templates::b2b(),
+        &stamp("alice", "2024-03-20T09:00:00Z"),
+        ActorId::random(),
+    )
+    .unwrap()
 }
 
 fn apply(doc: &mut LeadDoc, action: Action, now: &str) -> Result<bool, LeadError> {
@@ -44,7 +56,10 @@ fn a_new_lead_starts_in_the_first_stage_at_its_creation_time() {
     assert_eq!(lead.stage_entered_at, at("2024-03-18T02:00:00Z"));
     assert_eq!(lead.created_at, at("2024-03-18T02:00:00Z"));
     assert_eq!(lead.stage_changes.len(), 1);
-    assert_eq!(lead.stage_changes[0].times.recorded_at, at("2024-03-20T09:00:00Z"));
+    assert_eq!(
+        lead.stage_changes[0].times.recorded_at,
+        at("2024-03-20T09:00:00Z")
+    );
     assert_eq!(lead.owner.as_deref(), Some("alice"));
     assert_eq!(lead.outcome, Outcome::Open);
     assert_eq!(lead.text(Field::Company), "华为技术有限公司");
@@ -52,21 +67,46 @@ fn a_new_lead_starts_in_the_first_stage_at_its_creation_time() {
 
 #[test]
 fn create_requires_company_and_contact() {
-    let new = NewLead { fields: vec![(Field::Company, text("B Group"))], owner: None, created_at: at("2024-03-20T00:00:00Z") };
-    let err = LeadDoc::create(&LeadId::random(), &new, &templates::b2b(), &stamp("a", "2024-03-20T09:00:00Z"), ActorId::random()).unwrap_err();
-    assert_eq!(err.to_string(), "contact: is required: give it with --contact");
+    let new = NewLead {
+        fields: vec![(Field::Company, text("B Group"))],
+        owner: None,
+        created_at: at("2024-03-20T00:00:00Z"),
+    };
+    let err = LeadDoc::create(
+        &LeadId::random(),
+        &new,
+        &templates::b2b(),
+        &stamp("a", "2024-03-20T09:00:00Z"),
+        ActorId::random(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "contact: is required: give it with --contact"
+    );
 }
 
 #[test]
 fn moves_record_from_to_and_backdated_time_and_time_in_previous_stage() {
     let mut doc = new_lead("2024-03-01T00:00:00Z");
-    apply(&mut doc, Action::Move { to: "discovery".into(), at: at("2024-03-11T00:00:00Z") }, "2024-03-20T09:00:00Z").unwrap();
+    apply(
+        &mut doc,
+        Action::Move {
+            to: "discovery".into(),
+            at: at("2024-03-11T00:00:00Z"),
+        },
+        "2024-03-20T09:00:00Z",
+    )
+    .unwrap();
     let lead = doc.view();
     assert_eq!(lead.stage, "discovery");
     assert_eq!(lead.stage_entered_at, at("2024-03-11T00:00:00Z"));
     assert_eq!(lead.previous_stage_days, Some(10));
     let change = &lead.stage_changes[1];
-    assert_eq!((change.from.as_deref(), change.to.as_deref()), (Some("acquisition"), Some("discovery")));
+    assert_eq!(
+        (change.from.as_deref(), change.to.as_deref()),
+        (Some("acquisition"), Some("discovery"))
+    );
     assert_eq!(change.times.recorded_at, at("2024-03-20T09:00:00Z"));
 }
 
@@ -75,36 +115,113 @@ fn state_rules_refuse_and_leave_the_document_unchanged() {
     let mut doc = new_lead("2024-03-10T00:00:00Z");
     let heads = doc.heads();
     let now = "2024-03-20T09:00:00Z";
-    let same = apply(&mut doc, Action::Move { to: "acquisition".into(), at: at(now) }, now).unwrap_err();
+    let same = apply(
+        &mut doc,
+        Action::Move {
+            to: "acquisition".into(),
+            at: at(now),
+        },
+        now,
+    )
+    .unwrap_err();
     assert!(matches!(same, LeadError::SameStage(_)));
-    let early = apply(&mut doc, Action::Move { to: "discovery".into(), at: at("2024-03-01T00:00:00Z") }, now).unwrap_err();
-    assert!(early.to_string().contains("the lead entered 'acquisition'"), "{early}");
-    let unknown = apply(&mut doc, Action::Move { to: "proposal".into(), at: at(now) }, now).unwrap_err();
-    assert!(unknown.to_string().starts_with("stage: unknown stage 'proposal'"), "{unknown}");
-    let needs_note = apply(&mut doc, Action::Lost { reason: "other".into(), note: None, at: at(now) }, now).unwrap_err();
+    let early = apply(
+        &mut doc,
+        Action::Move {
+            to: "discovery".into(),
+            at: at("2024-03-01T00:00:00Z"),
+        },
+        now,
+    )
+    .unwrap_err();
+    assert!(
+        early.to_string().contains("the lead entered 'acquisition'"),
+        "{early}"
+    );
+    let unknown = apply(
+        &mut doc,
+        Action::Move {
+            to: "proposal".into(),
+            at: at(now),
+        },
+        now,
+    )
+    .unwrap_err();
+    assert!(
+        unknown
+            .to_string()
+            .starts_with("stage: unknown stage 'proposal'"),
+        "{unknown}"
+    );
+    let needs_note = apply(
+        &mut doc,
+        Action::Lost {
+            reason: "other".into(),
+            note: None,
+            at: at(now),
+        },
+        now,
+    )
+    .unwrap_err();
     assert!(needs_note.to_string().starts_with("note:"), "{needs_note}");
     let not_closed = apply(&mut doc, Action::Reopen { at: at(now) }, now).unwrap_err();
     assert!(matches!(not_closed, LeadError::NotClosed));
-    assert_eq!(doc.heads(), heads, "a refused action must not change the document");
+    assert_eq!(
+        doc.heads(),
+        heads,
+        "a refused action must not change the document"
+    );
 }
 
 #[test]
 fn won_lost_abandon_and_reopen() {
     let now = "2024-03-20T09:00:00Z";
     let mut doc = new_lead("2024-03-10T00:00:00Z");
-    apply(&mut doc, Action::Won { amount: Money::from_units(25), at: at("2024-03-19T00:00:00Z"), note: None }, now).unwrap();
+    apply(
+        &mut doc,
+        Action::Won {
+            amount: Money::from_units(25),
+            at: at("2024-03-19T00:00:00Z"),
+            note: None,
+        },
+        now,
+    )
+    .unwrap();
     let lead = doc.view();
-    assert_eq!((lead.outcome, lead.deal_amount), (Outcome::Won, Some(Money::from_units(25))));
+    assert_eq!(
+        (lead.outcome, lead.deal_amount),
+        (Outcome::Won, Some(Money::from_units(25)))
+    );
     assert_eq!(lead.outcome_at, Some(at("2024-03-19T00:00:00Z")));
-    let closed = apply(&mut doc, Action::Move { to: "care".into(), at: at(now) }, now).unwrap_err();
+    let closed = apply(
+        &mut doc,
+        Action::Move {
+            to: "care".into(),
+            at: at(now),
+        },
+        now,
+    )
+    .unwrap_err();
     assert!(matches!(closed, LeadError::Closed(Outcome::Won)));
     apply(&mut doc, Action::Reopen { at: at(now) }, now).unwrap();
     assert_eq!(doc.view().deal_amount, None);
-    apply(&mut doc, Action::Abandon { reason: Some("no-budget".into()), note: None, at: at(now) }, now).unwrap();
+    apply(
+        &mut doc,
+        Action::Abandon {
+            reason: Some("no-budget".into()),
+            note: None,
+            at: at(now),
+        },
+        now,
+    )
+    .unwrap();
     let lead = doc.view();
     assert_eq!(lead.outcome, Outcome::Abandoned);
     assert_eq!(lead.owner, None, "abandoned leads go back to the pool");
-    assert_eq!(lead.owner_changes.last().unwrap().from.as_deref(), Some("alice"));
+    assert_eq!(
+        lead.owner_changes.last().unwrap().from.as_deref(),
+        Some("alice")
+    );
     assert_eq!(lead.outcomes.len(), 3);
 }
 
@@ -112,7 +229,12 @@ fn won_lost_abandon_and_reopen() {
 fn edits_write_only_changed_fields() {
     let mut doc = new_lead("2024-03-10T00:00:00Z");
     let now = "2024-03-20T09:00:00Z";
-    let unchanged = apply(&mut doc, Action::Edit(vec![(Field::Phone, Some(text("+86 138 0013 8000")))]), now).unwrap();
+    let unchanged = apply(
+        &mut doc,
+        Action::Edit(vec![(Field::Phone, Some(text("+86 138 0013 8000")))]),
+        now,
+    )
+    .unwrap();
     assert!(!unchanged, "setting a field to its value writes nothing");
     assert!(apply(&mut doc, Action::Edit(vec![(Field::Phone, None)]), now).unwrap());
     assert_eq!(doc.view().text(Field::Phone), "");
@@ -124,7 +246,12 @@ fn deleted_leads_refuse_changes() {
     let now = "2024-03-20T09:00:00Z";
     apply(&mut doc, Action::Delete, now).unwrap();
     assert!(doc.view().deleted.is_some());
-    let err = apply(&mut doc, Action::Edit(vec![(Field::Title, Some(text("CTO")))]), now).unwrap_err();
+    let err = apply(
+        &mut doc,
+        Action::Edit(vec![(Field::Title, Some(text("CTO")))]),
+        now,
+    )
+    .unwrap_err();
     assert!(matches!(err, LeadError::Deleted { .. }));
 }
 
@@ -134,19 +261,37 @@ fn concurrent_register_edits_merge_deterministically_and_keep_both_values() {
     let mut one = base.fork(ActorId::random());
     let mut two = base.fork(ActorId::random());
     let now = "2024-03-20T09:00:00Z";
-    apply(&mut one, Action::Edit(vec![(Field::Phone, Some(text("010 1111 1111")))]), now).unwrap();
-    apply(&mut two, Action::Edit(vec![(Field::Phone, Some(text("010 2222 2222")))]), now).unwrap();
+    apply(
+        &mut one,
+        Action::Edit(vec![(Field::Phone, Some(text("010 1111 1111")))]),
+        now,
+    )
+    .unwrap();
+    apply(
+        &mut two,
+        Action::Edit(vec![(Field::Phone, Some(text("010 2222 2222")))]),
+        now,
+    )
+    .unwrap();
     let mut left = one.clone();
     left.merge(&mut two.clone()).unwrap();
     let mut right = two.clone();
     right.merge(&mut one.clone()).unwrap();
     let (left, right) = (left.view(), right.view());
-    assert_eq!(left.text(Field::Phone), right.text(Field::Phone), "same winner on every device");
+    assert_eq!(
+        left.text(Field::Phone),
+        right.text(Field::Phone),
+        "same winner on every device"
+    );
     assert_eq!(left.conflicts.len(), 1);
     let mut values = left.conflicts[0].values.clone();
     values.sort();
     assert_eq!(values, ["010 1111 1111", "010 2222 2222"]);
-    assert_eq!(left.conflicts[0].values[0], left.text(Field::Phone), "the standing value comes first");
+    assert_eq!(
+        left.conflicts[0].values[0],
+        left.text(Field::Phone),
+        "the standing value comes first"
+    );
 }
 
 #[test]
@@ -154,11 +299,29 @@ fn setting_a_conflicted_field_resolves_it() {
     let base = new_lead("2024-03-10T00:00:00Z");
     let (mut one, mut two) = (base.fork(ActorId::random()), base.fork(ActorId::random()));
     let now = "2024-03-20T09:00:00Z";
-    apply(&mut one, Action::Edit(vec![(Field::Title, Some(text("CTO")))]), now).unwrap();
-    apply(&mut two, Action::Edit(vec![(Field::Title, Some(text("CIO")))]), now).unwrap();
+    apply(
+        &mut one,
+        Action::Edit(vec![(Field::Title, Some(text("CTO")))]),
+        now,
+    )
+    .unwrap();
+    apply(
+        &mut two,
+        Action::Edit(vec![(Field::Title, Some(text("CIO")))]),
+        now,
+    )
+    .unwrap();
     one.merge(&mut two).unwrap();
     let winner = one.view().text(Field::Title);
-    assert!(apply(&mut one, Action::Edit(vec![(Field::Title, Some(text(&winner)))]), now).unwrap(), "re-setting the winner must still write, to settle the conflict");
+    assert!(
+        apply(
+            &mut one,
+            Action::Edit(vec![(Field::Title, Some(text(&winner)))]),
+            now
+        )
+        .unwrap(),
+        "re-setting the winner must still write, to settle the conflict"
+    );
     assert!(one.view().conflicts.is_empty());
 }
 
@@ -168,7 +331,14 @@ fn save_load_and_incremental_round_trip() {
     let saved = doc.save();
     let heads = doc.heads();
     let now = "2024-03-20T09:00:00Z";
-    let draft = FollowUpDraft { at: at(now) - Duration::hours(3), channel: ContactChannel::Visit, summary: "现场拜访，演示产品".into(), feedback: Some("认可".into()), next: None, due: None };
+    let draft = FollowUpDraft {
+        at: at(now) - Duration::hours(3),
+        channel: ContactChannel::Visit,
+        summary: "现场拜访，演示产品".into(),
+        feedback: Some("认可".into()),
+        next: None,
+        due: None,
+    };
     apply(&mut doc, Action::Log(draft), now).unwrap();
     let increment = doc.save_after(&heads);
     let mut reloaded = LeadDoc::load(&saved, ActorId::random()).unwrap();

@@ -1,9 +1,13 @@
 //! Property: random edits, follow-ups and moves applied to two forks of a lead, then merged,
 //! keep every follow-up and every stage change from both sides, and both merge orders agree.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use automerge::{ActorId, ScalarValue};
 use chrono::{DateTime, Duration, Utc};
-use fieldsync_model::{Action, ContactChannel, Field, FollowUpDraft, LeadDoc, LeadId, NewLead, Stamp, templates};
+use fieldsync_model::{
+    Action, ContactChannel, Field, FollowUpDraft, LeadDoc, LeadId, NewLead, Stamp, templates,
+};
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -24,17 +28,38 @@ fn op() -> impl Strategy<Value = Op> {
 const EDITABLE: [Field; 4] = [Field::Title, Field::Industry, Field::Notes, Field::Budget];
 
 /// Applies ops in order; returns the follow-up summaries and stage moves it recorded.
-fn run(doc: &mut LeadDoc, ops: &[Op], who: &str, start: DateTime<Utc>) -> (Vec<String>, Vec<(String, DateTime<Utc>)>) {
+fn run(
+    doc: &mut LeadDoc,
+    ops: &[Op],
+    who: &str,
+    start: DateTime<Utc>,
+) -> (Vec<String>, Vec<(String, DateTime<Utc>)>) {
     let pipeline = templates::b2b();
     let mut logged = Vec::new();
     let mut moved = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         let now = start + Duration::minutes(i as i64 + 1);
-        let stamp = Stamp { by: who.into(), now };
+        let stamp = Stamp {
+            by: who.into(),
+            now,
+        };
         let action = match op {
-            Op::Edit(f, v) => Action::Edit(vec![(EDITABLE[*f], Some(ScalarValue::Str(v.as_str().into())))]),
-            Op::Log(summary) => Action::Log(FollowUpDraft { at: now, channel: ContactChannel::Phone, summary: format!("{who}: {summary}"), feedback: None, next: None, due: None }),
-            Op::Move(stage) => Action::Move { to: pipeline.stages[*stage].key.clone(), at: now },
+            Op::Edit(f, v) => Action::Edit(vec![(
+                EDITABLE[*f],
+                Some(ScalarValue::Str(v.as_str().into())),
+            )]),
+            Op::Log(summary) => Action::Log(FollowUpDraft {
+                at: now,
+                channel: ContactChannel::Phone,
+                summary: format!("{who}: {summary}"),
+                feedback: None,
+                next: None,
+                due: None,
+            }),
+            Op::Move(stage) => Action::Move {
+                to: pipeline.stages[*stage].key.clone(),
+                at: now,
+            },
         };
         // Moves to the current stage are refused by design; that is not what is under test.
         if doc.apply(&[action], &pipeline, &stamp).unwrap_or(false) {

@@ -17,8 +17,8 @@ use rand::distr::weighted::WeightedIndex;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-pub use journey::SOURCES;
 use journey::Journey;
+pub use journey::SOURCES;
 
 /// The sample team's reps.
 pub const REPS: [&str; 3] = ["lina", "wangwei", "zhangmin"];
@@ -39,7 +39,12 @@ pub struct SampleSpec {
 impl SampleSpec {
     /// `leads` leads over the quarter before `now`, with seed 42.
     pub fn quarter(leads: usize, now: DateTime<Utc>) -> Self {
-        Self { leads, seed: 42, now, days: 90 }
+        Self {
+            leads,
+            seed: 42,
+            now,
+            days: 90,
+        }
     }
 }
 
@@ -49,9 +54,13 @@ pub fn generate(spec: &SampleSpec) -> impl Iterator<Item = LeadHistory> + use<> 
     let spec = spec.clone();
     let weights = WeightedIndex::new(SOURCES.iter().map(|s| s.weight)).ok();
     let start = spec.now - Duration::days(spec.days);
-    let step = Duration::days(spec.days).num_seconds() / i64::try_from(spec.leads.max(1)).unwrap_or(1);
+    let step =
+        Duration::days(spec.days).num_seconds() / i64::try_from(spec.leads.max(1)).unwrap_or(1);
     (0..spec.leads).map(move |n| {
-        let created = start + Duration::seconds(step * i64::try_from(n).unwrap_or(0) + rng.random_range(0..step.max(1)));
+        let created = start
+            + Duration::seconds(
+                step * i64::try_from(n).unwrap_or(0) + rng.random_range(0..step.max(1)),
+            );
         let source = weights.as_ref().map_or(0, |w| w.sample(&mut rng));
         one_lead(&mut rng, &spec, created, n, source)
     })
@@ -61,7 +70,13 @@ fn text(value: String) -> ScalarValue {
     ScalarValue::Str(value.into())
 }
 
-fn one_lead(rng: &mut ChaCha8Rng, spec: &SampleSpec, created: DateTime<Utc>, n: usize, source: usize) -> LeadHistory {
+fn one_lead(
+    rng: &mut ChaCha8Rng,
+    spec: &SampleSpec,
+    created: DateTime<Utc>,
+    n: usize,
+    source: usize,
+) -> LeadHistory {
     let profile = &SOURCES[source];
     let rep = REPS[n % REPS.len()];
     let mut id = [0u8; 16];
@@ -73,7 +88,8 @@ fn one_lead(rng: &mut ChaCha8Rng, spec: &SampleSpec, created: DateTime<Utc>, n: 
         0 => Priority::Low,
         _ => Priority::Medium,
     };
-    let estimate = Money::from_cents((profile.deal_size * rng.random_range(0.6..1.4) * 100.0).round() as i64);
+    let estimate =
+        Money::from_cents((profile.deal_size * rng.random_range(0.6..1.4) * 100.0).round() as i64);
     let expected_close = (created + Duration::days(rng.random_range(30..90))).date_naive();
     let fields = vec![
         (Field::Company, text(names::company(rng))),
@@ -86,9 +102,17 @@ fn one_lead(rng: &mut ChaCha8Rng, spec: &SampleSpec, created: DateTime<Utc>, n: 
         (Field::Source, text(profile.key.to_owned())),
         (Field::Priority, text(priority.key().to_owned())),
         (Field::Amount, ScalarValue::Int(estimate.cents())),
-        (Field::ExpectedClose, text(expected_close.format("%Y-%m-%d").to_string())),
+        (
+            Field::ExpectedClose,
+            text(expected_close.format("%Y-%m-%d").to_string()),
+        ),
     ];
-    let mut journey = Journey { rng, rep, now: spec.now, events: Vec::new() };
+    let mut journey = Journey {
+        rng,
+        rep,
+        now: spec.now,
+        events: Vec::new(),
+    };
     let stages = templates::b2b().stages;
     // Five moves from acquisition to won; each succeeds with the fifth root of the win rate.
     let step_rate = profile.win_rate.powf(1.0 / 5.0);
@@ -124,8 +148,15 @@ fn one_lead(rng: &mut ChaCha8Rng, spec: &SampleSpec, created: DateTime<Utc>, n: 
     let events = journey.events;
     LeadHistory {
         id: LeadId::from_bytes(id),
-        new: NewLead { fields, owner: Some(rep.to_owned()), created_at: created },
-        creator: Stamp { by: rep.to_owned(), now: created },
+        new: NewLead {
+            fields,
+            owner: Some(rep.to_owned()),
+            created_at: created,
+        },
+        creator: Stamp {
+            by: rep.to_owned(),
+            now: created,
+        },
         events,
     }
 }
@@ -136,7 +167,12 @@ mod tests {
     use fieldsync_model::{LeadDoc, Outcome};
 
     fn spec(leads: usize, seed: u64) -> SampleSpec {
-        SampleSpec { leads, seed, now: "2024-06-30T12:00:00Z".parse().unwrap(), days: 90 }
+        SampleSpec {
+            leads,
+            seed,
+            now: "2024-06-30T12:00:00Z".parse().unwrap(),
+            days: 90,
+        }
     }
 
     #[test]
@@ -154,10 +190,18 @@ mod tests {
         let mut reached = vec![0usize; pipeline.stages.len()];
         let mut outcomes = std::collections::HashMap::new();
         for history in generate(&spec(600, 42)) {
-            let mut doc = LeadDoc::create(&history.id, &history.new, &pipeline, &history.creator, automerge::ActorId::random()).unwrap();
+            let mut doc = LeadDoc::create(
+                &history.id,
+                &history.new,
+                &pipeline,
+                &history.creator,
+                automerge::ActorId::random(),
+            )
+            .unwrap();
             for (action, stamp) in &history.events {
                 assert!(stamp.now >= history.new.created_at);
-                doc.apply(std::slice::from_ref(action), &pipeline, stamp).unwrap_or_else(|e| panic!("{action:?}: {e}"));
+                doc.apply(std::slice::from_ref(action), &pipeline, stamp)
+                    .unwrap_or_else(|e| panic!("{action:?}: {e}"));
             }
             let lead = doc.view();
             for change in &lead.stage_changes {
@@ -167,7 +211,13 @@ mod tests {
             *outcomes.entry(lead.outcome).or_insert(0) += 1;
         }
         assert_eq!(reached[0], 600);
-        assert!(reached.windows(2).take(4).all(|w| w[0] > w[1]), "each stage has fewer leads than the one before: {reached:?}");
-        assert!(outcomes[&Outcome::Won] > 20 && outcomes[&Outcome::Lost] > 50, "{outcomes:?}");
+        assert!(
+            reached.windows(2).take(4).all(|w| w[0] > w[1]),
+            "each stage has fewer leads than the one before: {reached:?}"
+        );
+        assert!(
+            outcomes[&Outcome::Won] > 20 && outcomes[&Outcome::Lost] > 50,
+            "{outcomes:?}"
+        );
     }
 }

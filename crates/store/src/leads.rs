@@ -10,9 +10,9 @@ use fieldsync_model::id::normalize_prefix;
 use fieldsync_model::{Action, Lead, LeadDoc, LeadHistory, LeadId, LeadRow, Pipeline, Stamp};
 use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 
+use crate::Store;
 use crate::error::{LookupError, StoreError};
 use crate::tables::{CHANGES, COMPACT_AFTER, DOCS, ROWS};
-use crate::Store;
 
 /// The result of a change.
 #[derive(Debug)]
@@ -45,12 +45,23 @@ fn load_from(
 }
 
 fn encode_row(lead: &Lead) -> Result<Vec<u8>, StoreError> {
-    postcard::to_allocvec(&LeadRow::from_lead(lead)).map_err(|err| StoreError::Corrupt(err.to_string()))
+    postcard::to_allocvec(&LeadRow::from_lead(lead))
+        .map_err(|err| StoreError::Corrupt(err.to_string()))
 }
 
 /// Builds a lead's document with its history, in memory.
-fn build(history: &LeadHistory, pipeline: &Pipeline, actor: &ActorId) -> Result<LeadDoc, StoreError> {
-    let mut doc = LeadDoc::create(&history.id, &history.new, pipeline, &history.creator, actor.clone())?;
+fn build(
+    history: &LeadHistory,
+    pipeline: &Pipeline,
+    actor: &ActorId,
+) -> Result<LeadDoc, StoreError> {
+    let mut doc = LeadDoc::create(
+        &history.id,
+        &history.new,
+        pipeline,
+        &history.creator,
+        actor.clone(),
+    )?;
     for (action, stamp) in &history.events {
         doc.apply(std::slice::from_ref(action), pipeline, stamp)?;
     }
@@ -62,10 +73,14 @@ fn insert_new(txn: &WriteTransaction, doc: &LeadDoc) -> Result<(), StoreError> {
     let lead = doc.view();
     let mut docs = txn.open_table(DOCS)?;
     if docs.get(lead.id.as_str())?.is_some() {
-        return Err(StoreError::Storage(format!("lead id {} is already taken", lead.id)));
+        return Err(StoreError::Storage(format!(
+            "lead id {} is already taken",
+            lead.id
+        )));
     }
     docs.insert(lead.id.as_str(), doc.save().as_slice())?;
-    txn.open_table(ROWS)?.insert(lead.id.as_str(), encode_row(&lead)?.as_slice())?;
+    txn.open_table(ROWS)?
+        .insert(lead.id.as_str(), encode_row(&lead)?.as_slice())?;
     Ok(())
 }
 
@@ -119,23 +134,35 @@ impl Store {
     }
 
     /// Applies `actions` to a lead as one change. A refused action writes nothing.
-    pub fn update_lead(&mut self, id: &LeadId, actions: &[Action], stamp: &Stamp) -> Result<Updated, StoreError> {
+    pub fn update_lead(
+        &mut self,
+        id: &LeadId,
+        actions: &[Action],
+        stamp: &Stamp,
+    ) -> Result<Updated, StoreError> {
         let mut preview = self.load(id)?;
         if !preview.apply(actions, &self.meta.pipeline, stamp)? {
-            return Ok(Updated { changed: false, lead: preview.view() });
+            return Ok(Updated {
+                changed: false,
+                lead: preview.view(),
+            });
         }
         let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
         self.write(|txn| {
             let mut docs = txn.open_table(DOCS)?;
             let mut changes = txn.open_table(CHANGES)?;
             let mut rows = txn.open_table(ROWS)?;
-            let (mut doc, next_seq) = load_from(&docs, &changes, id, &actor)?.ok_or_else(|| StoreError::Missing(id.clone()))?;
+            let (mut doc, next_seq) = load_from(&docs, &changes, id, &actor)?
+                .ok_or_else(|| StoreError::Missing(id.clone()))?;
             let heads = doc.heads();
             let changed = doc.apply(actions, &pipeline, stamp)?;
             if changed {
                 store_changes(&mut docs, &mut changes, &mut rows, &doc, &heads, next_seq)?;
             }
-            Ok(Updated { changed, lead: doc.view() })
+            Ok(Updated {
+                changed,
+                lead: doc.view(),
+            })
         })
     }
 
@@ -156,10 +183,9 @@ impl Store {
         let mut out = Vec::with_capacity(usize::try_from(rows.len()?).unwrap_or(0));
         for entry in rows.iter()? {
             let (key, bytes) = entry?;
-            out.push(
-                postcard::from_bytes(bytes.value())
-                    .map_err(|err| StoreError::Corrupt(format!("row of lead {}: {err}", key.value())))?,
-            );
+            out.push(postcard::from_bytes(bytes.value()).map_err(|err| {
+                StoreError::Corrupt(format!("row of lead {}: {err}", key.value()))
+            })?);
         }
         Ok(out)
     }
@@ -168,20 +194,34 @@ impl Store {
     pub fn resolve(&self, prefix: &str) -> Result<LeadId, LookupError> {
         let wanted = normalize_prefix(prefix).map_err(LookupError::Malformed)?;
         let txn = self.handle()?.begin_read().map_err(LookupError::Store)?;
-        let rows = txn.open_table(ROWS).map_err(|e| LookupError::Store(e.into()))?;
+        let rows = txn
+            .open_table(ROWS)
+            .map_err(|e| LookupError::Store(e.into()))?;
         let mut matches = Vec::new();
-        for entry in rows.range(wanted.as_str()..).map_err(|e| LookupError::Store(e.into()))? {
+        for entry in rows
+            .range(wanted.as_str()..)
+            .map_err(|e| LookupError::Store(e.into()))?
+        {
             let (key, bytes) = entry.map_err(|e| LookupError::Store(e.into()))?;
             if !key.value().starts_with(&wanted) || matches.len() == 5 {
                 break;
             }
-            let company = postcard::from_bytes::<LeadRow>(bytes.value()).map(|row| row.company).unwrap_or_default();
-            matches.push((LeadId::parse(key.value()).ok_or_else(|| LookupError::NotFound(prefix.to_owned()))?, company));
+            let company = postcard::from_bytes::<LeadRow>(bytes.value())
+                .map(|row| row.company)
+                .unwrap_or_default();
+            matches.push((
+                LeadId::parse(key.value())
+                    .ok_or_else(|| LookupError::NotFound(prefix.to_owned()))?,
+                company,
+            ));
         }
         match matches.len() {
             0 => Err(LookupError::NotFound(prefix.trim().to_owned())),
             1 => Ok(matches.remove(0).0),
-            _ => Err(LookupError::Ambiguous { prefix: prefix.trim().to_owned(), matches }),
+            _ => Err(LookupError::Ambiguous {
+                prefix: prefix.trim().to_owned(),
+                matches,
+            }),
         }
     }
 }

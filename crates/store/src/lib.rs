@@ -79,7 +79,8 @@ fn encode_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 }
 
 fn decode_json<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|err| StoreError::Corrupt(format!("metadata '{key}': {err}")))
+    serde_json::from_slice(bytes)
+        .map_err(|err| StoreError::Corrupt(format!("metadata '{key}': {err}")))
 }
 
 fn put_meta<T: Serialize>(txn: &WriteTransaction, key: &str, value: &T) -> Result<(), StoreError> {
@@ -90,10 +91,18 @@ fn put_meta<T: Serialize>(txn: &WriteTransaction, key: &str, value: &T) -> Resul
 
 impl Store {
     /// Makes a new store at `path` for member `me` with `pipeline`.
-    pub fn init(path: &Path, me: &str, pipeline: Pipeline, options: StoreOptions) -> Result<Store, OpenError> {
+    pub fn init(
+        path: &Path,
+        me: &str,
+        pipeline: Pipeline,
+        options: StoreOptions,
+    ) -> Result<Store, OpenError> {
         let db = handle::create(path)?;
         let actor = ActorId::random();
-        let unusable = |err: StoreError| OpenError::Unusable { path: path.to_owned(), detail: err.to_string() };
+        let unusable = |err: StoreError| OpenError::Unusable {
+            path: path.to_owned(),
+            detail: err.to_string(),
+        };
         let write = || -> Result<(), StoreError> {
             let txn = db.begin_write()?;
             put_meta(&txn, meta_key::SCHEMA, &STORE_SCHEMA)?;
@@ -114,9 +123,16 @@ impl Store {
             return Err(unusable(err));
         }
         Ok(Store {
-            location: Location { path: path.to_owned(), lock_wait: options.lock_wait },
+            location: Location {
+                path: path.to_owned(),
+                lock_wait: options.lock_wait,
+            },
             handle: Some(Handle::Write(db)),
-            meta: Meta { actor, me: me.to_owned(), pipeline },
+            meta: Meta {
+                actor,
+                me: me.to_owned(),
+                pipeline,
+            },
         })
     }
 
@@ -124,13 +140,19 @@ impl Store {
     pub fn open(path: &Path, options: StoreOptions) -> Result<Store, OpenError> {
         let db = handle::open_read(path, options.lock_wait)?;
         let handle = Handle::Read(db);
-        let unusable = |err: StoreError| OpenError::Unusable { path: path.to_owned(), detail: err.to_string() };
+        let unusable = |err: StoreError| OpenError::Unusable {
+            path: path.to_owned(),
+            detail: err.to_string(),
+        };
         let (meta, row_version) = read_meta(path, &handle).map_err(|err| match err {
             MetaError::Open(err) => err,
             MetaError::Store(err) => unusable(err),
         })?;
         let mut store = Store {
-            location: Location { path: path.to_owned(), lock_wait: options.lock_wait },
+            location: Location {
+                path: path.to_owned(),
+                lock_wait: options.lock_wait,
+            },
             handle: Some(handle),
             meta,
         };
@@ -161,11 +183,16 @@ impl Store {
     }
 
     pub(crate) fn handle(&self) -> Result<&Handle, StoreError> {
-        self.handle.as_ref().ok_or_else(|| StoreError::Storage("the store is closed".into()))
+        self.handle
+            .as_ref()
+            .ok_or_else(|| StoreError::Storage("the store is closed".into()))
     }
 
     /// Runs `work` in one write transaction, upgrading to a writer first; commits only if it succeeds.
-    pub(crate) fn write<T>(&mut self, work: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub(crate) fn write<T>(
+        &mut self,
+        work: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         if !matches!(self.handle, Some(Handle::Write(_))) {
             // The read-only handle must be closed before an exclusive writer can open the file.
             self.handle = None;
@@ -229,9 +256,17 @@ fn read_meta(path: &Path, handle: &Handle) -> Result<(Meta, u32), MetaError> {
     if schema != STORE_SCHEMA {
         let (found, supported, path) = (schema, STORE_SCHEMA, path.to_owned());
         return Err(MetaError::Open(if schema < STORE_SCHEMA {
-            OpenError::OlderSchema { path, found, supported }
+            OpenError::OlderSchema {
+                path,
+                found,
+                supported,
+            }
         } else {
-            OpenError::NewerSchema { path, found, supported }
+            OpenError::NewerSchema {
+                path,
+                found,
+                supported,
+            }
         }));
     }
     let actor: String = decode_json(meta_key::ACTOR, &get(meta_key::ACTOR)?)?;
@@ -248,6 +283,10 @@ fn read_meta(path: &Path, handle: &Handle) -> Result<(Meta, u32), MetaError> {
 
 #[doc(hidden)]
 /// Overwrites a metadata value; for tests that need a store from another version.
-pub fn set_meta_for_tests<T: Serialize>(store: &mut Store, key: &str, value: &T) -> Result<(), StoreError> {
+pub fn set_meta_for_tests<T: Serialize>(
+    store: &mut Store,
+    key: &str,
+    value: &T,
+) -> Result<(), StoreError> {
     store.write(|txn| put_meta(txn, key, value))
 }

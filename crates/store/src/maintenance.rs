@@ -68,7 +68,11 @@ impl Store {
                 }
             }
             for id in &ids {
-                let saved = docs.get(id.as_str())?.ok_or_else(|| StoreError::Corrupt(format!("changes for missing lead {id}")))?.value().to_vec();
+                let saved = docs
+                    .get(id.as_str())?
+                    .ok_or_else(|| StoreError::Corrupt(format!("changes for missing lead {id}")))?
+                    .value()
+                    .to_vec();
                 let mut doc = LeadDoc::load(&saved, actor.clone())?;
                 for entry in changes.range((id.as_str(), 0)..=(id.as_str(), u32::MAX))? {
                     doc.load_incremental(entry?.1.value())?;
@@ -99,7 +103,8 @@ impl Store {
                     doc.load_incremental(chunk?.1.value())?;
                 }
                 let row = LeadRow::from_lead(&doc.view());
-                let bytes = postcard::to_allocvec(&row).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+                let bytes = postcard::to_allocvec(&row)
+                    .map_err(|err| StoreError::Corrupt(err.to_string()))?;
                 rows.insert(id, bytes.as_slice())?;
                 count += 1;
             }

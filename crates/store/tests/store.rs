@@ -1,11 +1,16 @@
 //! The store against real redb files in temporary folders.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use automerge::ScalarValue;
 use chrono::{DateTime, Utc};
-use fieldsync_model::{Action, ContactChannel, Field, FollowUpDraft, LeadHistory, LeadId, NewLead, Outcome, Stamp, templates};
+use fieldsync_model::{
+    Action, ContactChannel, Field, FollowUpDraft, LeadHistory, LeadId, NewLead, Outcome, Stamp,
+    templates,
+};
 use fieldsync_store::tables::{COMPACT_AFTER, meta_key};
 use fieldsync_store::{LookupError, OpenError, Store, StoreError, StoreOptions};
 
@@ -14,14 +19,20 @@ fn now() -> DateTime<Utc> {
 }
 
 fn stamp() -> Stamp {
-    Stamp { by: "alice".into(), now: now() }
+    Stamp {
+        by: "alice".into(),
+        now: now(),
+    }
 }
 
 fn history(id: LeadId, company: &str) -> LeadHistory {
     LeadHistory {
         id,
         new: NewLead {
-            fields: vec![(Field::Company, ScalarValue::Str(company.into())), (Field::Contact, ScalarValue::Str("王芳".into()))],
+            fields: vec![
+                (Field::Company, ScalarValue::Str(company.into())),
+                (Field::Contact, ScalarValue::Str("王芳".into())),
+            ],
             owner: Some("alice".into()),
             created_at: now(),
         },
@@ -49,14 +60,25 @@ fn reopen(path: &Path) -> Store {
 }
 
 fn log(summary: &str) -> Action {
-    Action::Log(FollowUpDraft { at: now(), channel: ContactChannel::Phone, summary: summary.into(), feedback: None, next: None, due: None })
+    Action::Log(FollowUpDraft {
+        at: now(),
+        channel: ContactChannel::Phone,
+        summary: summary.into(),
+        feedback: None,
+        next: None,
+        due: None,
+    })
 }
 
 #[test]
 fn leads_survive_a_restart_with_their_rows() {
     let (_dir, path, mut store) = fresh();
-    let lead = store.create_lead(history(id(0xab, 1), "深圳市腾飞科技有限公司")).unwrap();
-    store.update_lead(&lead, &[log("首次拜访")], &stamp()).unwrap();
+    let lead = store
+        .create_lead(history(id(0xab, 1), "深圳市腾飞科技有限公司"))
+        .unwrap();
+    store
+        .update_lead(&lead, &[log("首次拜访")], &stamp())
+        .unwrap();
     drop(store);
     let store = reopen(&path);
     assert_eq!(store.me(), "alice");
@@ -65,19 +87,42 @@ fn leads_survive_a_restart_with_their_rows() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].company, "深圳市腾飞科技有限公司");
     assert_eq!(rows[0].followups, 1);
-    assert_eq!(store.load(&lead).unwrap().view().followups[0].summary, "首次拜访");
+    assert_eq!(
+        store.load(&lead).unwrap().view().followups[0].summary,
+        "首次拜访"
+    );
 }
 
 #[test]
 fn a_refused_action_leaves_the_file_byte_for_byte_unchanged() {
     let (_dir, path, mut store) = fresh();
-    let lead = store.create_lead(history(id(0xab, 1), "A Tech Co.")).unwrap();
+    let lead = store
+        .create_lead(history(id(0xab, 1), "A Tech Co."))
+        .unwrap();
     drop(store);
     let before = std::fs::read(&path).unwrap();
     let mut store = reopen(&path);
-    let err = store.update_lead(&lead, &[Action::Move { to: "acquisition".into(), at: now() }], &stamp()).unwrap_err();
+    let err = store
+        .update_lead(
+            &lead,
+            &[Action::Move {
+                to: "acquisition".into(),
+                at: now(),
+            }],
+            &stamp(),
+        )
+        .unwrap_err();
     assert!(matches!(err, StoreError::Lead(_)), "{err}");
-    let unchanged = store.update_lead(&lead, &[Action::Edit(vec![(Field::Company, Some(ScalarValue::Str("A Tech Co.".into())))])], &stamp()).unwrap();
+    let unchanged = store
+        .update_lead(
+            &lead,
+            &[Action::Edit(vec![(
+                Field::Company,
+                Some(ScalarValue::Str("A Tech Co.".into())),
+            )])],
+            &stamp(),
+        )
+        .unwrap();
     assert!(!unchanged.changed);
     store.rows().unwrap();
     drop(store);
@@ -89,31 +134,51 @@ fn changes_are_stored_incrementally_and_compacted() {
     let (_dir, path, mut store) = fresh();
     let lead = store.create_lead(history(id(0xab, 1), "B Group")).unwrap();
     for n in 0..COMPACT_AFTER - 1 {
-        store.update_lead(&lead, &[log(&format!("call {n}"))], &stamp()).unwrap();
+        store
+            .update_lead(&lead, &[log(&format!("call {n}"))], &stamp())
+            .unwrap();
     }
-    assert_eq!(store.stats().unwrap().pending_changes, u64::from(COMPACT_AFTER - 1));
+    assert_eq!(
+        store.stats().unwrap().pending_changes,
+        u64::from(COMPACT_AFTER - 1)
+    );
     store.update_lead(&lead, &[log("folds")], &stamp()).unwrap();
-    assert_eq!(store.stats().unwrap().pending_changes, 0, "the {COMPACT_AFTER}th change folds the rest into the document");
-    store.update_lead(&lead, &[log("pending again")], &stamp()).unwrap();
+    assert_eq!(
+        store.stats().unwrap().pending_changes,
+        0,
+        "the {COMPACT_AFTER}th change folds the rest into the document"
+    );
+    store
+        .update_lead(&lead, &[log("pending again")], &stamp())
+        .unwrap();
     assert_eq!(store.compact().unwrap(), 1);
     drop(store);
     let store = reopen(&path);
     assert_eq!(store.stats().unwrap().pending_changes, 0);
-    assert_eq!(store.load(&lead).unwrap().view().followups.len(), COMPACT_AFTER as usize + 1);
+    assert_eq!(
+        store.load(&lead).unwrap().view().followups.len(),
+        COMPACT_AFTER as usize + 1
+    );
 }
 
 #[test]
 fn a_change_committed_by_another_handle_in_between_is_kept() {
     let (_dir, path, mut store) = fresh();
-    let lead = store.create_lead(history(id(0xab, 1), "C Trading")).unwrap();
+    let lead = store
+        .create_lead(history(id(0xab, 1), "C Trading"))
+        .unwrap();
     drop(store);
     // Two handles stand for two processes: each reads, then writes in turn.
     let mut first = reopen(&path);
     first.load(&lead).unwrap();
-    first.update_lead(&lead, &[log("from the first")], &stamp()).unwrap();
+    first
+        .update_lead(&lead, &[log("from the first")], &stamp())
+        .unwrap();
     drop(first);
     let mut second = reopen(&path);
-    second.update_lead(&lead, &[log("from the second")], &stamp()).unwrap();
+    second
+        .update_lead(&lead, &[log("from the second")], &stamp())
+        .unwrap();
     drop(second);
     let followups = reopen(&path).load(&lead).unwrap().view().followups;
     assert_eq!(followups.len(), 2);
@@ -122,16 +187,29 @@ fn a_change_committed_by_another_handle_in_between_is_kept() {
 #[test]
 fn ids_resolve_by_unique_prefix() {
     let (_dir, _path, mut store) = fresh();
-    let a = store.create_lead(history(id(0xab, 1), "A Tech Co.")).unwrap();
+    let a = store
+        .create_lead(history(id(0xab, 1), "A Tech Co."))
+        .unwrap();
     store.create_lead(history(id(0xab, 2), "B Group")).unwrap();
-    let c = store.create_lead(history(id(0xcd, 3), "C Trading")).unwrap();
+    let c = store
+        .create_lead(history(id(0xcd, 3), "C Trading"))
+        .unwrap();
     assert_eq!(store.resolve(&c.as_str()[..4]).unwrap(), c);
     assert_eq!(store.resolve(&a.as_str()[..6].to_uppercase()).unwrap(), a);
     let ambiguous = store.resolve("abab").unwrap_err();
-    assert!(matches!(&ambiguous, LookupError::Ambiguous { matches, .. } if matches.len() == 2), "{ambiguous}");
+    assert!(
+        matches!(&ambiguous, LookupError::Ambiguous { matches, .. } if matches.len() == 2),
+        "{ambiguous}"
+    );
     assert!(ambiguous.to_string().contains("A Tech Co."), "{ambiguous}");
-    assert!(matches!(store.resolve("ffff").unwrap_err(), LookupError::NotFound(_)));
-    assert!(matches!(store.resolve("ab").unwrap_err(), LookupError::Malformed(_)));
+    assert!(matches!(
+        store.resolve("ffff").unwrap_err(),
+        LookupError::NotFound(_)
+    ));
+    assert!(matches!(
+        store.resolve("ab").unwrap_err(),
+        LookupError::Malformed(_)
+    ));
 }
 
 #[test]
@@ -140,20 +218,46 @@ fn stores_from_other_schema_versions_are_refused_clearly() {
     fieldsync_store::set_meta_for_tests(&mut store, meta_key::SCHEMA, &0u32).unwrap();
     drop(store);
     let err = Store::open(&path, StoreOptions::default()).err().unwrap();
-    assert!(matches!(err, OpenError::OlderSchema { found: 0, .. }), "{err}");
+    assert!(
+        matches!(err, OpenError::OlderSchema { found: 0, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("older fieldsync"), "{err}");
-    let mut store = Store::init(&path.with_extension("new"), "a", templates::b2b(), StoreOptions::default()).unwrap();
+    let mut store = Store::init(
+        &path.with_extension("new"),
+        "a",
+        templates::b2b(),
+        StoreOptions::default(),
+    )
+    .unwrap();
     fieldsync_store::set_meta_for_tests(&mut store, meta_key::SCHEMA, &99u32).unwrap();
     drop(store);
-    let err = Store::open(&path.with_extension("new"), StoreOptions::default()).err().unwrap();
-    assert!(matches!(err, OpenError::NewerSchema { found: 99, .. }), "{err}");
+    let err = Store::open(&path.with_extension("new"), StoreOptions::default())
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, OpenError::NewerSchema { found: 99, .. }),
+        "{err}"
+    );
 }
 
 #[test]
 fn stale_rows_are_rebuilt_on_open() {
     let (_dir, path, mut store) = fresh();
-    let lead = store.create_lead(history(id(0xab, 1), "A Tech Co.")).unwrap();
-    store.update_lead(&lead, &[Action::Won { amount: "25".parse().unwrap(), at: now(), note: None }], &stamp()).unwrap();
+    let lead = store
+        .create_lead(history(id(0xab, 1), "A Tech Co."))
+        .unwrap();
+    store
+        .update_lead(
+            &lead,
+            &[Action::Won {
+                amount: "25".parse().unwrap(),
+                at: now(),
+                note: None,
+            }],
+            &stamp(),
+        )
+        .unwrap();
     fieldsync_store::set_meta_for_tests(&mut store, meta_key::ROW_VERSION, &0u32).unwrap();
     drop(store);
     let store = reopen(&path);
@@ -164,28 +268,59 @@ fn stale_rows_are_rebuilt_on_open() {
 fn missing_garbage_and_locked_stores_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("none.redb");
-    assert!(matches!(Store::open(&missing, StoreOptions::default()).err().unwrap(), OpenError::NotFound(_)));
+    assert!(matches!(
+        Store::open(&missing, StoreOptions::default())
+            .err()
+            .unwrap(),
+        OpenError::NotFound(_)
+    ));
     let garbage = dir.path().join("garbage.redb");
     std::fs::write(&garbage, b"this is not a database").unwrap();
-    assert!(matches!(Store::open(&garbage, StoreOptions::default()).err().unwrap(), OpenError::Unusable { .. }));
+    assert!(matches!(
+        Store::open(&garbage, StoreOptions::default())
+            .err()
+            .unwrap(),
+        OpenError::Unusable { .. }
+    ));
 
     let (_dir, path, store) = fresh();
-    let options = StoreOptions { lock_wait: Duration::from_millis(100) };
+    let options = StoreOptions {
+        lock_wait: Duration::from_millis(100),
+    };
     let err = Store::open(&path, options.clone()).err().unwrap();
-    assert!(matches!(err, OpenError::Locked(_)), "a store open for writing elsewhere is locked: {err}");
+    assert!(
+        matches!(err, OpenError::Locked(_)),
+        "a store open for writing elsewhere is locked: {err}"
+    );
     drop(store);
     let reader = Store::open(&path, options.clone()).unwrap();
     let second_reader = Store::open(&path, options).unwrap();
-    assert!(reader.rows().unwrap().is_empty() && second_reader.rows().unwrap().is_empty(), "readers share the file");
-    assert!(matches!(Store::init(&path, "x", templates::b2b(), StoreOptions::default()).err().unwrap(), OpenError::AlreadyExists(_)));
+    assert!(
+        reader.rows().unwrap().is_empty() && second_reader.rows().unwrap().is_empty(),
+        "readers share the file"
+    );
+    assert!(matches!(
+        Store::init(&path, "x", templates::b2b(), StoreOptions::default())
+            .err()
+            .unwrap(),
+        OpenError::AlreadyExists(_)
+    ));
 }
 
 #[test]
 fn a_batch_is_all_or_nothing() {
     let (_dir, _path, mut store) = fresh();
     let mut bad = history(id(0xcd, 2), "bad");
-    bad.events.push((Action::Move { to: "nowhere".into(), at: now() }, stamp()));
-    let err = store.create_leads([history(id(0xab, 1), "good"), bad], |_| {}).unwrap_err();
+    bad.events.push((
+        Action::Move {
+            to: "nowhere".into(),
+            at: now(),
+        },
+        stamp(),
+    ));
+    let err = store
+        .create_leads([history(id(0xab, 1), "good"), bad], |_| {})
+        .unwrap_err();
     assert!(err.to_string().contains("unknown stage 'nowhere'"), "{err}");
     assert!(store.rows().unwrap().is_empty());
 }

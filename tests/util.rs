@@ -1,0 +1,98 @@
+//! Helpers for the end-to-end tests: a device is a temporary home folder with a real store,
+//! driven through the real `fieldsync` binary.
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// The zone every test runs in, so local-time output is known.
+pub const TZ: &str = "Asia/Shanghai";
+
+/// One device: a home folder holding a store.
+pub struct Device {
+    pub home: tempfile::TempDir,
+}
+
+impl Device {
+    /// A device with no store yet.
+    pub fn empty() -> Device {
+        Device {
+            home: tempfile::tempdir().expect("temporary folder"),
+        }
+    }
+
+    /// A device with a store for `me` on the b2b pipeline.
+    pub fn init(me: &str) -> Device {
+        let device = Device::empty();
+        device.run(&["init", "--me", me]).success();
+        device
+    }
+
+    /// The store file.
+    pub fn store_path(&self) -> PathBuf {
+        self.home.path().join("store.redb")
+    }
+
+    /// The store file's bytes, to check that a refused command wrote nothing.
+    pub fn store_bytes(&self) -> Vec<u8> {
+        std::fs::read(self.store_path()).expect("store file")
+    }
+
+    /// A `fieldsync` command on this device.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fieldsync"));
+        cmd.env("FIELDSYNC_HOME", self.home.path())
+            .env("TZ", TZ)
+            .env("FIELDSYNC_LOCK_WAIT_MS", "200");
+        cmd
+    }
+
+    /// Runs `fieldsync ARGS` and returns the assertion handle.
+    pub fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        self.cmd().args(args).assert()
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args).success().get_output().stdout.clone();
+        String::from_utf8(output).expect("utf-8 output")
+    }
+
+    /// Runs a command that must fail with exit 2 and one line on stderr; returns that line.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let output = self.run(args).code(2).get_output().clone();
+        let stderr = String::from_utf8(output.stderr).expect("utf-8 stderr");
+        assert_eq!(stderr.lines().count(), 1, "one error line, got: {stderr}");
+        assert!(stderr.starts_with("fieldsync: "), "{stderr}");
+        assert!(output.stdout.is_empty(), "nothing on stdout when failing");
+        stderr.trim_end().to_owned()
+    }
+
+    /// Adds a lead and returns its id.
+    pub fn add(&self, args: &[&str]) -> String {
+        let mut full = vec!["lead", "add"];
+        full.extend_from_slice(args);
+        let id = self.ok(&full);
+        let id = id.trim_end().to_owned();
+        assert_eq!(id.len(), 32, "lead add prints the id alone: {id:?}");
+        id
+    }
+
+    /// `lead show ID --json`.
+    pub fn show(&self, id: &str) -> Value {
+        serde_json::from_str(&self.ok(&["lead", "show", id, "--json"]))
+            .expect("show --json is JSON")
+    }
+
+    /// `lead list --json` with extra filters.
+    pub fn list(&self, filters: &[&str]) -> Vec<Value> {
+        let mut args = vec!["lead", "list", "--json"];
+        args.extend_from_slice(filters);
+        let value: Value = serde_json::from_str(&self.ok(&args)).expect("list --json is JSON");
+        value.as_array().expect("an array").clone()
+    }
+}
