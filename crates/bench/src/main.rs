@@ -1,0 +1,163 @@
+//! Benchmarks for the offline pipeline; prints figures, asserts nothing.
+//!
+//! ```text
+//! cargo build --release -p fieldsync -p fieldsync-bench
+//! target/release/fieldsync-bench [LEADS]        # default 10000
+//! ```
+//! Measures, in a fresh temporary store:
+//! 1. creating LEADS leads through `Store::create_lead`, the code path of `fieldsync lead add`
+//!    (one durable transaction per lead), and through the batched path the demo uses;
+//! 2. whole `fieldsync` processes on the LEADS-lead store: `lead list`, `lead list --json`,
+//!    `lead show`, and `log` (each run repeatedly; median and 95th percentile);
+//! 3. disk per lead for LEADS leads with five follow-ups each, before and after `compact`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use automerge::ScalarValue;
+use chrono::{DateTime, Duration as Days, Utc};
+use fieldsync_model::{Action, ContactChannel, Field, FollowUpDraft, LeadHistory, LeadId, NewLead, Stamp, templates};
+use fieldsync_store::{Store, StoreOptions};
+
+fn fieldsync_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let path = exe.with_file_name("fieldsync");
+    if !path.exists() {
+        bail!("{} not found: build it first with `cargo build --release -p fieldsync`", path.display());
+    }
+    Ok(path)
+}
+
+fn text(value: &str) -> ScalarValue {
+    ScalarValue::Str(value.into())
+}
+
+/// A lead shaped like the playbooks' sample rows, with `followups` follow-ups.
+fn lead(n: usize, now: DateTime<Utc>, followups: usize) -> LeadHistory {
+    let created = now - Days::days(60);
+    let by = ["lina", "wangwei", "zhangmin"][n % 3];
+    let stamp = |at: DateTime<Utc>| Stamp { by: by.to_owned(), now: at };
+    let events = (0..followups)
+        .map(|i| {
+            let at = created + Days::days(i as i64 * 7 + 1);
+            let draft = FollowUpDraft {
+                at,
+                channel: ContactChannel::Phone,
+                summary: format!("第{i}次跟进：客户对方案A感兴趣，但在和竞品B比较价格 (call {n})"),
+                feedback: Some("objection: price".into()),
+                next: Some("send a comparison sheet".into()),
+                due: Some(fieldsync_model::Due::Date((at + Days::days(2)).date_naive())),
+            };
+            (Action::Log(draft), stamp(at))
+        })
+        .collect();
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&(n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes());
+    id[8..].copy_from_slice(&(n as u64).to_be_bytes());
+    LeadHistory {
+        id: LeadId::from_bytes(id),
+        new: NewLead {
+            fields: vec![
+                (Field::Company, text(&format!("深圳市腾飞科技有限公司 {n}"))),
+                (Field::Contact, text("张伟")),
+                (Field::Title, text("采购总监")),
+                (Field::Phone, text("+86 138 0013 8000")),
+                (Field::Email, text("zhang.wei@example.com")),
+                (Field::Industry, text("manufacturing")),
+                (Field::Size, text("500-1000")),
+                (Field::Source, text("trade-show")),
+                (Field::Priority, text("high")),
+                (Field::Amount, ScalarValue::Int(2500)),
+            ],
+            owner: Some(by.to_owned()),
+            created_at: created,
+        },
+        creator: stamp(created),
+        events,
+    }
+}
+
+fn init(dir: &Path, name: &str) -> Result<(PathBuf, Store)> {
+    let home = dir.join(name);
+    let path = home.join("store.redb");
+    let store = Store::init(&path, "lina", templates::b2b(), StoreOptions::default())?;
+    Ok((home, store))
+}
+
+/// Median and 95th percentile of `runs` runs of `fieldsync ARGS` on `home`.
+fn time_process(home: &Path, args: &[&str], runs: usize) -> Result<(Duration, Duration)> {
+    let binary = fieldsync_binary()?;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        let status = Command::new(&binary).arg("--home").arg(home).args(args).stdout(Stdio::null()).status()?;
+        times.push(started.elapsed());
+        if !status.success() {
+            bail!("fieldsync {} failed", args.join(" "));
+        }
+    }
+    times.sort();
+    Ok((times[runs / 2], times[(runs * 95 / 100).min(runs - 1)]))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn main() -> Result<()> {
+    let leads: usize = std::env::args().nth(1).map(|n| n.parse()).transpose().context("LEADS must be a number")?.unwrap_or(10_000);
+    let now = Utc::now();
+    let dir = tempfile::tempdir()?;
+    println!("fieldsync-bench: {leads} leads, store in {}", dir.path().display());
+
+    // 1. Creation through the `lead add` path: one durable transaction per lead.
+    let (home, mut store) = init(dir.path(), "single")?;
+    let started = Instant::now();
+    for n in 0..leads {
+        store.create_lead(lead(n, now, 0))?;
+    }
+    let single = started.elapsed();
+    println!("create via lead-add path   {leads} leads in {:.2} s = {:.0} µs/lead (one commit each)", single.as_secs_f64(), single.as_secs_f64() * 1e6 / leads as f64);
+    drop(store);
+
+    let (_batch_home, mut batch) = init(dir.path(), "batch")?;
+    let started = Instant::now();
+    batch.create_leads((0..leads).map(|n| lead(n, now, 0)), |_| {})?;
+    let batched = started.elapsed();
+    println!("create batched             {leads} leads in {:.2} s = {:.0} µs/lead (one commit)", batched.as_secs_f64(), batched.as_secs_f64() * 1e6 / leads as f64);
+    drop(batch);
+
+    // 2. Whole processes on the store from step 1.
+    let store = Store::open(&home.join("store.redb"), StoreOptions::default())?;
+    let some_id = store.rows()?.first().map(|r| r.id.to_string()).context("store is empty")?;
+    drop(store);
+    let prefix = &some_id[..8];
+    for (label, args, runs) in [
+        ("fieldsync lead list", vec!["lead", "list"], 20),
+        ("fieldsync lead list --open --owner lina", vec!["lead", "list", "--open", "--owner", "lina"], 20),
+        ("fieldsync lead list --json", vec!["lead", "list", "--json"], 5),
+        ("fieldsync lead show ID", vec!["lead", "show", prefix], 30),
+        ("fieldsync log ID ...", vec!["log", prefix, "--channel", "phone", "--summary", "电话跟进，客户确认预算"], 30),
+        ("fieldsync status", vec!["status"], 30),
+    ] {
+        let (median, p95) = time_process(&home, &args, runs)?;
+        println!("{label:<42} median {:>9}  p95 {:>9}  ({runs} runs, {leads} leads)", ms(median), ms(p95));
+    }
+
+    // 3. Disk per lead with five follow-ups.
+    let (five_home, mut five) = init(dir.path(), "five")?;
+    let started = Instant::now();
+    five.create_leads((0..leads).map(|n| lead(n, now, 5)), |_| {})?;
+    let built = started.elapsed();
+    let stats = five.stats()?;
+    println!("build {leads} leads x 5 follow-ups   {:.2} s = {:.0} µs/lead", built.as_secs_f64(), built.as_secs_f64() * 1e6 / leads as f64);
+    println!("disk, 5 follow-ups/lead        file {:.0} B/lead, documents {:.0} B/lead", stats.file_bytes as f64 / leads as f64, stats.document_bytes as f64 / leads as f64);
+    five.compact()?;
+    let compacted = five.stats()?;
+    println!("disk after `fieldsync compact` file {:.0} B/lead", compacted.file_bytes as f64 / leads as f64);
+    drop(five);
+    let _ = five_home;
+    Ok(())
+}
