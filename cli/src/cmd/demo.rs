@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::args::DemoArgs;
 use crate::context::Context;
-use crate::output::{print_table, table};
+use crate::output::{Table};
 
 /// The member the demo store belongs to.
 const DEMO_ME: &str = "manager";
@@ -85,7 +85,7 @@ pub fn run(cx: &Context, args: &DemoArgs, out: &mut impl Write) -> Result<()> {
 }
 
 fn print_stages(store: &Store, rows: &[LeadRow], out: &mut impl Write) -> Result<()> {
-    let mut stages = table(&["stage", "open now", "ever reached"]);
+    let mut stages = Table::new(&["stage", "open now", "ever reached"]);
     for stage in &store.pipeline().stages {
         let open = rows
             .iter()
@@ -101,7 +101,7 @@ fn print_stages(store: &Store, rows: &[LeadRow], out: &mut impl Write) -> Result
             reached.to_string(),
         ]);
     }
-    print_table(out, &stages)?;
+    stages.print(out)?;
     Ok(())
 }
 
@@ -131,7 +131,7 @@ fn print_reps(rows: &[LeadRow], out: &mut impl Write) -> Result<()> {
             Outcome::Abandoned => tally.abandoned += 1,
         }
     }
-    let mut reps = table(&[
+    let mut reps = Table::new(&[
         "owner",
         "leads",
         "open",
@@ -159,6 +159,6 @@ fn print_reps(rows: &[LeadRow], out: &mut impl Write) -> Result<()> {
             rate,
         ]);
     }
-    print_table(out, &reps)?;
+    reps.print(out)?;
     Ok(())
 }

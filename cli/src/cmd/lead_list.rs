@@ -10,7 +10,7 @@ use fieldsync_model::{LeadRow, Outcome, ValidationError};
 
 use crate::args::ListArgs;
 use crate::context::Context;
-use crate::output::{local_date, print_json, print_table, table};
+use crate::output::{Table, local_date, print_json};
 
 /// Prints the matching leads.
 pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
@@ -65,7 +65,7 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
             .collect::<Result<Vec<_>, _>>()?;
         return print_json(out, &leads);
     }
-    let mut list = table(&[
+    let mut list = Table::new(&[
         "id",
         "company",
         "contact",
@@ -107,7 +107,7 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
             row.next_due.clone().unwrap_or_default(),
         ]);
     }
-    print_table(out, &list)?;
+    list.print(out)?;
     writeln!(
         out,
         "{} leads{}",

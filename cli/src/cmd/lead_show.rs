@@ -7,7 +7,7 @@ use fieldsync_model::{Field, Lead, Pipeline};
 
 use crate::args::ShowArgs;
 use crate::context::Context;
-use crate::output::{facts, local_time, print_json, print_table, table};
+use crate::output::{Table, local_time, print_json};
 
 /// Prints the lead.
 pub fn run(cx: &Context, args: &ShowArgs, out: &mut impl Write) -> Result<()> {
@@ -38,7 +38,7 @@ fn print_lead(lead: &Lead, pipeline: &Pipeline, out: &mut impl Write) -> Result<
             deleted.by
         )?;
     }
-    let mut facts = facts();
+    let mut facts = Table::facts();
     let previous = lead
         .previous_stage_days
         .map(|d| format!(" ({d} days in the previous stage)"))
@@ -92,11 +92,11 @@ fn print_lead(lead: &Lead, pipeline: &Pipeline, out: &mut impl Write) -> Result<
         "created".to_owned(),
         format!("{} by {}", local_time(lead.created_at), lead.created_by),
     ]);
-    print_table(out, &facts)?;
+    facts.print(out)?;
 
     writeln!(out, "\nfollow-ups ({})", lead.followups.len())?;
     if !lead.followups.is_empty() {
-        let mut log = table(&[
+        let mut log = Table::new(&[
             "when", "channel", "by", "summary", "feedback", "next", "due",
         ]);
         for f in &lead.followups {
@@ -110,10 +110,10 @@ fn print_lead(lead: &Lead, pipeline: &Pipeline, out: &mut impl Write) -> Result<
                 f.due.map(|d| d.to_string()).unwrap_or_default(),
             ]);
         }
-        print_table(out, &log)?;
+        log.print(out)?;
     }
     writeln!(out, "\nhistory")?;
-    let mut history = table(&["when", "what", "by", "recorded"]);
+    let mut history = Table::new(&["when", "what", "by", "recorded"]);
     let label = |stage: &Option<String>| {
         stage
             .as_deref()
@@ -165,6 +165,6 @@ fn print_lead(lead: &Lead, pipeline: &Pipeline, out: &mut impl Write) -> Result<
             local_time(times.recorded_at),
         ]);
     }
-    print_table(out, &history)?;
+    history.print(out)?;
     Ok(())
 }

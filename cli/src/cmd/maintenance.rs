@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::args::JsonArg;
 use crate::context::Context;
-use crate::output::{facts, local_time, print_json, print_table};
+use crate::output::{Table, local_time, print_json};
 
 #[derive(Serialize)]
 struct Status {
@@ -37,7 +37,7 @@ pub fn status(cx: &Context, args: &JsonArg, out: &mut impl Write) -> Result<()> 
     if args.json {
         return print_json(out, &status);
     }
-    let mut facts = facts();
+    let mut facts = Table::facts();
     let stages = store
         .pipeline()
         .stages
@@ -56,7 +56,7 @@ pub fn status(cx: &Context, args: &JsonArg, out: &mut impl Write) -> Result<()> 
     ] {
         facts.add_row(vec![key.to_owned(), value]);
     }
-    print_table(out, &facts)?;
+    facts.print(out)?;
     Ok(())
 }
 

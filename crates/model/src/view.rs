@@ -6,14 +6,14 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use automerge::{ObjId, ROOT, ReadDoc};
+use automerge::{ROOT, ReadDoc, hydrate};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::field::Field;
 use crate::id::LeadId;
 use crate::money::Money;
-use crate::schema::{self, key};
+use crate::schema::{self, MapRead, key, list_maps};
 use crate::when::Due;
 
 /// Where a lead stands.
@@ -214,55 +214,53 @@ const STATE_REGISTERS: [&str; 5] = [
 impl Lead {
     /// Reads a lead from its document.
     pub fn read(doc: &impl ReadDoc) -> Lead {
-        let root = &ROOT;
+        let root = match doc.hydrate(ROOT, None) {
+            Ok(hydrate::Value::Map(root)) => root,
+            _ => hydrate::Map::default(),
+        };
         let fields = Field::ALL
             .iter()
             .filter_map(|field| {
                 let value = match field.kind() {
-                    crate::field::FieldKind::Money => {
-                        FieldValue::Money(Money::from_cents(schema::int(doc, root, field.key())?))
-                    }
-                    _ => FieldValue::Text(schema::string(doc, root, field.key())?),
+                    crate::field::FieldKind::Money => FieldValue::Money(Money::from_cents(root.int(field.key())?)),
+                    _ => FieldValue::Text(root.string(field.key())?),
                 };
                 Some((field.key(), value))
             })
             .collect();
-        let created_at = schema::time(doc, root, key::CREATED_AT).unwrap_or_default();
-        let stage = schema::string(doc, root, key::STAGE).unwrap_or_default();
-        let stage_changes = changes(doc, key::STAGE_CHANGES);
-        let (stage_entered_at, previous_stage_days) =
-            stage_entry(&stage_changes, &stage, created_at);
-        let outcome = schema::string(doc, root, key::OUTCOME)
-            .map_or(Outcome::Open, |k| Outcome::from_key(&k));
-        let outcomes = outcome_events(doc);
+        let created_at = root.time(key::CREATED_AT).unwrap_or_default();
+        let stage = root.string(key::STAGE).unwrap_or_default();
+        let stage_changes = changes(&root, key::STAGE_CHANGES);
+        let (stage_entered_at, previous_stage_days) = stage_entry(&stage_changes, &stage, created_at);
+        let outcome = root.string(key::OUTCOME).map_or(Outcome::Open, |k| Outcome::from_key(&k));
+        let outcomes = outcome_events(&root);
         let outcome_at = outcomes
             .iter()
             .rev()
             .find(|event| event.outcome == outcome)
             .map(|event| event.times.at);
         Lead {
-            id: LeadId::parse(&schema::string(doc, root, key::ID).unwrap_or_default())
-                .unwrap_or_else(|| LeadId::from_bytes([0; 16])),
+            id: LeadId::parse(&root.string(key::ID).unwrap_or_default()).unwrap_or_else(|| LeadId::from_bytes([0; 16])),
             fields,
-            owner: schema::string(doc, root, key::OWNER),
+            owner: root.string(key::OWNER),
             stage,
             stage_entered_at,
             previous_stage_days,
             outcome,
             outcome_at,
-            deal_amount: schema::int(doc, root, key::DEAL_AMOUNT).map(Money::from_cents),
-            loss_reason: schema::string(doc, root, key::LOSS_REASON),
+            deal_amount: root.int(key::DEAL_AMOUNT).map(Money::from_cents),
+            loss_reason: root.string(key::LOSS_REASON),
             created_at,
-            created_by: schema::string(doc, root, key::CREATED_BY).unwrap_or_default(),
-            deleted: schema::time(doc, root, key::DELETED).map(|at| Deletion {
+            created_by: root.string(key::CREATED_BY).unwrap_or_default(),
+            deleted: root.time(key::DELETED).map(|at| Deletion {
                 at,
-                by: schema::string(doc, root, key::DELETED_BY).unwrap_or_default(),
+                by: root.string(key::DELETED_BY).unwrap_or_default(),
             }),
-            followups: followups(doc),
+            followups: followups(&root),
             stage_changes,
-            owner_changes: changes(doc, key::OWNER_CHANGES),
+            owner_changes: changes(&root, key::OWNER_CHANGES),
             outcomes,
-            conflicts: conflicts(doc),
+            conflicts: conflicts(doc, &root),
         }
     }
 
@@ -299,12 +297,12 @@ fn stage_entry(
     (entered, previous)
 }
 
-fn event_times(doc: &impl ReadDoc, entry: &ObjId) -> EventTimes {
-    let at = schema::time(doc, entry, key::AT).unwrap_or_default();
+fn event_times(entry: &hydrate::Map) -> EventTimes {
+    let at = entry.time(key::AT).unwrap_or_default();
     EventTimes {
         at,
-        recorded_at: schema::time(doc, entry, key::RECORDED_AT).unwrap_or(at),
-        by: schema::string(doc, entry, key::BY).unwrap_or_default(),
+        recorded_at: entry.time(key::RECORDED_AT).unwrap_or(at),
+        by: entry.string(key::BY).unwrap_or_default(),
     }
 }
 
@@ -317,57 +315,54 @@ fn sort_by_time<T>(items: &mut [T], times: impl Fn(&T) -> &EventTimes) {
     });
 }
 
-fn followups(doc: &impl ReadDoc) -> Vec<FollowUp> {
-    let mut list: Vec<FollowUp> = schema::list_entries(doc, key::FOLLOWUPS)
-        .iter()
+fn followups(root: &hydrate::Map) -> Vec<FollowUp> {
+    let mut list: Vec<FollowUp> = list_maps(root, key::FOLLOWUPS)
         .map(|entry| FollowUp {
-            times: event_times(doc, entry),
-            channel: schema::string(doc, entry, key::CHANNEL).unwrap_or_default(),
-            summary: schema::string(doc, entry, key::SUMMARY).unwrap_or_default(),
-            feedback: schema::string(doc, entry, key::FEEDBACK),
-            next: schema::string(doc, entry, key::NEXT),
-            due: schema::string(doc, entry, key::DUE).and_then(|d| Due::from_stored(&d)),
+            times: event_times(entry),
+            channel: entry.string(key::CHANNEL).unwrap_or_default(),
+            summary: entry.string(key::SUMMARY).unwrap_or_default(),
+            feedback: entry.string(key::FEEDBACK),
+            next: entry.string(key::NEXT),
+            due: entry.string(key::DUE).and_then(|d| Due::from_stored(&d)),
         })
         .collect();
     sort_by_time(&mut list, |f| &f.times);
     list
 }
 
-fn changes(doc: &impl ReadDoc, log: &str) -> Vec<Change> {
-    let mut list: Vec<Change> = schema::list_entries(doc, log)
-        .iter()
+fn changes(root: &hydrate::Map, log: &str) -> Vec<Change> {
+    let mut list: Vec<Change> = list_maps(root, log)
         .map(|entry| Change {
-            times: event_times(doc, entry),
-            from: schema::string(doc, entry, key::FROM),
-            to: schema::string(doc, entry, key::TO),
+            times: event_times(entry),
+            from: entry.string(key::FROM),
+            to: entry.string(key::TO),
         })
         .collect();
     sort_by_time(&mut list, |c| &c.times);
     list
 }
 
-fn outcome_events(doc: &impl ReadDoc) -> Vec<OutcomeEvent> {
-    let mut list: Vec<OutcomeEvent> = schema::list_entries(doc, key::OUTCOMES)
-        .iter()
+fn outcome_events(root: &hydrate::Map) -> Vec<OutcomeEvent> {
+    let mut list: Vec<OutcomeEvent> = list_maps(root, key::OUTCOMES)
         .map(|entry| OutcomeEvent {
-            times: event_times(doc, entry),
-            outcome: Outcome::from_key(
-                &schema::string(doc, entry, key::OUTCOME).unwrap_or_default(),
-            ),
-            amount: schema::int(doc, entry, key::AMOUNT).map(Money::from_cents),
-            reason: schema::string(doc, entry, key::REASON),
-            note: schema::string(doc, entry, key::NOTE),
+            times: event_times(entry),
+            outcome: Outcome::from_key(&entry.string(key::OUTCOME).unwrap_or_default()),
+            amount: entry.int(key::AMOUNT).map(Money::from_cents),
+            reason: entry.string(key::REASON),
+            note: entry.string(key::NOTE),
         })
         .collect();
     sort_by_time(&mut list, |o| &o.times);
     list
 }
 
-fn conflicts(doc: &impl ReadDoc) -> Vec<Conflict> {
+/// Registers whose hydrated value is flagged as conflicted, with every value (from `get_all`).
+fn conflicts(doc: &impl ReadDoc, root: &hydrate::Map) -> Vec<Conflict> {
     let field_registers = Field::ALL.iter().map(|f| (f.key(), Some(*f)));
     let state_registers = STATE_REGISTERS.iter().map(|k| (*k, None));
     field_registers
         .chain(state_registers)
+        .filter(|(register, _)| std::ops::Deref::deref(root).get(*register).is_some_and(|v| v.conflict))
         .filter_map(|(register, field)| {
             let values = schema::all_scalars(doc, &ROOT, register);
             (values.len() > 1).then(|| Conflict {
