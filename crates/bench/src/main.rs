@@ -9,7 +9,8 @@
 //!    (one durable transaction per lead), and through the batched path the demo uses;
 //! 2. whole `fieldsync` processes on the LEADS-lead store: `lead list`, `lead list --json`,
 //!    `lead show`, and `log` (each run repeatedly; median and 95th percentile);
-//! 3. disk per lead for LEADS leads with five follow-ups each, before and after `compact`.
+//! 3. disk per lead for LEADS leads with five follow-ups each, before and after `compact`;
+//! 4. the same for the sample team of `fieldsync demo` at LEADS leads.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -153,11 +154,24 @@ fn main() -> Result<()> {
     let built = started.elapsed();
     let stats = five.stats()?;
     println!("build {leads} leads x 5 follow-ups   {:.2} s = {:.0} µs/lead", built.as_secs_f64(), built.as_secs_f64() * 1e6 / leads as f64);
-    println!("disk, 5 follow-ups/lead        file {:.0} B/lead, documents {:.0} B/lead", stats.file_bytes as f64 / leads as f64, stats.document_bytes as f64 / leads as f64);
+    let per_lead = |bytes: u64| bytes as f64 / leads as f64;
+    println!("disk, 5 follow-ups/lead        file {:.0} B/lead: documents {:.0}, rows {:.0}", per_lead(stats.file_bytes), per_lead(stats.document_bytes), per_lead(stats.row_bytes));
     five.compact()?;
     let compacted = five.stats()?;
-    println!("disk after `fieldsync compact` file {:.0} B/lead", compacted.file_bytes as f64 / leads as f64);
+    println!("disk after `fieldsync compact` file {:.0} B/lead", per_lead(compacted.file_bytes));
     drop(five);
     let _ = five_home;
+
+    // 4. The sample team (about five follow-ups, three moves and an outcome per lead), for a
+    //    realistic mix of text, in generator order (by time) and in id order.
+    let spec = fieldsync_sample::SampleSpec::quarter(leads, now);
+    let (_sample_home, mut sample) = init(dir.path(), "sample")?;
+    let started = Instant::now();
+    sample.create_leads(fieldsync_sample::generate(&spec), |_| {})?;
+    let built = started.elapsed();
+    let stats = sample.stats()?;
+    sample.compact()?;
+    let compacted = sample.stats()?;
+    println!("sample team: build {:.0} µs/lead; file {:.0} B/lead (documents {:.0}, rows {:.0}), compacted {:.0} B/lead", built.as_secs_f64() * 1e6 / leads as f64, per_lead(stats.file_bytes), per_lead(stats.document_bytes), per_lead(stats.row_bytes), per_lead(compacted.file_bytes));
     Ok(())
 }

@@ -20,6 +20,8 @@ pub struct StoreStats {
     pub pending_changes: u64,
     /// Bytes of saved documents and pending changes.
     pub document_bytes: u64,
+    /// Bytes of projection rows.
+    pub row_bytes: u64,
     /// Size of the store file.
     pub file_bytes: u64,
     /// When the store was made.
@@ -39,6 +41,10 @@ impl Store {
         for entry in changes.iter()? {
             document_bytes += entry?.1.value().len() as u64;
         }
+        let mut row_bytes = 0;
+        for entry in txn.open_table(ROWS)?.iter()? {
+            row_bytes += entry?.1.value().len() as u64;
+        }
         let meta = txn.open_table(META)?;
         let created_at = match meta.get(meta_key::CREATED_AT)? {
             Some(bytes) => decode_json(meta_key::CREATED_AT, bytes.value())?,
@@ -48,6 +54,7 @@ impl Store {
             leads: docs.len()?,
             pending_changes: changes.len()?,
             document_bytes,
+            row_bytes,
             file_bytes: std::fs::metadata(self.path()).map(|m| m.len()).unwrap_or(0),
             created_at,
         })
