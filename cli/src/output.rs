@@ -19,7 +19,9 @@ pub struct Table {
 impl Table {
     /// A table whose first row is these headers, upper-cased.
     pub fn new(headers: &[&str]) -> Table {
-        Table { rows: vec![headers.iter().map(|h| h.to_uppercase()).collect()] }
+        Table {
+            rows: vec![headers.iter().map(|h| h.to_uppercase()).collect()],
+        }
     }
 
     /// A table with no header (name/value pairs).
@@ -29,7 +31,13 @@ impl Table {
 
     /// Adds a row; tabs and line breaks inside cells become spaces so columns hold.
     pub fn add_row(&mut self, cells: Vec<String>) {
-        let cells = cells.into_iter().map(|cell| if cell.contains(['\t', '\n', '\r']) { cell.replace(['\t', '\n', '\r'], " ") } else { cell });
+        let cells = cells.into_iter().map(|cell| {
+            if cell.contains(['\t', '\n', '\r']) {
+                cell.replace(['\t', '\n', '\r'], " ")
+            } else {
+                cell
+            }
+        });
         self.rows.push(cells.collect());
     }
 

@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::args::DemoArgs;
 use crate::context::Context;
-use crate::output::{Table};
+use crate::output::Table;
 
 /// The member the demo store belongs to.
 const DEMO_ME: &str = "manager";

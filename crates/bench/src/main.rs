@@ -19,14 +19,19 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use automerge::ScalarValue;
 use chrono::{DateTime, Duration as Days, Utc};
-use fieldsync_model::{Action, ContactChannel, Field, FollowUpDraft, LeadHistory, LeadId, NewLead, Stamp, templates};
+use fieldsync_model::{
+    Action, ContactChannel, Field, FollowUpDraft, LeadHistory, LeadId, NewLead, Stamp, templates,
+};
 use fieldsync_store::{Store, StoreOptions};
 
 fn fieldsync_binary() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let path = exe.with_file_name("fieldsync");
     if !path.exists() {
-        bail!("{} not found: build it first with `cargo build --release -p fieldsync`", path.display());
+        bail!(
+            "{} not found: build it first with `cargo build --release -p fieldsync`",
+            path.display()
+        );
     }
     Ok(path)
 }
@@ -39,7 +44,10 @@ fn text(value: &str) -> ScalarValue {
 fn lead(n: usize, now: DateTime<Utc>, followups: usize) -> LeadHistory {
     let created = now - Days::days(60);
     let by = ["lina", "wangwei", "zhangmin"][n % 3];
-    let stamp = |at: DateTime<Utc>| Stamp { by: by.to_owned(), now: at };
+    let stamp = |at: DateTime<Utc>| Stamp {
+        by: by.to_owned(),
+        now: at,
+    };
     let events = (0..followups)
         .map(|i| {
             let at = created + Days::days(i as i64 * 7 + 1);
@@ -49,7 +57,9 @@ fn lead(n: usize, now: DateTime<Utc>, followups: usize) -> LeadHistory {
                 summary: format!("第{i}次跟进：客户对方案A感兴趣，但在和竞品B比较价格 (call {n})"),
                 feedback: Some("objection: price".into()),
                 next: Some("send a comparison sheet".into()),
-                due: Some(fieldsync_model::Due::Date((at + Days::days(2)).date_naive())),
+                due: Some(fieldsync_model::Due::Date(
+                    (at + Days::days(2)).date_naive(),
+                )),
             };
             (Action::Log(draft), stamp(at))
         })
@@ -93,7 +103,12 @@ fn time_process(home: &Path, args: &[&str], runs: usize) -> Result<(Duration, Du
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let started = Instant::now();
-        let status = Command::new(&binary).arg("--home").arg(home).args(args).stdout(Stdio::null()).status()?;
+        let status = Command::new(&binary)
+            .arg("--home")
+            .arg(home)
+            .args(args)
+            .stdout(Stdio::null())
+            .status()?;
         times.push(started.elapsed());
         if !status.success() {
             bail!("fieldsync {} failed", args.join(" "));
@@ -108,10 +123,18 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() -> Result<()> {
-    let leads: usize = std::env::args().nth(1).map(|n| n.parse()).transpose().context("LEADS must be a number")?.unwrap_or(10_000);
+    let leads: usize = std::env::args()
+        .nth(1)
+        .map(|n| n.parse())
+        .transpose()
+        .context("LEADS must be a number")?
+        .unwrap_or(10_000);
     let now = Utc::now();
     let dir = tempfile::tempdir()?;
-    println!("fieldsync-bench: {leads} leads, store in {}", dir.path().display());
+    println!(
+        "fieldsync-bench: {leads} leads, store in {}",
+        dir.path().display()
+    );
 
     // 1. Creation through the `lead add` path: one durable transaction per lead.
     let (home, mut store) = init(dir.path(), "single")?;
@@ -120,31 +143,66 @@ fn main() -> Result<()> {
         store.create_lead(lead(n, now, 0))?;
     }
     let single = started.elapsed();
-    println!("create via lead-add path   {leads} leads in {:.2} s = {:.0} µs/lead (one commit each)", single.as_secs_f64(), single.as_secs_f64() * 1e6 / leads as f64);
+    println!(
+        "create via lead-add path   {leads} leads in {:.2} s = {:.0} µs/lead (one commit each)",
+        single.as_secs_f64(),
+        single.as_secs_f64() * 1e6 / leads as f64
+    );
     drop(store);
 
     let (_batch_home, mut batch) = init(dir.path(), "batch")?;
     let started = Instant::now();
     batch.create_leads((0..leads).map(|n| lead(n, now, 0)), |_| {})?;
     let batched = started.elapsed();
-    println!("create batched             {leads} leads in {:.2} s = {:.0} µs/lead (one commit)", batched.as_secs_f64(), batched.as_secs_f64() * 1e6 / leads as f64);
+    println!(
+        "create batched             {leads} leads in {:.2} s = {:.0} µs/lead (one commit)",
+        batched.as_secs_f64(),
+        batched.as_secs_f64() * 1e6 / leads as f64
+    );
     drop(batch);
 
     // 2. Whole processes on the store from step 1.
     let store = Store::open(&home.join("store.redb"), StoreOptions::default())?;
-    let some_id = store.rows()?.first().map(|r| r.id.to_string()).context("store is empty")?;
+    let some_id = store
+        .rows()?
+        .first()
+        .map(|r| r.id.to_string())
+        .context("store is empty")?;
     drop(store);
     let prefix = &some_id[..8];
     for (label, args, runs) in [
         ("fieldsync lead list", vec!["lead", "list"], 20),
-        ("fieldsync lead list --open --owner lina", vec!["lead", "list", "--open", "--owner", "lina"], 20),
-        ("fieldsync lead list --json", vec!["lead", "list", "--json"], 5),
+        (
+            "fieldsync lead list --open --owner lina",
+            vec!["lead", "list", "--open", "--owner", "lina"],
+            20,
+        ),
+        (
+            "fieldsync lead list --json",
+            vec!["lead", "list", "--json"],
+            5,
+        ),
         ("fieldsync lead show ID", vec!["lead", "show", prefix], 30),
-        ("fieldsync log ID ...", vec!["log", prefix, "--channel", "phone", "--summary", "电话跟进，客户确认预算"], 30),
+        (
+            "fieldsync log ID ...",
+            vec![
+                "log",
+                prefix,
+                "--channel",
+                "phone",
+                "--summary",
+                "电话跟进，客户确认预算",
+            ],
+            30,
+        ),
         ("fieldsync status", vec!["status"], 30),
     ] {
         let (median, p95) = time_process(&home, &args, runs)?;
-        println!("{label:<42} median {:>9}  p95 {:>9}  ({runs} runs, {leads} leads)", ms(median), ms(p95));
+        println!(
+            "{label:<42} median {:>9}  p95 {:>9}  ({runs} runs, {leads} leads)",
+            ms(median),
+            ms(p95)
+        );
     }
 
     // 3. Disk per lead with five follow-ups.
@@ -153,12 +211,24 @@ fn main() -> Result<()> {
     five.create_leads((0..leads).map(|n| lead(n, now, 5)), |_| {})?;
     let built = started.elapsed();
     let stats = five.stats()?;
-    println!("build {leads} leads x 5 follow-ups   {:.2} s = {:.0} µs/lead", built.as_secs_f64(), built.as_secs_f64() * 1e6 / leads as f64);
+    println!(
+        "build {leads} leads x 5 follow-ups   {:.2} s = {:.0} µs/lead",
+        built.as_secs_f64(),
+        built.as_secs_f64() * 1e6 / leads as f64
+    );
     let per_lead = |bytes: u64| bytes as f64 / leads as f64;
-    println!("disk, 5 follow-ups/lead        file {:.0} B/lead: documents {:.0}, rows {:.0}", per_lead(stats.file_bytes), per_lead(stats.document_bytes), per_lead(stats.row_bytes));
+    println!(
+        "disk, 5 follow-ups/lead        file {:.0} B/lead: documents {:.0}, rows {:.0}",
+        per_lead(stats.file_bytes),
+        per_lead(stats.document_bytes),
+        per_lead(stats.row_bytes)
+    );
     five.compact()?;
     let compacted = five.stats()?;
-    println!("disk after `fieldsync compact` file {:.0} B/lead", per_lead(compacted.file_bytes));
+    println!(
+        "disk after `fieldsync compact` file {:.0} B/lead",
+        per_lead(compacted.file_bytes)
+    );
     drop(five);
     let _ = five_home;
 
@@ -172,6 +242,13 @@ fn main() -> Result<()> {
     let stats = sample.stats()?;
     sample.compact()?;
     let compacted = sample.stats()?;
-    println!("sample team: build {:.0} µs/lead; file {:.0} B/lead (documents {:.0}, rows {:.0}), compacted {:.0} B/lead", built.as_secs_f64() * 1e6 / leads as f64, per_lead(stats.file_bytes), per_lead(stats.document_bytes), per_lead(stats.row_bytes), per_lead(compacted.file_bytes));
+    println!(
+        "sample team: build {:.0} µs/lead; file {:.0} B/lead (documents {:.0}, rows {:.0}), compacted {:.0} B/lead",
+        built.as_secs_f64() * 1e6 / leads as f64,
+        per_lead(stats.file_bytes),
+        per_lead(stats.document_bytes),
+        per_lead(stats.row_bytes),
+        per_lead(compacted.file_bytes)
+    );
     Ok(())
 }

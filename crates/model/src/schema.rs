@@ -140,10 +140,12 @@ pub fn list_maps<'a>(map: &'a hydrate::Map, key: &str) -> impl Iterator<Item = &
         Some(hydrate::Value::List(list)) => Some(list),
         _ => None,
     };
-    list.into_iter().flat_map(|list| list.iter()).filter_map(|item| match &item.value {
-        hydrate::Value::Map(entry) => Some(entry),
-        _ => None,
-    })
+    list.into_iter()
+        .flat_map(|list| list.iter())
+        .filter_map(|item| match &item.value {
+            hydrate::Value::Map(entry) => Some(entry),
+            _ => None,
+        })
 }
 
 /// Every concurrent value of a register, winner first; more than one means a conflict.

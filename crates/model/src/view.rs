@@ -222,7 +222,9 @@ impl Lead {
             .iter()
             .filter_map(|field| {
                 let value = match field.kind() {
-                    crate::field::FieldKind::Money => FieldValue::Money(Money::from_cents(root.int(field.key())?)),
+                    crate::field::FieldKind::Money => {
+                        FieldValue::Money(Money::from_cents(root.int(field.key())?))
+                    }
                     _ => FieldValue::Text(root.string(field.key())?),
                 };
                 Some((field.key(), value))
@@ -231,8 +233,11 @@ impl Lead {
         let created_at = root.time(key::CREATED_AT).unwrap_or_default();
         let stage = root.string(key::STAGE).unwrap_or_default();
         let stage_changes = changes(&root, key::STAGE_CHANGES);
-        let (stage_entered_at, previous_stage_days) = stage_entry(&stage_changes, &stage, created_at);
-        let outcome = root.string(key::OUTCOME).map_or(Outcome::Open, |k| Outcome::from_key(&k));
+        let (stage_entered_at, previous_stage_days) =
+            stage_entry(&stage_changes, &stage, created_at);
+        let outcome = root
+            .string(key::OUTCOME)
+            .map_or(Outcome::Open, |k| Outcome::from_key(&k));
         let outcomes = outcome_events(&root);
         let outcome_at = outcomes
             .iter()
@@ -240,7 +245,8 @@ impl Lead {
             .find(|event| event.outcome == outcome)
             .map(|event| event.times.at);
         Lead {
-            id: LeadId::parse(&root.string(key::ID).unwrap_or_default()).unwrap_or_else(|| LeadId::from_bytes([0; 16])),
+            id: LeadId::parse(&root.string(key::ID).unwrap_or_default())
+                .unwrap_or_else(|| LeadId::from_bytes([0; 16])),
             fields,
             owner: root.string(key::OWNER),
             stage,
@@ -362,7 +368,11 @@ fn conflicts(doc: &impl ReadDoc, root: &hydrate::Map) -> Vec<Conflict> {
     let state_registers = STATE_REGISTERS.iter().map(|k| (*k, None));
     field_registers
         .chain(state_registers)
-        .filter(|(register, _)| std::ops::Deref::deref(root).get(*register).is_some_and(|v| v.conflict))
+        .filter(|(register, _)| {
+            std::ops::Deref::deref(root)
+                .get(*register)
+                .is_some_and(|v| v.conflict)
+        })
         .filter_map(|(register, field)| {
             let values = schema::all_scalars(doc, &ROOT, register);
             (values.len() > 1).then(|| Conflict {

@@ -97,7 +97,14 @@ impl Store {
         pipeline: Pipeline,
         options: StoreOptions,
     ) -> Result<Store, OpenError> {
-        let db = handle::create(path)?;
+        // The store is made under a temporary name and renamed into place once its metadata is
+        // committed, so an interrupted init never leaves a file that looks like a store.
+        if path.exists() {
+            return Err(OpenError::AlreadyExists(path.to_owned()));
+        }
+        let partial = path.with_extension("redb.partial");
+        let _ = std::fs::remove_file(&partial);
+        let db = handle::create(&partial)?;
         let actor = ActorId::random();
         let unusable = |err: StoreError| OpenError::Unusable {
             path: path.to_owned(),
@@ -117,11 +124,17 @@ impl Store {
             txn.commit()?;
             Ok(())
         };
-        if let Err(err) = write() {
-            drop(db);
-            let _ = std::fs::remove_file(path);
+        let written = write();
+        drop(db);
+        if let Err(err) = written {
+            let _ = std::fs::remove_file(&partial);
             return Err(unusable(err));
         }
+        std::fs::rename(&partial, path).map_err(|source| OpenError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let db = handle::open_write(path, options.lock_wait)?;
         Ok(Store {
             location: Location {
                 path: path.to_owned(),

@@ -324,3 +324,24 @@ fn a_batch_is_all_or_nothing() {
     assert!(err.to_string().contains("unknown stage 'nowhere'"), "{err}");
     assert!(store.rows().unwrap().is_empty());
 }
+
+#[test]
+fn init_builds_under_a_temporary_name_and_leaves_no_partial_file() {
+    let (dir, path, store) = fresh();
+    drop(store);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["store.redb"], "only the finished store remains");
+    // A leftover partial file from an interrupted init is not a store and does not block a new one.
+    let other = dir.path().join("other.redb");
+    std::fs::write(other.with_extension("redb.partial"), b"interrupted").unwrap();
+    assert!(matches!(
+        Store::open(&other, StoreOptions::default()).err().unwrap(),
+        OpenError::NotFound(_)
+    ));
+    Store::init(&other, "bob", templates::b2b(), StoreOptions::default()).unwrap();
+    assert!(!other.with_extension("redb.partial").exists());
+    let _ = path;
+}
