@@ -9,8 +9,8 @@
 //!    (one durable transaction per lead), and through the batched path the demo uses;
 //! 2. whole `fieldsync` processes on the LEADS-lead store: `lead list`, `lead list --json`,
 //!    `lead show`, and `log` (each run repeatedly; median and 95th percentile);
-//! 3. disk per lead for LEADS leads with five follow-ups each, before and after `compact`;
-//! 4. the same for the sample team of `fieldsync demo` at LEADS leads.
+//! 3. disk per lead for LEADS leads with five follow-ups each, and for LEADS leads of the
+//!    sample team of `fieldsync demo`, before and after `compact`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -118,6 +118,41 @@ fn time_process(home: &Path, args: &[&str], runs: usize) -> Result<(Duration, Du
     Ok((times[runs / 2], times[(runs * 95 / 100).min(runs - 1)]))
 }
 
+/// Builds a store from `histories` in one batch and prints build time and disk per lead,
+/// before and after `compact`.
+fn report_disk(
+    dir: &Path,
+    label: &str,
+    leads: usize,
+    histories: impl Iterator<Item = LeadHistory>,
+) -> Result<()> {
+    let (_home, mut store) = init(dir, &label.replace([' ', '/'], "-"))?;
+    let started = Instant::now();
+    store.create_leads(histories, |_| {})?;
+    report_rate(&format!("build, {label}"), leads, started, "one commit");
+    let per_lead = |bytes: u64| bytes as f64 / leads as f64;
+    let stats = store.stats()?;
+    store.compact()?;
+    let compacted = store.stats()?;
+    println!(
+        "disk, {label}: file {:.0} B/lead (documents {:.0}, rows {:.0}); after compact {:.0} B/lead",
+        per_lead(stats.file_bytes),
+        per_lead(stats.document_bytes),
+        per_lead(stats.row_bytes),
+        per_lead(compacted.file_bytes)
+    );
+    Ok(())
+}
+
+/// Prints how long `leads` leads took since `started`, in total and per lead.
+fn report_rate(label: &str, leads: usize, started: Instant, how: &str) {
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{label:<42} {leads} leads in {secs:.2} s = {:.0} µs/lead ({how})",
+        secs * 1e6 / leads as f64
+    );
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -142,23 +177,18 @@ fn main() -> Result<()> {
     for n in 0..leads {
         store.create_lead(lead(n, now, 0))?;
     }
-    let single = started.elapsed();
-    println!(
-        "create via lead-add path   {leads} leads in {:.2} s = {:.0} µs/lead (one commit each)",
-        single.as_secs_f64(),
-        single.as_secs_f64() * 1e6 / leads as f64
+    report_rate(
+        "create via lead-add path",
+        leads,
+        started,
+        "one commit each",
     );
     drop(store);
 
     let (_batch_home, mut batch) = init(dir.path(), "batch")?;
     let started = Instant::now();
     batch.create_leads((0..leads).map(|n| lead(n, now, 0)), |_| {})?;
-    let batched = started.elapsed();
-    println!(
-        "create batched             {leads} leads in {:.2} s = {:.0} µs/lead (one commit)",
-        batched.as_secs_f64(),
-        batched.as_secs_f64() * 1e6 / leads as f64
-    );
+    report_rate("create batched", leads, started, "one commit");
     drop(batch);
 
     // 2. Whole processes on the store from step 1.
@@ -205,50 +235,20 @@ fn main() -> Result<()> {
         );
     }
 
-    // 3. Disk per lead with five follow-ups.
-    let (five_home, mut five) = init(dir.path(), "five")?;
-    let started = Instant::now();
-    five.create_leads((0..leads).map(|n| lead(n, now, 5)), |_| {})?;
-    let built = started.elapsed();
-    let stats = five.stats()?;
-    println!(
-        "build {leads} leads x 5 follow-ups   {:.2} s = {:.0} µs/lead",
-        built.as_secs_f64(),
-        built.as_secs_f64() * 1e6 / leads as f64
-    );
-    let per_lead = |bytes: u64| bytes as f64 / leads as f64;
-    println!(
-        "disk, 5 follow-ups/lead        file {:.0} B/lead: documents {:.0}, rows {:.0}",
-        per_lead(stats.file_bytes),
-        per_lead(stats.document_bytes),
-        per_lead(stats.row_bytes)
-    );
-    five.compact()?;
-    let compacted = five.stats()?;
-    println!(
-        "disk after `fieldsync compact` file {:.0} B/lead",
-        per_lead(compacted.file_bytes)
-    );
-    drop(five);
-    let _ = five_home;
-
-    // 4. The sample team (about five follow-ups, three moves and an outcome per lead), for a
-    //    realistic mix of text, in generator order (by time) and in id order.
+    // 3. Disk per lead: synthetic leads with exactly five follow-ups, then the sample team of
+    //    `fieldsync demo` (about five follow-ups, three moves and an outcome per lead).
+    report_disk(
+        dir.path(),
+        "5 follow-ups/lead",
+        leads,
+        (0..leads).map(|n| lead(n, now, 5)),
+    )?;
     let spec = fieldsync_sample::SampleSpec::quarter(leads, now);
-    let (_sample_home, mut sample) = init(dir.path(), "sample")?;
-    let started = Instant::now();
-    sample.create_leads(fieldsync_sample::generate(&spec), |_| {})?;
-    let built = started.elapsed();
-    let stats = sample.stats()?;
-    sample.compact()?;
-    let compacted = sample.stats()?;
-    println!(
-        "sample team: build {:.0} µs/lead; file {:.0} B/lead (documents {:.0}, rows {:.0}), compacted {:.0} B/lead",
-        built.as_secs_f64() * 1e6 / leads as f64,
-        per_lead(stats.file_bytes),
-        per_lead(stats.document_bytes),
-        per_lead(stats.row_bytes),
-        per_lead(compacted.file_bytes)
-    );
+    report_disk(
+        dir.path(),
+        "sample team",
+        leads,
+        fieldsync_sample::generate(&spec),
+    )?;
     Ok(())
 }
