@@ -43,9 +43,10 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
             Some(o.to_owned())
         }
     });
-    let mut rows: Vec<LeadRow> = store
-        .rows()?
-        .into_iter()
+    let all = store.rows()?;
+    // References, so sorting moves pointers rather than whole rows.
+    let mut rows: Vec<&LeadRow> = all
+        .iter()
         .filter(|row| args.deleted || !row.deleted)
         .filter(|row| stage.as_ref().is_none_or(|s| row.stage == *s))
         .filter(|row| source.as_ref().is_none_or(|s| row.source == *s))

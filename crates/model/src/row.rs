@@ -126,23 +126,8 @@ impl LeadRow {
         }
     }
 
-    /// When it entered the current stage.
-    pub fn stage_entered_at(&self) -> DateTime<Utc> {
-        when::from_millis(self.stage_entered_ms)
-    }
-
-    /// When the lead came in.
-    pub fn created_at(&self) -> DateTime<Utc> {
-        when::from_millis(self.created_ms)
-    }
-
     /// When the latest follow-up happened.
     pub fn last_followup_at(&self) -> Option<DateTime<Utc>> {
         self.last_followup_ms.map(when::from_millis)
-    }
-
-    /// The latest next step's due date.
-    pub fn next_due(&self) -> Option<Due> {
-        self.next_due.as_deref().and_then(Due::from_stored)
     }
 }

@@ -26,15 +26,6 @@ impl Priority {
             Priority::Low => "low",
         }
     }
-
-    /// Days allowed between follow-ups before the lead is overdue (high 3, medium 7, low 14).
-    pub fn cadence_days(self) -> u32 {
-        match self {
-            Priority::High => 3,
-            Priority::Medium => 7,
-            Priority::Low => 14,
-        }
-    }
 }
 
 impl FromStr for Priority {

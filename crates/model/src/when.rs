@@ -170,14 +170,6 @@ impl Due {
             Due::At(at) => at.with_timezone(zone).date_naive(),
         }
     }
-
-    /// Whether it has passed at `now`, judged in `zone` for whole days.
-    pub fn is_past<Tz: TimeZone>(self, now: DateTime<Utc>, zone: &Tz) -> bool {
-        match self {
-            Due::Date(date) => now.with_timezone(zone).date_naive() > date,
-            Due::At(at) => now > at,
-        }
-    }
 }
 
 impl fmt::Display for Due {
@@ -250,17 +242,13 @@ mod tests {
     }
 
     #[test]
-    fn due_dates_stay_dates_and_expire_at_local_day_end() {
+    fn due_dates_stay_dates() {
         let due = Due::parse("2024-05-12", now(), &shanghai()).unwrap();
         assert_eq!(
             due,
             Due::Date(NaiveDate::from_ymd_opt(2024, 5, 12).unwrap())
         );
         assert_eq!(Due::from_stored(&due.to_stored()), Some(due));
-        let late_on_the_12th: DateTime<Utc> = "2024-05-12T15:59:00Z".parse().unwrap();
-        assert!(!due.is_past(late_on_the_12th, &shanghai()));
-        let early_on_the_13th: DateTime<Utc> = "2024-05-12T16:01:00Z".parse().unwrap();
-        assert!(due.is_past(early_on_the_13th, &shanghai()));
         let exact = Due::parse("2024-05-12T09:00:00Z", now(), &Utc).unwrap();
         assert_eq!(Due::from_stored(&exact.to_stored()), Some(exact));
     }
