@@ -64,6 +64,19 @@ fn add_prints_the_id_and_show_returns_every_field_in_chinese() {
     assert_eq!(lead["stage_changes"].as_array().unwrap().len(), 1);
     assert_eq!(lead["followups"].as_array().unwrap().len(), 0);
     assert_eq!(lead["created_by"], "李娜");
+    for unset in [
+        "pain_points",
+        "goals",
+        "decision_chain",
+        "timeline",
+        "history",
+        "risks",
+    ] {
+        assert!(
+            lead.get(unset).is_some_and(serde_json::Value::is_null),
+            "{unset} is present as null"
+        );
+    }
 
     let shown = device.ok(&["lead", "show", &id[..8]]);
     assert!(shown.contains("深圳市腾飞科技有限公司"), "{shown}");
@@ -195,7 +208,10 @@ fn edit_writes_only_what_changed_and_reassigns() {
     ]);
     device.ok(&["lead", "edit", &id, "--clear", "phone"]);
     let lead = device.show(&id);
-    assert!(lead.get("phone").is_none());
+    assert!(
+        lead["phone"].is_null(),
+        "a cleared field is present as null"
+    );
     assert_eq!(lead["risks"], "needs sign-off from both IT and purchasing");
     assert_eq!(lead["owner"], "wangwei");
     let owners = lead["owner_changes"].as_array().unwrap();

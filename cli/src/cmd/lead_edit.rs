@@ -55,12 +55,7 @@ pub fn run(cx: &Context, args: &EditArgs, out: &mut impl Write) -> Result<()> {
         return Err(ValidationError::new("edit", "nothing to change: give at least one --FIELD VALUE, --clear FIELD, --owner or --unassign").into());
     }
     let updated = store.update_lead(&id, &actions, &cx.stamp(&store))?;
-    let company = updated
-        .lead
-        .fields
-        .get(Field::Company.key())
-        .map(ToString::to_string)
-        .unwrap_or_default();
+    let company = updated.lead.text(Field::Company);
     if updated.changed {
         writeln!(out, "updated {} ({company})", id.short())?;
     } else {

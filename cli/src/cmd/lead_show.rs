@@ -76,7 +76,7 @@ fn print_lead(lead: &Lead, pipeline: &Pipeline, out: &mut impl Write) -> Result<
         ),
     ]);
     for field in Field::ALL.iter().filter(|f| **f != Field::Company) {
-        let Some(value) = lead.fields.get(field.key()) else {
+        let Some(Some(value)) = lead.fields.get(field.key()) else {
             continue;
         };
         let shown = match field {

@@ -44,7 +44,8 @@ impl LeadId {
 
     /// The first [`SHORT_ID_LEN`] characters, for tables.
     pub fn short(&self) -> &str {
-        &self.0[..SHORT_ID_LEN]
+        // Ids read back from storage are not re-validated, so never slice past the end.
+        self.0.get(..SHORT_ID_LEN).unwrap_or(&self.0)
     }
 }
 

@@ -146,9 +146,10 @@ pub struct Deletion {
 pub struct Lead {
     /// Identity.
     pub id: LeadId,
-    /// Field values by document key (`company`, `phone`, `amount`...), as typed; absent when unset.
+    /// Every field by document key (`company`, `phone`, `amount`...), as typed; `None` (JSON
+    /// `null`) when unset, so scripts always find every key.
     #[serde(flatten)]
-    pub fields: BTreeMap<&'static str, FieldValue>,
+    pub fields: BTreeMap<&'static str, Option<FieldValue>>,
     /// Responsible rep; `None` is the unassigned pool.
     pub owner: Option<String>,
     /// Current stage key.
@@ -220,14 +221,14 @@ impl Lead {
         };
         let fields = Field::ALL
             .iter()
-            .filter_map(|field| {
+            .map(|field| {
                 let value = match field.kind() {
-                    crate::field::FieldKind::Money => {
-                        FieldValue::Money(Money::from_cents(root.int(field.key())?))
-                    }
-                    _ => FieldValue::Text(root.string(field.key())?),
+                    crate::field::FieldKind::Money => root
+                        .int(field.key())
+                        .map(|cents| FieldValue::Money(Money::from_cents(cents))),
+                    _ => root.string(field.key()).map(FieldValue::Text),
                 };
-                Some((field.key(), value))
+                (field.key(), value)
             })
             .collect();
         let created_at = root.time(key::CREATED_AT).unwrap_or_default();
@@ -274,6 +275,7 @@ impl Lead {
     pub fn text(&self, field: Field) -> String {
         self.fields
             .get(field.key())
+            .and_then(Option::as_ref)
             .map(ToString::to_string)
             .unwrap_or_default()
     }
@@ -281,7 +283,7 @@ impl Lead {
     /// The estimated amount.
     pub fn amount(&self) -> Option<Money> {
         match self.fields.get(Field::Amount.key()) {
-            Some(FieldValue::Money(money)) => Some(*money),
+            Some(Some(FieldValue::Money(money))) => Some(*money),
             _ => None,
         }
     }

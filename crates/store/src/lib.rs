@@ -285,10 +285,14 @@ fn read_meta(path: &Path, handle: &Handle) -> Result<(Meta, u32), MetaError> {
     let actor: String = decode_json(meta_key::ACTOR, &get(meta_key::ACTOR)?)?;
     let actor = ActorId::try_from(actor.as_str())
         .map_err(|err| StoreError::Corrupt(format!("metadata 'actor': {err}")))?;
+    let pipeline: Pipeline = decode_json(meta_key::PIPELINE, &get(meta_key::PIPELINE)?)?;
+    if pipeline.stages.is_empty() {
+        return Err(StoreError::Corrupt("metadata 'pipeline' has no stages".into()).into());
+    }
     let meta = Meta {
         actor,
         me: decode_json(meta_key::ME, &get(meta_key::ME)?)?,
-        pipeline: decode_json(meta_key::PIPELINE, &get(meta_key::PIPELINE)?)?,
+        pipeline,
     };
     let row_version = decode_json(meta_key::ROW_VERSION, &get(meta_key::ROW_VERSION)?)?;
     Ok((meta, row_version))
