@@ -41,9 +41,9 @@ impl Table {
         self.rows.push(cells.collect());
     }
 
-    /// Writes the table, columns two spaces apart.
+    /// Writes the table, columns two spaces apart, with no trailing blanks.
     pub fn print(&self, out: &mut impl Write) -> io::Result<()> {
-        let mut writer = TabWriter::new(out).padding(2);
+        let mut writer = TabWriter::new(Vec::new()).padding(2);
         let mut line = String::new();
         for row in &self.rows {
             line.clear();
@@ -57,7 +57,16 @@ impl Table {
             // write_all, not writeln!: formatting each line costs a fifth of a 10,000-row list.
             writer.write_all(line.as_bytes())?;
         }
-        writer.flush()
+        let aligned = writer
+            .into_inner()
+            .map_err(|err| io::Error::other(err.to_string()))?;
+        // tabwriter pads empty trailing cells too; trim them so lines end with their text.
+        for line in aligned.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let end = line.iter().rposition(|b| *b != b' ').map_or(0, |i| i + 1);
+            out.write_all(&line[..end])?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
     }
 }
 
