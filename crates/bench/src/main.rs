@@ -42,7 +42,8 @@ fn text(value: &str) -> ScalarValue {
 
 /// A lead shaped like the playbooks' sample rows, with `followups` follow-ups.
 fn lead(n: usize, now: DateTime<Utc>, followups: usize) -> LeadHistory {
-    let created = now - Days::days(60);
+    // Leads come in one after another, as they do in a real store.
+    let created = now - Days::days(60) + Days::seconds(n as i64);
     let by = ["lina", "wangwei", "zhangmin"][n % 3];
     let stamp = |at: DateTime<Utc>| Stamp {
         by: by.to_owned(),

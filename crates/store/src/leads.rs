@@ -12,7 +12,7 @@ use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 
 use crate::Store;
 use crate::error::{LookupError, StoreError};
-use crate::tables::{CHANGES, COMPACT_AFTER, DOCS, ROWS};
+use crate::tables::{CHANGES, COMPACT_AFTER, DOC_KEYS, DOCS, ROWS};
 
 /// The result of a change.
 #[derive(Debug)]
@@ -23,17 +23,34 @@ pub struct Updated {
     pub lead: Lead,
 }
 
+/// The `DOCS` key of a lead, from `DOC_KEYS`; `None` if the lead is not in the store.
+pub(crate) fn doc_key<'a>(
+    keys: &impl ReadableTable<&'static str, u64>,
+    id: &'a str,
+) -> Result<Option<(u64, &'a str)>, StoreError> {
+    Ok(keys.get(id)?.map(|created| (created.value(), id)))
+}
+
+/// The creation time a new lead's document is filed under (ms since the epoch; never negative).
+fn filing_time(lead: &Lead) -> u64 {
+    u64::try_from(lead.created_at.timestamp_millis()).unwrap_or(0)
+}
+
 /// Loads a lead's document from its saved bytes and pending changes; also returns the next
 /// change sequence number.
-fn load_from(
-    docs: &impl ReadableTable<&'static str, &'static [u8]>,
+pub(crate) fn load_from(
+    docs: &impl ReadableTable<(u64, &'static str), &'static [u8]>,
+    keys: &impl ReadableTable<&'static str, u64>,
     changes: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
     id: &LeadId,
     actor: &ActorId,
 ) -> Result<Option<(LeadDoc, u32)>, StoreError> {
-    let Some(saved) = docs.get(id.as_str())? else {
+    let Some(key) = doc_key(keys, id.as_str())? else {
         return Ok(None);
     };
+    let saved = docs
+        .get(key)?
+        .ok_or_else(|| StoreError::Corrupt(format!("the document of lead {id} is missing")))?;
     let mut doc = LeadDoc::load(saved.value(), actor.clone())?;
     let mut next = 0;
     for entry in changes.range((id.as_str(), 0)..=(id.as_str(), u32::MAX))? {
@@ -71,14 +88,17 @@ fn build(
 /// Writes a new lead's document and row.
 fn insert_new(txn: &WriteTransaction, doc: &LeadDoc) -> Result<(), StoreError> {
     let lead = doc.view();
-    let mut docs = txn.open_table(DOCS)?;
-    if docs.get(lead.id.as_str())?.is_some() {
+    let id = lead.id.as_str();
+    let mut keys = txn.open_table(DOC_KEYS)?;
+    if keys.get(id)?.is_some() {
         return Err(StoreError::Storage(format!(
-            "lead id {} is already taken",
-            lead.id
+            "lead id {id} is already taken"
         )));
     }
-    docs.insert(lead.id.as_str(), doc.save().as_slice())?;
+    let created = filing_time(&lead);
+    keys.insert(id, created)?;
+    txn.open_table(DOCS)?
+        .insert((created, id), doc.save().as_slice())?;
     txn.open_table(ROWS)?
         .insert(lead.id.as_str(), encode_row(&lead)?.as_slice())?;
     Ok(())
@@ -86,8 +106,9 @@ fn insert_new(txn: &WriteTransaction, doc: &LeadDoc) -> Result<(), StoreError> {
 
 /// Stores the changes made to `doc` since `heads`, folding them into the saved document once
 /// [`COMPACT_AFTER`] have accumulated.
-pub(crate) fn store_changes(
-    docs: &mut Table<&'static str, &'static [u8]>,
+fn store_changes(
+    docs: &mut Table<(u64, &'static str), &'static [u8]>,
+    keys: &impl ReadableTable<&'static str, u64>,
     changes: &mut Table<(&'static str, u32), &'static [u8]>,
     rows: &mut Table<&'static str, &'static [u8]>,
     doc: &LeadDoc,
@@ -97,12 +118,27 @@ pub(crate) fn store_changes(
     let lead = doc.view();
     let id = lead.id.as_str();
     if next_seq + 1 >= COMPACT_AFTER {
-        docs.insert(id, doc.save().as_slice())?;
-        changes.retain_in((id, 0)..=(id, u32::MAX), |_, _| false)?;
+        fold(docs, keys, changes, &lead.id, doc)?;
     } else {
         changes.insert((id, next_seq), doc.save_after(heads).as_slice())?;
     }
     rows.insert(id, encode_row(&lead)?.as_slice())?;
+    Ok(())
+}
+
+/// Saves `doc` whole under its key and drops the lead's pending changes.
+pub(crate) fn fold(
+    docs: &mut Table<(u64, &'static str), &'static [u8]>,
+    keys: &impl ReadableTable<&'static str, u64>,
+    changes: &mut Table<(&'static str, u32), &'static [u8]>,
+    id: &LeadId,
+    doc: &LeadDoc,
+) -> Result<(), StoreError> {
+    let id = id.as_str();
+    let key = doc_key(keys, id)?
+        .ok_or_else(|| StoreError::Corrupt(format!("lead {id} has no document key")))?;
+    docs.insert(key, doc.save().as_slice())?;
+    changes.retain_in((id, 0)..=(id, u32::MAX), |_, _| false)?;
     Ok(())
 }
 
@@ -150,14 +186,23 @@ impl Store {
         let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
         self.write(|txn| {
             let mut docs = txn.open_table(DOCS)?;
+            let keys = txn.open_table(DOC_KEYS)?;
             let mut changes = txn.open_table(CHANGES)?;
             let mut rows = txn.open_table(ROWS)?;
-            let (mut doc, next_seq) = load_from(&docs, &changes, id, &actor)?
+            let (mut doc, next_seq) = load_from(&docs, &keys, &changes, id, &actor)?
                 .ok_or_else(|| StoreError::Missing(id.clone()))?;
             let heads = doc.heads();
             let changed = doc.apply(actions, &pipeline, stamp)?;
             if changed {
-                store_changes(&mut docs, &mut changes, &mut rows, &doc, &heads, next_seq)?;
+                store_changes(
+                    &mut docs,
+                    &keys,
+                    &mut changes,
+                    &mut rows,
+                    &doc,
+                    &heads,
+                    next_seq,
+                )?;
             }
             Ok(Updated {
                 changed,
@@ -170,8 +215,9 @@ impl Store {
     pub fn load(&self, id: &LeadId) -> Result<LeadDoc, StoreError> {
         let txn = self.handle()?.begin_read()?;
         let docs = txn.open_table(DOCS)?;
+        let keys = txn.open_table(DOC_KEYS)?;
         let changes = txn.open_table(CHANGES)?;
-        load_from(&docs, &changes, id, &self.meta.actor)?
+        load_from(&docs, &keys, &changes, id, &self.meta.actor)?
             .map(|(doc, _)| doc)
             .ok_or_else(|| StoreError::Missing(id.clone()))
     }

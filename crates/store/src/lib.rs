@@ -119,6 +119,7 @@ impl Store {
             put_meta(&txn, meta_key::PIPELINE, &pipeline)?;
             put_meta(&txn, meta_key::CREATED_AT, &Utc::now())?;
             txn.open_table(tables::DOCS)?;
+            txn.open_table(tables::DOC_KEYS)?;
             txn.open_table(tables::CHANGES)?;
             txn.open_table(tables::ROWS)?;
             txn.commit()?;

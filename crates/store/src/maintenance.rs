@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use fieldsync_model::row::ROW_VERSION;
-use fieldsync_model::{LeadDoc, LeadRow};
+use fieldsync_model::{LeadId, LeadRow};
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde::Serialize;
 
 use crate::error::StoreError;
-use crate::tables::{CHANGES, DOCS, META, ROWS, meta_key};
+use crate::leads::{fold, load_from};
+use crate::tables::{CHANGES, DOC_KEYS, DOCS, META, ROWS, meta_key};
 use crate::{Store, decode_json, put_meta};
 
 /// What a store holds.
@@ -66,26 +67,24 @@ impl Store {
         let actor = self.meta.actor.clone();
         let resaved = self.write(|txn| {
             let mut docs = txn.open_table(DOCS)?;
+            let keys = txn.open_table(DOC_KEYS)?;
             let mut changes = txn.open_table(CHANGES)?;
-            let mut ids: Vec<String> = Vec::new();
+            let mut ids: Vec<LeadId> = Vec::new();
             for entry in changes.iter()? {
-                let id = entry?.0.value().0.to_owned();
+                let text = entry?.0.value().0.to_owned();
+                let id = LeadId::parse(&text).ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "changes filed under '{text}', which is not a lead id"
+                    ))
+                })?;
                 if ids.last() != Some(&id) {
                     ids.push(id);
                 }
             }
             for id in &ids {
-                let saved = docs
-                    .get(id.as_str())?
-                    .ok_or_else(|| StoreError::Corrupt(format!("changes for missing lead {id}")))?
-                    .value()
-                    .to_vec();
-                let mut doc = LeadDoc::load(&saved, actor.clone())?;
-                for entry in changes.range((id.as_str(), 0)..=(id.as_str(), u32::MAX))? {
-                    doc.load_incremental(entry?.1.value())?;
-                }
-                docs.insert(id.as_str(), doc.save().as_slice())?;
-                changes.retain_in((id.as_str(), 0)..=(id.as_str(), u32::MAX), |_, _| false)?;
+                let (doc, _) = load_from(&docs, &keys, &changes, id, &actor)?
+                    .ok_or_else(|| StoreError::Corrupt(format!("changes for missing lead {id}")))?;
+                fold(&mut docs, &keys, &mut changes, id, &doc)?;
             }
             Ok(ids.len())
         })?;
@@ -98,21 +97,24 @@ impl Store {
         let actor = self.meta.actor.clone();
         self.write(|txn| {
             let docs = txn.open_table(DOCS)?;
+            let keys = txn.open_table(DOC_KEYS)?;
             let changes = txn.open_table(CHANGES)?;
             let mut rows = txn.open_table(ROWS)?;
             rows.retain(|_, _| false)?;
             let mut count = 0;
-            for entry in docs.iter()? {
-                let (key, saved) = entry?;
-                let id = key.value();
-                let mut doc = LeadDoc::load(saved.value(), actor.clone())?;
-                for chunk in changes.range((id, 0)..=(id, u32::MAX))? {
-                    doc.load_incremental(chunk?.1.value())?;
-                }
+            for entry in keys.iter()? {
+                let text = entry?.0.value().to_owned();
+                let id = LeadId::parse(&text).ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "a document is filed under '{text}', which is not a lead id"
+                    ))
+                })?;
+                let (doc, _) = load_from(&docs, &keys, &changes, &id, &actor)?
+                    .ok_or_else(|| StoreError::Missing(id.clone()))?;
                 let row = LeadRow::from_lead(&doc.view());
                 let bytes = postcard::to_allocvec(&row)
                     .map_err(|err| StoreError::Corrupt(err.to_string()))?;
-                rows.insert(id, bytes.as_slice())?;
+                rows.insert(id.as_str(), bytes.as_slice())?;
                 count += 1;
             }
             drop(rows);
