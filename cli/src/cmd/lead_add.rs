@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::Result;
-use fieldsync_model::{Field, LeadHistory, LeadId, NewLead, Priority, ValidationError, validate};
+use fieldsync_model::{Field, LeadHistory, LeadId, NewLead, Priority, validate};
 
 use crate::args::AddArgs;
 use crate::context::Context;
@@ -18,15 +18,7 @@ pub fn run(cx: &Context, args: &AddArgs, out: &mut impl Write) -> Result<()> {
             fields.push((*field, value));
         }
     }
-    for required in Field::ALL.iter().filter(|f| f.is_required()) {
-        if !fields.iter().any(|(f, _)| f == required) {
-            return Err(ValidationError::new(
-                required.flag(),
-                format!("is required: give it with --{}", required.flag()),
-            )
-            .into());
-        }
-    }
+    // Missing required fields are refused by `LeadDoc::create`, naming the flag to give.
     if !fields.iter().any(|(f, _)| *f == Field::Priority) {
         fields.push((Field::Priority, Priority::Medium.key().into()));
     }
