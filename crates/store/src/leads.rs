@@ -38,7 +38,7 @@ fn filing_time(lead: &Lead) -> u64 {
 
 /// Loads a lead's document from its saved bytes and pending changes; also returns the next
 /// change sequence number.
-pub(crate) fn load_from(
+fn load_from(
     docs: &impl ReadableTable<(u64, &'static str), &'static [u8]>,
     keys: &impl ReadableTable<&'static str, u64>,
     changes: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
@@ -85,68 +85,126 @@ fn build(
     Ok(doc)
 }
 
-/// Writes a new lead's document and row.
-fn insert_new(txn: &WriteTransaction, doc: &LeadDoc) -> Result<(), StoreError> {
-    let lead = doc.view();
-    let id = lead.id.as_str();
-    let mut keys = txn.open_table(DOC_KEYS)?;
-    if keys.get(id)?.is_some() {
-        return Err(StoreError::Storage(format!(
-            "lead id {id} is already taken"
-        )));
-    }
-    let created = filing_time(&lead);
-    keys.insert(id, created)?;
-    txn.open_table(DOCS)?
-        .insert((created, id), doc.save().as_slice())?;
-    txn.open_table(ROWS)?
-        .insert(lead.id.as_str(), encode_row(&lead)?.as_slice())?;
-    Ok(())
+/// The tables a change to one lead touches, open together in one write transaction.
+pub(crate) struct LeadTables<'txn> {
+    docs: Table<'txn, (u64, &'static str), &'static [u8]>,
+    keys: Table<'txn, &'static str, u64>,
+    changes: Table<'txn, (&'static str, u32), &'static [u8]>,
+    rows: Table<'txn, &'static str, &'static [u8]>,
 }
 
-/// Stores the changes made to `doc` since `heads`, folding them into the saved document once
-/// [`COMPACT_AFTER`] have accumulated.
-fn store_changes(
-    docs: &mut Table<(u64, &'static str), &'static [u8]>,
-    keys: &impl ReadableTable<&'static str, u64>,
-    changes: &mut Table<(&'static str, u32), &'static [u8]>,
-    rows: &mut Table<&'static str, &'static [u8]>,
-    doc: &LeadDoc,
-    heads: &[automerge::ChangeHash],
-    next_seq: u32,
-) -> Result<(), StoreError> {
-    let lead = doc.view();
-    let id = lead.id.as_str();
-    if next_seq + 1 >= COMPACT_AFTER {
-        fold(docs, keys, changes, &lead.id, doc)?;
-    } else {
-        changes.insert((id, next_seq), doc.save_after(heads).as_slice())?;
+impl<'txn> LeadTables<'txn> {
+    /// Opens the tables in `txn`.
+    pub(crate) fn open(txn: &'txn WriteTransaction) -> Result<Self, StoreError> {
+        Ok(LeadTables {
+            docs: txn.open_table(DOCS)?,
+            keys: txn.open_table(DOC_KEYS)?,
+            changes: txn.open_table(CHANGES)?,
+            rows: txn.open_table(ROWS)?,
+        })
     }
-    rows.insert(id, encode_row(&lead)?.as_slice())?;
-    Ok(())
-}
 
-/// Saves `doc` whole under its key and drops the lead's pending changes.
-pub(crate) fn fold(
-    docs: &mut Table<(u64, &'static str), &'static [u8]>,
-    keys: &impl ReadableTable<&'static str, u64>,
-    changes: &mut Table<(&'static str, u32), &'static [u8]>,
-    id: &LeadId,
-    doc: &LeadDoc,
-) -> Result<(), StoreError> {
-    let id = id.as_str();
-    let key = doc_key(keys, id)?
-        .ok_or_else(|| StoreError::Corrupt(format!("lead {id} has no document key")))?;
-    docs.insert(key, doc.save().as_slice())?;
-    changes.retain_in((id, 0)..=(id, u32::MAX), |_, _| false)?;
-    Ok(())
+    /// Writes a new lead's document and row; refuses an id already in the store.
+    pub(crate) fn insert_new(&mut self, doc: &LeadDoc) -> Result<(), StoreError> {
+        let lead = doc.view();
+        let id = lead.id.as_str();
+        if self.keys.get(id)?.is_some() {
+            return Err(StoreError::Storage(format!(
+                "lead id {id} is already taken"
+            )));
+        }
+        let created = filing_time(&lead);
+        self.keys.insert(id, created)?;
+        self.docs.insert((created, id), doc.save().as_slice())?;
+        self.put_row(&lead)
+    }
+
+    /// A lead's document as stored now, and its next change sequence number.
+    pub(crate) fn load(&self, id: &LeadId, actor: &ActorId) -> Result<(LeadDoc, u32), StoreError> {
+        load_from(&self.docs, &self.keys, &self.changes, id, actor)?
+            .ok_or_else(|| StoreError::Missing(id.clone()))
+    }
+
+    /// Ids of the leads that have pending incremental changes.
+    pub(crate) fn leads_with_changes(&self) -> Result<Vec<LeadId>, StoreError> {
+        let mut ids: Vec<LeadId> = Vec::new();
+        for entry in self.changes.iter()? {
+            let text = entry?.0.value().0.to_owned();
+            let id = LeadId::parse(&text).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "changes filed under '{text}', which is not a lead id"
+                ))
+            })?;
+            if ids.last() != Some(&id) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Ids of every lead with a document.
+    pub(crate) fn lead_ids(&self) -> Result<Vec<LeadId>, StoreError> {
+        let mut ids = Vec::new();
+        for entry in self.keys.iter()? {
+            let text = entry?.0.value().to_owned();
+            ids.push(LeadId::parse(&text).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "a document is filed under '{text}', which is not a lead id"
+                ))
+            })?);
+        }
+        Ok(ids)
+    }
+
+    /// Stores the changes made to `doc` (now reading as `lead`) since `heads`, folding them into
+    /// the saved document once [`COMPACT_AFTER`] have accumulated, and updates its row.
+    pub(crate) fn store_changes(
+        &mut self,
+        doc: &LeadDoc,
+        lead: &Lead,
+        heads: &[automerge::ChangeHash],
+        next_seq: u32,
+    ) -> Result<(), StoreError> {
+        let id = lead.id.as_str();
+        if next_seq + 1 >= COMPACT_AFTER {
+            self.fold(&lead.id, doc)?;
+        } else {
+            self.changes
+                .insert((id, next_seq), doc.save_after(heads).as_slice())?;
+        }
+        self.put_row(lead)
+    }
+
+    /// Saves `doc` whole under its key and drops the lead's pending changes.
+    pub(crate) fn fold(&mut self, id: &LeadId, doc: &LeadDoc) -> Result<(), StoreError> {
+        let id = id.as_str();
+        let key = doc_key(&self.keys, id)?
+            .ok_or_else(|| StoreError::Corrupt(format!("lead {id} has no document key")))?;
+        self.docs.insert(key, doc.save().as_slice())?;
+        self.changes
+            .retain_in((id, 0)..=(id, u32::MAX), |_, _| false)?;
+        Ok(())
+    }
+
+    /// Writes a lead's projection row.
+    pub(crate) fn put_row(&mut self, lead: &Lead) -> Result<(), StoreError> {
+        self.rows
+            .insert(lead.id.as_str(), encode_row(lead)?.as_slice())?;
+        Ok(())
+    }
+
+    /// Removes every projection row.
+    pub(crate) fn clear_rows(&mut self) -> Result<(), StoreError> {
+        self.rows.retain(|_, _| false)?;
+        Ok(())
+    }
 }
 
 impl Store {
     /// Creates one lead; validation failures write nothing.
     pub fn create_lead(&mut self, history: LeadHistory) -> Result<LeadId, StoreError> {
         let doc = build(&history, &self.meta.pipeline, &self.meta.actor)?;
-        self.write(|txn| insert_new(txn, &doc))?;
+        self.write(|txn| LeadTables::open(txn)?.insert_new(&doc))?;
         Ok(history.id)
     }
 
@@ -159,9 +217,10 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
         self.write(|txn| {
+            let mut tables = LeadTables::open(txn)?;
             let mut count = 0;
             for history in histories {
-                insert_new(txn, &build(&history, &pipeline, &actor)?)?;
+                tables.insert_new(&build(&history, &pipeline, &actor)?)?;
                 count += 1;
                 progress(count);
             }
@@ -185,29 +244,15 @@ impl Store {
         }
         let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
         self.write(|txn| {
-            let mut docs = txn.open_table(DOCS)?;
-            let keys = txn.open_table(DOC_KEYS)?;
-            let mut changes = txn.open_table(CHANGES)?;
-            let mut rows = txn.open_table(ROWS)?;
-            let (mut doc, next_seq) = load_from(&docs, &keys, &changes, id, &actor)?
-                .ok_or_else(|| StoreError::Missing(id.clone()))?;
+            let mut tables = LeadTables::open(txn)?;
+            let (mut doc, next_seq) = tables.load(id, &actor)?;
             let heads = doc.heads();
             let changed = doc.apply(actions, &pipeline, stamp)?;
+            let lead = doc.view();
             if changed {
-                store_changes(
-                    &mut docs,
-                    &keys,
-                    &mut changes,
-                    &mut rows,
-                    &doc,
-                    &heads,
-                    next_seq,
-                )?;
+                tables.store_changes(&doc, &lead, &heads, next_seq)?;
             }
-            Ok(Updated {
-                changed,
-                lead: doc.view(),
-            })
+            Ok(Updated { changed, lead })
         })
     }
 

@@ -3,13 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use fieldsync_model::row::ROW_VERSION;
-use fieldsync_model::{LeadId, LeadRow};
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde::Serialize;
 
 use crate::error::StoreError;
-use crate::leads::{fold, load_from};
-use crate::tables::{CHANGES, DOC_KEYS, DOCS, META, ROWS, meta_key};
+use crate::leads::LeadTables;
+use crate::tables::{CHANGES, DOCS, META, ROWS, meta_key};
 use crate::{Store, decode_json, put_meta};
 
 /// What a store holds.
@@ -66,25 +65,11 @@ impl Store {
     pub fn compact(&mut self) -> Result<usize, StoreError> {
         let actor = self.meta.actor.clone();
         let resaved = self.write(|txn| {
-            let mut docs = txn.open_table(DOCS)?;
-            let keys = txn.open_table(DOC_KEYS)?;
-            let mut changes = txn.open_table(CHANGES)?;
-            let mut ids: Vec<LeadId> = Vec::new();
-            for entry in changes.iter()? {
-                let text = entry?.0.value().0.to_owned();
-                let id = LeadId::parse(&text).ok_or_else(|| {
-                    StoreError::Corrupt(format!(
-                        "changes filed under '{text}', which is not a lead id"
-                    ))
-                })?;
-                if ids.last() != Some(&id) {
-                    ids.push(id);
-                }
-            }
+            let mut tables = LeadTables::open(txn)?;
+            let ids = tables.leads_with_changes()?;
             for id in &ids {
-                let (doc, _) = load_from(&docs, &keys, &changes, id, &actor)?
-                    .ok_or_else(|| StoreError::Corrupt(format!("changes for missing lead {id}")))?;
-                fold(&mut docs, &keys, &mut changes, id, &doc)?;
+                let (doc, _) = tables.load(id, &actor)?;
+                tables.fold(id, &doc)?;
             }
             Ok(ids.len())
         })?;
@@ -96,30 +81,16 @@ impl Store {
     pub fn rebuild_rows(&mut self) -> Result<usize, StoreError> {
         let actor = self.meta.actor.clone();
         self.write(|txn| {
-            let docs = txn.open_table(DOCS)?;
-            let keys = txn.open_table(DOC_KEYS)?;
-            let changes = txn.open_table(CHANGES)?;
-            let mut rows = txn.open_table(ROWS)?;
-            rows.retain(|_, _| false)?;
-            let mut count = 0;
-            for entry in keys.iter()? {
-                let text = entry?.0.value().to_owned();
-                let id = LeadId::parse(&text).ok_or_else(|| {
-                    StoreError::Corrupt(format!(
-                        "a document is filed under '{text}', which is not a lead id"
-                    ))
-                })?;
-                let (doc, _) = load_from(&docs, &keys, &changes, &id, &actor)?
-                    .ok_or_else(|| StoreError::Missing(id.clone()))?;
-                let row = LeadRow::from_lead(&doc.view());
-                let bytes = postcard::to_allocvec(&row)
-                    .map_err(|err| StoreError::Corrupt(err.to_string()))?;
-                rows.insert(id.as_str(), bytes.as_slice())?;
-                count += 1;
+            let mut tables = LeadTables::open(txn)?;
+            tables.clear_rows()?;
+            let ids = tables.lead_ids()?;
+            for id in &ids {
+                let (doc, _) = tables.load(id, &actor)?;
+                tables.put_row(&doc.view())?;
             }
-            drop(rows);
+            drop(tables);
             put_meta(txn, meta_key::ROW_VERSION, &ROW_VERSION)?;
-            Ok(count)
+            Ok(ids.len())
         })
     }
 }
