@@ -350,3 +350,23 @@ fn a_file_that_is_not_a_store() {
         "is not a usable fieldsync store",
     );
 }
+
+#[test]
+fn a_malformed_lock_wait_is_named() {
+    let device = Device::init("lina");
+    let before = device.store_bytes();
+    let output = device
+        .cmd()
+        .env("FIELDSYNC_LOCK_WAIT_MS", "soon")
+        .args(["lead", "list"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("FIELDSYNC_LOCK_WAIT_MS='soon' is not a number of milliseconds"),
+        "{stderr}"
+    );
+    assert_eq!(device.store_bytes(), before);
+}

@@ -296,6 +296,15 @@ fn list_filters_and_stays_aligned_with_chinese_text() {
         }
     }
     assert!(table.contains("3 leads"));
+    assert!(
+        table.lines().all(|line| !line.ends_with(' ')),
+        "no trailing blanks:\n{table}"
+    );
+    let shown = device.ok(&["lead", "show", &a]);
+    assert!(
+        shown.lines().all(|line| !line.ends_with(' ')),
+        "no trailing blanks:\n{shown}"
+    );
 }
 
 /// Display columns before `word` in `line`.

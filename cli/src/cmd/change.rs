@@ -77,13 +77,7 @@ pub fn log(cx: &Context, args: &LogArgs, out: &mut impl Write) -> Result<()> {
 /// `fieldsync move`.
 pub fn move_to(cx: &Context, args: &MoveArgs, out: &mut impl Write) -> Result<()> {
     let store = cx.open_store()?;
-    let stage = parse_with(
-        "stage",
-        store
-            .pipeline()
-            .resolve_stage(&args.stage)
-            .map(|s| s.key.clone()),
-    )?;
+    let stage = store.pipeline().resolve_stage(&args.stage)?.key.clone();
     let at = cx.event_time(args.at.at.as_deref())?;
     apply(
         cx,
@@ -112,13 +106,11 @@ pub fn won(cx: &Context, args: &WonArgs, out: &mut impl Write) -> Result<()> {
 /// `fieldsync lost`.
 pub fn lost(cx: &Context, args: &LostArgs, out: &mut impl Write) -> Result<()> {
     let store = cx.open_store()?;
-    let reason = parse_with(
-        "reason",
-        store
-            .pipeline()
-            .resolve_loss_reason(&args.reason)
-            .map(|r| r.key.clone()),
-    )?;
+    let reason = store
+        .pipeline()
+        .resolve_loss_reason(&args.reason)?
+        .key
+        .clone();
     let action = Action::Lost {
         reason: reason.clone(),
         note: optional_text("note", args.note.as_deref())?,
@@ -136,13 +128,10 @@ pub fn abandon(cx: &Context, args: &AbandonArgs, out: &mut impl Write) -> Result
         .reason
         .as_deref()
         .map(|r| {
-            parse_with(
-                "reason",
-                store
-                    .pipeline()
-                    .resolve_loss_reason(r)
-                    .map(|r| r.key.clone()),
-            )
+            store
+                .pipeline()
+                .resolve_loss_reason(r)
+                .map(|r| r.key.clone())
         })
         .transpose()?;
     let action = Action::Abandon {

@@ -6,7 +6,7 @@
 use std::io::Write;
 
 use anyhow::Result;
-use fieldsync_model::{LeadRow, Outcome, ValidationError};
+use fieldsync_model::{LeadRow, Outcome};
 
 use crate::args::ListArgs;
 use crate::context::Context;
@@ -20,14 +20,12 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
         .stage
         .as_deref()
         .map(|s| pipeline.resolve_stage(s).map(|s| s.key.clone()))
-        .transpose()
-        .map_err(|p| ValidationError::new("stage", p))?;
+        .transpose()?;
     let source = args
         .source
         .as_deref()
         .map(|s| pipeline.resolve_source(s).map(|s| s.key.clone()))
-        .transpose()
-        .map_err(|p| ValidationError::new("source", p))?;
+        .transpose()?;
     let outcome = [
         (args.open, Outcome::Open),
         (args.won, Outcome::Won),

@@ -274,13 +274,10 @@ fn check(action: &Action, lead: &Lead, pipeline: &Pipeline) -> Result<(), LeadEr
         Action::Log(draft) => not_before("a follow-up", draft.at, lead.created_at, created),
         Action::Move { to, at } => {
             require_open(lead)?;
-            if pipeline.stage(to).is_none() {
-                return Err(ValidationError::new(
-                    "stage",
-                    pipeline.resolve_stage(to).err().unwrap_or_default(),
-                )
-                .into());
-            }
+            // Actions carry stage keys; labels are resolved before an action is made.
+            pipeline
+                .stage(to)
+                .ok_or_else(|| pipeline.unknown_stage(to))?;
             if *to == lead.stage {
                 return Err(LeadError::SameStage(to.clone()));
             }
@@ -302,9 +299,7 @@ fn check(action: &Action, lead: &Lead, pipeline: &Pipeline) -> Result<(), LeadEr
             at,
         } => {
             require_open(lead)?;
-            let known = pipeline
-                .resolve_loss_reason(reason)
-                .map_err(|problem| ValidationError::new("reason", problem))?;
+            let known = pipeline.resolve_loss_reason(reason)?;
             if known.needs_note && note.as_deref().is_none_or(|n| n.trim().is_empty()) {
                 return Err(ValidationError::new(
                     "note",

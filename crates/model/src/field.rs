@@ -140,10 +140,7 @@ impl Field {
             FieldKind::Phone => ScalarValue::Str(validate::phone(text)?.into()),
             FieldKind::Email => ScalarValue::Str(validate::email(text)?.into()),
             FieldKind::Source => {
-                let source = cx
-                    .pipeline
-                    .resolve_source(text)
-                    .map_err(|problem| ValidationError::new(flag, problem))?;
+                let source = cx.pipeline.resolve_source(text)?;
                 ScalarValue::Str(source.key.as_str().into())
             }
             FieldKind::Priority => {

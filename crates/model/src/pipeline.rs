@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::validate::ValidationError;
+
 /// A display name in English and in the playbooks' original Chinese.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Label {
@@ -107,37 +109,47 @@ impl Pipeline {
     }
 
     /// Resolves what a person typed for a stage, or says which stages exist.
-    pub fn resolve_stage(&self, text: &str) -> Result<&Stage, String> {
-        find(&self.stages, text, |s| (&s.key, &s.label)).ok_or_else(|| {
+    pub fn resolve_stage(&self, text: &str) -> Result<&Stage, ValidationError> {
+        find(&self.stages, text, |s| (&s.key, &s.label)).ok_or_else(|| self.unknown_stage(text))
+    }
+
+    /// The error for a stage this pipeline does not have, listing the ones it has.
+    pub fn unknown_stage(&self, text: &str) -> ValidationError {
+        ValidationError::new(
+            "stage",
             format!(
                 "unknown stage '{text}': this team's stages are {}",
                 keys(&self.stages, |s| &s.key)
-            )
-        })
+            ),
+        )
     }
 
     /// Resolves a loss reason by key or label.
-    pub fn resolve_loss_reason(&self, text: &str) -> Result<&LossReason, String> {
+    pub fn resolve_loss_reason(&self, text: &str) -> Result<&LossReason, ValidationError> {
         find(&self.loss_reasons, text, |r| (&r.key, &r.label)).ok_or_else(|| {
-            format!(
-                "unknown loss reason '{text}': use one of {}",
-                keys(&self.loss_reasons, |r| &r.key)
+            ValidationError::new(
+                "reason",
+                format!(
+                    "unknown loss reason '{text}': use one of {}",
+                    keys(&self.loss_reasons, |r| &r.key)
+                ),
             )
         })
     }
 
     /// Resolves a source channel by key or label; "other" is refused because it says nothing.
-    pub fn resolve_source(&self, text: &str) -> Result<&SourceChannel, String> {
+    pub fn resolve_source(&self, text: &str) -> Result<&SourceChannel, ValidationError> {
+        let choices = keys(&self.sources, |c| &c.key);
         if text.trim().eq_ignore_ascii_case("other") {
-            return Err(format!(
-                "source 'other' is not specific: use one of {}",
-                keys(&self.sources, |c| &c.key)
+            return Err(ValidationError::new(
+                "source",
+                format!("source 'other' is not specific: use one of {choices}"),
             ));
         }
         find(&self.sources, text, |c| (&c.key, &c.label)).ok_or_else(|| {
-            format!(
-                "unknown source '{text}': use one of {}",
-                keys(&self.sources, |c| &c.key)
+            ValidationError::new(
+                "source",
+                format!("unknown source '{text}': use one of {choices}"),
             )
         })
     }
@@ -178,7 +190,7 @@ mod tests {
             "discovery"
         );
         assert_eq!(b2b.resolve_stage("需求挖掘").unwrap().key, "discovery");
-        let err = b2b.resolve_stage("proposal").unwrap_err();
+        let err = b2b.resolve_stage("proposal").unwrap_err().to_string();
         assert!(err.contains("acquisition, discovery, solution"), "{err}");
     }
 
@@ -188,6 +200,7 @@ mod tests {
         assert!(
             b2b.resolve_source("other")
                 .unwrap_err()
+                .to_string()
                 .contains("not specific")
         );
         assert_eq!(b2b.resolve_source("行业展会").unwrap().key, "trade-show");

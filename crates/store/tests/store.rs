@@ -345,3 +345,18 @@ fn init_builds_under_a_temporary_name_and_leaves_no_partial_file() {
     assert!(!other.with_extension("redb.partial").exists());
     let _ = path;
 }
+
+#[test]
+fn a_pipeline_without_stages_is_refused_on_open() {
+    let (_dir, path, mut store) = fresh();
+    let mut empty = templates::b2b();
+    empty.stages.clear();
+    fieldsync_store::set_meta_for_tests(&mut store, meta_key::PIPELINE, &empty).unwrap();
+    drop(store);
+    let err = Store::open(&path, StoreOptions::default()).err().unwrap();
+    assert!(
+        err.to_string()
+            .contains("metadata 'pipeline' has no stages"),
+        "{err}"
+    );
+}
