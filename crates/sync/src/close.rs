@@ -1,0 +1,95 @@
+//! Why the relay closes a connection: websocket close codes and what each tells the user.
+
+/// A reason the relay ends a connection, sent as the websocket close code and reason text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The relay is shutting down (1001).
+    ShuttingDown,
+    /// A frame could not be decoded or came out of order (4000).
+    Protocol,
+    /// The team, member or token is not known (4001).
+    Unauthorized,
+    /// The member was removed from the team (4003).
+    Removed,
+    /// The device speaks a protocol version the relay does not (4005).
+    Version,
+    /// The device did not keep up with the relay's messages (4008).
+    TooSlow,
+    /// A frame was larger than the relay accepts (4009).
+    FrameTooLarge,
+    /// The device did not say hello in time, or sent too much before it did (4010).
+    HelloTimeout,
+    /// The device stopped answering pings (4011).
+    Heartbeat,
+    /// The relay could not store a change (4500).
+    Storage,
+}
+
+impl CloseReason {
+    /// Every reason, for tables and tests.
+    pub const ALL: [CloseReason; 10] = [
+        CloseReason::ShuttingDown,
+        CloseReason::Protocol,
+        CloseReason::Unauthorized,
+        CloseReason::Removed,
+        CloseReason::Version,
+        CloseReason::TooSlow,
+        CloseReason::FrameTooLarge,
+        CloseReason::HelloTimeout,
+        CloseReason::Heartbeat,
+        CloseReason::Storage,
+    ];
+
+    /// The websocket close code.
+    pub fn code(self) -> u16 {
+        match self {
+            CloseReason::ShuttingDown => 1001,
+            CloseReason::Protocol => 4000,
+            CloseReason::Unauthorized => 4001,
+            CloseReason::Removed => 4003,
+            CloseReason::Version => 4005,
+            CloseReason::TooSlow => 4008,
+            CloseReason::FrameTooLarge => 4009,
+            CloseReason::HelloTimeout => 4010,
+            CloseReason::Heartbeat => 4011,
+            CloseReason::Storage => 4500,
+        }
+    }
+
+    /// The reason for a close code, if it is one of ours.
+    pub fn from_code(code: u16) -> Option<CloseReason> {
+        CloseReason::ALL
+            .into_iter()
+            .find(|reason| reason.code() == code)
+    }
+
+    /// What the user is told, with what to do about it.
+    pub fn explain(self) -> &'static str {
+        match self {
+            CloseReason::ShuttingDown => "the relay is shutting down; sync again in a moment",
+            CloseReason::Protocol => {
+                "the relay could not read this device's messages; update fieldsync on this device"
+            }
+            CloseReason::Unauthorized => {
+                "the relay does not accept this team, member and token; check them with your manager and run `fieldsync join` again"
+            }
+            CloseReason::Removed => {
+                "this member has been removed from the team; ask your manager if that is a mistake"
+            }
+            CloseReason::Version => {
+                "the relay speaks another protocol version; update fieldsync or the relay"
+            }
+            CloseReason::TooSlow => {
+                "this device fell behind the relay's updates; sync again to catch up"
+            }
+            CloseReason::FrameTooLarge => {
+                "a message was larger than the relay accepts; ask the relay's operator to raise --max-frame"
+            }
+            CloseReason::HelloTimeout => "the connection did not authenticate in time; sync again",
+            CloseReason::Heartbeat => "the connection stopped answering; sync again",
+            CloseReason::Storage => {
+                "the relay could not store a change; nothing was lost on this device, try again later"
+            }
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! The device's side of a sync session, as a state machine: frames in, frames out.
+//!
+//! The session pushes the device's unacknowledged documents in batches (a few in flight at
+//! once), pulls the changes feed after the last position it applied, asks only for the
+//! documents it lacks, and applies live updates. What it stores, and when, is the job of a
+//! [`DeviceDocs`]: the session only decides what to say and what to ask it.
+
+use std::collections::VecDeque;
+
+use crate::codec::{self, DecodeError};
+use crate::message::{
+    Ack, DocChanges, Docs, Heads, Hello, Message, Offer, PROTOCOL_VERSION, Pull, Push, Stored,
+    Update, Want, Wanted, Welcome,
+};
+
+/// Documents per push frame.
+pub const PUSH_BATCH_DOCS: usize = 256;
+/// Push frames sent before the first of them is acknowledged.
+pub const PUSH_WINDOW: usize = 4;
+
+/// A device's documents and sync checkpoints, as the session needs them.
+///
+/// Each method that changes something must be durable when it returns: the session reports a
+/// position or an acknowledgement only after it.
+pub trait DeviceDocs {
+    /// A storage failure.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Up to `limit` documents with changes the relay has not acknowledged, in id order after
+    /// `after`, each with its changes since the heads the relay acknowledged.
+    fn pending(
+        &mut self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DocChanges>, Self::Error>;
+    /// A document's whole history, to push again when the relay lacks what it depends on.
+    fn whole(&mut self, id: &str) -> Result<Option<DocChanges>, Self::Error>;
+    /// Records that the relay durably holds these heads of these documents.
+    fn acknowledged(&mut self, stored: &[Stored]) -> Result<(), Self::Error>;
+    /// This device's heads of each document, `None` for a document it does not have.
+    fn heads(&mut self, ids: &[&str]) -> Result<Vec<Option<Heads>>, Self::Error>;
+    /// Merges changes from the relay in one transaction. Returns the ids whose changes could
+    /// not be applied because they depend on changes this device lacks; those are not stored.
+    fn apply(&mut self, docs: &[DocChanges]) -> Result<Vec<String>, Self::Error>;
+    /// Records the changes-feed position the device has applied everything up to.
+    fn set_since(&mut self, seq: u64) -> Result<(), Self::Error>;
+}
+
+/// Why a session ended with an error on the device's side.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError<E: std::error::Error + 'static> {
+    /// The relay sent a frame that could not be decoded.
+    #[error("the relay sent a bad frame: {0}")]
+    Decode(#[from] DecodeError),
+    /// The relay sent a message that makes no sense now.
+    #[error("the relay sent an unexpected '{0}' message")]
+    Unexpected(&'static str),
+    /// The relay speaks another protocol version.
+    #[error("the relay speaks protocol version {relay}, this device {PROTOCOL_VERSION}")]
+    Version {
+        /// The relay's version.
+        relay: u32,
+    },
+    /// The device's storage failed.
+    #[error(transparent)]
+    Storage(E),
+}
+
+/// What a session has done so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeviceStats {
+    /// Documents whose changes the relay acknowledged.
+    pub sent: usize,
+    /// Documents changed by what the relay sent.
+    pub received: usize,
+    /// Bytes of frames sent.
+    pub bytes_sent: usize,
+    /// Bytes of frames received.
+    pub bytes_received: usize,
+    /// The relay's feed head when the session started.
+    pub feed_head: u64,
+    /// Documents the relay offered.
+    pub offered: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    AwaitWelcome,
+    Ready,
+}
+
+/// A feed position the device reaches once an answer (if any) has been applied.
+#[derive(Debug)]
+struct Checkpoint {
+    /// The want still being answered, if any.
+    request: Option<u64>,
+    upto: u64,
+    /// Documents of the answer that did not apply, to ask for whole.
+    retry: Vec<Wanted>,
+}
+
+/// One device's sync session with the relay.
+#[derive(Debug)]
+pub struct DeviceSession {
+    hello: Hello,
+    phase: Phase,
+    since: u64,
+    offers_done: bool,
+    next_batch: u64,
+    next_request: u64,
+    /// Push batches in flight, oldest first.
+    in_flight: VecDeque<u64>,
+    /// Where the next push page starts; `None` once every pending document has been sent.
+    push_cursor: Option<Option<String>>,
+    checkpoints: VecDeque<Checkpoint>,
+    stats: DeviceStats,
+}
+
+impl DeviceSession {
+    /// A session for `hello`'s member, whose device has applied the feed up to `since`.
+    pub fn new(hello: Hello, since: u64) -> DeviceSession {
+        DeviceSession {
+            hello,
+            phase: Phase::AwaitWelcome,
+            since,
+            offers_done: false,
+            next_batch: 1,
+            next_request: 1,
+            in_flight: VecDeque::new(),
+            push_cursor: Some(None),
+            checkpoints: VecDeque::new(),
+            stats: DeviceStats::default(),
+        }
+    }
+
+    /// The first frame to send.
+    pub fn start(&mut self) -> Vec<u8> {
+        let mut hello = self.hello.clone();
+        hello.version = PROTOCOL_VERSION;
+        self.encode(&Message::Hello(hello))
+    }
+
+    /// Whether everything pending has been pushed and acknowledged and the feed is applied
+    /// up to where it stood when the session began (or later).
+    pub fn is_synced(&self) -> bool {
+        self.phase == Phase::Ready
+            && self.offers_done
+            && self.in_flight.is_empty()
+            && self.push_cursor.is_none()
+            && self.checkpoints.is_empty()
+    }
+
+    /// The feed position applied so far.
+    pub fn since(&self) -> u64 {
+        self.since
+    }
+
+    /// What the session has done so far.
+    pub fn stats(&self) -> &DeviceStats {
+        &self.stats
+    }
+
+    /// Handles one frame from the relay; returns the frames to send back.
+    pub fn receive<D: DeviceDocs>(
+        &mut self,
+        frame: &[u8],
+        docs: &mut D,
+    ) -> Result<Vec<Vec<u8>>, DeviceError<D::Error>> {
+        self.stats.bytes_received += frame.len();
+        let message = codec::decode(frame)?;
+        let mut out = Vec::new();
+        match (self.phase, message) {
+            (Phase::AwaitWelcome, Message::Welcome(welcome)) => {
+                self.welcome(&welcome)?;
+                self.push_more(docs, &mut out)?;
+                out.push(self.encode(&Message::Pull(Pull { since: self.since })));
+            }
+            (Phase::Ready, Message::Ack(ack)) => self.ack(ack, docs, &mut out)?,
+            (Phase::Ready, Message::Offer(offer)) => self.offer(offer, docs, &mut out)?,
+            (Phase::Ready, Message::Docs(answer)) => self.docs(answer, docs, &mut out)?,
+            (Phase::Ready, Message::Update(update)) => self.update(update, docs, &mut out)?,
+            (_, other) => return Err(DeviceError::Unexpected(other.kind())),
+        }
+        Ok(out)
+    }
+
+    /// Pushes documents changed locally since the last push, if no push is under way; for a
+    /// session that stays connected.
+    pub fn push_local<D: DeviceDocs>(
+        &mut self,
+        docs: &mut D,
+    ) -> Result<Vec<Vec<u8>>, DeviceError<D::Error>> {
+        let mut out = Vec::new();
+        if self.phase == Phase::Ready && self.in_flight.is_empty() && self.push_cursor.is_none() {
+            self.push_cursor = Some(None);
+            self.push_more(docs, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn welcome<E: std::error::Error>(&mut self, welcome: &Welcome) -> Result<(), DeviceError<E>> {
+        if welcome.version != PROTOCOL_VERSION {
+            return Err(DeviceError::Version {
+                relay: welcome.version,
+            });
+        }
+        self.stats.feed_head = welcome.feed_head;
+        self.phase = Phase::Ready;
+        Ok(())
+    }
+
+    fn encode(&mut self, message: &Message) -> Vec<u8> {
+        let frame = codec::encode(message);
+        self.stats.bytes_sent += frame.len();
+        frame
+    }
+
+    /// Sends push batches until the window is full or nothing is pending.
+    fn push_more<D: DeviceDocs>(
+        &mut self,
+        docs: &mut D,
+        out: &mut Vec<Vec<u8>>,
+    ) -> Result<(), DeviceError<D::Error>> {
+        while self.in_flight.len() < PUSH_WINDOW {
+            let Some(after) = self.push_cursor.take() else {
+                break;
+            };
+            let page = docs
+                .pending(after.as_deref(), PUSH_BATCH_DOCS)
+                .map_err(DeviceError::Storage)?;
+            if page.len() == PUSH_BATCH_DOCS {
+                self.push_cursor = Some(page.last().map(|doc| doc.id.clone()));
+            }
+            if page.is_empty() {
+                break;
+            }
+            self.send_push(page, out);
+        }
+        Ok(())
+    }
+
+    fn send_push(&mut self, page: Vec<DocChanges>, out: &mut Vec<Vec<u8>>) {
+        let batch = self.next_batch;
+        self.next_batch += 1;
+        self.in_flight.push_back(batch);
+        let frame = self.encode(&Message::Push(Push { batch, docs: page }));
+        out.push(frame);
+    }
+
+    fn ack<D: DeviceDocs>(
+        &mut self,
+        ack: Ack,
+        docs: &mut D,
+        out: &mut Vec<Vec<u8>>,
+    ) -> Result<(), DeviceError<D::Error>> {
+        if self.in_flight.front() != Some(&ack.batch) {
+            return Err(DeviceError::Unexpected("ack"));
+        }
+        self.in_flight.pop_front();
+        docs.acknowledged(&ack.stored)
+            .map_err(DeviceError::Storage)?;
+        self.stats.sent += ack.stored.len();
+        let mut resend = Vec::new();
+        for id in &ack.resend {
+            if let Some(whole) = docs.whole(id).map_err(DeviceError::Storage)? {
+                resend.push(whole);
+            }
+        }
+        if !resend.is_empty() {
+            self.send_push(resend, out);
+        }
+        self.push_more(docs, out)
+    }
+
+    fn offer<D: DeviceDocs>(
+        &mut self,
+        offer: Offer,
+        docs: &mut D,
+        out: &mut Vec<Vec<u8>>,
+    ) -> Result<(), DeviceError<D::Error>> {
+        if self.offers_done {
+            return Err(DeviceError::Unexpected("offer"));
+        }
+        self.offers_done = offer.last;
+        self.stats.offered += offer.entries.len();
+        let ids: Vec<&str> = offer
+            .entries
+            .iter()
+            .map(|entry| entry.id.as_str())
+            .collect();
+        let mine = docs.heads(&ids).map_err(DeviceError::Storage)?;
+        let wanted: Vec<Wanted> = offer
+            .entries
+            .iter()
+            .zip(mine)
+            .filter(|(entry, mine)| mine.as_ref() != Some(&entry.heads))
+            .map(|(entry, mine)| Wanted {
+                id: entry.id.clone(),
+                have: mine.unwrap_or_default(),
+            })
+            .collect();
+        self.want(wanted, offer.upto, docs, out)
+    }
+
+    /// Asks for `wanted` (if any) and files the feed position reached once it is answered.
+    fn want<D: DeviceDocs>(
+        &mut self,
+        wanted: Vec<Wanted>,
+        upto: u64,
+        docs: &mut D,
+        out: &mut Vec<Vec<u8>>,
+    ) -> Result<(), DeviceError<D::Error>> {
+        let request = self.send_want(wanted, out);
+        self.checkpoints.push_back(Checkpoint {
+            request,
+            upto,
+            retry: Vec::new(),
+        });
+        self.advance(docs)
+    }
+
+    /// Sends a want for `wanted`, unless it is empty; returns its request number.
+    fn send_want(&mut self, wanted: Vec<Wanted>, out: &mut Vec<Vec<u8>>) -> Option<u64> {
+        if wanted.is_empty() {
+            return None;
+        }
+        let request = self.next_request;
+        self.next_request += 1;
+        let frame = self.encode(&Message::Want(Want {
+            request,
+            docs: wanted,
+        }));
+        out.push(frame);
+        Some(request)
+    }
+
+    fn docs<D: DeviceDocs>(
+        &mut self,
+        answer: Docs,
+        docs: &mut D,
+        out: &mut Vec<Vec<u8>>,
+    ) -> Result<(), DeviceError<D::Error>> {
+        let incomplete = self.apply(&answer.docs, docs)?;
+        let Some(index) = self
+            .checkpoints
+            .iter()
+            .position(|point| point.request == Some(answer.request))
+        else {
+            return Err(DeviceError::Unexpected("docs"));
+        };
+        // The relay's answer completes what the device has; if some of it did not apply, the
+        // device asks for those documents whole before it moves its position past them.
+        self.checkpoints[index]
+            .retry
+            .extend(incomplete.into_iter().map(|id| Wanted {
+                id,
+                have: Heads::default(),
+            }));
+        if answer.last {
+            let retry = std::mem::take(&mut self.checkpoints[index].retry);
+            self.checkpoints[index].request = self.send_want(retry, out);
+        }
+        self.advance(docs)
+    }
+
+    fn update<D: DeviceDocs>(
+        &mut self,
+        update: Update,
+        docs: &mut D,
+        out: &mut Vec<Vec<u8>>,
+    ) -> Result<(), DeviceError<D::Error>> {
+        let incomplete = self.apply(std::slice::from_ref(&update.doc), docs)?;
+        let wanted = match incomplete.is_empty() {
+            true => Vec::new(),
+            false => {
+                let mine = docs
+                    .heads(&[update.doc.id.as_str()])
+                    .map_err(DeviceError::Storage)?;
+                vec![Wanted {
+                    id: update.doc.id,
+                    have: mine.into_iter().flatten().next().unwrap_or_default(),
+                }]
+            }
+        };
+        self.want(wanted, update.seq, docs, out)
+    }
+
+    fn apply<D: DeviceDocs>(
+        &mut self,
+        changes: &[DocChanges],
+        docs: &mut D,
+    ) -> Result<Vec<String>, DeviceError<D::Error>> {
+        let changes: Vec<DocChanges> = changes
+            .iter()
+            .filter(|doc| !doc.data.is_empty())
+            .cloned()
+            .collect();
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let incomplete = docs.apply(&changes).map_err(DeviceError::Storage)?;
+        self.stats.received += changes.len() - incomplete.len();
+        Ok(incomplete)
+    }
+
+    /// Records the feed position reached by every answered checkpoint at the front.
+    fn advance<D: DeviceDocs>(&mut self, docs: &mut D) -> Result<(), DeviceError<D::Error>> {
+        let mut reached = None;
+        while let Some(point) = self.checkpoints.front() {
+            if point.request.is_some() {
+                break;
+            }
+            reached = Some(reached.unwrap_or(0).max(point.upto));
+            self.checkpoints.pop_front();
+        }
+        if let Some(upto) = reached {
+            if upto > self.since {
+                docs.set_since(upto).map_err(DeviceError::Storage)?;
+                self.since = upto;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,87 @@
+//! Property: random edits on 3-5 devices, with random partitions, broken, duplicated and
+//! reordered frames and restarts of either side, always converge once everyone syncs
+//! cleanly, and no follow-up written anywhere is lost.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+use support::{Fault, Net};
+
+#[derive(Clone, Debug)]
+enum Op {
+    Edit {
+        device: usize,
+        lead: usize,
+        value: u8,
+    },
+    Connect(usize),
+    Disconnect(usize),
+    Deliver {
+        device: usize,
+        up: bool,
+        fault: u8,
+    },
+    RestartRelay,
+}
+
+fn op(devices: usize) -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..devices, 0..6usize, any::<u8>())
+            .prop_map(|(device, lead, value)| Op::Edit { device, lead, value }),
+        2 => (0..devices).prop_map(Op::Connect),
+        1 => (0..devices).prop_map(Op::Disconnect),
+        12 => (0..devices, any::<bool>(), any::<u8>())
+            .prop_map(|(device, up, fault)| Op::Deliver { device, up, fault }),
+        1 => Just(Op::RestartRelay),
+    ]
+}
+
+fn scenario() -> impl Strategy<Value = (usize, Vec<Op>)> {
+    (3..=5usize)
+        .prop_flat_map(|devices| (Just(devices), prop::collection::vec(op(devices), 1..120)))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn devices_converge_and_lose_no_followup((devices, ops) in scenario()) {
+        let mut net = Net::new(devices, 3);
+        let mut written = BTreeSet::new();
+        for (n, op) in ops.into_iter().enumerate() {
+            match op {
+                Op::Edit { device, lead, value } => {
+                    let followup = format!("{device}-{n}");
+                    net.devices[device].edit(
+                        &format!("lead{lead}"),
+                        "phone",
+                        &value.to_string(),
+                        Some(&followup),
+                    );
+                    written.insert(followup);
+                }
+                Op::Connect(device) => net.connect(device),
+                Op::Disconnect(device) => net.disconnect(device),
+                Op::Deliver { device, up, fault } => {
+                    let fault = match fault % 16 {
+                        0 => Fault::Drop,
+                        1 => Fault::Duplicate,
+                        2 => Fault::Reorder,
+                        _ => Fault::None,
+                    };
+                    net.step(device, up, fault);
+                }
+                Op::RestartRelay => net.restart_relay(),
+            }
+        }
+        net.sync_all();
+        let expected = net.devices[0].all_heads();
+        for device in &mut net.devices {
+            prop_assert_eq!(&device.all_heads(), &expected);
+            prop_assert_eq!(&device.followups(), &written);
+        }
+    }
+}

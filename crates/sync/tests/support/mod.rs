@@ -1,0 +1,430 @@
+//! In-memory devices, an in-memory relay store and a network between them that can drop,
+//! duplicate and reorder frames and restart either side.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::convert::Infallible;
+use std::num::NonZeroUsize;
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc};
+use fieldsync_sync::message::FeedEntry;
+use fieldsync_sync::{
+    CloseReason, DeviceDocs, DeviceSession, DocChanges, Heads, Hello, NewChanges, Stored, Team,
+    TeamStore, accept_hello,
+};
+
+/// A device's durable state: what survives a restart.
+#[derive(Default)]
+pub struct MemoryDevice {
+    pub actor: String,
+    pub docs: BTreeMap<String, AutoCommit>,
+    pub acked: HashMap<String, Heads>,
+    pub pending: BTreeSet<String>,
+    pub since: u64,
+}
+
+impl MemoryDevice {
+    pub fn new(name: &str) -> Self {
+        MemoryDevice {
+            actor: name.to_owned(),
+            ..Default::default()
+        }
+    }
+
+    fn actor_id(&self) -> ActorId {
+        ActorId::from(self.actor.as_bytes())
+    }
+
+    /// A local edit: creates the document if needed, sets `field` and appends a follow-up.
+    pub fn edit(&mut self, id: &str, field: &str, value: &str, followup: Option<&str>) {
+        let actor = self.actor_id();
+        let doc = self.docs.entry(id.to_owned()).or_insert_with(|| {
+            // Every device starts a document from the same first change, as a lead's
+            // creation does, so the list below is one object everywhere.
+            let mut doc = AutoCommit::new().with_actor(ActorId::from(id.as_bytes()));
+            doc.put_object(ROOT, "followups", ObjType::List).unwrap();
+            doc.commit_with(CommitOptions::default().with_time(0));
+            doc.with_actor(actor.clone())
+        });
+        doc.put(ROOT, field, value).unwrap();
+        if let Some(text) = followup {
+            let (_, list) = doc.get(ROOT, "followups").unwrap().unwrap();
+            let len = doc.length(&list);
+            doc.insert(&list, len, text).unwrap();
+        }
+        doc.commit();
+        self.pending.insert(id.to_owned());
+    }
+
+    pub fn heads(&mut self, id: &str) -> Option<Heads> {
+        self.docs.get_mut(id).map(|doc| Heads::new(doc.get_heads()))
+    }
+
+    /// Every follow-up of every document.
+    pub fn followups(&self) -> BTreeSet<String> {
+        let mut all = BTreeSet::new();
+        for doc in self.docs.values() {
+            if let Some((_, list)) = doc.get(ROOT, "followups").unwrap() {
+                for index in 0..doc.length(&list) {
+                    let (value, _) = doc.get(&list, index).unwrap().unwrap();
+                    all.insert(value.as_str().unwrap_or_default().to_owned());
+                }
+            }
+        }
+        all
+    }
+
+    /// Each document's heads.
+    pub fn all_heads(&mut self) -> BTreeMap<String, Heads> {
+        let ids: Vec<String> = self.docs.keys().cloned().collect();
+        ids.into_iter()
+            .map(|id| {
+                let heads = self.heads(&id).unwrap();
+                (id, heads)
+            })
+            .collect()
+    }
+}
+
+impl DeviceDocs for MemoryDevice {
+    type Error = Infallible;
+
+    fn pending(
+        &mut self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DocChanges>, Infallible> {
+        let ids: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|id| after.is_none_or(|after| id.as_str() > after))
+            .take(limit)
+            .cloned()
+            .collect();
+        Ok(ids
+            .into_iter()
+            .map(|id| {
+                let acked = self.acked.get(&id).cloned().unwrap_or_default();
+                let doc = self.docs.get_mut(&id).unwrap();
+                DocChanges {
+                    heads: Heads::new(doc.get_heads()),
+                    data: doc.save_after(acked.hashes()),
+                    id,
+                }
+            })
+            .collect())
+    }
+
+    fn whole(&mut self, id: &str) -> Result<Option<DocChanges>, Infallible> {
+        Ok(self.docs.get_mut(id).map(|doc| DocChanges {
+            id: id.to_owned(),
+            heads: Heads::new(doc.get_heads()),
+            data: doc.save(),
+        }))
+    }
+
+    fn acknowledged(&mut self, stored: &[Stored]) -> Result<(), Infallible> {
+        for entry in stored {
+            self.acked.insert(entry.id.clone(), entry.heads.clone());
+            if self.heads(&entry.id).as_ref() == Some(&entry.heads) {
+                self.pending.remove(&entry.id);
+            }
+        }
+        Ok(())
+    }
+
+    fn heads(&mut self, ids: &[&str]) -> Result<Vec<Option<Heads>>, Infallible> {
+        Ok(ids.iter().map(|id| MemoryDevice::heads(self, id)).collect())
+    }
+
+    fn apply(&mut self, docs: &[DocChanges]) -> Result<Vec<String>, Infallible> {
+        let mut incomplete = Vec::new();
+        for change in docs {
+            let mut doc = match self.docs.get_mut(&change.id) {
+                Some(doc) => doc.fork().with_actor(self.actor_id()),
+                None => AutoCommit::new().with_actor(self.actor_id()),
+            };
+            doc.load_incremental(&change.data).unwrap();
+            if !doc.get_missing_deps(&[]).is_empty() {
+                incomplete.push(change.id.clone());
+                continue;
+            }
+            let heads = Heads::new(doc.get_heads());
+            if !self.pending.contains(&change.id) {
+                self.acked.insert(change.id.clone(), heads);
+            }
+            self.docs.insert(change.id.clone(), doc);
+        }
+        Ok(incomplete)
+    }
+
+    fn set_since(&mut self, seq: u64) -> Result<(), Infallible> {
+        self.since = seq;
+        Ok(())
+    }
+}
+
+/// The relay's durable state for one team.
+#[derive(Default)]
+pub struct MemoryTeamStore {
+    pub docs: HashMap<String, Vec<u8>>,
+    pub feed: BTreeMap<u64, String>,
+    pub positions: HashMap<String, (u64, Heads)>,
+    pub head: u64,
+    pub commits: usize,
+}
+
+impl TeamStore for MemoryTeamStore {
+    type Error = Infallible;
+
+    fn load(&mut self, id: &str) -> Result<Option<Vec<u8>>, Infallible> {
+        Ok(self.docs.get(id).cloned())
+    }
+
+    fn commit(&mut self, changes: &[NewChanges]) -> Result<Vec<u64>, Infallible> {
+        self.commits += 1;
+        Ok(changes
+            .iter()
+            .map(|change| {
+                self.head += 1;
+                self.docs
+                    .entry(change.id.clone())
+                    .or_default()
+                    .extend_from_slice(&change.data);
+                if let Some((old, _)) = self
+                    .positions
+                    .insert(change.id.clone(), (self.head, change.heads.clone()))
+                {
+                    self.feed.remove(&old);
+                }
+                self.feed.insert(self.head, change.id.clone());
+                self.head
+            })
+            .collect())
+    }
+
+    fn feed(&mut self, after: u64, limit: usize) -> Result<Vec<FeedEntry>, Infallible> {
+        Ok(self
+            .feed
+            .range(after + 1..)
+            .take(limit)
+            .map(|(&seq, id)| FeedEntry {
+                id: id.clone(),
+                seq,
+                heads: self.positions[id].1.clone(),
+            })
+            .collect())
+    }
+
+    fn feed_head(&mut self) -> Result<u64, Infallible> {
+        Ok(self.head)
+    }
+}
+
+/// A connection between one device and the relay.
+pub struct Link {
+    pub session: DeviceSession,
+    pub to_relay: VecDeque<Vec<u8>>,
+    pub to_device: VecDeque<Vec<u8>>,
+    pub authenticated: bool,
+    pub subscribed: bool,
+}
+
+/// What can go wrong with a frame in flight.
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    None,
+    /// The connection breaks: this frame and everything queued are lost.
+    Drop,
+    Duplicate,
+    /// The frame is delivered after the next one.
+    Reorder,
+}
+
+/// A relay with one team and several devices.
+pub struct Net {
+    pub team: Team<MemoryTeamStore>,
+    pub devices: Vec<MemoryDevice>,
+    pub links: Vec<Option<Link>>,
+    /// Frames each device received from the relay (to check what crossed the wire).
+    pub wire: Vec<Vec<Vec<u8>>>,
+    pub closes: Vec<CloseReason>,
+}
+
+pub const TOKEN: &str = "secret";
+
+fn hello(device: &MemoryDevice) -> Hello {
+    Hello {
+        version: fieldsync_sync::PROTOCOL_VERSION,
+        team: "team".into(),
+        member: device.actor.clone(),
+        device: device.actor.clone(),
+        token: TOKEN.into(),
+    }
+}
+
+impl Net {
+    pub fn new(devices: usize, cache: usize) -> Net {
+        Net {
+            team: Team::new(
+                MemoryTeamStore::default(),
+                NonZeroUsize::new(cache).unwrap(),
+            ),
+            devices: (0..devices)
+                .map(|i| MemoryDevice::new(&format!("device{i}")))
+                .collect(),
+            links: (0..devices).map(|_| None).collect(),
+            wire: vec![Vec::new(); devices],
+            closes: Vec::new(),
+        }
+    }
+
+    /// Connects device `i` (a new session from its durable state).
+    pub fn connect(&mut self, i: usize) {
+        let mut session = DeviceSession::new(hello(&self.devices[i]), self.devices[i].since);
+        let first = session.start();
+        self.links[i] = Some(Link {
+            session,
+            to_relay: VecDeque::from([first]),
+            to_device: VecDeque::new(),
+            authenticated: false,
+            subscribed: false,
+        });
+    }
+
+    pub fn disconnect(&mut self, i: usize) {
+        self.links[i] = None;
+    }
+
+    /// The relay restarts: every connection drops and its cache is lost.
+    pub fn restart_relay(&mut self) {
+        let store = std::mem::take(self.team.store_mut());
+        self.team = Team::new(store, NonZeroUsize::new(4).unwrap());
+        for link in &mut self.links {
+            *link = None;
+        }
+    }
+
+    /// Delivers one frame on link `i`, towards the relay if `up`; returns false if none was queued.
+    pub fn step(&mut self, i: usize, up: bool, fault: Fault) -> bool {
+        let Some(link) = self.links[i].as_mut() else {
+            return false;
+        };
+        let queue = if up {
+            &mut link.to_relay
+        } else {
+            &mut link.to_device
+        };
+        let Some(frame) = queue.pop_front() else {
+            return false;
+        };
+        let frames = match fault {
+            Fault::None => vec![frame],
+            Fault::Drop => {
+                self.links[i] = None;
+                return true;
+            }
+            Fault::Duplicate => vec![frame.clone(), frame],
+            Fault::Reorder => match queue.pop_front() {
+                Some(next) => vec![next, frame],
+                None => vec![frame],
+            },
+        };
+        for frame in frames {
+            if up {
+                self.deliver_to_relay(i, &frame);
+            } else {
+                self.deliver_to_device(i, &frame);
+            }
+            if self.links[i].is_none() {
+                break;
+            }
+        }
+        true
+    }
+
+    fn deliver_to_relay(&mut self, i: usize, frame: &[u8]) {
+        let Some(link) = self.links[i].as_mut() else {
+            return;
+        };
+        if !link.authenticated {
+            let team = &mut self.team;
+            match accept_hello(frame, |hello| {
+                if hello.token == TOKEN {
+                    Ok(team.feed_head().unwrap())
+                } else {
+                    Err(CloseReason::Unauthorized)
+                }
+            }) {
+                Ok((_, welcome)) => {
+                    link.authenticated = true;
+                    link.to_device.push_back(welcome);
+                }
+                Err(reason) => {
+                    self.closes.push(reason);
+                    self.links[i] = None;
+                }
+            }
+            return;
+        }
+        match self.team.handle(frame) {
+            Ok(outcome) => {
+                link.to_device.extend(outcome.reply);
+                link.subscribed |= outcome.subscribe;
+                for (j, other) in self.links.iter_mut().enumerate() {
+                    if let Some(other) = other.as_mut().filter(|o| j != i && o.subscribed) {
+                        other.to_device.extend(outcome.broadcast.iter().cloned());
+                    }
+                }
+            }
+            Err(refusal) => {
+                self.closes.push(refusal.close_reason());
+                self.links[i] = None;
+            }
+        }
+    }
+
+    fn deliver_to_device(&mut self, i: usize, frame: &[u8]) {
+        self.wire[i].push(frame.to_vec());
+        let Some(link) = self.links[i].as_mut() else {
+            return;
+        };
+        match link.session.receive(frame, &mut self.devices[i]) {
+            Ok(frames) => link.to_relay.extend(frames),
+            Err(_) => self.links[i] = None,
+        }
+    }
+
+    /// Delivers every queued frame, in turn, with no faults, until nothing moves.
+    pub fn settle(&mut self) {
+        loop {
+            let mut moved = false;
+            for i in 0..self.links.len() {
+                moved |= self.step(i, true, Fault::None);
+                moved |= self.step(i, false, Fault::None);
+            }
+            if !moved {
+                break;
+            }
+        }
+    }
+
+    /// Connects every device, settles, and checks each session finished its pass.
+    pub fn sync_all(&mut self) {
+        for i in 0..self.devices.len() {
+            self.connect(i);
+        }
+        self.settle();
+        for (i, link) in self.links.iter().enumerate() {
+            let link = link
+                .as_ref()
+                .unwrap_or_else(|| panic!("device {i} was disconnected"));
+            assert!(
+                link.session.is_synced(),
+                "device {i} did not finish syncing"
+            );
+        }
+    }
+}
