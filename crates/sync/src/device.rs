@@ -413,11 +413,9 @@ impl DeviceSession {
             reached = Some(reached.unwrap_or(0).max(point.upto));
             self.checkpoints.pop_front();
         }
-        if let Some(upto) = reached {
-            if upto > self.since {
-                docs.set_since(upto).map_err(DeviceError::Storage)?;
-                self.since = upto;
-            }
+        if let Some(upto) = reached.filter(|&upto| upto > self.since) {
+            docs.set_since(upto).map_err(DeviceError::Storage)?;
+            self.since = upto;
         }
         Ok(())
     }

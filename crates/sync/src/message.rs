@@ -31,7 +31,7 @@ impl Heads {
 
     /// Heads from [`Heads::to_bytes`]; `None` if the length is not a multiple of 32.
     pub fn from_bytes(bytes: &[u8]) -> Option<Heads> {
-        if bytes.len() % 32 != 0 {
+        if !bytes.len().is_multiple_of(32) {
             return None;
         }
         bytes

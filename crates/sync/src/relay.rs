@@ -87,24 +87,27 @@ pub struct Outcome {
 }
 
 /// Checks a device's first frame: a hello, in this protocol version, from someone `authorize`
-/// accepts. `authorize` checks the team, member and token and returns the team's feed head.
-/// Returns the hello and the welcome frame to send.
+/// accepts (it checks the team, member and token). Returns the hello.
 pub fn accept_hello(
     frame: &[u8],
-    authorize: impl FnOnce(&Hello) -> Result<u64, CloseReason>,
-) -> Result<(Hello, Vec<u8>), CloseReason> {
+    authorize: impl FnOnce(&Hello) -> Result<(), CloseReason>,
+) -> Result<Hello, CloseReason> {
     let Ok(Message::Hello(hello)) = codec::decode(frame) else {
         return Err(CloseReason::Protocol);
     };
     if hello.version != PROTOCOL_VERSION {
         return Err(CloseReason::Version);
     }
-    let feed_head = authorize(&hello)?;
-    let welcome = Message::Welcome(Welcome {
+    authorize(&hello)?;
+    Ok(hello)
+}
+
+/// The frame welcoming an accepted device, with the team's feed head.
+pub fn welcome(feed_head: u64) -> Vec<u8> {
+    codec::encode(&Message::Welcome(Welcome {
         version: PROTOCOL_VERSION,
         feed_head,
-    });
-    Ok((hello, codec::encode(&welcome)))
+    }))
 }
 
 /// One team's documents as the relay serves them.

@@ -12,7 +12,7 @@ use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc};
 use fieldsync_sync::message::FeedEntry;
 use fieldsync_sync::{
     CloseReason, DeviceDocs, DeviceSession, DocChanges, Heads, Hello, NewChanges, Stored, Team,
-    TeamStore, accept_hello,
+    TeamStore, accept_hello, welcome,
 };
 
 /// A device's durable state: what survives a restart.
@@ -350,17 +350,17 @@ impl Net {
             return;
         };
         if !link.authenticated {
-            let team = &mut self.team;
             match accept_hello(frame, |hello| {
                 if hello.token == TOKEN {
-                    Ok(team.feed_head().unwrap())
+                    Ok(())
                 } else {
                     Err(CloseReason::Unauthorized)
                 }
             }) {
-                Ok((_, welcome)) => {
+                Ok(_) => {
                     link.authenticated = true;
-                    link.to_device.push_back(welcome);
+                    link.to_device
+                        .push_back(welcome(self.team.feed_head().unwrap()));
                 }
                 Err(reason) => {
                     self.closes.push(reason);

@@ -1,0 +1,130 @@
+//! The relay's command line: flags, their environment variables and defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::members::Role;
+
+/// fieldsync-relay: stores and forwards a team's lead documents between its devices.
+#[derive(Debug, Parser)]
+#[command(name = "fieldsync-relay", version, about)]
+pub struct Cli {
+    /// The relay's data directory: members.json and one redb file per team.
+    #[arg(
+        long,
+        env = "FIELDSYNC_RELAY_DATA",
+        global = true,
+        default_value = "fieldsync-relay-data"
+    )]
+    pub data: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The relay's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve /sync (websocket), /healthz and /metrics.
+    Serve(Serve),
+    /// Manage teams.
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// Manage a team's members.
+    #[command(subcommand)]
+    Member(MemberCommand),
+}
+
+/// `team ...`
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Make a team.
+    Create {
+        /// The team's name.
+        name: String,
+    },
+}
+
+/// `member ...`
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Add a member and print their token (once, alone on the last line).
+    Add {
+        /// The team.
+        team: String,
+        /// The member's name.
+        name: String,
+        /// The member's role.
+        #[arg(long, value_enum, default_value_t = Role::Rep)]
+        role: Role,
+    },
+    /// Remove a member: their devices are refused from now on and open connections close.
+    Remove {
+        /// The team.
+        team: String,
+        /// The member's name.
+        name: String,
+    },
+    /// List a team's members.
+    List {
+        /// The team.
+        team: String,
+    },
+}
+
+/// `serve` flags.
+#[derive(Debug, Args)]
+pub struct Serve {
+    /// Address to listen on (port 0 picks a free port; the address is printed on start).
+    #[arg(long, env = "FIELDSYNC_RELAY_LISTEN", default_value = "127.0.0.1:7700")]
+    pub listen: SocketAddr,
+    /// Log format.
+    #[arg(long, env = "FIELDSYNC_RELAY_LOG_FORMAT", value_parser = ["text", "json"], default_value = "text")]
+    pub log_format: String,
+    /// The limits.
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// Every bound the relay puts on its inputs.
+#[derive(Clone, Debug, Args)]
+pub struct Limits {
+    /// Largest frame accepted from a device, in bytes.
+    #[arg(long, env = "FIELDSYNC_RELAY_MAX_FRAME", default_value_t = 8 << 20)]
+    pub max_frame: usize,
+    /// Time a new connection has to authenticate.
+    #[arg(long, env = "FIELDSYNC_RELAY_HELLO_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
+    pub hello_timeout: Duration,
+    /// Largest frame accepted before authentication, in bytes.
+    #[arg(long, env = "FIELDSYNC_RELAY_HELLO_BYTES", default_value_t = 16 << 10)]
+    pub hello_bytes: usize,
+    /// Interval between pings to each device.
+    #[arg(long, env = "FIELDSYNC_RELAY_PING_INTERVAL", value_parser = humantime::parse_duration, default_value = "15s")]
+    pub ping_interval: Duration,
+    /// A device silent this long (no pong, no frame) is disconnected.
+    #[arg(long, env = "FIELDSYNC_RELAY_PING_TIMEOUT", value_parser = humantime::parse_duration, default_value = "45s")]
+    pub ping_timeout: Duration,
+    /// Frames queued for one device before it counts as fallen behind and is disconnected.
+    #[arg(long, env = "FIELDSYNC_RELAY_SEND_QUEUE", default_value_t = 1024, value_parser = clap::value_parser!(usize))]
+    pub send_queue: usize,
+    /// Connection attempts allowed per client address per minute.
+    #[arg(
+        long,
+        env = "FIELDSYNC_RELAY_CONNECTS_PER_MINUTE",
+        default_value_t = 120
+    )]
+    pub connects_per_minute: u32,
+    /// Open connections allowed in all.
+    #[arg(
+        long,
+        env = "FIELDSYNC_RELAY_MAX_CONNECTIONS",
+        default_value_t = 20_000
+    )]
+    pub max_connections: usize,
+    /// Documents kept loaded in memory per team.
+    #[arg(long, env = "FIELDSYNC_RELAY_DOC_CACHE", default_value_t = 2048)]
+    pub doc_cache: usize,
+}

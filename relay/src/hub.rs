@@ -1,0 +1,387 @@
+//! The relay's running state: the members, one worker thread per team, and the open
+//! connections.
+//!
+//! Each team's documents are served by one thread that owns the team's redb file and handles
+//! that team's frames in arrival order. Handling a pull and subscribing the device happen in
+//! one step, so no update falls between the feed a device reads and the updates it is sent.
+//! Frames to a device go through a bounded queue; a device whose queue is full is closed
+//! ("too slow") and catches up from the feed when it reconnects, so nothing is dropped silently.
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Instant, SystemTime};
+
+use fieldsync_sync::{CloseReason, Team};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::config::Limits;
+use crate::members::Members;
+use crate::metrics::Metrics;
+use crate::team_store::RedbTeamStore;
+
+/// A frame on its way to a device, shared between the devices it is broadcast to.
+pub type Frame = axum::body::Bytes;
+
+/// An open, authenticated connection, as the rest of the relay sees it.
+pub struct Connection {
+    /// Numbers connections for logs.
+    pub id: u64,
+    /// The member's team.
+    pub team: String,
+    /// The member.
+    pub member: String,
+    /// SHA-256 of the token the connection authenticated with.
+    pub token_sha256: String,
+    frames: mpsc::Sender<Frame>,
+    close: watch::Sender<Option<CloseReason>>,
+}
+
+impl Connection {
+    /// Queues a frame; a full queue closes the connection as too slow.
+    fn send(&self, frame: Frame) {
+        match self.frames.try_send(frame) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => self.close(CloseReason::TooSlow),
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Asks the connection to close with `reason` (the first reason given wins).
+    pub fn close(&self, reason: CloseReason) {
+        self.close.send_if_modified(|current| {
+            if current.is_none() {
+                *current = Some(reason);
+                true
+            } else {
+                false
+            }
+        });
+    }
+}
+
+/// What a connection's task receives: frames to send, and a reason to close.
+pub struct Outbox {
+    /// Frames to send, in order.
+    pub frames: mpsc::Receiver<Frame>,
+    /// Set when the connection must close.
+    pub close: watch::Receiver<Option<CloseReason>>,
+}
+
+enum Request {
+    FeedHead(oneshot::Sender<Result<u64, String>>),
+    Frame {
+        connection: Arc<Connection>,
+        frame: Vec<u8>,
+        arrived: Instant,
+    },
+    Leave(u64),
+}
+
+struct TeamWorker {
+    requests: mpsc::Sender<Request>,
+    thread: JoinHandle<()>,
+}
+
+/// A file's modification time and length, to notice when it is replaced.
+type FileStamp = (SystemTime, u64);
+
+/// The relay's shared state.
+pub struct Hub {
+    data: PathBuf,
+    /// The limits in force.
+    pub limits: Limits,
+    /// The metrics.
+    pub metrics: Metrics,
+    members: RwLock<(Arc<Members>, Option<FileStamp>)>,
+    teams: Mutex<HashMap<u32, TeamWorker>>,
+    connections: Mutex<HashMap<u64, Arc<Connection>>>,
+    no_connections: tokio::sync::Notify,
+    next_id: AtomicU64,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Hub {
+    /// The hub of the relay whose data directory is `data`.
+    pub fn new(data: PathBuf, limits: Limits) -> anyhow::Result<Hub> {
+        let hub = Hub {
+            data,
+            limits,
+            metrics: Metrics::new(),
+            members: RwLock::new((Arc::new(Members::default()), None)),
+            teams: Mutex::new(HashMap::new()),
+            connections: Mutex::new(HashMap::new()),
+            no_connections: tokio::sync::Notify::new(),
+            next_id: AtomicU64::new(1),
+        };
+        hub.reload_members()?;
+        Ok(hub)
+    }
+
+    /// The members as last read.
+    pub fn members(&self) -> Arc<Members> {
+        self.members
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .0
+            .clone()
+    }
+
+    /// Re-reads the members file if it changed, and closes the connections of anyone no longer
+    /// a member (or no longer holding the token they connected with).
+    pub fn reload_members(&self) -> anyhow::Result<()> {
+        let path = Members::path(&self.data);
+        let stamp = std::fs::metadata(&path).ok().map(|meta| {
+            (
+                meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                meta.len(),
+            )
+        });
+        {
+            let current = self
+                .members
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if current.1 == stamp && stamp.is_some() {
+                return Ok(());
+            }
+        }
+        let members = Arc::new(Members::load(&self.data)?);
+        *self
+            .members
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = (members.clone(), stamp);
+        for connection in lock(&self.connections).values() {
+            if members
+                .authorize(
+                    &connection.team,
+                    &connection.member,
+                    &connection.token_sha256,
+                )
+                .is_none()
+            {
+                tracing::info!(
+                    connection = connection.id,
+                    team = %connection.team,
+                    member = %connection.member,
+                    "member removed: closing their connection"
+                );
+                connection.close(CloseReason::Removed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Registers an authenticated connection to team file `file` and returns its handle, its
+    /// outbox and the team's feed head.
+    pub async fn join(
+        self: &Arc<Self>,
+        file: u32,
+        team: &str,
+        member: &str,
+        token_sha256: String,
+    ) -> anyhow::Result<(Arc<Connection>, Outbox, u64)> {
+        let requests = self.worker(file)?;
+        let (reply, answer) = oneshot::channel();
+        requests
+            .send(Request::FeedHead(reply))
+            .await
+            .map_err(|_| anyhow::anyhow!("team worker stopped"))?;
+        let head = answer
+            .await
+            .map_err(|_| anyhow::anyhow!("team worker stopped"))?
+            .map_err(|err| anyhow::anyhow!(err))?;
+        let (frames_tx, frames) = mpsc::channel(self.limits.send_queue);
+        let (close_tx, close) = watch::channel(None);
+        let connection = Arc::new(Connection {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            team: team.to_owned(),
+            member: member.to_owned(),
+            token_sha256,
+            frames: frames_tx,
+            close: close_tx,
+        });
+        lock(&self.connections).insert(connection.id, connection.clone());
+        self.metrics.connections.inc();
+        // A removal that landed between authentication and registration still closes it.
+        if self
+            .members()
+            .authorize(team, member, &connection.token_sha256)
+            .is_none()
+        {
+            connection.close(CloseReason::Removed);
+        }
+        Ok((connection, Outbox { frames, close }, head))
+    }
+
+    /// Hands a frame from `connection` to its team's worker; waits if the worker is busy.
+    pub async fn frame(&self, file: u32, connection: &Arc<Connection>, frame: Vec<u8>) {
+        let Ok(requests) = self.worker(file) else {
+            connection.close(CloseReason::Storage);
+            return;
+        };
+        let request = Request::Frame {
+            connection: connection.clone(),
+            frame,
+            arrived: Instant::now(),
+        };
+        if requests.send(request).await.is_err() {
+            connection.close(CloseReason::ShuttingDown);
+        }
+    }
+
+    /// Forgets a closed connection.
+    pub fn leave(&self, file: u32, connection: &Connection) {
+        let mut connections = lock(&self.connections);
+        if connections.remove(&connection.id).is_some() {
+            self.metrics.connections.dec();
+        }
+        if connections.is_empty() {
+            self.no_connections.notify_waiters();
+        }
+        drop(connections);
+        if let Some(worker) = lock(&self.teams).get(&file) {
+            let _ = worker.requests.try_send(Request::Leave(connection.id));
+        }
+    }
+
+    /// Number of open connections.
+    pub fn connection_count(&self) -> usize {
+        lock(&self.connections).len()
+    }
+
+    /// Returns once no connection is open.
+    pub async fn idle(&self) {
+        loop {
+            let notified = self.no_connections.notified();
+            if self.connection_count() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Closes every connection with `reason`.
+    pub fn close_all(&self, reason: CloseReason) {
+        for connection in lock(&self.connections).values() {
+            connection.close(reason);
+        }
+    }
+
+    /// Stops the team workers once they have handled every frame already queued.
+    pub fn stop_workers(&self) {
+        let workers: Vec<TeamWorker> = lock(&self.teams).drain().map(|(_, w)| w).collect();
+        for worker in workers {
+            drop(worker.requests);
+            let _ = worker.thread.join();
+        }
+    }
+
+    /// The request queue of team file `file`'s worker, starting it if needed.
+    fn worker(&self, file: u32) -> anyhow::Result<mpsc::Sender<Request>> {
+        let mut teams = lock(&self.teams);
+        if let Some(worker) = teams.get(&file) {
+            return Ok(worker.requests.clone());
+        }
+        let path = self.data.join("teams").join(format!("{file}.redb"));
+        let store = RedbTeamStore::open(&path, self.metrics.documents.clone())
+            .map_err(|err| anyhow::anyhow!("cannot open {}: {err}", path.display()))?;
+        let (requests, queue) = mpsc::channel(4096);
+        let cache = NonZeroUsize::new(self.limits.doc_cache).unwrap_or(NonZeroUsize::MIN);
+        let team = Team::new(store, cache);
+        let metrics = WorkerMetrics {
+            documents_stored: self.metrics.documents_stored.clone(),
+            documents_cached: self.metrics.documents_cached.clone(),
+            bytes_sent: self.metrics.bytes_sent.clone(),
+            sync_latency: self.metrics.sync_latency.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("team-{file}"))
+            .spawn(move || run_worker(team, queue, metrics))?;
+        teams.insert(
+            file,
+            TeamWorker {
+                requests: requests.clone(),
+                thread,
+            },
+        );
+        Ok(requests)
+    }
+}
+
+struct WorkerMetrics {
+    documents_stored: prometheus::IntCounter,
+    documents_cached: prometheus::IntGauge,
+    bytes_sent: prometheus::IntCounter,
+    sync_latency: prometheus::Histogram,
+}
+
+/// A team's worker: handles its frames in order until every sender is gone.
+fn run_worker(
+    mut team: Team<RedbTeamStore>,
+    mut queue: mpsc::Receiver<Request>,
+    metrics: WorkerMetrics,
+) {
+    let mut subscribers: HashMap<u64, Arc<Connection>> = HashMap::new();
+    while let Some(request) = queue.blocking_recv() {
+        match request {
+            Request::FeedHead(reply) => {
+                let _ = reply.send(team.feed_head().map_err(|err| err.to_string()));
+            }
+            Request::Leave(id) => {
+                subscribers.remove(&id);
+            }
+            Request::Frame {
+                connection,
+                frame,
+                arrived,
+            } => {
+                let cached_before = team.cached();
+                match team.handle(&frame) {
+                    Ok(outcome) => {
+                        for reply in outcome.reply {
+                            metrics.bytes_sent.inc_by(reply.len() as u64);
+                            connection.send(Frame::from(reply));
+                        }
+                        if outcome.subscribe {
+                            subscribers.insert(connection.id, connection.clone());
+                        }
+                        for update in outcome.broadcast {
+                            let update = Frame::from(update);
+                            for other in subscribers.values().filter(|o| o.id != connection.id) {
+                                metrics.bytes_sent.inc_by(update.len() as u64);
+                                other.send(update.clone());
+                            }
+                        }
+                        metrics.documents_stored.inc_by(outcome.stored as u64);
+                    }
+                    Err(refusal) => {
+                        tracing::warn!(
+                            connection = connection.id,
+                            team = %connection.team,
+                            member = %connection.member,
+                            error = %refusal,
+                            "closing connection"
+                        );
+                        connection.close(refusal.close_reason());
+                    }
+                }
+                metrics
+                    .documents_cached
+                    .add(team.cached() as i64 - cached_before as i64);
+                metrics
+                    .sync_latency
+                    .observe(arrived.elapsed().as_secs_f64());
+            }
+        }
+    }
+    metrics.documents_cached.sub(team.cached() as i64);
+}

@@ -1,0 +1,129 @@
+//! fieldsync-relay: serves a team's documents to its devices over websockets, and manages
+//! teams and members in its data directory.
+//!
+//! - [`config`]: flags, environment variables and limits.
+//! - [`members`]: teams, members and token hashes in `members.json`.
+//! - [`team_store`]: one team's documents and changes feed in redb.
+//! - [`hub`]: team workers and open connections.
+//! - [`connection`]: one device's websocket.
+//! - [`server`]: HTTP routes, throttling, the members watcher, shutdown.
+//! - [`metrics`]: Prometheus metrics.
+
+mod config;
+mod connection;
+mod hub;
+mod members;
+mod metrics;
+mod server;
+mod team_store;
+mod throttle;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::Utc;
+use clap::Parser;
+
+use config::{Cli, Command, MemberCommand, Serve, TeamCommand};
+use members::Members;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("fieldsync-relay: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let data = cli.data;
+    let now = Utc::now();
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Serve(serve) => {
+            drop(out);
+            run_server(data, serve)
+        }
+        Command::Team(TeamCommand::Create { name }) => {
+            Members::update(&data, |members| members.create_team(&name, now))?;
+            writeln!(out, "made team '{name}'")?;
+            Ok(())
+        }
+        Command::Member(MemberCommand::Add { team, name, role }) => {
+            let token =
+                Members::update(&data, |members| members.add_member(&team, &name, role, now))?;
+            writeln!(
+                out,
+                "added {name} to team '{team}' as {role}. Their token, shown this once (give it to them for `fieldsync join`):"
+            )?;
+            writeln!(out, "{token}")?;
+            Ok(())
+        }
+        Command::Member(MemberCommand::Remove { team, name }) => {
+            Members::update(&data, |members| members.remove_member(&team, &name, now))?;
+            writeln!(
+                out,
+                "removed {name} from team '{team}': their devices are refused and open connections close"
+            )?;
+            Ok(())
+        }
+        Command::Member(MemberCommand::List { team }) => {
+            let members = Members::load(&data)?;
+            let record = members.team(&team)?;
+            writeln!(out, "NAME\tROLE\tADDED\tREMOVED")?;
+            for (name, member) in &record.members {
+                let removed = member.removed_at.map_or_else(
+                    || "-".to_owned(),
+                    |at| at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                );
+                writeln!(
+                    out,
+                    "{name}\t{}\t{}\t{removed}",
+                    member.role,
+                    member.added_at.format("%Y-%m-%d %H:%M UTC")
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn run_server(data: std::path::PathBuf, serve: Serve) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if serve.log_format == "json" {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+    std::fs::create_dir_all(&data)?;
+    let hub = Arc::new(hub::Hub::new(data.clone(), serve.limits)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(serve.listen).await?;
+        let address = listener.local_addr()?;
+        // The first line on stdout says where the relay listens (port 0 picks one).
+        println!("listening on {address}");
+        tracing::info!(%address, data = %data.display(), "relay started");
+        server::serve(listener, hub).await
+    })
+}

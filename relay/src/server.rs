@@ -1,0 +1,125 @@
+//! The HTTP side of the relay: `/sync` (websocket), `/healthz`, `/metrics`, connection
+//! throttling, the members-file watcher and graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use fieldsync_sync::CloseReason;
+use tokio::net::TcpListener;
+
+use crate::hub::Hub;
+use crate::throttle::Throttle;
+
+/// How often the members file is checked for changes.
+const MEMBERS_POLL: Duration = Duration::from_millis(200);
+
+struct AppState {
+    hub: Arc<Hub>,
+    throttle: Throttle,
+}
+
+async fn sync(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let hub = &state.hub;
+    if !state.throttle.allow(peer.ip(), Instant::now()) {
+        tracing::info!(%peer, "refused: too many connection attempts");
+        hub.metrics.closes.with_label_values(&["throttled"]).inc();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connection attempts from this address; wait a minute and sync again\n",
+        )
+            .into_response();
+    }
+    if hub.connection_count() >= hub.limits.max_connections {
+        tracing::warn!(%peer, "refused: connection limit reached");
+        hub.metrics.closes.with_label_values(&["full"]).inc();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the relay is at its connection limit; sync again later\n",
+        )
+            .into_response();
+    }
+    let hub = hub.clone();
+    upgrade
+        .max_message_size(hub.limits.max_frame)
+        .max_frame_size(hub.limits.max_frame)
+        .on_upgrade(move |socket| crate::connection::serve(socket, peer, hub))
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> String {
+    state.hub.metrics.render()
+}
+
+/// Serves until SIGINT or SIGTERM, then closes every connection with a reason, lets the team
+/// workers finish what they were handed, and returns.
+pub async fn serve(listener: TcpListener, hub: Arc<Hub>) -> anyhow::Result<()> {
+    let state = Arc::new(AppState {
+        throttle: Throttle::new(hub.limits.connects_per_minute),
+        hub: hub.clone(),
+    });
+    let app = Router::new()
+        .route("/sync", get(sync))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .with_state(state);
+    let watcher = {
+        let hub = hub.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(MEMBERS_POLL);
+            loop {
+                tick.tick().await;
+                if let Err(err) = hub.reload_members() {
+                    tracing::error!(error = %err, "cannot read the members file; keeping the last good one");
+                }
+            }
+        })
+    };
+    let shutdown = {
+        let hub = hub.clone();
+        async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: closing connections");
+            hub.close_all(CloseReason::ShuttingDown);
+        }
+    };
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    watcher.abort();
+    // Connections were asked to close; give their tasks a moment to send the close frames.
+    let _ = tokio::time::timeout(Duration::from_secs(2), hub.idle()).await;
+    let workers = hub.clone();
+    tokio::task::spawn_blocking(move || workers.stop_workers()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

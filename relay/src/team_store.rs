@@ -1,0 +1,253 @@
+//! One team's documents and changes feed in a redb file, `teams/N.redb` in the data directory.
+//!
+//! A document is its saved bytes plus the change chunks stored since (folded into the saved
+//! bytes once [`FOLD_AFTER`] have gathered). The feed keeps one entry per document, at its
+//! latest sequence number, so a device that asks for what came after N reads only the
+//! documents changed since N. Every commit is durable before it returns.
+
+use std::path::Path;
+
+use automerge::Automerge;
+use fieldsync_sync::message::FeedEntry;
+use fieldsync_sync::{Heads, NewChanges, TeamStore};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+/// Document id -> saved document.
+const DOCS: TableDefinition<&str, &[u8]> = TableDefinition::new("docs");
+/// (document id, n) -> a change chunk stored after the saved document.
+const CHANGES: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("changes");
+/// Sequence number -> document id.
+const FEED: TableDefinition<u64, &str> = TableDefinition::new("feed");
+/// Document id -> (its latest sequence number, its heads, 32 bytes each).
+const POSITIONS: TableDefinition<&str, (u64, &[u8])> = TableDefinition::new("positions");
+
+/// Change chunks kept per document before they are folded into its saved bytes.
+pub const FOLD_AFTER: u32 = 16;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TeamStoreError(String);
+
+macro_rules! impl_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for TeamStoreError {
+            fn from(err: $t) -> Self {
+                TeamStoreError(err.to_string())
+            }
+        }
+    )*};
+}
+impl_from!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// A team's redb file.
+pub struct RedbTeamStore {
+    db: Database,
+    head: u64,
+    documents: prometheus::IntGauge,
+}
+
+impl RedbTeamStore {
+    /// Opens (or makes) the team file at `path`, counting its documents into `documents`.
+    pub fn open(
+        path: &Path,
+        documents: prometheus::IntGauge,
+    ) -> Result<RedbTeamStore, TeamStoreError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|err| TeamStoreError(err.to_string()))?;
+        }
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        {
+            txn.open_table(DOCS)?;
+            txn.open_table(CHANGES)?;
+            txn.open_table(FEED)?;
+            txn.open_table(POSITIONS)?;
+        }
+        txn.commit()?;
+        let (head, count) = {
+            use redb::ReadableTableMetadata;
+            let txn = db.begin_read()?;
+            let feed = txn.open_table(FEED)?;
+            let head = feed.last()?.map_or(0, |(seq, _)| seq.value());
+            (head, txn.open_table(POSITIONS)?.len()?)
+        };
+        documents.add(i64::try_from(count).unwrap_or(i64::MAX));
+        Ok(RedbTeamStore {
+            db,
+            head,
+            documents,
+        })
+    }
+}
+
+impl TeamStore for RedbTeamStore {
+    type Error = TeamStoreError;
+
+    fn load(&mut self, id: &str) -> Result<Option<Vec<u8>>, TeamStoreError> {
+        let txn = self.db.begin_read()?;
+        let docs = txn.open_table(DOCS)?;
+        let changes = txn.open_table(CHANGES)?;
+        let mut bytes = match docs.get(id)? {
+            Some(saved) => saved.value().to_vec(),
+            None => Vec::new(),
+        };
+        for chunk in changes.range((id, 0)..=(id, u32::MAX))? {
+            bytes.extend_from_slice(chunk?.1.value());
+        }
+        Ok((!bytes.is_empty()).then_some(bytes))
+    }
+
+    fn commit(&mut self, new: &[NewChanges]) -> Result<Vec<u64>, TeamStoreError> {
+        if new.is_empty() {
+            return Ok(Vec::new());
+        }
+        let txn = self.db.begin_write()?;
+        let mut seqs = Vec::with_capacity(new.len());
+        let mut head = self.head;
+        let mut created = 0;
+        {
+            let mut docs = txn.open_table(DOCS)?;
+            let mut changes = txn.open_table(CHANGES)?;
+            let mut feed = txn.open_table(FEED)?;
+            let mut positions = txn.open_table(POSITIONS)?;
+            for change in new {
+                let id = change.id.as_str();
+                let next = changes
+                    .range((id, 0)..=(id, u32::MAX))?
+                    .next_back()
+                    .transpose()?
+                    .map_or(0, |(key, _)| key.value().1 + 1);
+                if next + 1 >= FOLD_AFTER {
+                    fold(&mut docs, &mut changes, id, &change.data)?;
+                } else {
+                    changes.insert((id, next), change.data.as_slice())?;
+                }
+                head += 1;
+                let previous = positions
+                    .insert(id, (head, change.heads.to_bytes().as_slice()))?
+                    .map(|old| old.value().0);
+                match previous {
+                    Some(old) => {
+                        feed.remove(old)?;
+                    }
+                    None => created += 1,
+                }
+                feed.insert(head, id)?;
+                seqs.push(head);
+            }
+        }
+        txn.commit()?;
+        self.head = head;
+        self.documents.add(created);
+        Ok(seqs)
+    }
+
+    fn feed(&mut self, after: u64, limit: usize) -> Result<Vec<FeedEntry>, TeamStoreError> {
+        let txn = self.db.begin_read()?;
+        let feed = txn.open_table(FEED)?;
+        let positions = txn.open_table(POSITIONS)?;
+        let mut entries = Vec::new();
+        for entry in feed.range(after.saturating_add(1)..)?.take(limit) {
+            let (seq, id) = entry?;
+            let id = id.value().to_owned();
+            let heads = positions
+                .get(id.as_str())?
+                .and_then(|position| Heads::from_bytes(position.value().1))
+                .ok_or_else(|| TeamStoreError(format!("document {id} has no position")))?;
+            entries.push(FeedEntry {
+                id,
+                seq: seq.value(),
+                heads,
+            });
+        }
+        Ok(entries)
+    }
+
+    fn feed_head(&mut self) -> Result<u64, TeamStoreError> {
+        Ok(self.head)
+    }
+}
+
+/// Replaces a document's saved bytes and chunks with one saved document including `latest`.
+fn fold(
+    docs: &mut redb::Table<&str, &[u8]>,
+    changes: &mut redb::Table<(&str, u32), &[u8]>,
+    id: &str,
+    latest: &[u8],
+) -> Result<(), TeamStoreError> {
+    let mut bytes = docs
+        .get(id)?
+        .map(|saved| saved.value().to_vec())
+        .unwrap_or_default();
+    for chunk in changes.range((id, 0)..=(id, u32::MAX))? {
+        bytes.extend_from_slice(chunk?.1.value());
+    }
+    bytes.extend_from_slice(latest);
+    let doc = Automerge::load(&bytes)
+        .map_err(|err| TeamStoreError(format!("document {id} does not load: {err}")))?;
+    docs.insert(id, doc.save().as_slice())?;
+    changes.retain_in((id, 0)..=(id, u32::MAX), |_, _| false)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT};
+
+    #[test]
+    fn changes_fold_and_the_feed_keeps_one_entry_per_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("teams/1.redb");
+        let gauge = prometheus::IntGauge::new("documents", "test").unwrap();
+        let mut store = RedbTeamStore::open(&path, gauge.clone()).unwrap();
+        let mut doc = AutoCommit::new();
+        let mut heads = Vec::new();
+        for n in 0..40 {
+            doc.put(ROOT, "n", n).unwrap();
+            doc.commit();
+            let change = NewChanges {
+                id: "a".into(),
+                data: doc.save_after(&heads),
+                heads: Heads::new(doc.get_heads()),
+            };
+            heads = doc.get_heads();
+            store.commit(&[change]).unwrap();
+        }
+        store
+            .commit(&[NewChanges {
+                id: "b".into(),
+                data: AutoCommit::new().save(),
+                heads: Heads::default(),
+            }])
+            .unwrap();
+        assert_eq!(gauge.get(), 2);
+        drop(store);
+        let reopened = prometheus::IntGauge::new("documents", "test").unwrap();
+        let mut store = RedbTeamStore::open(&path, reopened.clone()).unwrap();
+        assert_eq!(reopened.get(), 2);
+        assert_eq!(store.feed_head().unwrap(), 41);
+        let feed = store.feed(0, 10).unwrap();
+        assert_eq!(
+            feed.iter()
+                .map(|e| (e.id.as_str(), e.seq))
+                .collect::<Vec<_>>(),
+            [("a", 40), ("b", 41)]
+        );
+        assert_eq!(feed[0].heads, Heads::new(doc.get_heads()));
+        assert!(store.feed(40, 10).unwrap().iter().all(|e| e.id == "b"));
+        let loaded = Automerge::load(&store.load("a").unwrap().unwrap()).unwrap();
+        assert_eq!(loaded.get_heads(), doc.get_heads());
+        assert_eq!(store.load("zzz").unwrap(), None);
+    }
+}
