@@ -47,6 +47,14 @@ pub enum Command {
     Status(JsonArg),
     /// Fold pending changes into their documents and shrink the store file.
     Compact,
+    /// Connect this device to the team's relay (stored; nothing is sent until `sync`).
+    Join(JoinArgs),
+    /// Push this device's changes to the relay and pull the team's.
+    Sync(SyncArgs),
+    /// List fields that two devices set differently at the same time.
+    Conflicts(ConflictsArgs),
+    /// Settle a conflicted field with the value that should stand.
+    Resolve(ResolveArgs),
 }
 
 /// `fieldsync init`.
@@ -373,4 +381,45 @@ mod tests {
             ]
         );
     }
+}
+
+/// `fieldsync join`.
+#[derive(Debug, Args)]
+pub struct JoinArgs {
+    /// The relay's sync address, like ws://relay.example.com:7700/sync.
+    pub url: String,
+    /// Your team's name on the relay.
+    #[arg(long)]
+    pub team: String,
+    /// Your token, from `fieldsync-relay member add` (or set FIELDSYNC_TOKEN).
+    #[arg(long, env = "FIELDSYNC_TOKEN", hide_env_values = true)]
+    pub token: String,
+}
+
+/// `fieldsync sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Stay connected: apply the team's changes as they happen and push this device's as they
+    /// are made; reconnect after network failures.
+    #[arg(long)]
+    pub watch: bool,
+}
+
+/// `fieldsync conflicts`.
+#[derive(Debug, Args)]
+pub struct ConflictsArgs {
+    /// Print one JSON document instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `fieldsync resolve`.
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// The lead's id (or a unique prefix of 4+ characters).
+    pub id: String,
+    /// The conflicted field (as `fieldsync conflicts` names it).
+    pub field: String,
+    /// The value that should stand.
+    pub value: String,
 }

@@ -1,13 +1,16 @@
 //! One module per command, and the dispatch from parsed arguments to them.
 
 mod change;
+mod conflicts;
 mod demo;
 mod init;
+mod join;
 mod lead_add;
 mod lead_edit;
 mod lead_list;
 mod lead_show;
 mod maintenance;
+mod sync;
 
 use std::io::Write;
 
@@ -35,6 +38,10 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<bool> {
         Command::Demo(args) => demo::run(&cx, &args, out),
         Command::Status(args) => maintenance::status(&cx, &args, out),
         Command::Compact => maintenance::compact(&cx, out),
+        Command::Join(args) => join::run(&cx, &args, out),
+        Command::Sync(args) => sync::run(&cx, &args, out),
+        Command::Conflicts(args) => conflicts::list(&cx, &args, out),
+        Command::Resolve(args) => conflicts::resolve(&cx, &args, out),
     }
     .map(|()| true)
 }

@@ -179,6 +179,12 @@ impl LeadDoc {
         self.doc.save_after(heads)
     }
 
+    /// Hashes of changes this document was given but cannot apply yet because changes they
+    /// depend on are missing; empty when the document is complete.
+    pub fn missing_deps(&self) -> Vec<ChangeHash> {
+        automerge::ReadDoc::get_missing_deps(&self.doc, &[])
+    }
+
     /// The current heads, to save incrementally after an edit.
     pub fn heads(&self) -> Vec<ChangeHash> {
         self.doc.get_heads()

@@ -10,6 +10,7 @@
 //! - [`schema`]: the document's keys and layout.
 //! - [`view`]: [`Lead`], the whole lead as read from its document (the JSON shape).
 //! - [`row`]: [`LeadRow`], the compact projection the store keeps for lists and analytics.
+//! - [`heads`]: a document's heads as bytes, as stores and the sync protocol keep them.
 //!
 //! ```
 //! use fieldsync_model::{Action, Field, LeadDoc, LeadId, NewLead, Stamp, templates};
@@ -35,6 +36,7 @@
 pub mod action;
 pub mod doc;
 pub mod field;
+pub mod heads;
 pub mod id;
 pub mod money;
 pub mod pipeline;

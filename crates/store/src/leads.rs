@@ -12,7 +12,7 @@ use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 
 use crate::Store;
 use crate::error::{LookupError, StoreError};
-use crate::tables::{CHANGES, COMPACT_AFTER, DOC_KEYS, DOCS, ROWS};
+use crate::tables::{ACKED, CHANGES, COMPACT_AFTER, DOC_KEYS, DOCS, HEADS, ROWS, UNPUSHED};
 
 /// The result of a change.
 #[derive(Debug)]
@@ -85,12 +85,24 @@ fn build(
     Ok(doc)
 }
 
+/// Where a change to a document came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Made on this device: the relay does not have it yet.
+    Local,
+    /// Received from the relay, which holds it.
+    Relay,
+}
+
 /// The tables a change to one lead touches, open together in one write transaction.
 pub(crate) struct LeadTables<'txn> {
     docs: Table<'txn, (u64, &'static str), &'static [u8]>,
     keys: Table<'txn, &'static str, u64>,
     changes: Table<'txn, (&'static str, u32), &'static [u8]>,
     rows: Table<'txn, &'static str, &'static [u8]>,
+    pub(crate) heads: Table<'txn, &'static str, &'static [u8]>,
+    pub(crate) acked: Table<'txn, &'static str, &'static [u8]>,
+    pub(crate) unpushed: Table<'txn, &'static str, ()>,
 }
 
 impl<'txn> LeadTables<'txn> {
@@ -101,11 +113,20 @@ impl<'txn> LeadTables<'txn> {
             keys: txn.open_table(DOC_KEYS)?,
             changes: txn.open_table(CHANGES)?,
             rows: txn.open_table(ROWS)?,
+            heads: txn.open_table(HEADS)?,
+            acked: txn.open_table(ACKED)?,
+            unpushed: txn.open_table(UNPUSHED)?,
         })
     }
 
-    /// Writes a new lead's document and row; refuses an id already in the store.
-    pub(crate) fn insert_new(&mut self, doc: &LeadDoc) -> Result<(), StoreError> {
+    /// Writes a new lead's document and row; refuses an id already in the store. `saved` is
+    /// the document's bytes as they should be stored (`doc.save()`, or bytes received whole).
+    pub(crate) fn insert_new(
+        &mut self,
+        doc: &LeadDoc,
+        saved: &[u8],
+        origin: Origin,
+    ) -> Result<(), StoreError> {
         let lead = doc.view();
         let id = lead.id.as_str();
         if self.keys.get(id)?.is_some() {
@@ -115,14 +136,48 @@ impl<'txn> LeadTables<'txn> {
         }
         let created = filing_time(&lead);
         self.keys.insert(id, created)?;
-        self.docs.insert((created, id), doc.save().as_slice())?;
+        self.docs.insert((created, id), saved)?;
+        self.record_heads(id, &doc.heads(), origin)?;
         self.put_row(&lead)
+    }
+
+    /// Records a document's new heads and whether the relay still lacks some of it.
+    fn record_heads(
+        &mut self,
+        id: &str,
+        heads: &[automerge::ChangeHash],
+        origin: Origin,
+    ) -> Result<(), StoreError> {
+        let bytes = fieldsync_model::heads::to_bytes(heads);
+        self.heads.insert(id, bytes.as_slice())?;
+        match origin {
+            Origin::Local => {
+                self.unpushed.insert(id, ())?;
+            }
+            // What came from the relay it holds; unless this device has changes of its own
+            // still unacknowledged, the relay now holds the whole document.
+            Origin::Relay => {
+                if self.unpushed.get(id)?.is_none() {
+                    self.acked.insert(id, bytes.as_slice())?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A lead's document as stored now, and its next change sequence number.
     pub(crate) fn load(&self, id: &LeadId, actor: &ActorId) -> Result<(LeadDoc, u32), StoreError> {
-        load_from(&self.docs, &self.keys, &self.changes, id, actor)?
+        self.load_if_present(id, actor)?
             .ok_or_else(|| StoreError::Missing(id.clone()))
+    }
+
+    /// Like [`LeadTables::load`], with `None` for a lead not in the store.
+    pub(crate) fn load_if_present(
+        &self,
+        id: &LeadId,
+        actor: &ActorId,
+    ) -> Result<Option<(LeadDoc, u32)>, StoreError> {
+        load_from(&self.docs, &self.keys, &self.changes, id, actor)
     }
 
     /// Ids of the leads that have pending incremental changes.
@@ -164,6 +219,7 @@ impl<'txn> LeadTables<'txn> {
         lead: &Lead,
         heads: &[automerge::ChangeHash],
         next_seq: u32,
+        origin: Origin,
     ) -> Result<(), StoreError> {
         let id = lead.id.as_str();
         if next_seq + 1 >= COMPACT_AFTER {
@@ -172,6 +228,7 @@ impl<'txn> LeadTables<'txn> {
             self.changes
                 .insert((id, next_seq), doc.save_after(heads).as_slice())?;
         }
+        self.record_heads(id, &doc.heads(), origin)?;
         self.put_row(lead)
     }
 
@@ -204,7 +261,7 @@ impl Store {
     /// Creates one lead; validation failures write nothing.
     pub fn create_lead(&mut self, history: LeadHistory) -> Result<LeadId, StoreError> {
         let doc = build(&history, &self.meta.pipeline, &self.meta.actor)?;
-        self.write(|txn| LeadTables::open(txn)?.insert_new(&doc))?;
+        self.write(|txn| LeadTables::open(txn)?.insert_new(&doc, &doc.save(), Origin::Local))?;
         Ok(history.id)
     }
 
@@ -220,7 +277,8 @@ impl Store {
             let mut tables = LeadTables::open(txn)?;
             let mut count = 0;
             for history in histories {
-                tables.insert_new(&build(&history, &pipeline, &actor)?)?;
+                let doc = build(&history, &pipeline, &actor)?;
+                tables.insert_new(&doc, &doc.save(), Origin::Local)?;
                 count += 1;
                 progress(count);
             }
@@ -250,7 +308,7 @@ impl Store {
             let changed = doc.apply(actions, &pipeline, stamp)?;
             let lead = doc.view();
             if changed {
-                tables.store_changes(&doc, &lead, &heads, next_seq)?;
+                tables.store_changes(&doc, &lead, &heads, next_seq, Origin::Local)?;
             }
             Ok(Updated { changed, lead })
         })

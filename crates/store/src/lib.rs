@@ -10,6 +10,7 @@
 //! - [`handle`]: opening the file read-only or for writing, waiting on other processes.
 //! - [`leads`]: creating, changing, loading and listing leads.
 //! - [`maintenance`]: compaction, row rebuilds and statistics.
+//! - [`sync`]: the relay joined, the feed position, unpushed leads, merging the relay's changes.
 //!
 //! ```
 //! use fieldsync_store::{Store, StoreOptions};
@@ -24,6 +25,7 @@ mod error;
 mod handle;
 pub mod leads;
 pub mod maintenance;
+pub mod sync;
 pub mod tables;
 
 use std::path::{Path, PathBuf};
@@ -33,13 +35,14 @@ use automerge::ActorId;
 use chrono::Utc;
 use fieldsync_model::Pipeline;
 use fieldsync_model::row::ROW_VERSION;
-use redb::WriteTransaction;
+use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use error::{LookupError, OpenError, StoreError};
 pub use leads::Updated;
 pub use maintenance::StoreStats;
+pub use sync::{Merged, Outgoing, Remote};
 
 use handle::{Handle, Location};
 use tables::{META, STORE_SCHEMA, meta_key};
@@ -122,6 +125,9 @@ impl Store {
             txn.open_table(tables::DOC_KEYS)?;
             txn.open_table(tables::CHANGES)?;
             txn.open_table(tables::ROWS)?;
+            txn.open_table(tables::HEADS)?;
+            txn.open_table(tables::ACKED)?;
+            txn.open_table(tables::UNPUSHED)?;
             txn.commit()?;
             Ok(())
         };
@@ -150,8 +156,19 @@ impl Store {
         })
     }
 
-    /// Opens an existing store read-only; it becomes writable on the first change.
+    /// Opens an existing store read-only; it becomes writable on the first change. A store
+    /// from before sync existed (layout 1) is upgraded first.
     pub fn open(path: &Path, options: StoreOptions) -> Result<Store, OpenError> {
+        match Store::open_current(path, options.clone()) {
+            Err(OpenError::OlderSchema { found: 1, .. }) => {
+                upgrade_from_v1(path, &options)?;
+                Store::open_current(path, options)
+            }
+            other => other,
+        }
+    }
+
+    fn open_current(path: &Path, options: StoreOptions) -> Result<Store, OpenError> {
         let db = handle::open_read(path, options.lock_wait)?;
         let handle = Handle::Read(db);
         let unusable = |err: StoreError| OpenError::Unusable {
@@ -237,6 +254,32 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Adds the sync tables to a layout-1 store, counting every lead as not yet pushed.
+fn upgrade_from_v1(path: &Path, options: &StoreOptions) -> Result<(), OpenError> {
+    let unusable = |err: StoreError| OpenError::Unusable {
+        path: path.to_owned(),
+        detail: format!("upgrading it to layout {STORE_SCHEMA} failed: {err}"),
+    };
+    let db = handle::open_write(path, options.lock_wait)?;
+    let upgrade = || -> Result<(), StoreError> {
+        let txn = db.begin_write()?;
+        let actor: String = {
+            let meta = txn.open_table(META)?;
+            let bytes = meta
+                .get(meta_key::ACTOR)?
+                .ok_or_else(|| StoreError::Corrupt("metadata 'actor' is missing".into()))?;
+            decode_json(meta_key::ACTOR, bytes.value())?
+        };
+        let actor = ActorId::try_from(actor.as_str())
+            .map_err(|err| StoreError::Corrupt(format!("metadata 'actor': {err}")))?;
+        sync::fill_sync_tables(&txn, &actor)?;
+        put_meta(&txn, meta_key::SCHEMA, &STORE_SCHEMA)?;
+        txn.commit()?;
+        Ok(())
+    };
+    upgrade().map_err(unusable)
 }
 
 enum MetaError {

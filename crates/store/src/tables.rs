@@ -16,6 +16,16 @@ pub const CHANGES: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("c
 /// Lead id -> the lead's projection row (postcard-encoded `LeadRow`).
 pub const ROWS: TableDefinition<&str, &[u8]> = TableDefinition::new("rows");
 
+/// Lead id -> the document's current heads (32 bytes each), kept with every write so a sync
+/// can compare documents without loading them.
+pub const HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("heads");
+
+/// Lead id -> the heads the relay has acknowledged holding.
+pub const ACKED: TableDefinition<&str, &[u8]> = TableDefinition::new("acked");
+
+/// Lead id -> nothing: the leads with changes the relay has not acknowledged yet.
+pub const UNPUSHED: TableDefinition<&str, ()> = TableDefinition::new("unpushed");
+
 /// Metadata key -> JSON value.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
@@ -33,11 +43,15 @@ pub mod meta_key {
     pub const PIPELINE: &str = "pipeline";
     /// When the store was made.
     pub const CREATED_AT: &str = "created_at";
+    /// The relay this device syncs with (`Remote`), once joined.
+    pub const REMOTE: &str = "remote";
+    /// The relay's changes-feed position this device has applied everything up to.
+    pub const SINCE: &str = "since";
 }
 
 /// Layout version of the store written by this code. Bump it, and add a migration or a clear
 /// refusal, whenever a table changes meaning.
-pub const STORE_SCHEMA: u32 = 1;
+pub const STORE_SCHEMA: u32 = 2;
 
 /// Pending incremental changes per lead before the document is re-saved whole.
 pub const COMPACT_AFTER: u32 = 8;

@@ -3,6 +3,7 @@
 //! docs/protocol.md specifies each one on the wire; the comments here say what each is for.
 
 use automerge::ChangeHash;
+use fieldsync_model::heads;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The protocol version this code speaks, sent in [`Hello`].
@@ -26,19 +27,12 @@ impl Heads {
 
     /// The heads concatenated, 32 bytes each (the form stores keep them in).
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.0.iter().flat_map(|hash| hash.0).collect()
+        heads::to_bytes(&self.0)
     }
 
     /// Heads from [`Heads::to_bytes`]; `None` if the length is not a multiple of 32.
     pub fn from_bytes(bytes: &[u8]) -> Option<Heads> {
-        if !bytes.len().is_multiple_of(32) {
-            return None;
-        }
-        bytes
-            .chunks_exact(32)
-            .map(|chunk| ChangeHash::try_from(chunk).ok())
-            .collect::<Option<Vec<_>>>()
-            .map(Heads::new)
+        heads::from_bytes(bytes).map(Heads)
     }
 }
 

@@ -1,0 +1,72 @@
+//! The device store as the sync protocol sees it.
+
+use fieldsync_store::{Store, StoreError};
+use fieldsync_sync::{DeviceDocs, DocChanges, Heads, Stored};
+
+/// The store, lent to a sync session; counts what it merged.
+pub struct Replica<'a> {
+    /// The store.
+    pub store: &'a mut Store,
+    /// Documents changed by what the relay sent.
+    pub merged: usize,
+}
+
+impl DeviceDocs for Replica<'_> {
+    type Error = StoreError;
+
+    fn pending(
+        &mut self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DocChanges>, StoreError> {
+        Ok(self
+            .store
+            .unpushed(after, limit)?
+            .into_iter()
+            .map(|out| DocChanges {
+                id: out.id,
+                heads: Heads::new(out.heads),
+                data: out.data,
+            })
+            .collect())
+    }
+
+    fn whole(&mut self, id: &str) -> Result<Option<DocChanges>, StoreError> {
+        Ok(self.store.whole(id)?.map(|out| DocChanges {
+            id: out.id,
+            heads: Heads::new(out.heads),
+            data: out.data,
+        }))
+    }
+
+    fn acknowledged(&mut self, stored: &[Stored]) -> Result<(), StoreError> {
+        let stored: Vec<_> = stored
+            .iter()
+            .map(|entry| (entry.id.clone(), entry.heads.0.clone()))
+            .collect();
+        self.store.acknowledge(&stored)
+    }
+
+    fn heads(&mut self, ids: &[&str]) -> Result<Vec<Option<Heads>>, StoreError> {
+        Ok(self
+            .store
+            .heads(ids)?
+            .into_iter()
+            .map(|heads| heads.map(Heads::new))
+            .collect())
+    }
+
+    fn apply(&mut self, docs: &[DocChanges]) -> Result<Vec<String>, StoreError> {
+        let incoming: Vec<(&str, &[u8])> = docs
+            .iter()
+            .map(|doc| (doc.id.as_str(), doc.data.as_slice()))
+            .collect();
+        let merged = self.store.merge_remote(&incoming)?;
+        self.merged += merged.changed;
+        Ok(merged.incomplete)
+    }
+
+    fn set_since(&mut self, seq: u64) -> Result<(), StoreError> {
+        self.store.set_since(seq)
+    }
+}

@@ -1,0 +1,258 @@
+//! One websocket connection to the relay, driving a [`DeviceSession`] until it has synced
+//! (or, when watching, until the connection ends).
+//!
+//! When watching, the store is opened only to handle a frame or to look for local changes and
+//! closed right after, so the device's other commands can write in between.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use fieldsync_store::{Remote, Store};
+use fieldsync_sync::{CloseReason, DeviceSession, DeviceStats, Hello, PROTOCOL_VERSION};
+use futures_util::{SinkExt, StreamExt};
+use tokio::time::{Instant, MissedTickBehavior, interval, timeout};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use super::replica::Replica;
+
+/// Largest frame accepted from the relay (its answers are split well below this).
+const MAX_FRAME: usize = 64 << 20;
+/// How long to wait for the relay to accept the connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A relay silent this long is taken as gone (it pings every 15 s by default).
+const SILENCE_LIMIT: Duration = Duration::from_secs(60);
+/// How often a watching device looks for local changes to push.
+const LOCAL_POLL: Duration = Duration::from_millis(500);
+
+/// How a session ended badly.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The relay refused or closed the connection, with its reason.
+    #[error("the relay closed the connection: {}", .0.explain())]
+    Refused(CloseReason),
+    /// The relay closed with a code this version does not know.
+    #[error("the relay closed the connection (code {code}: {reason})")]
+    Closed {
+        /// The close code.
+        code: u16,
+        /// The relay's reason text.
+        reason: String,
+    },
+    /// The network failed; trying again later may work.
+    #[error("{0}")]
+    Network(String),
+    /// This device's store or the protocol failed.
+    #[error(transparent)]
+    Local(#[from] anyhow::Error),
+}
+
+impl SessionError {
+    /// Whether trying again cannot help until someone changes something.
+    pub fn is_final(&self) -> bool {
+        match self {
+            SessionError::Refused(reason) => matches!(
+                reason,
+                CloseReason::Unauthorized
+                    | CloseReason::Removed
+                    | CloseReason::Version
+                    | CloseReason::Protocol
+            ),
+            SessionError::Closed { .. } | SessionError::Network(_) => false,
+            SessionError::Local(_) => true,
+        }
+    }
+}
+
+/// What happened, for progress and watch output.
+pub enum Event<'a> {
+    /// The relay accepted the connection.
+    Connected,
+    /// A frame was handled; the counts so far.
+    Progress(&'a DeviceStats, usize),
+}
+
+/// Where the store comes from, and whether to keep it open between frames.
+pub struct StoreSlot<'a> {
+    open: &'a dyn Fn() -> anyhow::Result<Store>,
+    store: Option<Store>,
+    keep_open: bool,
+}
+
+impl<'a> StoreSlot<'a> {
+    /// A slot that opens stores with `open`; `keep_open` holds the store for the whole session.
+    pub fn new(open: &'a dyn Fn() -> anyhow::Result<Store>, keep_open: bool) -> Self {
+        StoreSlot {
+            open,
+            store: None,
+            keep_open,
+        }
+    }
+
+    fn get(&mut self) -> anyhow::Result<&mut Store> {
+        if self.store.is_none() {
+            self.store = Some((self.open)()?);
+        }
+        self.store
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("the store is not open"))
+    }
+
+    fn release(&mut self) {
+        if !self.keep_open {
+            self.store = None;
+        }
+    }
+}
+
+/// Checks a relay address before it is stored or dialled.
+pub fn check_url(url: &str) -> anyhow::Result<()> {
+    let problem = if url.starts_with("wss://") {
+        Some(
+            "wss:// (TLS) is not supported by this build; use ws:// to a relay or to a TLS-terminating proxy on a trusted network",
+        )
+    } else if !url.starts_with("ws://") {
+        Some("it must start with ws://, like ws://relay.example.com:7700/sync")
+    } else if url["ws://".len()..]
+        .split('/')
+        .next()
+        .is_none_or(str::is_empty)
+    {
+        Some("it has no host, like ws://relay.example.com:7700/sync")
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => {
+            Err(fieldsync_model::ValidationError::new("url", format!("'{url}': {problem}")).into())
+        }
+        None => Ok(()),
+    }
+}
+
+fn network(err: impl std::fmt::Display) -> SessionError {
+    SessionError::Network(err.to_string())
+}
+
+fn close_error(code: CloseCode, reason: &str) -> Option<SessionError> {
+    let code = u16::from(code);
+    if code == 1000 {
+        return None;
+    }
+    Some(match CloseReason::from_code(code) {
+        Some(reason) => SessionError::Refused(reason),
+        None => SessionError::Closed {
+            code,
+            reason: reason.to_owned(),
+        },
+    })
+}
+
+/// Connects to the relay and syncs: until synced, or, with `watch`, until the connection ends.
+/// Returns what was done.
+pub async fn run(
+    remote: &Remote,
+    me: &str,
+    device: &str,
+    slot: &mut StoreSlot<'_>,
+    watch: bool,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<(DeviceStats, usize), SessionError> {
+    let since = slot.get()?.since().map_err(anyhow::Error::from)?;
+    slot.release();
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_FRAME))
+        .max_frame_size(Some(MAX_FRAME));
+    let (mut socket, _) = timeout(
+        CONNECT_TIMEOUT,
+        tokio_tungstenite::connect_async_with_config(remote.url.as_str(), Some(config), true),
+    )
+    .await
+    .map_err(|_| {
+        network(format!(
+            "no answer from {} within {CONNECT_TIMEOUT:?}",
+            remote.url
+        ))
+    })?
+    .map_err(|err| network(format!("cannot reach {}: {err}", remote.url)))?;
+    let mut session = DeviceSession::new(
+        Hello {
+            version: PROTOCOL_VERSION,
+            team: remote.team.clone(),
+            member: me.to_owned(),
+            device: device.to_owned(),
+            token: remote.token.clone(),
+        },
+        since,
+    );
+    socket
+        .send(Message::Binary(session.start().into()))
+        .await
+        .map_err(network)?;
+    let mut merged = 0;
+    let mut poll = interval(LOCAL_POLL);
+    poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+    let mut welcomed = false;
+    loop {
+        let deadline = last_heard + SILENCE_LIMIT;
+        let outgoing = tokio::select! {
+            message = socket.next() => {
+                last_heard = Instant::now();
+                let frame = match message {
+                    None => return Err(network("the relay closed the connection")),
+                    Some(Err(err)) => return Err(network(err)),
+                    Some(Ok(Message::Binary(frame))) => frame,
+                    Some(Ok(Message::Close(frame))) => {
+                        let (code, reason) = frame
+                            .map(|f| (f.code, f.reason.to_string()))
+                            .unwrap_or((CloseCode::Normal, String::new()));
+                        return match close_error(code, &reason) {
+                            Some(err) => Err(err),
+                            None => Err(network("the relay closed the connection")),
+                        };
+                    }
+                    Some(Ok(_)) => continue,
+                };
+                let store = slot.get()?;
+                let mut replica = Replica { store, merged: 0 };
+                let frames = session
+                    .receive(&frame, &mut replica)
+                    .context("sync failed")?;
+                merged += replica.merged;
+                if !welcomed {
+                    welcomed = true;
+                    on_event(Event::Connected);
+                }
+                on_event(Event::Progress(session.stats(), merged));
+                frames
+            }
+            _ = poll.tick(), if watch && welcomed => {
+                let store = slot.get()?;
+                let frames = if store.unpushed_count().map_err(anyhow::Error::from)? > 0 {
+                    session
+                        .push_local(&mut Replica { store, merged: 0 })
+                        .context("sync failed")?
+                } else {
+                    Vec::new()
+                };
+                frames
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                return Err(network(format!("the relay sent nothing for {SILENCE_LIMIT:?}")));
+            }
+        };
+        slot.release();
+        for frame in outgoing {
+            socket
+                .send(Message::Binary(frame.into()))
+                .await
+                .map_err(network)?;
+        }
+        if !watch && session.is_synced() {
+            let _ = socket.close(None).await;
+            return Ok((session.stats().clone(), merged));
+        }
+    }
+}

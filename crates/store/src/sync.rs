@@ -1,0 +1,261 @@
+//! What the sync protocol needs of the store: the relay this device joined, its position in
+//! the relay's changes feed, the documents the relay has not acknowledged, and merging what
+//! the relay sends.
+//!
+//! Every local write marks its lead unpushed and records its heads in the same transaction
+//! (see [`crate::leads`]); an acknowledgement clears the mark only if the document has not
+//! changed since the push, so an edit made during a sync is pushed next time, never lost.
+
+use automerge::ChangeHash;
+use fieldsync_model::{LeadDoc, LeadId, heads};
+use redb::ReadableTable;
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+use crate::leads::{LeadTables, Origin};
+use crate::tables::{ACKED, DOC_KEYS, HEADS, META, UNPUSHED, meta_key};
+use crate::{Store, decode_json, put_meta};
+
+/// The relay a device syncs with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remote {
+    /// The relay's websocket address, `ws://host:port/sync`.
+    pub url: String,
+    /// The team.
+    pub team: String,
+    /// The member's token.
+    pub token: String,
+}
+
+/// A document's changes the relay lacks, to push.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The lead.
+    pub id: String,
+    /// The document's heads now.
+    pub heads: Vec<ChangeHash>,
+    /// The changes since the heads the relay acknowledged (or the whole document).
+    pub data: Vec<u8>,
+}
+
+/// What merging the relay's changes did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Merged {
+    /// Documents whose changes depend on changes this device lacks; nothing of them was stored.
+    pub incomplete: Vec<String>,
+    /// Documents that are not leads (from a newer fieldsync); skipped.
+    pub skipped: Vec<String>,
+    /// Documents that changed.
+    pub changed: usize,
+}
+
+fn heads_of(bytes: &[u8], id: &str) -> Result<Vec<ChangeHash>, StoreError> {
+    heads::from_bytes(bytes).ok_or_else(|| {
+        StoreError::Corrupt(format!("the recorded heads of lead {id} are malformed"))
+    })
+}
+
+impl Store {
+    /// The relay this device joined, if any.
+    pub fn remote(&self) -> Result<Option<Remote>, StoreError> {
+        self.read_meta_value(meta_key::REMOTE)
+    }
+
+    /// Joins a relay. Joining another relay or team starts its feed from the beginning and
+    /// counts every document as not yet pushed there.
+    pub fn set_remote(&mut self, remote: &Remote) -> Result<(), StoreError> {
+        let previous = self.remote()?;
+        let same_feed = previous
+            .as_ref()
+            .is_some_and(|old| old.url == remote.url && old.team == remote.team);
+        self.write(|txn| {
+            put_meta(txn, meta_key::REMOTE, remote)?;
+            if !same_feed {
+                put_meta(txn, meta_key::SINCE, &0u64)?;
+                txn.open_table(ACKED)?.retain(|_, _| false)?;
+                let ids: Vec<String> = {
+                    let keys = txn.open_table(DOC_KEYS)?;
+                    keys.iter()?
+                        .map(|entry| entry.map(|(id, _)| id.value().to_owned()))
+                        .collect::<Result<_, _>>()?
+                };
+                let mut unpushed = txn.open_table(UNPUSHED)?;
+                for id in &ids {
+                    unpushed.insert(id.as_str(), ())?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The relay's feed position this device has applied everything up to.
+    pub fn since(&self) -> Result<u64, StoreError> {
+        Ok(self.read_meta_value(meta_key::SINCE)?.unwrap_or(0))
+    }
+
+    /// Records the feed position.
+    pub fn set_since(&mut self, seq: u64) -> Result<(), StoreError> {
+        self.write(|txn| put_meta(txn, meta_key::SINCE, &seq))
+    }
+
+    /// Number of leads with changes the relay has not acknowledged.
+    pub fn unpushed_count(&self) -> Result<u64, StoreError> {
+        use redb::ReadableTableMetadata;
+        let txn = self.handle()?.begin_read()?;
+        Ok(txn.open_table(UNPUSHED)?.len()?)
+    }
+
+    /// Up to `limit` leads with changes the relay has not acknowledged, after `after` in id
+    /// order, each with its changes since what the relay acknowledged.
+    pub fn unpushed(&self, after: Option<&str>, limit: usize) -> Result<Vec<Outgoing>, StoreError> {
+        let txn = self.handle()?.begin_read()?;
+        let unpushed = txn.open_table(UNPUSHED)?;
+        let acked = txn.open_table(ACKED)?;
+        let range = match after {
+            Some(after) => unpushed
+                .range::<&str>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))?,
+            None => unpushed.range::<&str>(..)?,
+        };
+        let mut out = Vec::new();
+        for entry in range.take(limit) {
+            let id = entry?.0.value().to_owned();
+            let lead = LeadId::parse(&id).ok_or_else(|| {
+                StoreError::Corrupt(format!("unpushed entry '{id}' is not a lead id"))
+            })?;
+            let doc = self.load(&lead)?;
+            let base = match acked.get(id.as_str())? {
+                Some(bytes) => heads_of(bytes.value(), &id)?,
+                None => Vec::new(),
+            };
+            out.push(Outgoing {
+                heads: doc.heads(),
+                data: if base.is_empty() {
+                    doc.save()
+                } else {
+                    doc.save_after(&base)
+                },
+                id,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A lead's whole document, to push again.
+    pub fn whole(&self, id: &str) -> Result<Option<Outgoing>, StoreError> {
+        let Some(lead) = LeadId::parse(id) else {
+            return Ok(None);
+        };
+        match self.load(&lead) {
+            Ok(doc) => Ok(Some(Outgoing {
+                id: id.to_owned(),
+                heads: doc.heads(),
+                data: doc.save(),
+            })),
+            Err(StoreError::Missing(_)) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Records that the relay holds these heads; a lead whose document still has exactly
+    /// those heads has nothing left to push.
+    pub fn acknowledge(&mut self, stored: &[(String, Vec<ChangeHash>)]) -> Result<(), StoreError> {
+        self.write(|txn| {
+            let current = txn.open_table(HEADS)?;
+            let mut acked = txn.open_table(ACKED)?;
+            let mut unpushed = txn.open_table(UNPUSHED)?;
+            for (id, pushed) in stored {
+                let bytes = heads::to_bytes(pushed);
+                acked.insert(id.as_str(), bytes.as_slice())?;
+                let unchanged = current
+                    .get(id.as_str())?
+                    .is_some_and(|now| now.value() == bytes.as_slice());
+                if unchanged {
+                    unpushed.remove(id.as_str())?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Each lead's current heads, `None` for a lead not in the store.
+    pub fn heads(&self, ids: &[&str]) -> Result<Vec<Option<Vec<ChangeHash>>>, StoreError> {
+        let txn = self.handle()?.begin_read()?;
+        let table = txn.open_table(HEADS)?;
+        ids.iter()
+            .map(|id| match table.get(*id)? {
+                Some(bytes) => heads_of(bytes.value(), id).map(Some),
+                None => Ok(None),
+            })
+            .collect()
+    }
+
+    /// Merges changes from the relay into the leads, all in one transaction.
+    pub fn merge_remote(&mut self, incoming: &[(&str, &[u8])]) -> Result<Merged, StoreError> {
+        let actor = self.meta.actor.clone();
+        self.write(|txn| {
+            let mut tables = LeadTables::open(txn)?;
+            let mut merged = Merged::default();
+            for &(id, data) in incoming {
+                let Some(lead_id) = LeadId::parse(id) else {
+                    merged.skipped.push(id.to_owned());
+                    continue;
+                };
+                let existing = tables.load_if_present(&lead_id, &actor)?;
+                match existing {
+                    Some((mut doc, next_seq)) => {
+                        let before = doc.heads();
+                        doc.load_incremental(data)?;
+                        if !doc.missing_deps().is_empty() {
+                            merged.incomplete.push(id.to_owned());
+                            continue;
+                        }
+                        if doc.heads() != before {
+                            let lead = doc.view();
+                            tables.store_changes(&doc, &lead, &before, next_seq, Origin::Relay)?;
+                            merged.changed += 1;
+                        }
+                    }
+                    None => {
+                        let doc = LeadDoc::load(data, actor.clone())?;
+                        if !doc.missing_deps().is_empty() || doc.view().id != lead_id {
+                            merged.incomplete.push(id.to_owned());
+                            continue;
+                        }
+                        tables.insert_new(&doc, data, Origin::Relay)?;
+                        merged.changed += 1;
+                    }
+                }
+            }
+            Ok(merged)
+        })
+    }
+
+    fn read_meta_value<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let txn = self.handle()?.begin_read()?;
+        let meta = txn.open_table(META)?;
+        meta.get(key)?
+            .map(|bytes| decode_json(key, bytes.value()))
+            .transpose()
+    }
+}
+
+/// Fills the sync tables of a store made before sync existed: every lead's heads, and every
+/// lead counted as not yet pushed.
+pub(crate) fn fill_sync_tables(
+    txn: &redb::WriteTransaction,
+    actor: &automerge::ActorId,
+) -> Result<(), StoreError> {
+    let ids: Vec<LeadId> = LeadTables::open(txn)?.lead_ids()?;
+    let mut tables = LeadTables::open(txn)?;
+    for id in ids {
+        let (doc, _) = tables.load(&id, actor)?;
+        tables
+            .heads
+            .insert(id.as_str(), heads::to_bytes(&doc.heads()).as_slice())?;
+        tables.unpushed.insert(id.as_str(), ())?;
+    }
+    Ok(())
+}
