@@ -42,13 +42,18 @@ impl Device {
         std::fs::read(self.store_path()).expect("store file")
     }
 
-    /// A `fieldsync` command on this device.
-    pub fn cmd(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fieldsync"));
+    /// A `fieldsync` process on this device, to spawn and watch.
+    pub fn process(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fieldsync"));
         cmd.env("FIELDSYNC_HOME", self.home.path())
             .env("TZ", TZ)
             .env("FIELDSYNC_LOCK_WAIT_MS", "200");
         cmd
+    }
+
+    /// A `fieldsync` command on this device, to run and assert on.
+    pub fn cmd(&self) -> Command {
+        Command::from_std(self.process())
     }
 
     /// Runs `fieldsync ARGS` and returns the assertion handle.

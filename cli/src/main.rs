@@ -24,12 +24,20 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// Clap's multi-line usage errors become one line naming the problem and where help is.
 fn usage_error(err: &clap::Error) -> String {
     let rendered = err.render().to_string();
-    let first = rendered
-        .lines()
-        .find(|line| !line.trim().is_empty())
+    let mut lines = rendered.lines().filter(|line| !line.trim().is_empty());
+    let mut first = lines
+        .next()
         .unwrap_or("invalid arguments")
         .trim_start_matches("error: ")
         .to_owned();
+    // "the following required arguments were not provided:" names them on the next lines.
+    if first.ends_with(':') {
+        let named: Vec<&str> = lines
+            .take_while(|line| line.starts_with(' '))
+            .map(str::trim)
+            .collect();
+        first = format!("{first} {}", named.join(", "));
+    }
     let tip = rendered
         .lines()
         .find_map(|line| line.trim().strip_prefix("tip: "))

@@ -50,20 +50,31 @@ pub async fn serve(socket: WebSocket, peer: SocketAddr, hub: Arc<Hub>) {
         }
     };
     hub.metrics.bytes_received.inc_by(first.len() as u64);
-    let members = hub.members();
-    let mut file = None;
+    let mut file = 0;
     let hello = accept_hello(&first, |hello| {
-        file = members.authorize(&hello.team, &hello.member, &token_hash(&hello.token));
-        file.map(|_| ()).ok_or(CloseReason::Unauthorized)
+        let token_sha256 = token_hash(&hello.token);
+        let check = || {
+            hub.members()
+                .authorize(&hello.team, &hello.member, &token_sha256)
+        };
+        file = match check() {
+            Ok(file) => file,
+            Err(_) => {
+                // A member added a moment ago may not have been noticed by the watcher yet.
+                if let Err(err) = hub.reload_members() {
+                    tracing::error!(error = %err, "cannot read the members file");
+                }
+                check()?
+            }
+        };
+        Ok(())
     });
-    let (hello, Some(file)) = (match hello {
-        Ok(hello) => (hello, file),
+    let hello = match hello {
+        Ok(hello) => hello,
         Err(reason) => {
             tracing::info!(%peer, ?reason, "refused at hello");
             return close(&mut sink, &hub, reason).await;
         }
-    }) else {
-        return close(&mut sink, &hub, CloseReason::Unauthorized).await;
     };
     let token_sha256 = token_hash(&hello.token);
     let (connection, mut outbox, head) = match hub

@@ -160,21 +160,18 @@ impl Hub {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = (members.clone(), stamp);
         for connection in lock(&self.connections).values() {
-            if members
-                .authorize(
-                    &connection.team,
-                    &connection.member,
-                    &connection.token_sha256,
-                )
-                .is_none()
-            {
+            if let Err(reason) = members.authorize(
+                &connection.team,
+                &connection.member,
+                &connection.token_sha256,
+            ) {
                 tracing::info!(
                     connection = connection.id,
                     team = %connection.team,
                     member = %connection.member,
                     "member removed: closing their connection"
                 );
-                connection.close(CloseReason::Removed);
+                connection.close(reason);
             }
         }
         Ok(())
@@ -212,12 +209,11 @@ impl Hub {
         lock(&self.connections).insert(connection.id, connection.clone());
         self.metrics.connections.inc();
         // A removal that landed between authentication and registration still closes it.
-        if self
+        if let Err(reason) = self
             .members()
             .authorize(team, member, &connection.token_sha256)
-            .is_none()
         {
-            connection.close(CloseReason::Removed);
+            connection.close(reason);
         }
         Ok((connection, Outbox { frames, close }, head))
     }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
+use fieldsync_sync::CloseReason;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -204,11 +205,24 @@ impl Members {
     }
 
     /// The team's file number if `member` is a current member of `team` whose token has the
-    /// SHA-256 `token_sha256`.
-    pub fn authorize(&self, team: &str, member: &str, token_sha256: &str) -> Option<u32> {
-        let record = self.teams.get(team)?;
-        let found = record.members.get(member)?;
-        (found.removed_at.is_none() && found.token_sha256 == token_sha256).then_some(record.file)
+    /// SHA-256 `token_sha256`; otherwise why not: `Removed` for a removed member's own
+    /// token, `Unauthorized` for anything else (unknown team, member or token alike).
+    pub fn authorize(
+        &self,
+        team: &str,
+        member: &str,
+        token_sha256: &str,
+    ) -> Result<u32, CloseReason> {
+        let record = self.teams.get(team).ok_or(CloseReason::Unauthorized)?;
+        let found = record
+            .members
+            .get(member)
+            .filter(|found| found.token_sha256 == token_sha256)
+            .ok_or(CloseReason::Unauthorized)?;
+        match found.removed_at {
+            None => Ok(record.file),
+            Some(_) => Err(CloseReason::Removed),
+        }
     }
 
     /// A team, for listing.

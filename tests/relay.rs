@@ -1,0 +1,148 @@
+//! Helpers for the end-to-end sync tests: the real `fieldsync-relay` binary on 127.0.0.1 with
+//! an ephemeral port, a data folder per relay, and devices joined to it.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::util::Device;
+
+/// How long a relay has to say where it listens.
+const START_LIMIT: Duration = Duration::from_secs(30);
+
+/// The relay binary, built once per test process (cargo builds only the package under test).
+pub fn relay_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../relay/Cargo.toml");
+        let built = escargot::CargoBuild::new()
+            .manifest_path(manifest)
+            .bin("fieldsync-relay")
+            .current_release()
+            .current_target()
+            .run()
+            .expect("fieldsync-relay builds");
+        built.path().to_owned()
+    })
+}
+
+/// A running relay.
+pub struct Relay {
+    pub data: tempfile::TempDir,
+    pub addr: String,
+    child: Option<Child>,
+    extra: Vec<String>,
+}
+
+impl Relay {
+    /// Starts a relay on a fresh data folder with `extra` serve flags.
+    pub fn start(extra: &[&str]) -> Relay {
+        let mut relay = Relay {
+            data: tempfile::tempdir().unwrap(),
+            addr: String::new(),
+            child: None,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        relay.serve("127.0.0.1:0");
+        relay
+    }
+
+    fn serve(&mut self, listen: &str) {
+        let mut child = Command::new(relay_binary())
+            .arg("--data")
+            .arg(self.data.path())
+            .args(["serve", "--listen", listen])
+            .args(&self.extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("relay starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(START_LIMIT)
+            .expect("relay says where it listens");
+        self.addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        self.child = Some(child);
+    }
+
+    /// The sync address.
+    pub fn url(&self) -> String {
+        format!("ws://{}/sync", self.addr)
+    }
+
+    /// Runs an admin command on the relay's data folder; returns stdout.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let output = Command::new(relay_binary())
+            .arg("--data")
+            .arg(self.data.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "fieldsync-relay {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// Adds a member and returns their token (the last line of the output).
+    pub fn member(&self, team: &str, name: &str) -> String {
+        let out = self.admin(&["member", "add", team, name]);
+        out.lines().last().unwrap().to_owned()
+    }
+
+    /// Kills the relay with SIGKILL: no shutdown, no flush.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// Stops the relay with SIGTERM and waits for it to exit; returns its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        child.wait().unwrap()
+    }
+
+    /// Starts the relay again on the same data folder and port.
+    pub fn restart(&mut self) {
+        let addr = self.addr.clone();
+        self.serve(&addr);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A device of `me` in `team` on `relay`.
+pub fn joined(relay: &Relay, team: &str, me: &str) -> Device {
+    let token = relay.member(team, me);
+    let device = Device::init(me);
+    device.ok(&["join", &relay.url(), "--team", team, "--token", &token]);
+    device
+}

@@ -1,0 +1,317 @@
+//! Team sync end to end: the real relay on 127.0.0.1, several device stores, the real CLI.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod relay;
+mod util;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use relay::{Relay, joined};
+use serde_json::Value;
+use util::Device;
+
+/// How long a live change may take to show up before a test gives up.
+const LIVE_LIMIT: Duration = Duration::from_secs(20);
+
+/// `fieldsync sync --watch` running on a device, with its stdout lines.
+struct Watcher {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Watcher {
+    fn start(device: &Device) -> Watcher {
+        let mut child = device
+            .process()
+            .args(["sync", "--watch"])
+            .env("FIELDSYNC_LOCK_WAIT_MS", "2000")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if tx.send(line.unwrap_or_default()).is_err() {
+                    break;
+                }
+            }
+        });
+        let watcher = Watcher { child, lines };
+        watcher.wait_for(|line| line.contains("connected to"));
+        watcher
+    }
+
+    /// Waits for a stdout line matching `wanted`; panics after [`LIVE_LIMIT`].
+    fn wait_for(&self, wanted: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + LIVE_LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if wanted(&line) => return line,
+                Ok(_) => {}
+                Err(err) => panic!("no matching line from the watcher: {err}"),
+            }
+        }
+    }
+
+    /// Waits for the process to exit by itself; returns its status and stderr.
+    fn wait_exit(mut self) -> (std::process::ExitStatus, String) {
+        let deadline = std::time::Instant::now() + LIVE_LIMIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut stderr = String::new();
+                std::io::Read::read_to_string(self.child.stderr.as_mut().unwrap(), &mut stderr)
+                    .unwrap();
+                return (status, stderr);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the watcher did not exit"
+            );
+            // Waiting on a child process has no readiness signal to block on in std.
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn team(relay: &Relay, name: &str) {
+    relay.admin(&["team", "create", name]);
+}
+
+/// `lead list --json`, sorted by id.
+fn listing(device: &Device) -> Vec<Value> {
+    let mut leads = device.list(&[]);
+    leads.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    leads
+}
+
+#[test]
+fn offline_edits_on_three_devices_converge() {
+    let relay = Relay::start(&[]);
+    team(&relay, "华东");
+    let lina = joined(&relay, "华东", "lina");
+    let wang = joined(&relay, "华东", "wang");
+    let zhang = joined(&relay, "华东", "zhang");
+    let shared = lina.add(&[
+        "--company",
+        "杭州云栖科技",
+        "--contact",
+        "陈",
+        "--phone",
+        "13800000001",
+    ]);
+    lina.ok(&["sync"]);
+    wang.ok(&["sync"]);
+    zhang.ok(&["sync"]);
+    // Offline: each works on the shared lead and adds leads of their own.
+    lina.ok(&[
+        "log",
+        &shared,
+        "--channel",
+        "visit",
+        "--summary",
+        "lina visited",
+    ]);
+    wang.ok(&["move", &shared, "discovery"]);
+    zhang.ok(&["lead", "edit", &shared, "--industry", "制造"]);
+    for (device, company) in [
+        (&lina, "宁波港务"),
+        (&wang, "苏州丝绸"),
+        (&zhang, "温州鞋业"),
+    ] {
+        device.add(&["--company", company, "--contact", "王"]);
+    }
+    for device in [&lina, &wang, &zhang, &lina, &wang] {
+        device.ok(&["sync"]);
+    }
+    let expected = listing(&lina);
+    assert_eq!(expected.len(), 4);
+    assert_eq!(listing(&wang), expected);
+    assert_eq!(listing(&zhang), expected);
+    let merged = zhang.show(&shared);
+    assert_eq!(merged["stage"], "discovery");
+    assert_eq!(merged["industry"], "制造");
+    assert_eq!(merged["followups"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_conflict_is_listed_on_every_device_and_resolved() {
+    let relay = Relay::start(&[]);
+    team(&relay, "east");
+    let lina = joined(&relay, "east", "lina");
+    let wang = joined(&relay, "east", "wang");
+    let id = lina.add(&[
+        "--company",
+        "Acme",
+        "--contact",
+        "Li",
+        "--phone",
+        "13800000001",
+    ]);
+    lina.ok(&["sync"]);
+    wang.ok(&["sync"]);
+    lina.ok(&["lead", "edit", &id, "--phone", "13800000002"]);
+    wang.ok(&["lead", "edit", &id, "--phone", "13800000003"]);
+    lina.ok(&[
+        "log",
+        &id,
+        "--channel",
+        "phone",
+        "--summary",
+        "call from lina",
+    ]);
+    wang.ok(&[
+        "log",
+        &id,
+        "--channel",
+        "phone",
+        "--summary",
+        "call from wang",
+    ]);
+    lina.ok(&["sync"]);
+    let summary = wang.ok(&["sync"]);
+    assert!(summary.contains("1 lead with a conflict"), "{summary}");
+    lina.ok(&["sync"]);
+    let standing = lina.show(&id)["phone"].clone();
+    assert_eq!(
+        wang.show(&id)["phone"],
+        standing,
+        "the same value stands everywhere"
+    );
+    for device in [&lina, &wang] {
+        let conflicts: Value = serde_json::from_str(&device.ok(&["conflicts", "--json"])).unwrap();
+        let conflicts = conflicts.as_array().unwrap();
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!(conflicts[0]["field"], "phone");
+        let mut values: Vec<&str> = conflicts[0]["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        values.sort();
+        assert_eq!(values, ["13800000002", "13800000003"]);
+        let shown = device.ok(&["lead", "show", &id]);
+        assert!(shown.contains("CONFLICT"), "{shown}");
+        assert_eq!(device.show(&id)["followups"].as_array().unwrap().len(), 2);
+    }
+    wang.ok(&["resolve", &id[..8], "phone", "13800000002"]);
+    wang.ok(&["sync"]);
+    lina.ok(&["sync"]);
+    for device in [&lina, &wang] {
+        assert_eq!(device.ok(&["conflicts"]).trim(), "no conflicts");
+        assert_eq!(device.show(&id)["phone"], "13800000002");
+    }
+    let refused = wang.fails(&["resolve", &id, "phone", "13800000004"]);
+    assert!(refused.contains("not in conflict"), "{refused}");
+}
+
+#[test]
+fn a_watching_device_receives_changes_live() {
+    let relay = Relay::start(&[]);
+    team(&relay, "east");
+    let lina = joined(&relay, "east", "lina");
+    let wang = joined(&relay, "east", "wang");
+    let watcher = Watcher::start(&wang);
+    let id = lina.add(&["--company", "实时推送", "--contact", "周"]);
+    lina.ok(&["sync"]);
+    watcher.wait_for(|line| line.contains("received 1"));
+    assert_eq!(wang.show(&id)["company"], "实时推送");
+    // And the watcher pushes what is done on its device while it runs.
+    wang.ok(&[
+        "log",
+        &id,
+        "--channel",
+        "visit",
+        "--summary",
+        "pushed by the watcher",
+    ]);
+    watcher.wait_for(|line| line.contains("pushed 1"));
+    lina.ok(&["sync"]);
+    assert_eq!(lina.show(&id)["followups"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_removed_member_is_refused_and_their_live_connection_closed() {
+    let relay = Relay::start(&[]);
+    team(&relay, "east");
+    let lina = joined(&relay, "east", "lina");
+    let wang = joined(&relay, "east", "wang");
+    lina.add(&["--company", "Before", "--contact", "A"]);
+    lina.ok(&["sync"]);
+    let watcher = Watcher::start(&wang);
+    relay.admin(&["member", "remove", "east", "wang"]);
+    let (status, stderr) = watcher.wait_exit();
+    assert_eq!(status.code(), Some(2));
+    assert!(stderr.contains("removed from the team"), "{stderr}");
+    let refused = wang.fails(&["sync"]);
+    assert!(refused.contains("removed from the team"), "{refused}");
+    // The others keep syncing.
+    lina.add(&["--company", "After", "--contact", "B"]);
+    assert!(lina.ok(&["sync"]).contains("sent 1"));
+}
+
+#[test]
+fn a_relay_killed_mid_sync_loses_no_acknowledged_change() {
+    let mut relay = Relay::start(&[]);
+    team(&relay, "east");
+    // The demo's store belongs to the member "manager".
+    let token = relay.member("east", "manager");
+    let lina = Device::empty();
+    lina.ok(&["demo", "--leads", "1500", "--seed", "7"]);
+    lina.ok(&["join", &relay.url(), "--team", "east", "--token", &token]);
+    let mut sync = lina
+        .process()
+        .arg("sync")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill the relay once it has stored some documents.
+    let metrics_url = format!("http://{}/metrics", relay.addr);
+    let deadline = std::time::Instant::now() + LIVE_LIMIT;
+    loop {
+        let stored = metric(&metrics_url, "fieldsync_relay_documents_stored_total");
+        if stored > 0.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the relay stored nothing"
+        );
+    }
+    relay.kill();
+    let _ = sync.wait();
+    relay.restart();
+    lina.ok(&["sync"]);
+    let wang = joined(&relay, "east", "wang");
+    wang.ok(&["sync"]);
+    let expected = listing(&lina);
+    assert_eq!(expected.len(), 1500);
+    assert_eq!(listing(&wang), expected);
+}
+
+/// Reads one metric from the relay's /metrics (0 if it cannot be read yet).
+fn metric(url: &str, name: &str) -> f64 {
+    let output = std::process::Command::new("curl")
+        .args(["-s", "--max-time", "5", url])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
