@@ -1,0 +1,274 @@
+//! What crosses the wire, seen by a raw websocket client speaking the protocol: a team's
+//! documents never reach another team, and bad input closes only the connection that sent it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod relay;
+mod util;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use fieldsync_sync::message::{Message, Pull, Want, Wanted};
+use fieldsync_sync::{CloseReason, Heads, Hello, PROTOCOL_VERSION, codec};
+use futures_util::{SinkExt, StreamExt};
+use relay::{Relay, joined};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as Ws;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Longest wait for any one frame.
+const FRAME_LIMIT: Duration = Duration::from_secs(10);
+
+async fn connect(relay: &Relay) -> Socket {
+    tokio_tungstenite::connect_async(relay.url())
+        .await
+        .unwrap()
+        .0
+}
+
+async fn send(socket: &mut Socket, message: &Message) {
+    socket
+        .send(Ws::Binary(codec::encode(message).into()))
+        .await
+        .unwrap();
+}
+
+fn hello(team: &str, member: &str, token: &str) -> Message {
+    Message::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        team: team.into(),
+        member: member.into(),
+        device: "raw-test-client".into(),
+        token: token.into(),
+    })
+}
+
+/// The next frame: a protocol message with its raw bytes, or the close code.
+async fn next(socket: &mut Socket) -> Result<(Message, Vec<u8>), Option<u16>> {
+    loop {
+        let frame = tokio::time::timeout(FRAME_LIMIT, socket.next())
+            .await
+            .expect("the relay answers in time");
+        match frame {
+            Some(Ok(Ws::Binary(bytes))) => {
+                return Ok((codec::decode(&bytes).unwrap(), bytes.to_vec()));
+            }
+            Some(Ok(Ws::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => return Err(None),
+        }
+    }
+}
+
+/// Waits for the relay to close the socket; returns the close code.
+async fn closed_with(socket: &mut Socket) -> Option<u16> {
+    loop {
+        if let Err(code) = next(socket).await {
+            return code;
+        }
+    }
+}
+
+/// Pulls everything from the start and asks for every offered document; returns the
+/// offered ids and every frame's bytes.
+async fn pull_everything(socket: &mut Socket) -> (BTreeSet<String>, Vec<Vec<u8>>) {
+    send(socket, &Message::Pull(Pull { since: 0 })).await;
+    let mut offered = BTreeSet::new();
+    let mut frames = Vec::new();
+    loop {
+        let (message, bytes) = next(socket).await.unwrap();
+        frames.push(bytes);
+        let Message::Offer(offer) = message else {
+            panic!("expected an offer")
+        };
+        offered.extend(offer.entries.iter().map(|e| e.id.clone()));
+        if offer.last {
+            break;
+        }
+    }
+    let docs = offered
+        .iter()
+        .map(|id| Wanted {
+            id: id.clone(),
+            have: Heads::default(),
+        })
+        .collect();
+    send(socket, &Message::Want(Want { request: 1, docs })).await;
+    loop {
+        let (message, bytes) = next(socket).await.unwrap();
+        frames.push(bytes);
+        if let Message::Docs(docs) = message {
+            if docs.last {
+                break;
+            }
+        }
+    }
+    (offered, frames)
+}
+
+fn contains(frames: &[Vec<u8>], needle: &[u8]) -> bool {
+    frames
+        .iter()
+        .any(|frame| frame.windows(needle.len()).any(|w| w == needle))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_never_receives_another_teams_documents() {
+    let relay = Relay::start(&[]);
+    relay.admin(&["team", "create", "alpha"]);
+    relay.admin(&["team", "create", "beta"]);
+    let alpha = joined(&relay, "alpha", "ann");
+    let beta = joined(&relay, "beta", "bob");
+    let alpha_lead = alpha.add(&["--company", "Alpha Works", "--contact", "A"]);
+    let beta_lead = beta.add(&["--company", "Beta Secret Co", "--contact", "B"]);
+    alpha.ok(&["sync"]);
+    beta.ok(&["sync"]);
+    let token = relay.member("alpha", "raw");
+
+    // Claiming the other team with this token is refused before anything flows.
+    let mut socket = connect(&relay).await;
+    send(&mut socket, &hello("beta", "raw", &token)).await;
+    assert_eq!(
+        closed_with(&mut socket).await,
+        Some(CloseReason::Unauthorized.code())
+    );
+
+    let mut socket = connect(&relay).await;
+    send(&mut socket, &hello("alpha", "raw", &token)).await;
+    let (welcome, _) = next(&mut socket).await.unwrap();
+    assert!(matches!(welcome, Message::Welcome(_)));
+    let (offered, mut frames) = pull_everything(&mut socket).await;
+    assert_eq!(offered, BTreeSet::from([alpha_lead.clone()]));
+    assert!(contains(&frames, b"Alpha Works"));
+
+    // Live: both teams change something; only alpha's change reaches this connection.
+    beta.ok(&[
+        "log",
+        &beta_lead,
+        "--channel",
+        "visit",
+        "--summary",
+        "beta only",
+    ]);
+    beta.ok(&["sync"]);
+    alpha.ok(&[
+        "log",
+        &alpha_lead,
+        "--channel",
+        "visit",
+        "--summary",
+        "alpha live",
+    ]);
+    alpha.ok(&["sync"]);
+    loop {
+        let (message, bytes) = next(&mut socket).await.unwrap();
+        frames.push(bytes);
+        if let Message::Update(update) = message {
+            assert_eq!(update.doc.id, alpha_lead);
+            break;
+        }
+    }
+    assert!(!contains(&frames, beta_lead.as_bytes()));
+    assert!(!contains(&frames, b"Beta Secret Co"));
+    assert!(!contains(&frames, b"beta only"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_closes_only_the_connection_that_sent_it() {
+    let relay = Relay::start(&["--max-frame", "65536", "--hello-timeout", "500ms"]);
+    relay.admin(&["team", "create", "east"]);
+    let device = joined(&relay, "east", "lina");
+    device.add(&["--company", "Keeps Syncing", "--contact", "K"]);
+    let token = relay.member("east", "raw");
+
+    // A device that stays connected throughout, and must not be disturbed.
+    let mut bystander = connect(&relay).await;
+    send(&mut bystander, &hello("east", "raw", &token)).await;
+    next(&mut bystander).await.unwrap();
+    send(&mut bystander, &Message::Pull(Pull { since: 0 })).await;
+    next(&mut bystander).await.unwrap();
+
+    let authenticated = || async {
+        let mut socket = connect(&relay).await;
+        send(&mut socket, &hello("east", "raw", &token)).await;
+        assert!(matches!(
+            next(&mut socket).await,
+            Ok((Message::Welcome(_), _))
+        ));
+        socket
+    };
+
+    // Garbage bytes after hello.
+    let mut socket = authenticated().await;
+    socket
+        .send(Ws::Binary(vec![0xff, 0x00, 0x13, 0x37].into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        closed_with(&mut socket).await,
+        Some(CloseReason::Protocol.code())
+    );
+
+    // A well-formed message a device may not send.
+    let mut socket = authenticated().await;
+    send(&mut socket, &hello("east", "raw", &token)).await;
+    assert_eq!(
+        closed_with(&mut socket).await,
+        Some(CloseReason::Protocol.code())
+    );
+
+    // An oversized frame.
+    let mut socket = authenticated().await;
+    let _ = socket.send(Ws::Binary(vec![1u8; 200_000].into())).await;
+    assert_eq!(
+        closed_with(&mut socket).await,
+        Some(CloseReason::FrameTooLarge.code())
+    );
+
+    // Text instead of a binary hello.
+    let mut socket = connect(&relay).await;
+    socket.send(Ws::Text("hello?".into())).await.unwrap();
+    assert_eq!(
+        closed_with(&mut socket).await,
+        Some(CloseReason::Protocol.code())
+    );
+
+    // A hello larger than the pre-authentication cap.
+    let mut socket = connect(&relay).await;
+    send(&mut socket, &hello("east", "raw", &"x".repeat(20_000))).await;
+    assert_eq!(
+        closed_with(&mut socket).await,
+        Some(CloseReason::HelloTimeout.code())
+    );
+
+    // Silence: closed at the hello deadline.
+    let mut socket = connect(&relay).await;
+    assert_eq!(
+        closed_with(&mut socket).await,
+        Some(CloseReason::HelloTimeout.code())
+    );
+
+    // Another protocol version.
+    let mut socket = connect(&relay).await;
+    let mut old = hello("east", "raw", &token);
+    if let Message::Hello(hello) = &mut old {
+        hello.version = 99;
+    }
+    send(&mut socket, &old).await;
+    assert_eq!(
+        closed_with(&mut socket).await,
+        Some(CloseReason::Version.code())
+    );
+
+    // Meanwhile the others sync, and the bystander gets the update live.
+    assert!(device.ok(&["sync"]).contains("sent 1"));
+    loop {
+        if let (Message::Update(update), _) = next(&mut bystander).await.unwrap() {
+            assert_eq!(update.seq, 1);
+            break;
+        }
+    }
+}
