@@ -12,6 +12,15 @@ use serde_json::Value;
 /// The zone every test runs in, so local-time output is known.
 pub const TZ: &str = "Asia/Shanghai";
 
+/// A `fieldsync` process with `home` as its home folder.
+pub fn process_at(home: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fieldsync"));
+    cmd.env("FIELDSYNC_HOME", home)
+        .env("TZ", TZ)
+        .env("FIELDSYNC_LOCK_WAIT_MS", "200");
+    cmd
+}
+
 /// One device: a home folder holding a store.
 pub struct Device {
     pub home: tempfile::TempDir,
@@ -44,11 +53,7 @@ impl Device {
 
     /// A `fieldsync` process on this device, to spawn and watch.
     pub fn process(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fieldsync"));
-        cmd.env("FIELDSYNC_HOME", self.home.path())
-            .env("TZ", TZ)
-            .env("FIELDSYNC_LOCK_WAIT_MS", "200");
-        cmd
+        process_at(self.home.path())
     }
 
     /// A `fieldsync` command on this device, to run and assert on.

@@ -89,6 +89,20 @@ pub struct Serve {
     pub limits: Limits,
 }
 
+/// The limits alone, to read their defaults.
+#[derive(Debug, Parser)]
+struct LimitsOnly {
+    #[command(flatten)]
+    limits: Limits,
+}
+
+impl Default for Limits {
+    /// The defaults the flags document.
+    fn default() -> Limits {
+        LimitsOnly::parse_from(["fieldsync-relay"]).limits
+    }
+}
+
 /// Every bound the relay puts on its inputs.
 #[derive(Clone, Debug, Args)]
 pub struct Limits {

@@ -1,22 +1,4 @@
-//! fieldsync-relay: serves a team's documents to its devices over websockets, and manages
-//! teams and members in its data directory.
-//!
-//! - [`config`]: flags, environment variables and limits.
-//! - [`members`]: teams, members and token hashes in `members.json`.
-//! - [`team_store`]: one team's documents and changes feed in redb.
-//! - [`hub`]: team workers and open connections.
-//! - [`connection`]: one device's websocket.
-//! - [`server`]: HTTP routes, throttling, the members watcher, shutdown.
-//! - [`metrics`]: Prometheus metrics.
-
-mod config;
-mod connection;
-mod hub;
-mod members;
-mod metrics;
-mod server;
-mod team_store;
-mod throttle;
+//! The `fieldsync-relay` command line: `serve`, and the team and member admin commands.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -25,8 +7,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use clap::Parser;
 
-use config::{Cli, Command, MemberCommand, Serve, TeamCommand};
-use members::Members;
+use fieldsync_relay::config::{Cli, Command, MemberCommand, Serve, TeamCommand};
+use fieldsync_relay::members::Members;
+use fieldsync_relay::{hub, server};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -124,6 +107,6 @@ fn run_server(data: std::path::PathBuf, serve: Serve) -> anyhow::Result<()> {
         // The first line on stdout says where the relay listens (port 0 picks one).
         println!("listening on {address}");
         tracing::info!(%address, data = %data.display(), "relay started");
-        server::serve(listener, hub).await
+        server::serve(listener, hub, server::shutdown_signal()).await
     })
 }

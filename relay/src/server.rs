@@ -59,9 +59,13 @@ async fn metrics(State(state): State<Arc<AppState>>) -> String {
     state.hub.metrics.render()
 }
 
-/// Serves until SIGINT or SIGTERM, then closes every connection with a reason, lets the team
+/// Serves until `stop` completes, then closes every connection with a reason, lets the team
 /// workers finish what they were handed, and returns.
-pub async fn serve(listener: TcpListener, hub: Arc<Hub>) -> anyhow::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    hub: Arc<Hub>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let state = Arc::new(AppState {
         throttle: Throttle::new(hub.limits.connects_per_minute),
         hub: hub.clone(),
@@ -86,7 +90,7 @@ pub async fn serve(listener: TcpListener, hub: Arc<Hub>) -> anyhow::Result<()> {
     let shutdown = {
         let hub = hub.clone();
         async move {
-            shutdown_signal().await;
+            stop.await;
             tracing::info!("shutting down: closing connections");
             hub.close_all(CloseReason::ShuttingDown);
         }
@@ -106,7 +110,8 @@ pub async fn serve(listener: TcpListener, hub: Arc<Hub>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

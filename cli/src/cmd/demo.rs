@@ -75,11 +75,19 @@ pub fn run(cx: &Context, args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     print_stages(&store, &rows, out)?;
     writeln!(out)?;
     print_reps(&rows, out)?;
-    writeln!(out, "\nstore: {}", path.display())?;
+    drop(store);
+    super::demo_team::run(&home, DEMO_ME, &path, until, &cx.store_options(), out)?;
     writeln!(
         out,
-        "try:   fieldsync --home {} lead list --owner lina --open",
-        home.display()
+        "\nstore: {} (the reps' devices are in {})",
+        path.display(),
+        home.join("devices").display()
+    )?;
+    writeln!(
+        out,
+        "try:   fieldsync --home {} lead list --owner lina --open\n       fieldsync --home {} conflicts",
+        home.display(),
+        home.join("devices").join("lina").display()
     )?;
     Ok(())
 }

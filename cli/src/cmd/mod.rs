@@ -3,6 +3,7 @@
 mod change;
 mod conflicts;
 mod demo;
+mod demo_team;
 mod init;
 mod join;
 mod lead_add;

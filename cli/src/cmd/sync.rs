@@ -8,6 +8,7 @@ use anyhow::Result;
 use chrono::Local;
 use fieldsync_model::ValidationError;
 use fieldsync_store::{Remote, Store};
+use fieldsync_sync::DeviceStats;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng;
 
@@ -21,27 +22,32 @@ const BACKOFF_START: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// Who this device is on the relay.
-struct Identity {
+pub struct Identity {
     remote: Remote,
     me: String,
     device: String,
 }
 
+impl Identity {
+    /// The identity of the device whose store this is; refuses a device that has not joined.
+    pub fn of(store: &Store) -> Result<Identity> {
+        let remote = store.remote()?.ok_or_else(|| {
+            ValidationError::new(
+                "sync",
+                "this device has not joined a team: run `fieldsync join ws://HOST:PORT/sync --team TEAM --token TOKEN` first",
+            )
+        })?;
+        Ok(Identity {
+            remote,
+            me: store.me().to_owned(),
+            device: store.actor().to_hex_string(),
+        })
+    }
+}
+
 /// Syncs once, or watches.
 pub fn run(cx: &Context, args: &SyncArgs, out: &mut impl Write) -> Result<()> {
-    let store = cx.open_store()?;
-    let remote = store.remote()?.ok_or_else(|| {
-        ValidationError::new(
-            "sync",
-            "this device has not joined a team: run `fieldsync join ws://HOST:PORT/sync --team TEAM --token TOKEN` first",
-        )
-    })?;
-    let identity = Identity {
-        remote,
-        me: store.me().to_owned(),
-        device: store.actor().to_hex_string(),
-    };
-    drop(store);
+    let identity = Identity::of(&cx.open_store()?)?;
     let open = || cx.open_store();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -51,6 +57,26 @@ pub fn run(cx: &Context, args: &SyncArgs, out: &mut impl Write) -> Result<()> {
     } else {
         runtime.block_on(once(&identity, &open, out))
     }
+}
+
+/// One pass: push, pull, disconnect. Returns what the relay acknowledged and how many
+/// documents changed here.
+pub async fn pass(
+    identity: &Identity,
+    open: &dyn Fn() -> Result<Store>,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<(DeviceStats, usize)> {
+    let mut slot = StoreSlot::new(open, true);
+    let result = session::run(
+        &identity.remote,
+        &identity.me,
+        &identity.device,
+        &mut slot,
+        false,
+        on_event,
+    )
+    .await;
+    Ok(result?)
 }
 
 async fn once(
@@ -66,25 +92,16 @@ async fn once(
     );
     bar.set_message(format!("connecting to {}", identity.remote.url));
     bar.enable_steady_tick(Duration::from_millis(120));
-    let mut slot = StoreSlot::new(open, true);
-    let result = session::run(
-        &identity.remote,
-        &identity.me,
-        &identity.device,
-        &mut slot,
-        false,
-        &mut |event| {
-            if let Event::Progress(stats, merged) = event {
-                bar.set_message(format!(
-                    "sent {} · received {merged} of {} offered",
-                    stats.sent, stats.offered
-                ));
-            }
-        },
-    )
+    let result = pass(identity, open, &mut |event| {
+        if let Event::Progress(stats, merged) = event {
+            bar.set_message(format!(
+                "sent {} · received {merged} of {} offered",
+                stats.sent, stats.offered
+            ));
+        }
+    })
     .await;
     bar.finish_and_clear();
-    drop(slot);
     let (stats, merged) = result?;
     let store = open()?;
     let conflicts = store.rows()?.iter().filter(|row| row.conflicts > 0).count();

@@ -1,0 +1,22 @@
+//! fieldsync-relay: serves a team's documents to its devices over websockets, and manages
+//! teams and members in its data directory. The binary is a thin command line over this
+//! library; `fieldsync demo` embeds the same relay in-process.
+//!
+//! - [`config`]: flags, environment variables and limits.
+//! - [`members`]: teams, members and token hashes in `members.json`.
+//! - [`team_store`]: one team's documents and changes feed in redb.
+//! - [`hub`]: team workers and open connections.
+//! - [`connection`]: one device's websocket.
+//! - [`server`]: HTTP routes, throttling, the members watcher, shutdown.
+//! - [`metrics`]: Prometheus metrics.
+//! - [`embedded`]: a relay running inside another program, on 127.0.0.1.
+
+pub mod config;
+mod connection;
+pub mod embedded;
+pub mod hub;
+pub mod members;
+pub mod metrics;
+pub mod server;
+pub mod team_store;
+mod throttle;
