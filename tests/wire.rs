@@ -100,10 +100,10 @@ async fn pull_everything(socket: &mut Socket) -> (BTreeSet<String>, Vec<Vec<u8>>
     loop {
         let (message, bytes) = next(socket).await.unwrap();
         frames.push(bytes);
-        if let Message::Docs(docs) = message {
-            if docs.last {
-                break;
-            }
+        if let Message::Docs(docs) = message
+            && docs.last
+        {
+            break;
         }
     }
     (offered, frames)

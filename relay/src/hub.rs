@@ -115,7 +115,7 @@ impl Hub {
         let hub = Hub {
             data,
             limits,
-            metrics: Metrics::new(),
+            metrics: Metrics::default(),
             members: RwLock::new((Arc::new(Members::default()), None)),
             teams: Mutex::new(HashMap::new()),
             connections: Mutex::new(HashMap::new()),

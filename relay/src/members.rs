@@ -249,15 +249,23 @@ mod tests {
         assert!(!text.contains(&token));
         let members = Members::load(dir.path()).unwrap();
         let hash = token_hash(&token);
-        assert_eq!(members.authorize("华东", "lina", &hash), Some(1));
+        assert_eq!(members.authorize("华东", "lina", &hash), Ok(1));
+        let unauthorized = Err(CloseReason::Unauthorized);
         assert_eq!(
             members.authorize("华东", "lina", &token_hash("guess")),
-            None
+            unauthorized
         );
-        assert_eq!(members.authorize("华北", "lina", &hash), None);
+        assert_eq!(members.authorize("华北", "lina", &hash), unauthorized);
         Members::update(dir.path(), |m| m.remove_member("华东", "lina", now)).unwrap();
         let members = Members::load(dir.path()).unwrap();
-        assert_eq!(members.authorize("华东", "lina", &hash), None);
+        assert_eq!(
+            members.authorize("华东", "lina", &hash),
+            Err(CloseReason::Removed)
+        );
+        assert_eq!(
+            members.authorize("华东", "lina", &token_hash("guess")),
+            unauthorized
+        );
     }
 
     #[test]

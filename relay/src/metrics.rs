@@ -26,9 +26,9 @@ pub struct Metrics {
     pub closes: IntCounterVec,
 }
 
-impl Metrics {
+impl Default for Metrics {
     /// Registers the metrics.
-    pub fn new() -> Metrics {
+    fn default() -> Metrics {
         let registry = Registry::new_custom(Some("fieldsync_relay".into()), None)
             .unwrap_or_else(|_| Registry::new());
         let connections = IntGauge::new("connections", "Open authenticated connections.");
@@ -107,7 +107,9 @@ impl Metrics {
             closes,
         }
     }
+}
 
+impl Metrics {
     /// The metrics in Prometheus text format.
     pub fn render(&self) -> String {
         let mut out = Vec::new();

@@ -230,14 +230,13 @@ pub async fn run(
             }
             _ = poll.tick(), if watch && welcomed => {
                 let store = slot.get()?;
-                let frames = if store.unpushed_count().map_err(anyhow::Error::from)? > 0 {
+                if store.unpushed_count().map_err(anyhow::Error::from)? > 0 {
                     session
                         .push_local(&mut Replica { store, merged: 0 })
                         .context("sync failed")?
                 } else {
                     Vec::new()
-                };
-                frames
+                }
             }
             _ = tokio::time::sleep_until(deadline) => {
                 return Err(network(format!("the relay sent nothing for {SILENCE_LIMIT:?}")));
