@@ -22,19 +22,8 @@ use chrono::{DateTime, Duration as Days, Utc};
 use fieldsync_model::{
     Action, ContactChannel, Field, FollowUpDraft, LeadHistory, LeadId, NewLead, Stamp, templates,
 };
+use fieldsync_bench::{ms, percentile, sibling_binary};
 use fieldsync_store::{Store, StoreOptions};
-
-fn fieldsync_binary() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let path = exe.with_file_name("fieldsync");
-    if !path.exists() {
-        bail!(
-            "{} not found: build it first with `cargo build --release -p fieldsync`",
-            path.display()
-        );
-    }
-    Ok(path)
-}
 
 fn text(value: &str) -> ScalarValue {
     ScalarValue::Str(value.into())
@@ -100,7 +89,7 @@ fn init(dir: &Path, name: &str) -> Result<(PathBuf, Store)> {
 
 /// Median and 95th percentile of `runs` runs of `fieldsync ARGS` on `home`.
 fn time_process(home: &Path, args: &[&str], runs: usize) -> Result<(Duration, Duration)> {
-    let binary = fieldsync_binary()?;
+    let binary = sibling_binary("fieldsync")?;
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let started = Instant::now();
@@ -116,7 +105,7 @@ fn time_process(home: &Path, args: &[&str], runs: usize) -> Result<(Duration, Du
         }
     }
     times.sort();
-    Ok((times[runs / 2], times[(runs * 95 / 100).min(runs - 1)]))
+    Ok((percentile(&times, 50), percentile(&times, 95)))
 }
 
 /// Builds a store from `histories` in one batch and prints build time and disk per lead,
@@ -154,9 +143,6 @@ fn report_rate(label: &str, leads: usize, started: Instant, how: &str) {
     );
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
 
 fn main() -> Result<()> {
     let leads: usize = std::env::args()

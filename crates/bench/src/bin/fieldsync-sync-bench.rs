@@ -1,0 +1,401 @@
+//! Sync benchmarks against the real relay on 127.0.0.1; prints figures, asserts nothing.
+//!
+//! ```text
+//! cargo build --release -p fieldsync -p fieldsync-relay -p fieldsync-bench
+//! target/release/fieldsync-sync-bench [LEADS] [LIVE_DEVICES] [IDLE_CONNECTIONS]
+//! #                                    defaults: 10000 200 10000
+//! ```
+//! 1. Bootstrap: a device pushes a LEADS-lead sample team; a fresh device runs `fieldsync sync`
+//!    (the whole process) and fetches it all. Automerge's own sync protocol, one document
+//!    after another in one process, is timed on the same documents for comparison.
+//! 2. Catch-up: 200 leads changed elsewhere and 50 changed on the device, then `fieldsync
+//!    sync`; at 1,000 leads and at LEADS leads. Bytes on the wire per changed lead come from
+//!    the relay's metrics.
+//! 3. Live propagation: LIVE_DEVICES raw protocol clients subscribed to a team; one client
+//!    pushes a change 200 times; the time from push to each client's update.
+//! 4. Memory: the relay's resident memory with IDLE_CONNECTIONS authenticated idle connections.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use automerge::sync::SyncDoc;
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, Automerge, ROOT};
+use chrono::Utc;
+use fieldsync_bench::{ms, percentile, sibling_binary};
+use fieldsync_model::{Action, ContactChannel, FollowUpDraft, LeadId, Stamp, templates};
+use fieldsync_sample::{SampleSpec, generate};
+use fieldsync_store::{Remote, Store, StoreOptions};
+use fieldsync_sync::message::{Message, Pull, Push};
+use fieldsync_sync::{DocChanges, Heads, Hello, PROTOCOL_VERSION, codec};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+/// The relay under test, as a child process.
+struct Relay {
+    child: Child,
+    data: PathBuf,
+    addr: String,
+}
+
+impl Relay {
+    fn start(data: &Path) -> Result<Relay> {
+        let mut child = Command::new(sibling_binary("fieldsync-relay")?)
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["--connects-per-minute", "1000000"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().context("relay stdout")?).read_line(&mut line)?;
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .context("relay did not say where it listens")?
+            .to_owned();
+        Ok(Relay {
+            child,
+            data: data.to_owned(),
+            addr,
+        })
+    }
+
+    fn url(&self) -> String {
+        format!("ws://{}/sync", self.addr)
+    }
+
+    fn admin(&self, args: &[&str]) -> Result<String> {
+        let output = Command::new(sibling_binary("fieldsync-relay")?)
+            .arg("--data")
+            .arg(&self.data)
+            .args(args)
+            .output()?;
+        if !output.status.success() {
+            bail!("fieldsync-relay {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8(output.stdout)?)
+    }
+
+    fn member(&self, team: &str, name: &str) -> Result<String> {
+        let out = self.admin(&["member", "add", team, name])?;
+        Ok(out.lines().last().unwrap_or_default().to_owned())
+    }
+
+    /// One value from /metrics (a plain HTTP/1.0 GET over loopback).
+    fn metric(&self, name: &str) -> Result<f64> {
+        let mut stream = TcpStream::connect(&self.addr)?;
+        write!(stream, "GET /metrics HTTP/1.0\r\nHost: {}\r\n\r\n", self.addr)?;
+        let mut body = String::new();
+        stream.read_to_string(&mut body)?;
+        Ok(body
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(0.0))
+    }
+
+    fn wire_bytes(&self) -> Result<f64> {
+        Ok(self.metric("fieldsync_relay_bytes_received_total")?
+            + self.metric("fieldsync_relay_bytes_sent_total")?)
+    }
+
+    /// The relay's resident memory, from /proc.
+    fn rss_mb(&self) -> Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let kb: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("VmRSS")?;
+        Ok(kb / 1024.0)
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A device store joined to `team` on `relay`.
+fn device(dir: &Path, relay: &Relay, team: &str, me: &str) -> Result<(PathBuf, Store)> {
+    let home = dir.join(format!("{team}-{me}"));
+    let mut store = Store::init(
+        &home.join("store.redb"),
+        me,
+        templates::b2b(),
+        StoreOptions::default(),
+    )?;
+    store.set_remote(&Remote {
+        url: relay.url(),
+        team: team.to_owned(),
+        token: relay.member(team, me)?,
+    })?;
+    Ok((home, store))
+}
+
+/// Runs `fieldsync sync` on `home` as a whole process; returns its time.
+fn sync(home: &Path) -> Result<Duration> {
+    let started = Instant::now();
+    let output = Command::new(sibling_binary("fieldsync")?)
+        .arg("--home")
+        .arg(home)
+        .arg("sync")
+        .output()?;
+    let elapsed = started.elapsed();
+    if !output.status.success() {
+        bail!("fieldsync sync: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(elapsed)
+}
+
+/// Logs a follow-up on each of `ids`.
+fn touch(store: &mut Store, ids: &[LeadId], who: &str) -> Result<()> {
+    let now = Utc::now();
+    let stamp = Stamp {
+        by: who.to_owned(),
+        now,
+    };
+    for id in ids {
+        let log = Action::Log(FollowUpDraft {
+            at: now,
+            channel: ContactChannel::Phone,
+            summary: format!("{who} called about the quote"),
+            feedback: None,
+            next: None,
+            due: None,
+        });
+        store.update_lead(id, &[log], &stamp)?;
+    }
+    Ok(())
+}
+
+/// Bootstrap and catch-up for a team of `leads` leads.
+fn team_figures(dir: &Path, relay: &Relay, leads: usize, compare: bool) -> Result<()> {
+    let team = format!("team{leads}");
+    relay.admin(&["team", "create", &team])?;
+    let (source_home, mut source) = device(dir, relay, &team, "source")?;
+    let spec = SampleSpec {
+        leads,
+        seed: 11,
+        now: Utc::now(),
+        days: 90,
+    };
+    source.create_leads(generate(&spec), |_| {})?;
+    let ids: Vec<LeadId> = source.rows()?.into_iter().map(|row| row.id).collect();
+    drop(source);
+    let push = sync(&source_home)?;
+    let (fresh_home, fresh) = device(dir, relay, &team, "fresh")?;
+    drop(fresh);
+    let bytes_before = relay.wire_bytes()?;
+    let bootstrap = sync(&fresh_home)?;
+    let bootstrap_bytes = relay.wire_bytes()? - bytes_before;
+    println!(
+        "{leads:>6} leads: first push {:.2} s; bootstrap of a fresh device {:.2} s ({:.0} B/lead on the wire)",
+        push.as_secs_f64(),
+        bootstrap.as_secs_f64(),
+        bootstrap_bytes / leads as f64
+    );
+    if compare {
+        automerge_one_by_one(&source_home, &ids)?;
+    }
+    // 200 changed elsewhere, 50 on this device.
+    let mut source = Store::open(&source_home.join("store.redb"), StoreOptions::default())?;
+    touch(&mut source, &ids[..200], "source")?;
+    drop(source);
+    sync(&source_home)?;
+    let mut fresh = Store::open(&fresh_home.join("store.redb"), StoreOptions::default())?;
+    touch(&mut fresh, &ids[ids.len() - 50..], "fresh")?;
+    drop(fresh);
+    let bytes_before = relay.wire_bytes()?;
+    let catch_up = sync(&fresh_home)?;
+    let catch_up_bytes = relay.wire_bytes()? - bytes_before;
+    println!(
+        "{leads:>6} leads: catch-up after 200 remote + 50 local changes {} ({:.0} B on the wire per changed lead)",
+        ms(catch_up),
+        catch_up_bytes / 250.0
+    );
+    Ok(())
+}
+
+/// Automerge's own sync protocol, one document after another, in one process.
+fn automerge_one_by_one(home: &Path, ids: &[LeadId]) -> Result<()> {
+    let store = Store::open(&home.join("store.redb"), StoreOptions::default())?;
+    let docs: Vec<Automerge> = ids
+        .iter()
+        .map(|id| Ok(Automerge::load(&store.load(id)?.save())?))
+        .collect::<Result<_>>()?;
+    let started = Instant::now();
+    let mut rounds = 0;
+    for doc in &docs {
+        let mut fresh = Automerge::new();
+        let (mut ours, mut theirs) = (automerge::sync::State::new(), automerge::sync::State::new());
+        loop {
+            let mut moved = false;
+            if let Some(message) = doc.generate_sync_message(&mut ours) {
+                fresh.receive_sync_message(&mut theirs, message)?;
+                moved = true;
+            }
+            if let Some(message) = fresh.generate_sync_message(&mut theirs) {
+                let mut doc = doc.clone();
+                doc.receive_sync_message(&mut ours, message)?;
+                moved = true;
+            }
+            rounds += 1;
+            if !moved {
+                break;
+            }
+        }
+    }
+    println!(
+        "{:>6} leads: automerge's sync protocol one document at a time, in memory, no network: {:.2} s ({rounds} message rounds)",
+        ids.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(relay: &Relay, team: &str, member: &str, token: &str) -> Result<Socket> {
+    let (mut socket, _) = tokio_tungstenite::connect_async(relay.url()).await?;
+    let hello = Message::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        team: team.into(),
+        member: member.into(),
+        device: member.into(),
+        token: token.into(),
+    });
+    socket.send(Ws::Binary(codec::encode(&hello).into())).await?;
+    match socket.next().await {
+        Some(Ok(Ws::Binary(frame))) if matches!(codec::decode(&frame), Ok(Message::Welcome(_))) => {
+            Ok(socket)
+        }
+        other => bail!("no welcome: {other:?}"),
+    }
+}
+
+/// The next protocol message on `socket`.
+async fn receive(socket: &mut Socket) -> Result<Message> {
+    loop {
+        match socket.next().await {
+            Some(Ok(Ws::Binary(frame))) => return Ok(codec::decode(&frame)?),
+            Some(Ok(_)) => {}
+            other => bail!("connection ended: {other:?}"),
+        }
+    }
+}
+
+async fn live_propagation(relay: &Relay, devices: usize) -> Result<()> {
+    relay.admin(&["team", "create", "live"])?;
+    let token = relay.member("live", "device")?;
+    let mut listeners = Vec::with_capacity(devices);
+    for _ in 0..devices {
+        let mut socket = connect(relay, "live", "device", &token).await?;
+        socket
+            .send(Ws::Binary(codec::encode(&Message::Pull(Pull { since: 0 })).into()))
+            .await?;
+        while !matches!(receive(&mut socket).await?, Message::Offer(offer) if offer.last) {}
+        listeners.push(socket);
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for mut socket in listeners {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Ok(message) = receive(&mut socket).await {
+                if let Message::Update(update) = message {
+                    let _ = tx.send((update.seq, Instant::now()));
+                }
+            }
+        });
+    }
+    let mut pusher = connect(relay, "live", "device", &token).await?;
+    let mut doc = AutoCommit::new();
+    let mut latencies = Vec::new();
+    let rounds = 200;
+    for round in 0..rounds {
+        let before = doc.get_heads();
+        doc.put(ROOT, "phone", format!("1380000{round:04}"))?;
+        doc.commit();
+        let push = Message::Push(Push {
+            batch: round + 1,
+            docs: vec![DocChanges {
+                id: "live-lead".into(),
+                heads: Heads::new(doc.get_heads()),
+                data: doc.save_after(&before),
+            }],
+        });
+        let sent = Instant::now();
+        pusher.send(Ws::Binary(codec::encode(&push).into())).await?;
+        for _ in 0..devices {
+            let (_, at) = rx.recv().await.context("listener gone")?;
+            latencies.push(at - sent);
+        }
+        while !matches!(receive(&mut pusher).await?, Message::Ack(_)) {}
+    }
+    latencies.sort();
+    println!(
+        "live propagation to {devices} connected devices, {rounds} changes: p50 {}, p99 {}, max {}",
+        ms(percentile(&latencies, 50)),
+        ms(percentile(&latencies, 99)),
+        ms(percentile(&latencies, 100))
+    );
+    Ok(())
+}
+
+async fn idle_memory(relay: &Relay, connections: usize) -> Result<()> {
+    relay.admin(&["team", "create", "idle"])?;
+    let token = relay.member("idle", "device")?;
+    let before = relay.rss_mb()?;
+    let mut sockets = Vec::with_capacity(connections);
+    let started = Instant::now();
+    while sockets.len() < connections {
+        let batch = (connections - sockets.len()).min(500);
+        let opened = futures_util::future::join_all(
+            (0..batch).map(|_| connect(relay, "idle", "device", &token)),
+        )
+        .await;
+        for socket in opened {
+            sockets.push(socket?);
+        }
+    }
+    let after = relay.rss_mb()?;
+    println!(
+        "relay memory: {before:.0} MB before, {after:.0} MB with {} idle authenticated connections ({:.1} KB each; opened in {:.1} s)",
+        sockets.len(),
+        (after - before) * 1024.0 / sockets.len() as f64,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().context("arguments are numbers: LEADS LIVE_DEVICES IDLE"))
+        .collect::<Result<_>>()?;
+    let leads = args.first().copied().unwrap_or(10_000);
+    let live = args.get(1).copied().unwrap_or(200);
+    let idle = args.get(2).copied().unwrap_or(10_000);
+    let dir = tempfile::tempdir()?;
+    let relay = Relay::start(&dir.path().join("relay"))?;
+    println!("relay {} (pid {})", relay.url(), relay.child.id());
+    team_figures(dir.path(), &relay, 1_000.min(leads), false)?;
+    if leads > 1_000 {
+        team_figures(dir.path(), &relay, leads, true)?;
+    }
+    println!("relay memory after the teams above: {:.0} MB", relay.rss_mb()?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(live_propagation(&relay, live))?;
+    runtime.block_on(idle_memory(&relay, idle))?;
+    Ok(())
+}
