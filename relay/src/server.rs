@@ -16,6 +16,9 @@ use tokio::net::TcpListener;
 use crate::hub::Hub;
 use crate::throttle::Throttle;
 
+/// Bytes read from a socket at a time.
+const READ_BUFFER: usize = 8 << 10;
+
 /// How often the members file is checked for changes.
 const MEMBERS_POLL: Duration = Duration::from_millis(200);
 
@@ -49,7 +52,11 @@ async fn sync(
             .into_response();
     }
     let hub = hub.clone();
+    // Small buffers: an idle connection should cost little (the defaults are 128 KiB each);
+    // frames are written whole as they are sent.
     upgrade
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
         .max_message_size(hub.limits.max_frame)
         .max_frame_size(hub.limits.max_frame)
         .on_upgrade(move |socket| crate::connection::serve(socket, peer, hub))

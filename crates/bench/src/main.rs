@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use automerge::ScalarValue;
 use chrono::{DateTime, Duration as Days, Utc};
+use fieldsync_bench::{ms, percentile, sibling_binary};
 use fieldsync_model::{
     Action, ContactChannel, Field, FollowUpDraft, LeadHistory, LeadId, NewLead, Stamp, templates,
 };
-use fieldsync_bench::{ms, percentile, sibling_binary};
 use fieldsync_store::{Store, StoreOptions};
 
 fn text(value: &str) -> ScalarValue {
@@ -142,7 +142,6 @@ fn report_rate(label: &str, leads: usize, started: Instant, how: &str) {
         secs * 1e6 / leads as f64
     );
 }
-
 
 fn main() -> Result<()> {
     let leads: usize = std::env::args()

@@ -124,21 +124,21 @@ impl<'txn> LeadTables<'txn> {
     pub(crate) fn insert_new(
         &mut self,
         doc: &LeadDoc,
+        lead: &Lead,
         saved: &[u8],
         origin: Origin,
     ) -> Result<(), StoreError> {
-        let lead = doc.view();
         let id = lead.id.as_str();
         if self.keys.get(id)?.is_some() {
             return Err(StoreError::Storage(format!(
                 "lead id {id} is already taken"
             )));
         }
-        let created = filing_time(&lead);
+        let created = filing_time(lead);
         self.keys.insert(id, created)?;
         self.docs.insert((created, id), saved)?;
         self.record_heads(id, &doc.heads(), origin)?;
-        self.put_row(&lead)
+        self.put_row(lead)
     }
 
     /// Records a document's new heads and whether the relay still lacks some of it.
@@ -195,6 +195,11 @@ impl<'txn> LeadTables<'txn> {
             }
         }
         Ok(ids)
+    }
+
+    /// Whether the store has a document for `id`.
+    pub(crate) fn contains(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.keys.get(id)?.is_some())
     }
 
     /// Ids of every lead with a document.
@@ -261,7 +266,9 @@ impl Store {
     /// Creates one lead; validation failures write nothing.
     pub fn create_lead(&mut self, history: LeadHistory) -> Result<LeadId, StoreError> {
         let doc = build(&history, &self.meta.pipeline, &self.meta.actor)?;
-        self.write(|txn| LeadTables::open(txn)?.insert_new(&doc, &doc.save(), Origin::Local))?;
+        self.write(|txn| {
+            LeadTables::open(txn)?.insert_new(&doc, &doc.view(), &doc.save(), Origin::Local)
+        })?;
         Ok(history.id)
     }
 
@@ -278,7 +285,7 @@ impl Store {
             let mut count = 0;
             for history in histories {
                 let doc = build(&history, &pipeline, &actor)?;
-                tables.insert_new(&doc, &doc.save(), Origin::Local)?;
+                tables.insert_new(&doc, &doc.view(), &doc.save(), Origin::Local)?;
                 count += 1;
                 progress(count);
             }

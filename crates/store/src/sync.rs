@@ -6,14 +6,18 @@
 //! (see [`crate::leads`]); an acknowledgement clears the mark only if the document has not
 //! changed since the push, so an edit made during a sync is pushed next time, never lost.
 
+use automerge::ActorId;
 use automerge::ChangeHash;
-use fieldsync_model::{LeadDoc, LeadId, heads};
+use fieldsync_model::{Lead, LeadDoc, LeadId, heads};
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 use crate::leads::{LeadTables, Origin};
-use crate::tables::{ACKED, DOC_KEYS, HEADS, META, UNPUSHED, meta_key};
+use std::ops::Bound;
+
+use crate::leads::doc_key;
+use crate::tables::{ACKED, CHANGES, DOC_KEYS, DOCS, HEADS, META, UNPUSHED, meta_key};
 use crate::{Store, decode_json, put_meta};
 
 /// The relay a device syncs with.
@@ -111,29 +115,52 @@ impl Store {
         let txn = self.handle()?.begin_read()?;
         let unpushed = txn.open_table(UNPUSHED)?;
         let acked = txn.open_table(ACKED)?;
+        let current = txn.open_table(HEADS)?;
+        let docs = txn.open_table(DOCS)?;
+        let keys = txn.open_table(DOC_KEYS)?;
+        let changes = txn.open_table(CHANGES)?;
         let range = match after {
-            Some(after) => unpushed
-                .range::<&str>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))?,
+            Some(after) => unpushed.range::<&str>((Bound::Excluded(after), Bound::Unbounded))?,
             None => unpushed.range::<&str>(..)?,
         };
         let mut out = Vec::new();
         for entry in range.take(limit) {
             let id = entry?.0.value().to_owned();
-            let lead = LeadId::parse(&id).ok_or_else(|| {
-                StoreError::Corrupt(format!("unpushed entry '{id}' is not a lead id"))
-            })?;
-            let doc = self.load(&lead)?;
             let base = match acked.get(id.as_str())? {
                 Some(bytes) => heads_of(bytes.value(), &id)?,
                 None => Vec::new(),
             };
+            if base.is_empty() {
+                // Nothing of it acknowledged: send it as stored, without loading it.
+                let heads = current.get(id.as_str())?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("lead {id} has no recorded heads"))
+                })?;
+                let key = doc_key(&keys, &id)?
+                    .ok_or_else(|| StoreError::Corrupt(format!("lead {id} has no document key")))?;
+                let mut data = docs
+                    .get(key)?
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("the document of lead {id} is missing"))
+                    })?
+                    .value()
+                    .to_vec();
+                for chunk in changes.range((id.as_str(), 0)..=(id.as_str(), u32::MAX))? {
+                    data.extend_from_slice(chunk?.1.value());
+                }
+                out.push(Outgoing {
+                    heads: heads_of(heads.value(), &id)?,
+                    data,
+                    id,
+                });
+                continue;
+            }
+            let lead = LeadId::parse(&id).ok_or_else(|| {
+                StoreError::Corrupt(format!("unpushed entry '{id}' is not a lead id"))
+            })?;
+            let doc = self.load(&lead)?;
             out.push(Outgoing {
                 heads: doc.heads(),
-                data: if base.is_empty() {
-                    doc.save()
-                } else {
-                    doc.save_after(&base)
-                },
+                data: doc.save_after(&base),
                 id,
             });
         }
@@ -189,41 +216,41 @@ impl Store {
             .collect()
     }
 
-    /// Merges changes from the relay into the leads, all in one transaction.
+    /// Merges changes from the relay into the leads, all in one transaction. Leads new to
+    /// this device are read on every core first (reading a document is most of the cost).
     pub fn merge_remote(&mut self, incoming: &[(&str, &[u8])]) -> Result<Merged, StoreError> {
         let actor = self.meta.actor.clone();
         self.write(|txn| {
             let mut tables = LeadTables::open(txn)?;
             let mut merged = Merged::default();
+            let mut new = Vec::new();
             for &(id, data) in incoming {
                 let Some(lead_id) = LeadId::parse(id) else {
                     merged.skipped.push(id.to_owned());
                     continue;
                 };
-                let existing = tables.load_if_present(&lead_id, &actor)?;
-                match existing {
-                    Some((mut doc, next_seq)) => {
-                        let before = doc.heads();
-                        doc.load_incremental(data)?;
-                        if !doc.missing_deps().is_empty() {
-                            merged.incomplete.push(id.to_owned());
-                            continue;
-                        }
-                        if doc.heads() != before {
-                            let lead = doc.view();
-                            tables.store_changes(&doc, &lead, &before, next_seq, Origin::Relay)?;
-                            merged.changed += 1;
-                        }
-                    }
-                    None => {
-                        let doc = LeadDoc::load(data, actor.clone())?;
-                        if !doc.missing_deps().is_empty() || doc.view().id != lead_id {
-                            merged.incomplete.push(id.to_owned());
-                            continue;
-                        }
-                        tables.insert_new(&doc, data, Origin::Relay)?;
+                if !tables.contains(id)? {
+                    new.push((lead_id, data));
+                    continue;
+                }
+                let (mut doc, next_seq) = tables.load(&lead_id, &actor)?;
+                let before = doc.heads();
+                doc.load_incremental(data)?;
+                if !doc.missing_deps().is_empty() {
+                    merged.incomplete.push(id.to_owned());
+                } else if doc.heads() != before {
+                    let lead = doc.view();
+                    tables.store_changes(&doc, &lead, &before, next_seq, Origin::Relay)?;
+                    merged.changed += 1;
+                }
+            }
+            for ((id, data), read) in new.iter().zip(read_all(&new, &actor)) {
+                match read? {
+                    Some((doc, lead)) => {
+                        tables.insert_new(&doc, &lead, data, Origin::Relay)?;
                         merged.changed += 1;
                     }
+                    None => merged.incomplete.push(id.to_string()),
                 }
             }
             Ok(merged)
@@ -240,6 +267,53 @@ impl Store {
             .map(|bytes| decode_json(key, bytes.value()))
             .transpose()
     }
+}
+
+/// A lead read from bytes received whole: `None` if it is incomplete (changes it depends on
+/// are missing) or is not the lead it was sent as.
+type Read = Result<Option<(LeadDoc, Lead)>, StoreError>;
+
+fn read_one(id: &LeadId, data: &[u8], actor: &ActorId) -> Read {
+    let doc = LeadDoc::load(data, actor.clone())?;
+    if !doc.missing_deps().is_empty() {
+        return Ok(None);
+    }
+    let lead = doc.view();
+    Ok((lead.id == *id).then_some((doc, lead)))
+}
+
+/// Reads every lead of `new`, split across the machine's cores.
+fn read_all(new: &[(LeadId, &[u8])], actor: &ActorId) -> Vec<Read> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if cores == 1 || new.len() < 64 {
+        return new
+            .iter()
+            .map(|(id, data)| read_one(id, data, actor))
+            .collect();
+    }
+    let chunk = new.len().div_ceil(cores);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = new
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(id, data)| read_one(id, data, actor))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker.join().unwrap_or_else(|_| {
+                    vec![Err(StoreError::Storage(
+                        "reading a document panicked".into(),
+                    ))]
+                })
+            })
+            .collect()
+    })
 }
 
 /// Fills the sync tables of a store made before sync existed: every lead's heads, and every

@@ -193,7 +193,13 @@ impl<S: TeamStore> Team<S> {
                 resend.push(pushed.id);
                 continue;
             }
-            let data = doc.save_after(&before);
+            // A document new to the relay is kept as pushed (a saved document is far more
+            // compact than its changes one by one); otherwise only what was new is kept.
+            let data = if before.is_empty() {
+                pushed.data
+            } else {
+                doc.save_after(&before)
+            };
             if !data.is_empty() {
                 new_changes.push(NewChanges {
                     id: pushed.id.clone(),
@@ -276,8 +282,9 @@ impl<S: TeamStore> Team<S> {
         let mut frame_bytes = 0;
         for wanted in want.docs {
             check_id(&wanted.id)?;
-            let data = if wanted.have.hashes().is_empty() && !self.cache.contains(&wanted.id) {
-                // A document the device lacks entirely goes as stored, without loading it.
+            let data = if wanted.have.hashes().is_empty() {
+                // A document the device lacks entirely goes as stored (compact, and without
+                // loading it).
                 self.store.load(&wanted.id).map_err(Refusal::Storage)?
             } else {
                 let doc = self.take(&wanted.id)?;

@@ -77,7 +77,10 @@ impl Relay {
             .args(args)
             .output()?;
         if !output.status.success() {
-            bail!("fieldsync-relay {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+            bail!(
+                "fieldsync-relay {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
         }
         Ok(String::from_utf8(output.stdout)?)
     }
@@ -90,7 +93,11 @@ impl Relay {
     /// One value from /metrics (a plain HTTP/1.0 GET over loopback).
     fn metric(&self, name: &str) -> Result<f64> {
         let mut stream = TcpStream::connect(&self.addr)?;
-        write!(stream, "GET /metrics HTTP/1.0\r\nHost: {}\r\n\r\n", self.addr)?;
+        write!(
+            stream,
+            "GET /metrics HTTP/1.0\r\nHost: {}\r\n\r\n",
+            self.addr
+        )?;
         let mut body = String::new();
         stream.read_to_string(&mut body)?;
         Ok(body
@@ -150,7 +157,10 @@ fn sync(home: &Path) -> Result<Duration> {
         .output()?;
     let elapsed = started.elapsed();
     if !output.status.success() {
-        bail!("fieldsync sync: {}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "fieldsync sync: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     Ok(elapsed)
 }
@@ -273,7 +283,9 @@ async fn connect(relay: &Relay, team: &str, member: &str, token: &str) -> Result
         device: member.into(),
         token: token.into(),
     });
-    socket.send(Ws::Binary(codec::encode(&hello).into())).await?;
+    socket
+        .send(Ws::Binary(codec::encode(&hello).into()))
+        .await?;
     match socket.next().await {
         Some(Ok(Ws::Binary(frame))) if matches!(codec::decode(&frame), Ok(Message::Welcome(_))) => {
             Ok(socket)
@@ -300,7 +312,9 @@ async fn live_propagation(relay: &Relay, devices: usize) -> Result<()> {
     for _ in 0..devices {
         let mut socket = connect(relay, "live", "device", &token).await?;
         socket
-            .send(Ws::Binary(codec::encode(&Message::Pull(Pull { since: 0 })).into()))
+            .send(Ws::Binary(
+                codec::encode(&Message::Pull(Pull { since: 0 })).into(),
+            ))
             .await?;
         while !matches!(receive(&mut socket).await?, Message::Offer(offer) if offer.last) {}
         listeners.push(socket);
@@ -379,7 +393,10 @@ async fn idle_memory(relay: &Relay, connections: usize) -> Result<()> {
 fn main() -> Result<()> {
     let args: Vec<usize> = std::env::args()
         .skip(1)
-        .map(|a| a.parse().context("arguments are numbers: LEADS LIVE_DEVICES IDLE"))
+        .map(|a| {
+            a.parse()
+                .context("arguments are numbers: LEADS LIVE_DEVICES IDLE")
+        })
         .collect::<Result<_>>()?;
     let leads = args.first().copied().unwrap_or(10_000);
     let live = args.get(1).copied().unwrap_or(200);
@@ -391,7 +408,10 @@ fn main() -> Result<()> {
     if leads > 1_000 {
         team_figures(dir.path(), &relay, leads, true)?;
     }
-    println!("relay memory after the teams above: {:.0} MB", relay.rss_mb()?);
+    println!(
+        "relay memory after the teams above: {:.0} MB",
+        relay.rss_mb()?
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
