@@ -108,6 +108,23 @@ impl Relay {
         out.lines().last().unwrap().to_owned()
     }
 
+    /// One value from the relay's /metrics (a plain HTTP/1.0 GET); 0 if absent.
+    pub fn metric(&self, line_start: &str) -> f64 {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
+        write!(
+            stream,
+            "GET /metrics HTTP/1.0\r\nHost: {}\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
+        let mut body = String::new();
+        stream.read_to_string(&mut body).unwrap();
+        body.lines()
+            .find_map(|line| line.strip_prefix(line_start)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
     /// Kills the relay with SIGKILL: no shutdown, no flush.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

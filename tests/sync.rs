@@ -281,10 +281,9 @@ fn a_relay_killed_mid_sync_loses_no_acknowledged_change() {
         .spawn()
         .unwrap();
     // Kill the relay once it has stored some documents.
-    let metrics_url = format!("http://{}/metrics", relay.addr);
     let deadline = std::time::Instant::now() + LIVE_LIMIT;
     loop {
-        let stored = metric(&metrics_url, "fieldsync_relay_documents_stored_total");
+        let stored = relay.metric("fieldsync_relay_documents_stored_total");
         if stored > 0.0 {
             break;
         }
@@ -302,16 +301,4 @@ fn a_relay_killed_mid_sync_loses_no_acknowledged_change() {
     let expected = listing(&lina);
     assert_eq!(expected.len(), 1500);
     assert_eq!(listing(&wang), expected);
-}
-
-/// Reads one metric from the relay's /metrics (0 if it cannot be read yet).
-fn metric(url: &str, name: &str) -> f64 {
-    let output = std::process::Command::new("curl")
-        .args(["-s", "--max-time", "5", url])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-        .unwrap_or(0.0)
 }

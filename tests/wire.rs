@@ -272,3 +272,53 @@ async fn bad_input_closes_only_the_connection_that_sent_it() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_device_is_closed_by_the_heartbeat() {
+    let relay = Relay::start(&["--ping-interval", "100ms", "--ping-timeout", "300ms"]);
+    relay.admin(&["team", "create", "east"]);
+    let token = relay.member("east", "raw");
+    let mut socket = connect(&relay).await;
+    send(&mut socket, &hello("east", "raw", &token)).await;
+    next(&mut socket).await.unwrap();
+    // The device stops reading, so it answers no pings: this silence is the scenario itself.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The close frame may be lost behind the pings the device answers too late; the relay's
+    // count of heartbeat closes says why it ended.
+    let code = closed_with(&mut socket).await;
+    assert!(matches!(code, None | Some(4011)), "{code:?}");
+    let heartbeat_closes = r#"fieldsync_relay_closes_total{reason="heartbeat"}"#;
+    assert_eq!(relay.metric(heartbeat_closes), 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connection_attempts_are_throttled_per_address() {
+    let relay = Relay::start(&["--connects-per-minute", "3"]);
+    for _ in 0..3 {
+        connect(&relay).await;
+    }
+    match tokio_tungstenite::connect_async(relay.url()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+        }
+        other => panic!("expected HTTP 429, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_closes_connections_with_a_reason_and_exits_cleanly() {
+    let mut relay = Relay::start(&[]);
+    relay.admin(&["team", "create", "east"]);
+    let token = relay.member("east", "raw");
+    let mut socket = connect(&relay).await;
+    send(&mut socket, &hello("east", "raw", &token)).await;
+    next(&mut socket).await.unwrap();
+    let status = tokio::task::spawn_blocking(move || relay.terminate())
+        .await
+        .unwrap();
+    assert_eq!(
+        closed_with(&mut socket).await,
+        Some(CloseReason::ShuttingDown.code())
+    );
+    assert!(status.success(), "{status}");
+}
