@@ -181,6 +181,8 @@ fn a_conflict_is_listed_on_every_device_and_resolved() {
         "--summary",
         "call from wang",
     ]);
+    lina.ok(&["move", &id, "discovery"]);
+    wang.ok(&["move", &id, "solution"]);
     lina.ok(&["sync"]);
     let summary = wang.ok(&["sync"]);
     assert!(summary.contains("1 lead with a conflict"), "{summary}");
@@ -194,8 +196,11 @@ fn a_conflict_is_listed_on_every_device_and_resolved() {
     for device in [&lina, &wang] {
         let conflicts: Value = serde_json::from_str(&device.ok(&["conflicts", "--json"])).unwrap();
         let conflicts = conflicts.as_array().unwrap();
-        assert_eq!(conflicts.len(), 1);
-        assert_eq!(conflicts[0]["field"], "phone");
+        let fields: Vec<&str> = conflicts
+            .iter()
+            .map(|c| c["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["phone", "stage"]);
         let mut values: Vec<&str> = conflicts[0]["values"]
             .as_array()
             .unwrap()
@@ -206,14 +211,26 @@ fn a_conflict_is_listed_on_every_device_and_resolved() {
         assert_eq!(values, ["13800000002", "13800000003"]);
         let shown = device.ok(&["lead", "show", &id]);
         assert!(shown.contains("CONFLICT"), "{shown}");
-        assert_eq!(device.show(&id)["followups"].as_array().unwrap().len(), 2);
+        let lead = device.show(&id);
+        assert_eq!(lead["followups"].as_array().unwrap().len(), 2);
+        // Both concurrent moves stay in the log, after the creation.
+        let moves: Vec<&str> = lead["stage_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|change| change["to"].as_str().unwrap())
+            .collect();
+        assert_eq!(moves.len(), 3);
+        assert!(moves.contains(&"discovery") && moves.contains(&"solution"));
     }
     wang.ok(&["resolve", &id[..8], "phone", "13800000002"]);
+    wang.ok(&["resolve", &id[..8], "stage", "solution"]);
     wang.ok(&["sync"]);
     lina.ok(&["sync"]);
     for device in [&lina, &wang] {
         assert_eq!(device.ok(&["conflicts"]).trim(), "no conflicts");
         assert_eq!(device.show(&id)["phone"], "13800000002");
+        assert_eq!(device.show(&id)["stage"], "solution");
     }
     let refused = wang.fails(&["resolve", &id, "phone", "13800000004"]);
     assert!(refused.contains("not in conflict"), "{refused}");

@@ -381,3 +381,44 @@ fn run_worker(
     }
     metrics.documents_cached.sub(team.cached() as i64);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connection(queue: usize) -> (Connection, Outbox) {
+        let (frames_tx, frames) = mpsc::channel(queue);
+        let (close_tx, close) = watch::channel(None);
+        let connection = Connection {
+            id: 1,
+            team: "east".into(),
+            member: "lina".into(),
+            token_sha256: String::new(),
+            frames: frames_tx,
+            close: close_tx,
+        };
+        (connection, Outbox { frames, close })
+    }
+
+    #[test]
+    fn a_device_that_falls_behind_is_closed_not_skipped() {
+        let (connection, mut outbox) = connection(2);
+        for n in 0..3u8 {
+            connection.send(Frame::from(vec![n]));
+        }
+        // The two frames that fit are delivered in order; the third is not dropped silently:
+        // the connection is closed so the device resyncs from the feed.
+        assert_eq!(outbox.frames.try_recv().ok(), Some(Frame::from(vec![0])));
+        assert_eq!(outbox.frames.try_recv().ok(), Some(Frame::from(vec![1])));
+        assert!(outbox.frames.try_recv().is_err());
+        assert_eq!(*outbox.close.borrow(), Some(CloseReason::TooSlow));
+    }
+
+    #[test]
+    fn the_first_close_reason_stands() {
+        let (connection, outbox) = connection(1);
+        connection.close(CloseReason::Removed);
+        connection.close(CloseReason::ShuttingDown);
+        assert_eq!(*outbox.close.borrow(), Some(CloseReason::Removed));
+    }
+}

@@ -17,6 +17,19 @@ struct Status {
     stages: Vec<String>,
     #[serde(flatten)]
     stats: fieldsync_store::StoreStats,
+    /// The relay joined, `null` before `fieldsync join`.
+    sync: Option<SyncStatus>,
+}
+
+/// Where this device syncs and how far it is.
+#[derive(Serialize)]
+struct SyncStatus {
+    relay: String,
+    team: String,
+    /// Leads with changes the relay has not acknowledged.
+    unpushed: u64,
+    /// The relay's feed position this device has applied.
+    since: u64,
 }
 
 /// Prints the store's location, owner, pipeline and size.
@@ -33,6 +46,15 @@ pub fn status(cx: &Context, args: &JsonArg, out: &mut impl Write) -> Result<()> 
             .map(|s| s.key.clone())
             .collect(),
         stats: store.stats()?,
+        sync: match store.remote()? {
+            Some(remote) => Some(SyncStatus {
+                relay: remote.url,
+                team: remote.team,
+                unpushed: store.unpushed_count()?,
+                since: store.since()?,
+            }),
+            None => None,
+        },
     };
     if args.json {
         return print_json(out, &status);
@@ -56,6 +78,14 @@ pub fn status(cx: &Context, args: &JsonArg, out: &mut impl Write) -> Result<()> 
     ] {
         facts.add_row(vec![key.to_owned(), value]);
     }
+    let sync = match &status.sync {
+        Some(sync) => format!(
+            "team '{}' at {}; {} leads with changes not yet pushed; feed position {}",
+            sync.team, sync.relay, sync.unpushed, sync.since
+        ),
+        None => "not joined to a team (see `fieldsync join`)".to_owned(),
+    };
+    facts.add_row(vec!["sync".to_owned(), sync]);
     facts.print(out)?;
     Ok(())
 }

@@ -284,7 +284,10 @@ fn check(action: &Action, lead: &Lead, pipeline: &Pipeline) -> Result<(), LeadEr
             pipeline
                 .stage(to)
                 .ok_or_else(|| pipeline.unknown_stage(to))?;
-            if *to == lead.stage {
+            // Moving to the standing stage is refused, unless two devices moved the lead
+            // concurrently: then it settles the conflict.
+            let conflicted = lead.conflicts.iter().any(|c| c.field == key::STAGE);
+            if *to == lead.stage && !conflicted {
                 return Err(LeadError::SameStage(to.clone()));
             }
             not_before(
@@ -453,6 +456,11 @@ fn write(
         }
         Action::Move { to, at } => {
             tx.put(ROOT, key::STAGE, to.as_str())?;
+            if *to == lead.stage {
+                // Settling a conflict (see `check`): the lead does not enter the stage again,
+                // so the stage-change log, which analytics count entries from, is left alone.
+                return Ok(true);
+            }
             let entry = event(
                 *at,
                 stamp,

@@ -347,3 +347,31 @@ fn save_load_and_incremental_round_trip() {
     assert_eq!(reloaded.view().followups[0].summary, "现场拜访，演示产品");
     assert!(LeadDoc::load(b"not automerge", ActorId::random()).is_err());
 }
+
+#[test]
+fn concurrent_stage_moves_keep_both_in_the_log_and_conflict_on_the_stage() {
+    let base = new_lead("2024-03-10T00:00:00Z");
+    let mut one = base.fork(ActorId::random());
+    let mut two = base.fork(ActorId::random());
+    let now = "2024-03-20T09:00:00Z";
+    let move_to = |to: &str| Action::Move {
+        to: to.into(),
+        at: now.parse().unwrap(),
+    };
+    apply(&mut one, move_to("discovery"), now).unwrap();
+    apply(&mut two, move_to("solution"), now).unwrap();
+    one.merge(&mut two).unwrap();
+    let lead = one.view();
+    let moves: Vec<_> = lead.stage_changes.iter().map(|c| c.to.clone()).collect();
+    assert_eq!(moves.len(), 3, "{moves:?}");
+    let fields: Vec<_> = lead.conflicts.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["stage"]);
+    // Moving to the standing stage settles it without a new entry in the log.
+    apply(&mut one, move_to(&lead.stage), now).unwrap();
+    let settled = one.view();
+    assert!(settled.conflicts.is_empty());
+    assert_eq!(settled.stage, lead.stage);
+    assert_eq!(settled.stage_changes.len(), 3);
+    let err = apply(&mut one, move_to(&lead.stage), now).unwrap_err();
+    assert!(matches!(err, LeadError::SameStage(_)));
+}
