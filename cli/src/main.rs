@@ -3,6 +3,11 @@
 //! Exit codes: 0 success, 1 a clean "no", 2 an error (one line on stderr, prefixed
 //! `fieldsync:`). A closed pipe (`fieldsync lead list | head`) ends quietly with 0.
 
+/// mimalloc: reading thousands of Automerge documents during a sync is allocation-heavy, and
+/// the system allocator was 15% of a bootstrap's samples (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod args;
 mod cmd;
 mod context;
