@@ -201,15 +201,26 @@ fn team_figures(dir: &Path, relay: &Relay, leads: usize, compare: bool) -> Resul
     let ids: Vec<LeadId> = source.rows()?.into_iter().map(|row| row.id).collect();
     drop(source);
     let push = sync(&source_home)?;
-    let (fresh_home, fresh) = device(dir, relay, &team, "fresh")?;
-    drop(fresh);
-    let bytes_before = relay.wire_bytes()?;
-    let bootstrap = sync(&fresh_home)?;
-    let bootstrap_bytes = relay.wire_bytes()? - bytes_before;
+    // Three fresh devices in turn, to show the spread; the last one goes on to the catch-up.
+    let mut bootstraps = Vec::new();
+    let mut fresh_home = PathBuf::new();
+    let mut bootstrap_bytes = 0.0;
+    for n in 1..=3 {
+        let (home, fresh) = device(dir, relay, &team, &format!("fresh{n}"))?;
+        drop(fresh);
+        let bytes_before = relay.wire_bytes()?;
+        bootstraps.push(sync(&home)?);
+        bootstrap_bytes = relay.wire_bytes()? - bytes_before;
+        fresh_home = home;
+    }
+    let seconds: Vec<String> = bootstraps
+        .iter()
+        .map(|d| format!("{:.2}", d.as_secs_f64()))
+        .collect();
     println!(
-        "{leads:>6} leads: first push {:.2} s; bootstrap of a fresh device {:.2} s ({:.0} B/lead on the wire)",
+        "{leads:>6} leads: first push {:.2} s; bootstrap of a fresh device {} s ({:.0} B/lead on the wire)",
         push.as_secs_f64(),
-        bootstrap.as_secs_f64(),
+        seconds.join(" / "),
         bootstrap_bytes / leads as f64
     );
     if compare {
