@@ -1,0 +1,21 @@
+//! fieldsync's funnel analytics: pure functions from projection rows, the pipeline, a period
+//! and "now" to figures. No I/O and no clock: every figure is testable against a hand-computed
+//! fixture, and every figure says how it counted.
+//!
+//! - [`period`]: the half-open time range a report covers, from calendar periods in a zone.
+//! - [`rate`]: a ratio that is "n/a" when it has no denominator, never 0 or NaN.
+//! - [`reach`]: when a lead reached each stage, under each counting rule.
+//! - [`stages`]: per stage: leads in it now, leads that reached it, conversions.
+//! - [`outcomes`]: win rate, deal sizes, loss analysis.
+//! - [`groups`]: the same figures per source channel or per owner.
+
+pub mod groups;
+pub mod outcomes;
+pub mod period;
+pub mod rate;
+pub mod reach;
+pub mod stages;
+
+pub use period::Period;
+pub use rate::Rate;
+pub use reach::{Counting, Window};

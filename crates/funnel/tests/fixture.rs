@@ -1,0 +1,397 @@
+//! Every figure against a hand-computed fixture. The expected numbers are written out by hand
+//! below (the comments show the counting), never computed by the code under test.
+//!
+//! Pipeline b2b: acquisition, discovery, solution, negotiation, closing, care.
+//! Period: March 2024 (UTC) unless a test says otherwise; now: 2024-04-15.
+//!
+//! | lead | created | stage path | outcome |
+//! |---|---|---|---|
+//! | A | 03-02 | acq, disc 03-05, sol 03-10, neg 03-20 | won 03-25, 100 (referral) |
+//! | B | 03-03 | acq, sol 03-06 (skipped disc), neg 03-12 | lost 03-28 price, at neg (website) |
+//! | C | 03-04 | acq, disc 03-07, acq 03-09 (back), disc 03-11 (again), sol 04-02 | open, in sol (website) |
+//! | D | 02-20 | acq, disc 03-15, sol 03-18 | open, in sol (event) |
+//! | E | 03-10 | acq | deleted (referral) |
+//! | F | 03-12 | acq | lost 03-14 competitor, at acq (trade-show) |
+//! | G | 03-20 | acq, disc 03-21 | won 04-05, 50 (referral) |
+//! | H | 04-03 | acq | open, in acq (website) |
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use fieldsync_funnel::groups::{GroupBy, effectiveness};
+use fieldsync_funnel::outcomes::outcomes;
+use fieldsync_funnel::stages::funnel;
+use fieldsync_funnel::{Counting, Period, Window};
+use fieldsync_model::row::StageEntry;
+use fieldsync_model::{LeadId, LeadRow, Money, Outcome, Pipeline, templates};
+
+fn at(text: &str) -> DateTime<Utc> {
+    let text = if text.len() == 5 {
+        format!("2024-{text}T10:00:00Z")
+    } else {
+        text.to_owned()
+    };
+    text.parse().unwrap()
+}
+
+fn ms(text: &str) -> i64 {
+    at(text).timestamp_millis()
+}
+
+fn row(n: u8, source: &str, created: &str, path: &[(&str, &str)]) -> LeadRow {
+    let mut stage_path = vec![StageEntry {
+        stage: "acquisition".into(),
+        at_ms: ms(created),
+    }];
+    stage_path.extend(path.iter().map(|(stage, when)| StageEntry {
+        stage: (*stage).into(),
+        at_ms: ms(when),
+    }));
+    let last = stage_path.last().unwrap().clone();
+    LeadRow {
+        id: LeadId::from_bytes([n; 16]),
+        company: format!("lead {n}"),
+        contact: String::new(),
+        title: String::new(),
+        phone: String::new(),
+        email: String::new(),
+        industry: String::new(),
+        size: String::new(),
+        source: source.into(),
+        priority: None,
+        owner: Some("lina".into()),
+        stage: last.stage,
+        stage_entered_ms: last.at_ms,
+        created_ms: ms(created),
+        amount: None,
+        expected_close: None,
+        outcome: Outcome::Open,
+        outcome_ms: None,
+        deal_amount: None,
+        loss_reason: None,
+        deleted: false,
+        conflicts: 0,
+        followups: 0,
+        last_followup_ms: None,
+        next_due: None,
+        stage_path,
+    }
+}
+
+fn won(mut row: LeadRow, when: &str, amount: i64) -> LeadRow {
+    row.outcome = Outcome::Won;
+    row.outcome_ms = Some(ms(when));
+    row.deal_amount = Some(Money::from_cents(amount * 100));
+    row
+}
+
+fn lost(mut row: LeadRow, when: &str, reason: &str) -> LeadRow {
+    row.outcome = Outcome::Lost;
+    row.outcome_ms = Some(ms(when));
+    row.loss_reason = Some(reason.into());
+    row
+}
+
+fn fixture() -> Vec<LeadRow> {
+    let mut deleted = row(5, "referral", "03-10", &[]);
+    deleted.deleted = true;
+    vec![
+        won(
+            row(
+                1,
+                "referral",
+                "03-02",
+                &[
+                    ("discovery", "03-05"),
+                    ("solution", "03-10"),
+                    ("negotiation", "03-20"),
+                ],
+            ),
+            "03-25",
+            100,
+        ),
+        lost(
+            row(
+                2,
+                "website",
+                "03-03",
+                &[("solution", "03-06"), ("negotiation", "03-12")],
+            ),
+            "03-28",
+            "price",
+        ),
+        row(
+            3,
+            "website",
+            "03-04",
+            &[
+                ("discovery", "03-07"),
+                ("acquisition", "03-09"),
+                ("discovery", "03-11"),
+                ("solution", "04-02"),
+            ],
+        ),
+        row(
+            4,
+            "event",
+            "02-20",
+            &[("discovery", "03-15"), ("solution", "03-18")],
+        ),
+        deleted,
+        lost(row(6, "trade-show", "03-12", &[]), "03-14", "competitor"),
+        won(
+            row(7, "referral", "03-20", &[("discovery", "03-21")]),
+            "04-05",
+            50,
+        ),
+        row(8, "website", "04-03", &[]),
+    ]
+}
+
+fn pipeline() -> Pipeline {
+    let mut pipeline = templates::b2b();
+    for (stage, ideal) in pipeline
+        .stages
+        .iter_mut()
+        .zip([0.6, 0.6, 0.5, 0.5, 0.9, 0.0])
+    {
+        stage.ideal_rate = Some(ideal);
+    }
+    pipeline
+}
+
+fn march() -> Period {
+    Period::days(
+        NaiveDate::from_ymd_opt(2024, 3, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2024, 3, 31).unwrap(),
+        &Utc,
+    )
+}
+
+fn reached(counting: Counting, window: Window) -> Vec<u64> {
+    let rows = fixture();
+    funnel(&rows, &pipeline(), march(), at("04-15"), counting, window)
+        .stages
+        .iter()
+        .map(|s| s.reached)
+        .collect()
+}
+
+fn to_next(counting: Counting, window: Window) -> Vec<String> {
+    let rows = fixture();
+    funnel(&rows, &pipeline(), march(), at("04-15"), counting, window)
+        .stages
+        .iter()
+        .filter_map(|s| s.to_next.map(|r| r.to_string()))
+        .collect()
+}
+
+#[test]
+fn cohort_pass_through() {
+    // Created in March, not deleted: A B C F G.
+    // acq: all 5. disc: A, B (skipped it, passed on 03-06), C, G = 4. sol: A, B, C (04-02,
+    // before now) = 3. neg: A, B = 2.
+    assert_eq!(
+        reached(Counting::PassThrough, Window::Cohort),
+        [5, 4, 3, 2, 0, 0]
+    );
+    assert_eq!(
+        to_next(Counting::PassThrough, Window::Cohort),
+        ["80.0%", "75.0%", "66.7%", "0.0%", "n/a"]
+    );
+}
+
+#[test]
+fn cohort_strict() {
+    // B skipped discovery: it counts at acquisition only. C went back to acquisition and into
+    // discovery again: counted once, at its first entry (03-07), then solution 04-02.
+    // acq 5; disc A C G = 3; sol A C = 2; neg A = 1.
+    assert_eq!(
+        reached(Counting::Strict, Window::Cohort),
+        [5, 3, 2, 1, 0, 0]
+    );
+    assert_eq!(
+        to_next(Counting::Strict, Window::Cohort),
+        ["60.0%", "66.7%", "50.0%", "0.0%", "n/a"]
+    );
+}
+
+#[test]
+fn activity_pass_through() {
+    // Entries in March, any lead but the deleted E.
+    // acq: A B C F G (D entered in February, H in April) = 5.
+    // disc: A, B (passed 03-06), C (03-07), D (03-15), G = 5. sol: A, B, D (C's is in April) = 3.
+    // neg: A, B = 2.
+    assert_eq!(
+        reached(Counting::PassThrough, Window::Activity),
+        [5, 5, 3, 2, 0, 0]
+    );
+    assert_eq!(
+        to_next(Counting::PassThrough, Window::Activity),
+        ["100.0%", "60.0%", "66.7%", "0.0%", "n/a"]
+    );
+}
+
+#[test]
+fn activity_strict() {
+    // acq: A B C F G = 5. disc: A C D G = 4. sol: A D = 2. neg: A = 1.
+    assert_eq!(
+        reached(Counting::Strict, Window::Activity),
+        [5, 4, 2, 1, 0, 0]
+    );
+}
+
+#[test]
+fn current_counts_and_the_bottleneck() {
+    let rows = fixture();
+    let figures = funnel(
+        &rows,
+        &pipeline(),
+        march(),
+        at("04-15"),
+        Counting::PassThrough,
+        Window::Cohort,
+    );
+    // Open and not deleted now: C and D in solution, H in acquisition.
+    let current: Vec<u64> = figures.stages.iter().map(|s| s.current).collect();
+    assert_eq!(current, [1, 0, 2, 0, 0, 0]);
+    assert_eq!(figures.leads, 5);
+    // Against ideals 60/60/50/50/90: only negotiation -> closing (0% vs 50%) falls short.
+    let bottlenecks: Vec<&str> = figures
+        .stages
+        .iter()
+        .filter(|s| s.bottleneck)
+        .map(|s| s.stage.as_str())
+        .collect();
+    assert_eq!(bottlenecks, ["negotiation"]);
+    let from_first: Vec<String> = figures
+        .stages
+        .iter()
+        .map(|s| s.from_first.to_string())
+        .collect();
+    assert_eq!(
+        from_first,
+        ["100.0%", "80.0%", "60.0%", "40.0%", "0.0%", "0.0%"]
+    );
+}
+
+#[test]
+fn outcomes_by_cohort_and_by_activity() {
+    let rows = fixture();
+    // Cohort A B C F G: won A (100) and G (50), lost B (price, at negotiation) and F
+    // (competitor, at acquisition).
+    let cohort = outcomes(&rows, &pipeline(), march(), at("04-15"), Window::Cohort);
+    assert_eq!((cohort.won, cohort.lost, cohort.abandoned), (2, 2, 0));
+    assert_eq!(cohort.win_rate.to_string(), "50.0%");
+    assert_eq!(cohort.average_deal, Some(Money::from_cents(7_500)));
+    assert_eq!(cohort.median_deal, Some(Money::from_cents(5_000)));
+    let reasons: Vec<(String, String)> = cohort
+        .loss_reasons
+        .iter()
+        .map(|r| (r.reason.clone(), r.share.to_string()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("competitor".into(), "50.0%".into()),
+            ("price".into(), "50.0%".into())
+        ]
+    );
+    let lost_at: Vec<&str> = cohort.lost_at.iter().map(|l| l.stage.as_str()).collect();
+    assert_eq!(lost_at, ["acquisition", "negotiation"]);
+    // Activity: outcomes set in March: A won 03-25, B lost 03-28, F lost 03-14 (G won in April).
+    let activity = outcomes(&rows, &pipeline(), march(), at("04-15"), Window::Activity);
+    assert_eq!((activity.won, activity.lost), (1, 2));
+    assert_eq!(activity.win_rate.to_string(), "33.3%");
+    assert_eq!(activity.average_deal, Some(Money::from_cents(10_000)));
+}
+
+#[test]
+fn channel_effectiveness() {
+    let rows = fixture();
+    // Created in March: referral A (won 100), G (won 50); website B, C; trade-show F.
+    let by_source = effectiveness(&rows, &march(), GroupBy::Source);
+    let table: Vec<(String, u64, u64, String, Option<Money>)> = by_source
+        .into_iter()
+        .map(|g| {
+            (
+                g.group,
+                g.leads,
+                g.won,
+                g.conversion.to_string(),
+                g.average_deal,
+            )
+        })
+        .collect();
+    assert_eq!(
+        table,
+        [
+            (
+                "referral".into(),
+                2,
+                2,
+                "100.0%".into(),
+                Some(Money::from_cents(7_500))
+            ),
+            ("website".into(), 2, 0, "0.0%".into(), None),
+            ("trade-show".into(), 1, 0, "0.0%".into(), None),
+        ]
+    );
+}
+
+#[test]
+fn an_empty_period_has_no_rates_only_not_applicable() {
+    let rows = fixture();
+    let empty = Period::days(
+        NaiveDate::from_ymd_opt(2023, 1, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2023, 1, 31).unwrap(),
+        &Utc,
+    );
+    for window in [Window::Cohort, Window::Activity] {
+        let figures = funnel(
+            &rows,
+            &pipeline(),
+            empty,
+            at("04-15"),
+            Counting::Strict,
+            window,
+        );
+        assert!(figures.stages.iter().all(|s| s.reached == 0));
+        assert!(
+            figures
+                .stages
+                .iter()
+                .all(|s| s.from_first.to_string() == "n/a")
+        );
+        assert!(figures.stages.iter().all(|s| !s.bottleneck));
+        let ended = outcomes(&rows, &pipeline(), empty, at("04-15"), window);
+        assert_eq!(ended.win_rate.to_string(), "n/a");
+        assert_eq!(ended.average_deal, None);
+        let json = serde_json::to_string(&figures).unwrap();
+        assert!(!json.contains("NaN"), "{json}");
+    }
+}
+
+#[test]
+fn period_edges_follow_the_users_zone() {
+    // Created 2024-03-31 17:00 UTC: still March in UTC, already April 1st in Shanghai.
+    let late = row(9, "website", "2024-03-31T17:00:00Z", &[]);
+    let rows = [late];
+    let shanghai = FixedOffset::east_opt(8 * 3600).unwrap();
+    let day = |d| NaiveDate::from_ymd_opt(2024, 3, d).unwrap();
+    let march_utc = Period::days(day(1), day(31), &Utc);
+    let march_shanghai = Period::days(day(1), day(31), &shanghai);
+    let count = |period| {
+        funnel(
+            &rows,
+            &pipeline(),
+            period,
+            at("04-15"),
+            Counting::Strict,
+            Window::Cohort,
+        )
+        .leads
+    };
+    assert_eq!(count(march_utc), 1);
+    assert_eq!(count(march_shanghai), 0);
+}
