@@ -6,7 +6,7 @@
 mod util;
 
 use predicates::prelude::*;
-use util::Device;
+use util::{Device, column_of};
 
 #[test]
 fn add_prints_the_id_and_show_returns_every_field_in_chinese() {
@@ -305,28 +305,6 @@ fn list_filters_and_stays_aligned_with_chinese_text() {
         shown.lines().all(|line| !line.ends_with(' ')),
         "no trailing blanks:\n{shown}"
     );
-}
-
-/// Display columns before `word` in `line`.
-fn column_of(line: &str, word: &str) -> usize {
-    display_width(
-        &line[..line
-            .find(word)
-            .unwrap_or_else(|| panic!("{word} in {line:?}"))],
-    )
-}
-
-/// Terminal display width: CJK characters take two columns.
-fn display_width(text: &str) -> usize {
-    text.chars()
-        .map(|c| {
-            if (c as u32) >= 0x1100 && !c.is_ascii() {
-                2
-            } else {
-                1
-            }
-        })
-        .sum()
 }
 
 #[test]

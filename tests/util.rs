@@ -106,3 +106,12 @@ impl Device {
         value.as_array().expect("an array").clone()
     }
 }
+
+/// Display columns before `word` in `line` (CJK characters take two).
+pub fn column_of(line: &str, word: &str) -> usize {
+    use unicode_width::UnicodeWidthStr;
+    let at = line
+        .find(word)
+        .unwrap_or_else(|| panic!("{word} in {line:?}"));
+    line[..at].width()
+}

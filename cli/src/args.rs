@@ -55,6 +55,8 @@ pub enum Command {
     Conflicts(ConflictsArgs),
     /// Settle a conflicted field with the value that should stand.
     Resolve(ResolveArgs),
+    /// The sales funnel for a period: stages, conversions, win rate, losses.
+    Funnel(FunnelArgs),
 }
 
 /// `fieldsync init`.
@@ -422,4 +424,58 @@ pub struct ResolveArgs {
     pub field: String,
     /// The value that should stand.
     pub value: String,
+}
+
+/// `fieldsync funnel`.
+#[derive(Debug, Args)]
+pub struct FunnelArgs {
+    /// The calendar period containing today, in your time zone.
+    #[arg(long, value_enum, default_value_t = PeriodArg::Month, conflicts_with_all = ["from", "to"])]
+    pub period: PeriodArg,
+    /// First day of a custom period (YYYY-MM-DD, today, yesterday); needs --to.
+    #[arg(long, value_name = "DATE", requires = "to")]
+    pub from: Option<String>,
+    /// Last day of a custom period, included; needs --from.
+    #[arg(long, value_name = "DATE", requires = "from")]
+    pub to: Option<String>,
+    /// Also break the figures down per owner or per source channel.
+    #[arg(long, value_enum)]
+    pub by: Option<ByArg>,
+    /// Count a lead at a stage only if it passed every earlier stage in order.
+    #[arg(long, conflicts_with = "pass_through")]
+    pub strict: bool,
+    /// Count skipped stages as passed (the default).
+    #[arg(long)]
+    pub pass_through: bool,
+    /// Follow the leads created in the period to today (the default).
+    #[arg(long, conflicts_with = "activity")]
+    pub cohort: bool,
+    /// Count the stage entries that happened in the period.
+    #[arg(long)]
+    pub activity: bool,
+    /// Print one JSON document instead of the terminal funnel.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--period`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PeriodArg {
+    /// Monday to Sunday.
+    Week,
+    /// The calendar month.
+    Month,
+    /// The calendar quarter.
+    Quarter,
+    /// The calendar year.
+    Year,
+}
+
+/// `--by`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ByArg {
+    /// Per responsible rep.
+    Owner,
+    /// Per source channel.
+    Source,
 }

@@ -4,6 +4,7 @@ mod change;
 mod conflicts;
 mod demo;
 mod demo_team;
+mod funnel;
 mod init;
 mod join;
 mod lead_add;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<bool> {
         Command::Sync(args) => sync::run(&cx, &args, out),
         Command::Conflicts(args) => conflicts::list(&cx, &args, out),
         Command::Resolve(args) => conflicts::resolve(&cx, &args, out),
+        Command::Funnel(args) => funnel::run(&cx, &args, out),
     }
     .map(|()| true)
 }

@@ -1,0 +1,224 @@
+//! `fieldsync funnel`: the sales funnel of a period, from this device's projection rows.
+
+use std::io::Write;
+
+use anyhow::Result;
+use fieldsync_funnel::groups::{GroupBy, GroupFigures, effectiveness};
+use fieldsync_funnel::outcomes::{Outcomes, outcomes};
+use fieldsync_funnel::period::Calendar;
+use fieldsync_funnel::stages::{Funnel, funnel};
+use fieldsync_funnel::{Counting, Period, Window};
+use fieldsync_model::{Pipeline, ValidationError, when};
+use serde::Serialize;
+
+use crate::args::{ByArg, FunnelArgs, PeriodArg};
+use crate::context::Context;
+use crate::output::{Table, local_date, print_json};
+
+/// Width of the longest bar, in columns.
+const BAR_WIDTH: u64 = 24;
+
+/// Everything `--json` prints.
+#[derive(Serialize)]
+struct Report {
+    funnel: Funnel,
+    outcomes: Outcomes,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups: Option<Vec<GroupFigures>>,
+}
+
+/// The period the arguments name, in the user's zone.
+fn period(cx: &Context, args: &FunnelArgs) -> Result<Period> {
+    let date = |field: &'static str, text: &str| {
+        when::parse_date(text, cx.now, &cx.zone)
+            .map_err(|problem| ValidationError::new(field, problem))
+    };
+    if let (Some(from), Some(to)) = (&args.from, &args.to) {
+        let (first, last) = (date("from", from)?, date("to", to)?);
+        if last < first {
+            return Err(ValidationError::new(
+                "to",
+                format!("{last} is before --from {first}: give the period's first day to --from and its last to --to"),
+            )
+            .into());
+        }
+        return Ok(Period::days(first, last, &cx.zone));
+    }
+    let calendar = match args.period {
+        PeriodArg::Week => Calendar::Week,
+        PeriodArg::Month => Calendar::Month,
+        PeriodArg::Quarter => Calendar::Quarter,
+        PeriodArg::Year => Calendar::Year,
+    };
+    Ok(Period::containing(calendar, cx.now, &cx.zone))
+}
+
+/// Prints the funnel.
+pub fn run(cx: &Context, args: &FunnelArgs, out: &mut impl Write) -> Result<()> {
+    let period = period(cx, args)?;
+    let counting = if args.strict {
+        Counting::Strict
+    } else {
+        Counting::PassThrough
+    };
+    let window = if args.activity {
+        Window::Activity
+    } else {
+        Window::Cohort
+    };
+    let store = cx.open_store()?;
+    let rows = store.rows()?;
+    let pipeline = store.pipeline();
+    let report = Report {
+        funnel: funnel(&rows, pipeline, period, cx.now, counting, window),
+        outcomes: outcomes(&rows, pipeline, period, cx.now, window),
+        groups: args.by.map(|by| {
+            let by = match by {
+                ByArg::Owner => GroupBy::Owner,
+                ByArg::Source => GroupBy::Source,
+            };
+            effectiveness(&rows, &period, by)
+        }),
+    };
+    if args.json {
+        return print_json(out, &report);
+    }
+    print_funnel(&report.funnel, pipeline, out)?;
+    print_outcomes(&report.outcomes, pipeline, out)?;
+    if let (Some(groups), Some(by)) = (&report.groups, args.by) {
+        print_groups(groups, by, pipeline, out)?;
+    }
+    Ok(())
+}
+
+fn bar(count: u64, widest: u64) -> String {
+    let length = (count * BAR_WIDTH).checked_div(widest).unwrap_or(0);
+    let length = if count > 0 { length.max(1) } else { 0 };
+    "█".repeat(usize::try_from(length).unwrap_or(0))
+}
+
+fn print_funnel(funnel: &Funnel, pipeline: &Pipeline, out: &mut impl Write) -> Result<()> {
+    let last_day = funnel.period.to - chrono::Duration::milliseconds(1);
+    writeln!(
+        out,
+        "funnel {} to {}: {} leads\ncounting: {}\nwindow:   {}\n",
+        local_date(funnel.period.from),
+        local_date(last_day),
+        funnel.leads,
+        funnel.counting.label(),
+        funnel.window.label()
+    )?;
+    let widest = funnel.stages.iter().map(|s| s.reached).max().unwrap_or(0);
+    let mut table = Table::new(&[
+        "stage",
+        "open now",
+        "reached",
+        "",
+        "to next",
+        "ideal",
+        "from first",
+    ]);
+    for stage in &funnel.stages {
+        table.add_row(vec![
+            pipeline.stage_label(&stage.stage),
+            stage.current.to_string(),
+            stage.reached.to_string(),
+            bar(stage.reached, widest),
+            stage.to_next.map(|r| r.to_string()).unwrap_or_default(),
+            stage
+                .ideal_to_next
+                .map(|ideal| format!("{:.0}%", ideal * 100.0))
+                .unwrap_or_default(),
+            stage.from_first.to_string(),
+        ]);
+    }
+    table.print(out)?;
+    for (index, stage) in funnel.stages.iter().enumerate() {
+        if let (true, Some(next), Some(rate), Some(ideal)) = (
+            stage.bottleneck,
+            funnel.stages.get(index + 1),
+            stage.to_next,
+            stage.ideal_to_next,
+        ) {
+            writeln!(
+                out,
+                "bottleneck: {} -> {} at {rate} against an ideal {:.0}%",
+                pipeline.stage_label(&stage.stage),
+                pipeline.stage_label(&next.stage),
+                ideal * 100.0
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn money(amount: Option<fieldsync_model::Money>) -> String {
+    amount.map_or_else(|| "n/a".to_owned(), |a| a.to_string())
+}
+
+fn print_outcomes(outcomes: &Outcomes, pipeline: &Pipeline, out: &mut impl Write) -> Result<()> {
+    writeln!(
+        out,
+        "\nwin rate {} ({} won of {} closed; {} abandoned); deal size average {}, median {}",
+        outcomes.win_rate,
+        outcomes.won,
+        outcomes.won + outcomes.lost,
+        outcomes.abandoned,
+        money(outcomes.average_deal),
+        money(outcomes.median_deal)
+    )?;
+    if outcomes.loss_reasons.is_empty() {
+        return Ok(());
+    }
+    let reasons: Vec<String> = outcomes
+        .loss_reasons
+        .iter()
+        .take(3)
+        .map(|r| {
+            format!(
+                "{} {} ({})",
+                pipeline.loss_reason_label(&r.reason),
+                r.share.numerator,
+                r.share
+            )
+        })
+        .collect();
+    writeln!(out, "top loss reasons: {}", reasons.join("; "))?;
+    let stages: Vec<String> = outcomes
+        .lost_at
+        .iter()
+        .map(|l| format!("{} {}", pipeline.stage_label(&l.stage), l.share.numerator))
+        .collect();
+    writeln!(out, "lost at: {}", stages.join("; "))?;
+    Ok(())
+}
+
+fn print_groups(
+    groups: &[GroupFigures],
+    by: ByArg,
+    pipeline: &Pipeline,
+    out: &mut impl Write,
+) -> Result<()> {
+    let (title, unnamed) = match by {
+        ByArg::Owner => ("owner", "(pool)"),
+        ByArg::Source => ("source", "(none)"),
+    };
+    writeln!(out)?;
+    let mut table = Table::new(&[title, "leads", "won", "conversion", "average deal"]);
+    for group in groups {
+        let name = match (by, group.group.is_empty()) {
+            (_, true) => unnamed.to_owned(),
+            (ByArg::Source, false) => pipeline.source_label(&group.group),
+            (ByArg::Owner, false) => group.group.clone(),
+        };
+        table.add_row(vec![
+            name,
+            group.leads.to_string(),
+            group.won.to_string(),
+            group.conversion.to_string(),
+            money(group.average_deal),
+        ]);
+    }
+    table.print(out)?;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! `fieldsync funnel` on a real store: figures, labels of the counting rules, "n/a" for empty
+//! periods, and columns that stay aligned with Chinese stage names.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod util;
+
+use serde_json::Value;
+use util::{Device, column_of};
+
+/// Three leads in March 2024 (Shanghai time): A reaches negotiation in order and is won, B
+/// skips discovery and is lost for price, C stays in acquisition.
+fn march_team() -> Device {
+    let device = Device::init("lina");
+    let add = |company: &str, at: &str| {
+        device.add(&[
+            "--company",
+            company,
+            "--contact",
+            "王",
+            "--at",
+            at,
+            "--source",
+            "referral",
+        ])
+    };
+    let a = add("杭州云栖科技", "2024-03-02 10:00");
+    let b = add("宁波港务", "2024-03-03 10:00");
+    add("温州鞋业", "2024-03-04 10:00");
+    for (stage, at) in [
+        ("discovery", "2024-03-05"),
+        ("solution", "2024-03-10"),
+        ("negotiation", "2024-03-20"),
+    ] {
+        device.ok(&["move", &a, stage, "--at", at]);
+    }
+    device.ok(&["won", &a, "--amount", "100", "--at", "2024-03-25"]);
+    device.ok(&["move", &b, "solution", "--at", "2024-03-06"]);
+    device.ok(&["lost", &b, "--reason", "price", "--at", "2024-03-28"]);
+    device
+}
+
+fn reached(report: &Value) -> Vec<u64> {
+    report["funnel"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["reached"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_funnel_counts_both_rules_and_labels_them() {
+    let device = march_team();
+    let march = [
+        "funnel",
+        "--from",
+        "2024-03-01",
+        "--to",
+        "2024-03-31",
+        "--json",
+    ];
+    let pass: Value = serde_json::from_str(&device.ok(&march)).unwrap();
+    // acq A B C; discovery A and B (skipped, counted as passed); solution A B; negotiation A
+    // (B was lost in solution).
+    assert_eq!(reached(&pass), [3, 2, 2, 1, 0, 0]);
+    assert_eq!(pass["funnel"]["counting"], "pass-through");
+    let mut strict_args = march.to_vec();
+    strict_args.push("--strict");
+    let strict: Value = serde_json::from_str(&device.ok(&strict_args)).unwrap();
+    assert_eq!(reached(&strict), [3, 1, 1, 1, 0, 0]);
+    assert_eq!(strict["outcomes"]["win_rate"]["rate"], 0.5);
+    assert_eq!(strict["outcomes"]["loss_reasons"][0]["reason"], "price");
+
+    let table = device.ok(&[
+        "funnel",
+        "--from",
+        "2024-03-01",
+        "--to",
+        "2024-03-31",
+        "--strict",
+    ]);
+    assert!(table.contains("counting: strict order"), "{table}");
+    assert!(table.contains("window:   cohort"), "{table}");
+    let lines: Vec<&str> = table.lines().collect();
+    let header = lines.iter().find(|l| l.starts_with("STAGE")).unwrap();
+    let expected = column_of(header, "REACHED");
+    for (label, count) in [("线索获取", "3"), ("需求挖掘", "1"), ("客户维护", "0")] {
+        let line = lines.iter().find(|l| l.contains(label)).unwrap();
+        // The third cell (after the stage and "open now") is the reached count, and it starts
+        // in the header's column although the stage names are Chinese.
+        let after_label = line.find(label).unwrap() + label.len();
+        let rest = &line[after_label..];
+        let second = rest.split_whitespace().nth(1).unwrap();
+        assert_eq!(second, count, "{line}");
+        let skipped = rest.find(rest.trim_start()).unwrap();
+        let first_len = rest.trim_start().split_whitespace().next().unwrap().len();
+        let gap =
+            rest[skipped + first_len..].len() - rest[skipped + first_len..].trim_start().len();
+        let at = after_label + skipped + first_len + gap;
+        assert_eq!(column_of(line, &line[at..]), expected, "{line}");
+    }
+}
+
+#[test]
+fn an_empty_period_shows_not_applicable() {
+    let device = march_team();
+    let out = device.ok(&["funnel", "--from", "2023-01-01", "--to", "2023-01-31"]);
+    assert!(out.contains("0 leads"), "{out}");
+    assert!(out.contains("win rate n/a"), "{out}");
+    assert!(!out.contains("NaN"), "{out}");
+    let err = device.fails(&["funnel", "--from", "2024-03-31", "--to", "2024-03-01"]);
+    assert!(err.contains("before --from"), "{err}");
+}
