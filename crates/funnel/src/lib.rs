@@ -7,11 +7,15 @@
 //! - [`reach`]: when a lead reached each stage, under each counting rule.
 //! - [`stages`]: per stage: leads in it now, leads that reached it, conversions.
 //! - [`outcomes`]: win rate, deal sizes, loss analysis.
+//! - [`durations`]: time in stage, creation to won, the proposal and negotiation cycles.
+//! - [`pipeline_value`]: the weighted open pipeline and expected closes per month.
 //! - [`groups`]: the same figures per source channel or per owner.
 
+pub mod durations;
 pub mod groups;
 pub mod outcomes;
 pub mod period;
+pub mod pipeline_value;
 pub mod rate;
 pub mod reach;
 pub mod stages;

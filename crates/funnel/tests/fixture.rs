@@ -395,3 +395,108 @@ fn period_edges_follow_the_users_zone() {
     assert_eq!(count(march_utc), 1);
     assert_eq!(count(march_shanghai), 0);
 }
+
+fn days(d: &fieldsync_funnel::durations::Days) -> (u64, Option<f64>, Option<f64>) {
+    let round = |v: Option<f64>| v.map(|v| (v * 1000.0).round() / 1000.0);
+    (d.count, round(d.average), round(d.median))
+}
+
+#[test]
+fn time_in_stage_and_cycles_for_the_cohort() {
+    use fieldsync_funnel::durations::durations;
+    let rows = fixture();
+    let figures = durations(&rows, &pipeline(), march(), Window::Cohort);
+    // Completed stays of A B C F G (all events at 10:00, so whole days):
+    // A acq 3, disc 5, sol 10, neg 5 (to won); B acq 3, sol 6, neg 16 (to lost);
+    // C acq 3, disc 2, acq 2 (back), disc 22 (then solution, still open); F acq 2; G acq 1, disc 15.
+    let stage = |key: &str| figures.stages.iter().find(|s| s.stage == key).unwrap();
+    // First stays: acq [1,2,3,3,3]; disc [2,5,15]; sol [6,10]; neg [5,16].
+    assert_eq!(
+        days(&stage("acquisition").first_stay),
+        (5, Some(2.4), Some(3.0))
+    );
+    assert_eq!(
+        days(&stage("discovery").first_stay),
+        (3, Some(7.333), Some(5.0))
+    );
+    assert_eq!(
+        days(&stage("solution").first_stay),
+        (2, Some(8.0), Some(6.0))
+    );
+    assert_eq!(
+        days(&stage("negotiation").first_stay),
+        (2, Some(10.5), Some(5.0))
+    );
+    // Cumulative per lead: acq [1,2,3,3,5] (C: 3 + 2); disc [5,15,24] (C: 2 + 22).
+    assert_eq!(
+        days(&stage("acquisition").cumulative),
+        (5, Some(2.8), Some(3.0))
+    );
+    assert_eq!(
+        days(&stage("discovery").cumulative),
+        (3, Some(14.667), Some(15.0))
+    );
+    assert_eq!(days(&stage("closing").cumulative), (0, None, None));
+    // Creation to won: A 23 days, G 16.
+    assert_eq!(days(&figures.to_won), (2, Some(19.5), Some(16.0)));
+    // Proposal cycle (discovery -> negotiation): A only, 15 days (B skipped discovery).
+    // Negotiation cycle (negotiation -> won): A, 5 days.
+    let cycles: Vec<(&str, (u64, Option<f64>, Option<f64>))> = figures
+        .cycles
+        .iter()
+        .map(|c| (c.name, days(&c.days)))
+        .collect();
+    assert_eq!(
+        cycles,
+        [
+            ("proposal", (1, Some(15.0), Some(15.0))),
+            ("negotiation", (1, Some(5.0), Some(5.0)))
+        ]
+    );
+}
+
+#[test]
+fn the_weighted_open_pipeline_and_expected_closes() {
+    use fieldsync_funnel::pipeline_value::open_pipeline;
+    let mut rows = fixture();
+    // Open now: C (solution, 40%), D (solution, 40%), H (acquisition, 10%).
+    for (n, amount, close) in [
+        (3u8, 30, Some("2024-05-10")),
+        (4, 20, Some("2024-04-20")),
+        (8, 10, None),
+    ] {
+        let row = rows
+            .iter_mut()
+            .find(|r| r.id == LeadId::from_bytes([n; 16]))
+            .unwrap();
+        row.amount = Some(Money::from_cents(amount * 100));
+        row.expected_close = close.map(String::from);
+    }
+    let value = open_pipeline(&rows, &pipeline());
+    assert_eq!((value.leads, value.with_amount), (3, 3));
+    assert_eq!(value.amount, Money::from_cents(6_000));
+    // 30 x 0.4 + 20 x 0.4 + 10 x 0.1 = 21.
+    assert_eq!(value.weighted, Money::from_cents(2_100));
+    let months: Vec<(String, u64, Money, Money)> = value
+        .expected
+        .into_iter()
+        .map(|m| (m.month, m.leads, m.amount, m.weighted))
+        .collect();
+    assert_eq!(
+        months,
+        [
+            (
+                "2024-04".into(),
+                1,
+                Money::from_cents(2_000),
+                Money::from_cents(800)
+            ),
+            (
+                "2024-05".into(),
+                1,
+                Money::from_cents(3_000),
+                Money::from_cents(1_200)
+            ),
+        ]
+    );
+}
