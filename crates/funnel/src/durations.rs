@@ -177,10 +177,11 @@ pub fn durations<'a>(
             } else {
                 first_entry(row, to)
             };
-            if let (Some(start), Some(end)) = (first_entry(row, from), end) {
-                if end >= start && counts(end) {
-                    cycle_spans[i].push(end - start);
-                }
+            if let (Some(start), Some(end)) = (first_entry(row, from), end)
+                && end >= start
+                && counts(end)
+            {
+                cycle_spans[i].push(end - start);
             }
         }
     }
