@@ -396,7 +396,10 @@ fn period_edges_follow_the_users_zone() {
     assert_eq!(count(march_shanghai), 0);
 }
 
-fn days(d: &fieldsync_funnel::durations::Days) -> (u64, Option<f64>, Option<f64>) {
+/// Count, mean and median, rounded to three decimals.
+type Summary = (u64, Option<f64>, Option<f64>);
+
+fn days(d: &fieldsync_funnel::durations::Days) -> Summary {
     let round = |v: Option<f64>| v.map(|v| (v * 1000.0).round() / 1000.0);
     (d.count, round(d.average), round(d.median))
 }
@@ -441,7 +444,7 @@ fn time_in_stage_and_cycles_for_the_cohort() {
     assert_eq!(days(&figures.to_won), (2, Some(19.5), Some(16.0)));
     // Proposal cycle (discovery -> negotiation): A only, 15 days (B skipped discovery).
     // Negotiation cycle (negotiation -> won): A, 5 days.
-    let cycles: Vec<(&str, (u64, Option<f64>, Option<f64>))> = figures
+    let cycles: Vec<(&str, Summary)> = figures
         .cycles
         .iter()
         .map(|c| (c.name, days(&c.days)))
