@@ -16,15 +16,17 @@ use crate::util::Device;
 const START_LIMIT: Duration = Duration::from_secs(30);
 
 /// The relay binary, built once per test process (cargo builds only the package under test).
+/// It is built with the workspace's features and no `--target`, so it reuses what `cargo test`
+/// already compiled instead of compiling every dependency again.
 pub fn relay_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../relay/Cargo.toml");
         let built = escargot::CargoBuild::new()
             .manifest_path(manifest)
+            .arg("--workspace")
             .bin("fieldsync-relay")
             .current_release()
-            .current_target()
             .run()
             .expect("fieldsync-relay builds");
         built.path().to_owned()
