@@ -10,7 +10,9 @@
 //! - [`durations`]: time in stage, creation to won, the proposal and negotiation cycles.
 //! - [`pipeline_value`]: the weighted open pipeline and expected closes per month.
 //! - [`groups`]: the same figures per source channel or per owner.
+//! - [`alerts`]: stale leads, missed cadences, next steps past due, anomalies.
 
+pub mod alerts;
 pub mod durations;
 pub mod groups;
 pub mod outcomes;

@@ -503,3 +503,66 @@ fn the_weighted_open_pipeline_and_expected_closes() {
         ]
     );
 }
+
+#[test]
+fn alerts_for_stale_leads_missed_cadences_past_steps_and_anomalies() {
+    use fieldsync_funnel::alerts::{AnomalyKind, LeadAlertKind, alerts};
+    use fieldsync_model::Priority;
+    // Now 2024-05-10 10:00 UTC; b2b stages allow 30 days each.
+    // P: high priority, in acquisition since 05-01, last follow-up 05-06, next step due 05-08:
+    //    silent 4 days against a cadence of 3 (1 over); the step is 2 days past due.
+    // Q: low priority, in acquisition since 03-01 (70 days, 40 over the limit), last follow-up
+    //    05-01 (9 days, within 14), next step due later today.
+    // R: won 05-01 in negotiation, created 01-01: 121 days against 4 x 30 = 120 allowed.
+    // S, T: abandoned. Closed: R, S, T; abandoned 2 of 3, over 30%.
+    let mut p = row(11, "website", "05-01", &[]);
+    p.priority = Some(Priority::High);
+    p.last_followup_ms = Some(ms("05-06"));
+    p.next_due = Some("2024-05-08".into());
+    let mut q = row(12, "website", "03-01", &[]);
+    q.priority = Some(Priority::Low);
+    q.last_followup_ms = Some(ms("05-01"));
+    q.next_due = Some("2024-05-10T12:00:00Z".into());
+    let r = won(
+        row(13, "referral", "01-01", &[("negotiation", "04-20")]),
+        "05-01",
+        10,
+    );
+    let mut abandoned = Vec::new();
+    for n in [14u8, 15] {
+        let mut lead = row(n, "social", "04-01", &[]);
+        lead.outcome = Outcome::Abandoned;
+        lead.outcome_ms = Some(ms("04-10"));
+        lead.owner = None;
+        abandoned.push(lead);
+    }
+    let rows: Vec<LeadRow> = [p, q, r].into_iter().chain(abandoned).collect();
+    let today = NaiveDate::from_ymd_opt(2024, 5, 10).unwrap();
+    let found = alerts(&rows, &pipeline(), at("05-10"), today);
+    let leads: Vec<(LeadAlertKind, LeadId, i64, i64)> = found
+        .leads
+        .iter()
+        .map(|a| (a.kind, a.id.clone(), a.days_over, a.limit_days))
+        .collect();
+    let (p, q) = (LeadId::from_bytes([11; 16]), LeadId::from_bytes([12; 16]));
+    assert_eq!(
+        leads,
+        [
+            (LeadAlertKind::Stale, q, 40, 30),
+            (LeadAlertKind::NextStepOverdue, p.clone(), 2, 0),
+            (LeadAlertKind::FollowUpOverdue, p, 1, 3),
+        ]
+    );
+    let anomalies: Vec<(AnomalyKind, usize)> = found
+        .anomalies
+        .iter()
+        .map(|a| (a.kind, a.leads.len()))
+        .collect();
+    assert_eq!(
+        anomalies,
+        [
+            (AnomalyKind::HighAbandonRate, 2),
+            (AnomalyKind::LongCycle, 1)
+        ]
+    );
+}

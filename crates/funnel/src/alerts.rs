@@ -1,0 +1,216 @@
+//! What needs a manager's attention now: stale leads, missed follow-up cadences, next steps
+//! past due, and the playbooks' anomalies, each with the leads it concerns.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use fieldsync_model::{Due, LeadId, LeadRow, Outcome, Pipeline, Priority};
+use serde::Serialize;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Days between follow-ups a priority allows: high 3, medium 7, low 14 (no priority: medium).
+pub fn cadence_days(priority: Option<Priority>) -> i64 {
+    match priority {
+        Some(Priority::High) => 3,
+        Some(Priority::Low) => 14,
+        Some(Priority::Medium) | None => 7,
+    }
+}
+
+/// What is wrong with one lead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LeadAlertKind {
+    /// In its stage longer than the stage's limit.
+    Stale,
+    /// No follow-up within its priority's cadence.
+    FollowUpOverdue,
+    /// The latest follow-up's next step is past its due date.
+    NextStepOverdue,
+}
+
+/// One lead that needs attention.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LeadAlert {
+    /// What is wrong.
+    pub kind: LeadAlertKind,
+    /// The lead.
+    pub id: LeadId,
+    /// Its company.
+    pub company: String,
+    /// Its owner (`None`: the pool).
+    pub owner: Option<String>,
+    /// Its stage key.
+    pub stage: String,
+    /// Whole days past the limit, cadence or due date.
+    pub days_over: i64,
+    /// The limit it broke, in days (stage limit or cadence; 0 for a due date).
+    pub limit_days: i64,
+}
+
+/// A pattern in the team's figures the playbooks warn about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnomalyKind {
+    /// Many leads reached the late stages but few were signed.
+    FewSignatures,
+    /// A high share of closed leads were abandoned.
+    HighAbandonRate,
+    /// Won deals took longer than the stages' limits add up to.
+    LongCycle,
+}
+
+/// One anomaly and the leads it concerns.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Anomaly {
+    /// Which pattern.
+    pub kind: AnomalyKind,
+    /// The figures behind it, in words.
+    pub detail: String,
+    /// The leads concerned.
+    pub leads: Vec<LeadId>,
+}
+
+/// Everything to attend to.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Alerts {
+    /// Lead alerts, the most overdue first.
+    pub leads: Vec<LeadAlert>,
+    /// Anomalies.
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Share of late-stage leads that must be signed before "few signatures" stops firing.
+pub const MIN_SIGNED_SHARE: f64 = 0.2;
+/// Late-stage leads needed before "few signatures" is judged at all.
+pub const MIN_LATE_LEADS: usize = 5;
+/// Share of closed leads abandoned above which the abandon rate is an anomaly.
+pub const MAX_ABANDON_SHARE: f64 = 0.3;
+
+fn alert(kind: LeadAlertKind, row: &LeadRow, days_over: i64, limit_days: i64) -> LeadAlert {
+    LeadAlert {
+        kind,
+        id: row.id.clone(),
+        company: row.company.clone(),
+        owner: row.owner.clone(),
+        stage: row.stage.clone(),
+        days_over,
+        limit_days,
+    }
+}
+
+/// The alerts of `rows` at `now`; `today` is the user's local date (a next step due on a date
+/// is overdue from the day after).
+pub fn alerts<'a>(
+    rows: impl IntoIterator<Item = &'a LeadRow>,
+    pipeline: &Pipeline,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> Alerts {
+    let now_ms = now.timestamp_millis();
+    let mut leads = Vec::new();
+    let late_from = pipeline.stages.len().saturating_sub(3);
+    let (mut late, mut signed) = (Vec::new(), 0usize);
+    let (mut abandoned, mut closed) = (Vec::new(), 0usize);
+    let mut long = Vec::new();
+    for row in rows {
+        if row.deleted {
+            continue;
+        }
+        let stage = pipeline.stages.iter().position(|s| s.key == row.stage);
+        let reached_late = row
+            .stage_path
+            .iter()
+            .filter_map(|e| pipeline.stages.iter().position(|s| s.key == e.stage))
+            .any(|index| index >= late_from);
+        if reached_late {
+            late.push(row.id.clone());
+            signed += usize::from(row.outcome == Outcome::Won);
+        }
+        match row.outcome {
+            Outcome::Open => {}
+            Outcome::Abandoned => {
+                closed += 1;
+                abandoned.push(row.id.clone());
+            }
+            Outcome::Won => {
+                closed += 1;
+                let ideal_days: i64 = pipeline.stages[..=stage
+                    .unwrap_or(0)
+                    .min(pipeline.stages.len().saturating_sub(1))]
+                    .iter()
+                    .map(|s| i64::from(s.stale_days))
+                    .sum();
+                if let Some(won_at) = row.outcome_ms
+                    && won_at - row.created_ms > ideal_days * DAY_MS
+                {
+                    long.push(row.id.clone());
+                }
+            }
+            Outcome::Lost => closed += 1,
+        }
+        if row.outcome != Outcome::Open {
+            continue;
+        }
+        if let Some(index) = stage {
+            let limit = i64::from(pipeline.stages[index].stale_days);
+            let days = (now_ms - row.stage_entered_ms) / DAY_MS;
+            if days > limit {
+                leads.push(alert(LeadAlertKind::Stale, row, days - limit, limit));
+            }
+        }
+        let cadence = cadence_days(row.priority);
+        let last_touch = row.last_followup_ms.unwrap_or(row.created_ms);
+        let silent = (now_ms - last_touch) / DAY_MS;
+        if silent > cadence {
+            leads.push(alert(
+                LeadAlertKind::FollowUpOverdue,
+                row,
+                silent - cadence,
+                cadence,
+            ));
+        }
+        let overdue = match row.next_due.as_deref().and_then(Due::from_stored) {
+            Some(Due::Date(date)) if date < today => Some((today - date).num_days()),
+            Some(Due::At(at)) if at < now => Some((now - at).num_days()),
+            _ => None,
+        };
+        if let Some(days) = overdue {
+            leads.push(alert(LeadAlertKind::NextStepOverdue, row, days, 0));
+        }
+    }
+    leads.sort_by(|a, b| b.days_over.cmp(&a.days_over).then_with(|| a.id.cmp(&b.id)));
+    let mut anomalies = Vec::new();
+    if late.len() >= MIN_LATE_LEADS && (signed as f64) < MIN_SIGNED_SHARE * late.len() as f64 {
+        anomalies.push(Anomaly {
+            kind: AnomalyKind::FewSignatures,
+            detail: format!(
+                "{} leads reached the last three stages, {signed} were signed (under {:.0}%)",
+                late.len(),
+                MIN_SIGNED_SHARE * 100.0
+            ),
+            leads: late,
+        });
+    }
+    if closed > 0 && abandoned.len() as f64 > MAX_ABANDON_SHARE * closed as f64 {
+        anomalies.push(Anomaly {
+            kind: AnomalyKind::HighAbandonRate,
+            detail: format!(
+                "{} of {closed} closed leads were abandoned (over {:.0}%)",
+                abandoned.len(),
+                MAX_ABANDON_SHARE * 100.0
+            ),
+            leads: abandoned,
+        });
+    }
+    if !long.is_empty() {
+        anomalies.push(Anomaly {
+            kind: AnomalyKind::LongCycle,
+            detail: format!(
+                "{} won deals took longer than their stages' limits add up to",
+                long.len()
+            ),
+            leads: long,
+        });
+    }
+    Alerts { leads, anomalies }
+}
