@@ -107,3 +107,48 @@ fn an_empty_period_shows_not_applicable() {
     let err = device.fails(&["funnel", "--from", "2024-03-31", "--to", "2024-03-01"]);
     assert!(err.contains("before --from"), "{err}");
 }
+
+#[test]
+fn alerts_list_a_next_step_past_due_and_a_missed_cadence() {
+    let device = Device::init("lina");
+    let id = device.add(&[
+        "--company",
+        "逾期公司",
+        "--contact",
+        "赵",
+        "--priority",
+        "high",
+        "--at",
+        "2024-03-01 09:00",
+    ]);
+    device.ok(&[
+        "log",
+        &id,
+        "--channel",
+        "visit",
+        "--summary",
+        "demo",
+        "--next",
+        "send the quote",
+        "--due",
+        "2024-03-05",
+        "--at",
+        "2024-03-02 10:00",
+    ]);
+    let found: Value = serde_json::from_str(&device.ok(&["alerts", "--json"])).unwrap();
+    let kinds: Vec<&str> = found["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    // Created 2024-03-01: long past its stage limit, its high-priority cadence, and the step.
+    assert!(kinds.contains(&"stale"), "{kinds:?}");
+    assert!(kinds.contains(&"follow-up-overdue"), "{kinds:?}");
+    assert!(kinds.contains(&"next-step-overdue"), "{kinds:?}");
+    let table = device.ok(&["alerts"]);
+    assert!(
+        table.contains("逾期公司") && table.contains("past due"),
+        "{table}"
+    );
+}

@@ -57,6 +57,8 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// The sales funnel for a period: stages, conversions, win rate, losses.
     Funnel(FunnelArgs),
+    /// Leads that need attention now (stale, follow-up overdue, next step past due) and anomalies.
+    Alerts(JsonArg),
 }
 
 /// `fieldsync init`.

@@ -77,6 +77,7 @@ pub fn run(cx: &Context, args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     print_reps(&rows, out)?;
     drop(store);
     super::demo_team::run(&home, DEMO_ME, &path, until, &cx.store_options(), out)?;
+    print_funnel(cx, &path, until, out)?;
     writeln!(
         out,
         "\nstore: {} (the reps' devices are in {})",
@@ -90,6 +91,32 @@ pub fn run(cx: &Context, args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         home.join("devices").join("lina").display()
     )?;
     Ok(())
+}
+
+/// The team's funnel for the quarter of `until`, from the manager's store after the sync.
+fn print_funnel(
+    cx: &Context,
+    path: &std::path::Path,
+    until: chrono::DateTime<chrono::Utc>,
+    out: &mut impl Write,
+) -> Result<()> {
+    use fieldsync_funnel::period::{Calendar, Period};
+    use fieldsync_funnel::{Counting, Window};
+    let store = Store::open(path, cx.store_options())?;
+    let rows = store.rows()?;
+    let period = Period::containing(Calendar::Quarter, until, &cx.zone);
+    let by = Some(fieldsync_funnel::groups::GroupBy::Source);
+    let report = super::funnel::report(
+        &rows,
+        store.pipeline(),
+        period,
+        cx,
+        Counting::PassThrough,
+        Window::Activity,
+        by,
+    );
+    writeln!(out)?;
+    super::funnel::print(&report, store.pipeline(), by, out)
 }
 
 fn print_stages(store: &Store, rows: &[LeadRow], out: &mut impl Write) -> Result<()> {

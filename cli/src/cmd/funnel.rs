@@ -8,7 +8,7 @@ use fieldsync_funnel::outcomes::{Outcomes, outcomes};
 use fieldsync_funnel::period::Calendar;
 use fieldsync_funnel::stages::{Funnel, funnel};
 use fieldsync_funnel::{Counting, Period, Window};
-use fieldsync_model::{Pipeline, ValidationError, when};
+use fieldsync_model::{LeadRow, Pipeline, ValidationError, when};
 use serde::Serialize;
 
 use crate::args::{ByArg, FunnelArgs, PeriodArg};
@@ -20,7 +20,7 @@ const BAR_WIDTH: u64 = 24;
 
 /// Everything `--json` prints.
 #[derive(Serialize)]
-struct Report {
+pub struct Report {
     funnel: Funnel,
     outcomes: Outcomes,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,23 +69,44 @@ pub fn run(cx: &Context, args: &FunnelArgs, out: &mut impl Write) -> Result<()> 
     let store = cx.open_store()?;
     let rows = store.rows()?;
     let pipeline = store.pipeline();
-    let report = Report {
-        funnel: funnel(&rows, pipeline, period, cx.now, counting, window),
-        outcomes: outcomes(&rows, pipeline, period, cx.now, window),
-        groups: args.by.map(|by| {
-            let by = match by {
-                ByArg::Owner => GroupBy::Owner,
-                ByArg::Source => GroupBy::Source,
-            };
-            effectiveness(&rows, &period, by)
-        }),
-    };
+    let by = args.by.map(|by| match by {
+        ByArg::Owner => GroupBy::Owner,
+        ByArg::Source => GroupBy::Source,
+    });
+    let report = report(&rows, pipeline, period, cx, counting, window, by);
     if args.json {
         return print_json(out, &report);
     }
+    print(&report, pipeline, by, out)
+}
+
+/// Every figure of the funnel report.
+pub fn report(
+    rows: &[LeadRow],
+    pipeline: &Pipeline,
+    period: Period,
+    cx: &Context,
+    counting: Counting,
+    window: Window,
+    by: Option<GroupBy>,
+) -> Report {
+    Report {
+        funnel: funnel(rows, pipeline, period, cx.now, counting, window),
+        outcomes: outcomes(rows, pipeline, period, cx.now, window),
+        groups: by.map(|by| effectiveness(rows, &period, by)),
+    }
+}
+
+/// Prints a report as the terminal funnel.
+pub fn print(
+    report: &Report,
+    pipeline: &Pipeline,
+    by: Option<GroupBy>,
+    out: &mut impl Write,
+) -> Result<()> {
     print_funnel(&report.funnel, pipeline, out)?;
     print_outcomes(&report.outcomes, pipeline, out)?;
-    if let (Some(groups), Some(by)) = (&report.groups, args.by) {
+    if let (Some(groups), Some(by)) = (&report.groups, by) {
         print_groups(groups, by, pipeline, out)?;
     }
     Ok(())
@@ -195,21 +216,21 @@ fn print_outcomes(outcomes: &Outcomes, pipeline: &Pipeline, out: &mut impl Write
 
 fn print_groups(
     groups: &[GroupFigures],
-    by: ByArg,
+    by: GroupBy,
     pipeline: &Pipeline,
     out: &mut impl Write,
 ) -> Result<()> {
     let (title, unnamed) = match by {
-        ByArg::Owner => ("owner", "(pool)"),
-        ByArg::Source => ("source", "(none)"),
+        GroupBy::Owner => ("owner", "(pool)"),
+        GroupBy::Source => ("source", "(none)"),
     };
     writeln!(out)?;
     let mut table = Table::new(&[title, "leads", "won", "conversion", "average deal"]);
     for group in groups {
         let name = match (by, group.group.is_empty()) {
             (_, true) => unnamed.to_owned(),
-            (ByArg::Source, false) => pipeline.source_label(&group.group),
-            (ByArg::Owner, false) => group.group.clone(),
+            (GroupBy::Source, false) => pipeline.source_label(&group.group),
+            (GroupBy::Owner, false) => group.group.clone(),
         };
         table.add_row(vec![
             name,

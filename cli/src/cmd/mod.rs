@@ -1,5 +1,6 @@
 //! One module per command, and the dispatch from parsed arguments to them.
 
+mod alerts;
 mod change;
 mod conflicts;
 mod demo;
@@ -45,6 +46,7 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<bool> {
         Command::Conflicts(args) => conflicts::list(&cx, &args, out),
         Command::Resolve(args) => conflicts::resolve(&cx, &args, out),
         Command::Funnel(args) => funnel::run(&cx, &args, out),
+        Command::Alerts(args) => alerts::run(&cx, &args, out),
     }
     .map(|()| true)
 }
