@@ -92,10 +92,18 @@ fn require_file(path: &Path) -> Result<(), OpenError> {
     }
 }
 
-/// Opens an existing store read-only.
+/// Opens an existing store read-only. A file left unclean by a writer that was killed cannot be
+/// read until it is repaired, which only a writer may do: it is opened for writing once (redb
+/// repairs it on open; nothing else is written) and then read.
 pub(crate) fn open_read(path: &Path, wait: Duration) -> Result<ReadOnlyDatabase, OpenError> {
     require_file(path)?;
-    with_lock_wait(path, wait, || ReadOnlyDatabase::open(path))
+    with_lock_wait(path, wait, || match ReadOnlyDatabase::open(path) {
+        Err(DatabaseError::RepairAborted) => {
+            drop(Database::open(path)?);
+            ReadOnlyDatabase::open(path)
+        }
+        other => other,
+    })
 }
 
 /// Opens an existing store for writing.

@@ -360,3 +360,20 @@ fn a_pipeline_without_stages_is_refused_on_open() {
         "{err}"
     );
 }
+
+#[test]
+fn a_store_left_unclean_by_a_killed_writer_is_repaired_and_read() {
+    let (dir, path, mut store) = fresh();
+    store
+        .create_lead(history(id(1, 1), "Before the crash"))
+        .unwrap();
+    // A copy taken while the writer is live is what a killed writer leaves: redb marks the file
+    // as needing repair while a writer holds it, and read-only handles cannot repair.
+    let crashed = dir.path().join("crashed.redb");
+    std::fs::copy(&path, &crashed).unwrap();
+    drop(store);
+    let store = Store::open(&crashed, StoreOptions::default()).unwrap();
+    let rows = store.rows().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].company, "Before the crash");
+}
