@@ -3,9 +3,11 @@
 use std::io::Write;
 
 use anyhow::Result;
+use fieldsync_funnel::durations::{Days, Durations, durations};
 use fieldsync_funnel::groups::{GroupBy, GroupFigures, effectiveness};
 use fieldsync_funnel::outcomes::{Outcomes, outcomes};
 use fieldsync_funnel::period::Calendar;
+use fieldsync_funnel::pipeline_value::{OpenPipeline, open_pipeline};
 use fieldsync_funnel::stages::{Funnel, funnel};
 use fieldsync_funnel::{Counting, Period, Window};
 use fieldsync_model::{LeadRow, Pipeline, ValidationError, when};
@@ -23,6 +25,8 @@ const BAR_WIDTH: u64 = 24;
 pub struct Report {
     funnel: Funnel,
     outcomes: Outcomes,
+    durations: Durations,
+    open_pipeline: OpenPipeline,
     #[serde(skip_serializing_if = "Option::is_none")]
     groups: Option<Vec<GroupFigures>>,
 }
@@ -93,6 +97,8 @@ pub fn report(
     Report {
         funnel: funnel(rows, pipeline, period, cx.now, counting, window),
         outcomes: outcomes(rows, pipeline, period, cx.now, window),
+        durations: durations(rows, pipeline, period, window),
+        open_pipeline: open_pipeline(rows, pipeline),
         groups: by.map(|by| effectiveness(rows, &period, by)),
     }
 }
@@ -105,7 +111,9 @@ pub fn print(
     out: &mut impl Write,
 ) -> Result<()> {
     print_funnel(&report.funnel, pipeline, out)?;
+    print_durations(&report.durations, pipeline, out)?;
     print_outcomes(&report.outcomes, pipeline, out)?;
+    print_open_pipeline(&report.open_pipeline, out)?;
     if let (Some(groups), Some(by)) = (&report.groups, by) {
         print_groups(groups, by, pipeline, out)?;
     }
@@ -169,6 +177,66 @@ fn print_funnel(funnel: &Funnel, pipeline: &Pipeline, out: &mut impl Write) -> R
                 ideal * 100.0
             )?;
         }
+    }
+    Ok(())
+}
+
+/// "4.5 d (median 3.0, 12 leads)", or "n/a".
+fn days(figures: &Days) -> String {
+    match (figures.average, figures.median) {
+        (Some(average), Some(median)) => {
+            format!(
+                "{average:.1} d (median {median:.1}, {} leads)",
+                figures.count
+            )
+        }
+        _ => "n/a".to_owned(),
+    }
+}
+
+fn print_durations(durations: &Durations, pipeline: &Pipeline, out: &mut impl Write) -> Result<()> {
+    writeln!(out)?;
+    let mut table = Table::new(&["time in stage", "first stay", "all stays"]);
+    for stage in &durations.stages {
+        table.add_row(vec![
+            pipeline.stage_label(&stage.stage),
+            days(&stage.first_stay),
+            days(&stage.cumulative),
+        ]);
+    }
+    table.print(out)?;
+    let mut cycles = vec![format!("creation to won {}", days(&durations.to_won))];
+    cycles.extend(durations.cycles.iter().map(|cycle| {
+        format!(
+            "{} cycle ({} -> {}) {}",
+            cycle.name,
+            cycle.from,
+            cycle.to,
+            days(&cycle.days)
+        )
+    }));
+    writeln!(out, "{}", cycles.join("; "))?;
+    Ok(())
+}
+
+fn print_open_pipeline(value: &OpenPipeline, out: &mut impl Write) -> Result<()> {
+    writeln!(
+        out,
+        "open pipeline: {} leads, {} with an amount totalling {}, weighted by stage probability {}",
+        value.leads, value.with_amount, value.amount, value.weighted
+    )?;
+    if !value.expected.is_empty() {
+        let months: Vec<String> = value
+            .expected
+            .iter()
+            .take(6)
+            .map(|m| format!("{} {} ({})", m.month, m.leads, m.weighted))
+            .collect();
+        writeln!(
+            out,
+            "expected closes (leads, weighted amount): {}",
+            months.join("; ")
+        )?;
     }
     Ok(())
 }
