@@ -219,3 +219,24 @@ fn a_malformed_lock_wait_is_named() {
     );
     assert_eq!(device.store_bytes(), before);
 }
+
+#[test]
+fn sync_conflict_and_funnel_commands_refuse_bad_input_and_write_nothing() {
+    let (device, id) = device_with_lead();
+    #[rustfmt::skip]
+    let cases: &[(&[&str], &str)] = &[
+        (&["join", "http://relay:7700/sync", "--team", "east", "--token", "t0k3n"], "url: 'http://relay:7700/sync': it must start with ws://"),
+        (&["join", "wss://relay:7700/sync", "--team", "east", "--token", "t0k3n"], "wss:// (TLS) is not supported"),
+        (&["join", "ws:///sync", "--team", "east", "--token", "t0k3n"], "it has no host"),
+        (&["join", "ws://relay:7700/sync", "--team", " ", "--token", "t0k3n"], "team: is required"),
+        (&["join", "ws://relay:7700/sync", "--team", "east", "--token", "a b"], "token: must be the token"),
+        (&["sync"], "this device has not joined a team"),
+        (&["resolve", &id, "phone", "13800000000"], "is not in conflict"),
+        (&["resolve", &id, "shoe-size", "42"], "is not in conflict"),
+        (&["funnel", "--from", "2024-03-31", "--to", "2024-03-01"], "is before --from"),
+        (&["funnel", "--from", "2024-02-30", "--to", "2024-03-01"], "from: '2024-02-30' is not a date"),
+    ];
+    for (args, expected) in cases {
+        refused(&device, args, expected);
+    }
+}
