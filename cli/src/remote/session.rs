@@ -60,7 +60,18 @@ impl SessionError {
                     | CloseReason::Protocol
             ),
             SessionError::Closed { .. } | SessionError::Network(_) => false,
-            SessionError::Local(_) => true,
+            // Another command holding the store past the lock wait is passing: try again.
+            SessionError::Local(err) => !err.chain().any(|cause| {
+                matches!(
+                    cause.downcast_ref::<fieldsync_store::OpenError>(),
+                    Some(fieldsync_store::OpenError::Locked(_))
+                ) || matches!(
+                    cause.downcast_ref::<fieldsync_store::StoreError>(),
+                    Some(fieldsync_store::StoreError::Open(
+                        fieldsync_store::OpenError::Locked(_)
+                    ))
+                )
+            }),
         }
     }
 }
@@ -253,5 +264,21 @@ pub async fn run(
             let _ = socket.close(None).await;
             return Ok((session.stats().clone(), merged));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_locked_store_is_retried_other_local_failures_are_final() {
+        let locked = fieldsync_store::OpenError::Locked("store.redb".into());
+        assert!(
+            !SessionError::Local(anyhow::Error::from(locked).context("sync failed")).is_final()
+        );
+        assert!(SessionError::Local(anyhow::anyhow!("corrupt row")).is_final());
+        assert!(SessionError::Refused(CloseReason::Removed).is_final());
+        assert!(!SessionError::Refused(CloseReason::ShuttingDown).is_final());
     }
 }
