@@ -57,6 +57,8 @@ fn row(n: u8, source: &str, created: &str, path: &[(&str, &str)]) -> LeadRow {
         email: String::new(),
         industry: String::new(),
         size: String::new(),
+        budget: String::new(),
+        competitors: String::new(),
         source: source.into(),
         priority: None,
         owner: Some("lina".into()),

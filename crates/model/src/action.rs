@@ -1,7 +1,7 @@
 //! What a person does to a lead, already parsed and validated for shape: the inputs of
 //! [`crate::LeadDoc::create`] and [`crate::LeadDoc::apply`].
 //!
-//! Rules that depend on the lead's state (a closed lead cannot move, a move cannot predate the
+//! Rules that depend on the lead's state (a closed lead moves only from won on to account care, a move cannot predate the
 //! current stage) are checked when the action is applied, against the document.
 
 use automerge::ScalarValue;

@@ -279,11 +279,19 @@ fn check(action: &Action, lead: &Lead, pipeline: &Pipeline) -> Result<(), LeadEr
         Action::Assign { at, .. } => not_before("a reassignment", *at, lead.created_at, created),
         Action::Log(draft) => not_before("a follow-up", draft.at, lead.created_at, created),
         Action::Move { to, at } => {
-            require_open(lead)?;
             // Actions carry stage keys; labels are resolved before an action is made.
-            pipeline
-                .stage(to)
+            let target = pipeline
+                .stage_index(to)
                 .ok_or_else(|| pipeline.unknown_stage(to))?;
+            // A won deal still moves on to the stages after the sale (account care); any
+            // other move needs an open lead.
+            let after_the_sale = lead.outcome == Outcome::Won
+                && pipeline
+                    .stage_index(&lead.stage)
+                    .is_some_and(|current| target > current);
+            if !after_the_sale {
+                require_open(lead)?;
+            }
             // Moving to the standing stage is refused, unless two devices moved the lead
             // concurrently: then it settles the conflict.
             let conflicted = lead.conflicts.iter().any(|c| c.field == key::STAGE);

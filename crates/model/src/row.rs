@@ -15,7 +15,7 @@ use crate::vocab::Priority;
 use crate::when::{self, Due};
 
 /// Version of the row layout; bump it whenever [`LeadRow`] changes shape or meaning.
-pub const ROW_VERSION: u32 = 1;
+pub const ROW_VERSION: u32 = 2;
 
 /// One entry into a stage, for funnel analytics.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +45,10 @@ pub struct LeadRow {
     pub industry: String,
     /// Size band.
     pub size: String,
+    /// Budget range, as the rep wrote it.
+    pub budget: String,
+    /// Competitors the customer talks to, as the rep wrote them.
+    pub competitors: String,
     /// Source channel key ("" when unknown).
     pub source: String,
     /// Priority, if set.
@@ -96,6 +100,8 @@ impl LeadRow {
             email: lead.text(Field::Email),
             industry: lead.text(Field::Industry),
             size: lead.text(Field::Size),
+            budget: lead.text(Field::Budget),
+            competitors: lead.text(Field::Competitors),
             source: lead.text(Field::Source),
             priority: lead.text(Field::Priority).parse().ok(),
             owner: lead.owner.clone(),

@@ -193,10 +193,24 @@ fn won_lost_abandon_and_reopen() {
         (Outcome::Won, Some(Money::from_units(25)))
     );
     assert_eq!(lead.outcome_at, Some(at("2024-03-19T00:00:00Z")));
-    let closed = apply(
+    // A won deal moves on to account care after the sale, but not back into the funnel.
+    apply(
         &mut doc,
         Action::Move {
             to: "care".into(),
+            at: at(now),
+        },
+        now,
+    )
+    .unwrap();
+    assert_eq!(
+        (doc.view().stage, doc.view().outcome),
+        ("care".to_owned(), Outcome::Won)
+    );
+    let closed = apply(
+        &mut doc,
+        Action::Move {
+            to: "negotiation".into(),
             at: at(now),
         },
         now,

@@ -99,6 +99,8 @@ fn one_lead(
         (Field::Email, text(names::email(rng, &pinyin))),
         (Field::Industry, text(names::industry(rng))),
         (Field::Size, text(size)),
+        (Field::Budget, text(names::budget(rng, size_index))),
+        (Field::Competitors, text(names::competitors(rng))),
         (Field::Source, text(profile.key.to_owned())),
         (Field::Priority, text(priority.key().to_owned())),
         (Field::Amount, ScalarValue::Int(estimate.cents())),
@@ -131,6 +133,11 @@ fn one_lead(
         }
         if stage == 4 {
             journey.win(profile.deal_size, leave);
+            // Most won customers move on to account care within a couple of weeks.
+            let care = leave + Duration::hours(journey.rng.random_range(24..14 * 24));
+            if care <= spec.now && journey.rng.random_bool(0.8) {
+                journey.move_to(&stages[5].key, care);
+            }
             break;
         }
         // Now and then a deal slips back a stage before moving on.

@@ -88,6 +88,8 @@ const INDUSTRIES: [&str; 8] = [
     "energy",
 ];
 const SIZES: [&str; 5] = ["1-50", "50-100", "100-500", "500-1000", "1000+"];
+const BUDGETS: [&str; 4] = ["<5", "5-10", "10-20", "20+"];
+const COMPETITORS: [&str; 5] = ["用友", "金蝶", "SAP", "Salesforce", "纷享销客"];
 
 fn pick<'a, R: Rng>(rng: &mut R, items: &'a [&'a str]) -> &'a str {
     items.choose(rng).copied().unwrap_or_default()
@@ -151,4 +153,24 @@ pub fn industry<R: Rng>(rng: &mut R) -> String {
 pub fn size<R: Rng>(rng: &mut R) -> (String, usize) {
     let index = rng.random_range(0..SIZES.len());
     (SIZES[index].to_owned(), index)
+}
+
+/// A budget band, larger for larger companies (`size_index` as [`size`] returns it).
+pub fn budget<R: Rng>(rng: &mut R, size_index: usize) -> String {
+    let band =
+        (size_index * BUDGETS.len() / SIZES.len() + rng.random_range(0..2)).min(BUDGETS.len() - 1);
+    BUDGETS[band].to_owned()
+}
+
+/// The competitors a customer talks to: none for about half of them, else one or two.
+pub fn competitors<R: Rng>(rng: &mut R) -> String {
+    match rng.random_range(0..4) {
+        0 | 1 => String::new(),
+        2 => pick(rng, &COMPETITORS).to_owned(),
+        _ => {
+            let first = rng.random_range(0..COMPETITORS.len());
+            let second = (first + rng.random_range(1..COMPETITORS.len())) % COMPETITORS.len();
+            format!("{}, {}", COMPETITORS[first], COMPETITORS[second])
+        }
+    }
 }
