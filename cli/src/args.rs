@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
+use fieldsync_funnel::groups::GroupBy;
 use fieldsync_model::Field;
 use fieldsync_model::field::FieldKind;
 
@@ -440,7 +441,7 @@ pub struct FunnelArgs {
     /// Last day of a custom period, included; needs --from.
     #[arg(long, value_name = "DATE", requires = "from")]
     pub to: Option<String>,
-    /// Also break the figures down per owner or per source channel.
+    /// Also break the figures down per owner, source channel, industry, size, role or budget.
     #[arg(long, value_enum)]
     pub by: Option<ByArg>,
     /// Count a lead at a stage only if it passed every earlier stage in order.
@@ -480,4 +481,26 @@ pub enum ByArg {
     Owner,
     /// Per source channel.
     Source,
+    /// Per customer industry.
+    Industry,
+    /// Per customer size band.
+    Size,
+    /// Per contact title (role in the decision chain).
+    Role,
+    /// Per budget range.
+    Budget,
+}
+
+impl ByArg {
+    /// The grouping the analytics use.
+    pub fn group_by(self) -> GroupBy {
+        match self {
+            ByArg::Owner => GroupBy::Owner,
+            ByArg::Source => GroupBy::Source,
+            ByArg::Industry => GroupBy::Industry,
+            ByArg::Size => GroupBy::Size,
+            ByArg::Role => GroupBy::Role,
+            ByArg::Budget => GroupBy::Budget,
+        }
+    }
 }

@@ -73,10 +73,7 @@ pub fn run(cx: &Context, args: &FunnelArgs, out: &mut impl Write) -> Result<()> 
     let store = cx.open_store()?;
     let rows = store.rows()?;
     let pipeline = store.pipeline();
-    let by = args.by.map(|by| match by {
-        ByArg::Owner => GroupBy::Owner,
-        ByArg::Source => GroupBy::Source,
-    });
+    let by = args.by.map(ByArg::group_by);
     let report = report(&rows, pipeline, period, cx, counting, window, by);
     if args.json {
         return print_json(out, &report);
@@ -288,23 +285,27 @@ fn print_groups(
     pipeline: &Pipeline,
     out: &mut impl Write,
 ) -> Result<()> {
-    let (title, unnamed) = match by {
-        GroupBy::Owner => ("owner", "(pool)"),
-        GroupBy::Source => ("source", "(none)"),
-    };
     writeln!(out)?;
-    let mut table = Table::new(&[title, "leads", "won", "conversion", "average deal"]);
+    let mut table = Table::new(&[
+        by.name(),
+        "leads",
+        "won",
+        "conversion",
+        "share of won",
+        "average deal",
+    ]);
     for group in groups {
         let name = match (by, group.group.is_empty()) {
-            (_, true) => unnamed.to_owned(),
+            (_, true) => by.unnamed().to_owned(),
             (GroupBy::Source, false) => pipeline.source_label(&group.group),
-            (GroupBy::Owner, false) => group.group.clone(),
+            (_, false) => group.group.clone(),
         };
         table.add_row(vec![
             name,
             group.leads.to_string(),
             group.won.to_string(),
             group.conversion.to_string(),
+            group.share_of_won.to_string(),
             money(group.average_deal),
         ]);
     }

@@ -1,5 +1,6 @@
-//! Channel effectiveness: per source channel (or per owner), the leads created in the period,
-//! how many were won, and the average won deal.
+//! Channel effectiveness and the winning-customer profile: per source channel, owner,
+//! industry, size, contact role or budget band, the leads created in the period, how many were
+//! won, what share of all wins that is, and the average won deal.
 
 use fieldsync_model::{LeadRow, Money, Outcome};
 use serde::Serialize;
@@ -16,12 +17,50 @@ pub enum GroupBy {
     Source,
     /// The lead's responsible rep (the pool is its own group).
     Owner,
+    /// The customer's industry.
+    Industry,
+    /// The customer's size band.
+    Size,
+    /// The contact's title: their role in the decision chain.
+    Role,
+    /// The customer's budget range.
+    Budget,
+}
+
+impl GroupBy {
+    /// The dimensions of the winning-customer profile (DOMAIN.md).
+    pub const PROFILE: [GroupBy; 4] = [
+        GroupBy::Industry,
+        GroupBy::Size,
+        GroupBy::Role,
+        GroupBy::Budget,
+    ];
+
+    /// The dimension's name, as a column heading.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupBy::Source => "source",
+            GroupBy::Owner => "owner",
+            GroupBy::Industry => "industry",
+            GroupBy::Size => "size",
+            GroupBy::Role => "role",
+            GroupBy::Budget => "budget",
+        }
+    }
+
+    /// What the group of leads with no value is called.
+    pub fn unnamed(self) -> &'static str {
+        match self {
+            GroupBy::Owner => "(pool)",
+            _ => "(not recorded)",
+        }
+    }
 }
 
 /// One group's figures.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GroupFigures {
-    /// Source key or owner name; "" for leads with no source, or in the pool.
+    /// Source key, owner name or field value; "" for leads with none (or in the pool).
     pub group: String,
     /// Leads created in the period.
     pub leads: u64,
@@ -29,6 +68,8 @@ pub struct GroupFigures {
     pub won: u64,
     /// Won ÷ leads.
     pub conversion: Rate,
+    /// This group's wins ÷ all wins among the period's leads.
+    pub share_of_won: Rate,
     /// Mean won deal amount.
     pub average_deal: Option<Money>,
 }
@@ -38,6 +79,10 @@ pub fn group_of(row: &LeadRow, by: GroupBy) -> String {
     match by {
         GroupBy::Source => row.source.clone(),
         GroupBy::Owner => row.owner.clone().unwrap_or_default(),
+        GroupBy::Industry => row.industry.clone(),
+        GroupBy::Size => row.size.clone(),
+        GroupBy::Role => row.title.clone(),
+        GroupBy::Budget => row.budget.clone(),
     }
 }
 
@@ -67,6 +112,7 @@ pub fn effectiveness<'a>(
         }
     }
     groups.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let all_won = groups.iter().map(|(_, _, won)| won.len() as u64).sum();
     groups
         .into_iter()
         .map(|(group, leads, mut amounts)| {
@@ -76,8 +122,29 @@ pub fn effectiveness<'a>(
                 leads,
                 won,
                 conversion: Rate::new(won, leads),
+                share_of_won: Rate::new(won, all_won),
                 average_deal: mean_and_median(&mut amounts).0,
             }
+        })
+        .collect()
+}
+
+/// The winning-customer profile: for each of [`GroupBy::PROFILE`], the groups with the most
+/// wins first (ties by more leads, then by key).
+pub fn winning_profile<'a>(
+    rows: impl IntoIterator<Item = &'a LeadRow> + Clone,
+    period: &Period,
+) -> Vec<(GroupBy, Vec<GroupFigures>)> {
+    GroupBy::PROFILE
+        .into_iter()
+        .map(|by| {
+            let mut groups = effectiveness(rows.clone(), period, by);
+            groups.sort_by(|a, b| {
+                (b.won, b.leads)
+                    .cmp(&(a.won, a.leads))
+                    .then_with(|| a.group.cmp(&b.group))
+            });
+            (by, groups)
         })
         .collect()
 }

@@ -9,10 +9,12 @@
 //! - [`outcomes`]: win rate, deal sizes, loss analysis.
 //! - [`durations`]: time in stage, creation to won, the proposal and negotiation cycles.
 //! - [`pipeline_value`]: the weighted open pipeline and expected closes per month.
-//! - [`groups`]: the same figures per source channel or per owner.
+//! - [`groups`]: the same figures per source channel, owner, or customer trait (the winning profile).
+//! - [`competitors`]: the competitors customers name, and how those deals ended.
 //! - [`alerts`]: stale leads, missed cadences, next steps past due, anomalies.
 
 pub mod alerts;
+pub mod competitors;
 pub mod durations;
 pub mod groups;
 pub mod outcomes;

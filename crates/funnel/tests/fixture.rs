@@ -18,7 +18,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use fieldsync_funnel::groups::{GroupBy, effectiveness};
+use fieldsync_funnel::competitors::competitors;
+use fieldsync_funnel::groups::{GroupBy, effectiveness, winning_profile};
 use fieldsync_funnel::outcomes::outcomes;
 use fieldsync_funnel::stages::funnel;
 use fieldsync_funnel::{Counting, Period, Window};
@@ -337,6 +338,122 @@ fn channel_effectiveness() {
             ),
             ("website".into(), 2, 0, "0.0%".into(), None),
             ("trade-show".into(), 1, 0, "0.0%".into(), None),
+        ]
+    );
+}
+
+#[test]
+fn competitor_notes() {
+    let mut rows = fixture();
+    rows[0].competitors = "用友, SAP".into(); // A, won
+    rows[1].competitors = "sap".into(); // B, lost (price)
+    rows[2].competitors = "金蝶、用友，用友".into(); // C, open; names 用友 twice
+    rows[4].competitors = "用友".into(); // E, deleted
+    rows[5].competitors = "用友".into(); // F, lost to a competitor
+    rows[7].competitors = "SAP".into(); // H, created in April
+    // March, not deleted: 用友 by A, C, F = 3 (won A; lost F, to a competitor) = 1 of 2.
+    // SAP by A and B ("sap" is the same) = 2 (won A; lost B, price) = 1 of 2. 金蝶 by C: open.
+    let table: Vec<(String, u64, u64, u64, u64, String)> = competitors(&rows, &march())
+        .into_iter()
+        .map(|c| {
+            (
+                c.competitor,
+                c.leads,
+                c.won,
+                c.lost,
+                c.lost_to_competitor,
+                c.win_rate.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        table,
+        [
+            ("用友".into(), 3, 1, 1, 1, "50.0%".into()),
+            ("SAP".into(), 2, 1, 1, 0, "50.0%".into()),
+            ("金蝶".into(), 1, 0, 0, 0, "n/a".into()),
+        ]
+    );
+}
+
+#[test]
+fn winning_customer_profile() {
+    let mut rows = fixture();
+    for (index, industry) in [
+        (0, "制造"),
+        (1, "制造"),
+        (2, "零售"),
+        (5, "制造"),
+        (6, "零售"),
+        (7, "制造"),
+    ] {
+        rows[index].industry = industry.into();
+    }
+    rows[0].budget = "20+".into(); // A, won 100
+    rows[6].budget = "5-10".into(); // G, won 50
+    let profile = winning_profile(&rows, &march());
+    let dimensions: Vec<GroupBy> = profile.iter().map(|(by, _)| *by).collect();
+    assert_eq!(dimensions, GroupBy::PROFILE);
+    let table = |by: GroupBy| -> Vec<(String, u64, u64, String, String, Option<Money>)> {
+        let (_, groups) = profile.iter().find(|(b, _)| *b == by).unwrap();
+        groups
+            .iter()
+            .map(|g| {
+                (
+                    g.group.clone(),
+                    g.leads,
+                    g.won,
+                    g.conversion.to_string(),
+                    g.share_of_won.to_string(),
+                    g.average_deal,
+                )
+            })
+            .collect()
+    };
+    // March leads A B C F G; wins A (100) and G (50). 制造: A B F, won A. 零售: C G, won G.
+    // H (制造) was created in April. Most wins first, then most leads.
+    assert_eq!(
+        table(GroupBy::Industry),
+        [
+            (
+                "制造".into(),
+                3,
+                1,
+                "33.3%".into(),
+                "50.0%".into(),
+                Some(Money::from_cents(10_000))
+            ),
+            (
+                "零售".into(),
+                2,
+                1,
+                "50.0%".into(),
+                "50.0%".into(),
+                Some(Money::from_cents(5_000))
+            ),
+        ]
+    );
+    // Budget: 20+ (A) and 5-10 (G) one win each (tie broken by key); B C F recorded none.
+    assert_eq!(
+        table(GroupBy::Budget),
+        [
+            (
+                "20+".into(),
+                1,
+                1,
+                "100.0%".into(),
+                "50.0%".into(),
+                Some(Money::from_cents(10_000))
+            ),
+            (
+                "5-10".into(),
+                1,
+                1,
+                "100.0%".into(),
+                "50.0%".into(),
+                Some(Money::from_cents(5_000))
+            ),
+            ("".into(), 3, 0, "0.0%".into(), "0.0%".into(), None),
         ]
     );
 }
