@@ -60,6 +60,8 @@ pub enum Command {
     Funnel(FunnelArgs),
     /// Leads that need attention now (stale, follow-up overdue, next step past due) and anomalies.
     Alerts(JsonArg),
+    /// Write the period's lead-tracking report, market report and action list.
+    Report(ReportArgs),
 }
 
 /// `fieldsync init`.
@@ -429,9 +431,9 @@ pub struct ResolveArgs {
     pub value: String,
 }
 
-/// `fieldsync funnel`.
+/// The period and counting rules a funnel or report covers.
 #[derive(Debug, Args)]
-pub struct FunnelArgs {
+pub struct ScopeArgs {
     /// The calendar period containing today, in your time zone.
     #[arg(long, value_enum, default_value_t = PeriodArg::Month, conflicts_with_all = ["from", "to"])]
     pub period: PeriodArg,
@@ -441,9 +443,6 @@ pub struct FunnelArgs {
     /// Last day of a custom period, included; needs --from.
     #[arg(long, value_name = "DATE", requires = "from")]
     pub to: Option<String>,
-    /// Also break the figures down per owner, source channel, industry, size, role or budget.
-    #[arg(long, value_enum)]
-    pub by: Option<ByArg>,
     /// Count a lead at a stage only if it passed every earlier stage in order.
     #[arg(long, conflicts_with = "pass_through")]
     pub strict: bool,
@@ -456,9 +455,47 @@ pub struct FunnelArgs {
     /// Count the stage entries that happened in the period.
     #[arg(long)]
     pub activity: bool,
+}
+
+/// `fieldsync funnel`.
+#[derive(Debug, Args)]
+pub struct FunnelArgs {
+    /// Period and counting.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// Also break the figures down per owner, source channel, industry, size, role or budget.
+    #[arg(long, value_enum)]
+    pub by: Option<ByArg>,
     /// Print one JSON document instead of the terminal funnel.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `fieldsync report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Period and counting.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// The format: Markdown, one self-contained HTML page, CSV tables or JSON.
+    #[arg(long, value_enum)]
+    pub format: FormatArg,
+    /// Write the report to this file (replaced whole, never half-written) instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `--format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// Markdown.
+    Md,
+    /// A self-contained HTML page with SVG charts.
+    Html,
+    /// CSV, one record per table row.
+    Csv,
+    /// JSON, every figure.
+    Json,
 }
 
 /// `--period`.

@@ -3,20 +3,11 @@
 use std::io::Write;
 
 use anyhow::Result;
-use fieldsync_funnel::alerts::{AnomalyKind, LeadAlertKind, alerts};
+use fieldsync_funnel::alerts::alerts;
 
 use crate::args::JsonArg;
 use crate::context::Context;
 use crate::output::{Table, print_json};
-
-/// "1 day", "3 days".
-fn days(count: i64) -> String {
-    if count == 1 {
-        "1 day".to_owned()
-    } else {
-        format!("{count} days")
-    }
-}
 
 /// Prints the alerts, the most overdue first.
 pub fn run(cx: &Context, args: &JsonArg, out: &mut impl Write) -> Result<()> {
@@ -34,36 +25,16 @@ pub fn run(cx: &Context, args: &JsonArg, out: &mut impl Write) -> Result<()> {
     let pipeline = store.pipeline();
     let mut table = Table::new(&["id", "company", "owner", "stage", "alert"]);
     for alert in &found.leads {
-        let what = match alert.kind {
-            LeadAlertKind::Stale => format!(
-                "stale: {} in the stage, limit {}",
-                days(alert.days_over + alert.limit_days),
-                alert.limit_days
-            ),
-            LeadAlertKind::FollowUpOverdue => format!(
-                "follow-up overdue: {} since the last touch, cadence {}",
-                days(alert.days_over + alert.limit_days),
-                alert.limit_days
-            ),
-            LeadAlertKind::NextStepOverdue => {
-                format!("next step {} past due", days(alert.days_over))
-            }
-        };
         table.add_row(vec![
             alert.id.short().to_owned(),
             alert.company.clone(),
             alert.owner.clone().unwrap_or_else(|| "(pool)".to_owned()),
             pipeline.stage_label(&alert.stage),
-            what,
+            alert.describe(),
         ]);
     }
     table.print(out)?;
     for anomaly in &found.anomalies {
-        let name = match anomaly.kind {
-            AnomalyKind::FewSignatures => "many opportunities, few signatures",
-            AnomalyKind::HighAbandonRate => "high abandon rate",
-            AnomalyKind::LongCycle => "cycles longer than the ideal",
-        };
         let ids: Vec<&str> = anomaly.leads.iter().take(10).map(|id| id.short()).collect();
         let more = anomaly.leads.len().saturating_sub(ids.len());
         let more = if more > 0 {
@@ -73,7 +44,8 @@ pub fn run(cx: &Context, args: &JsonArg, out: &mut impl Write) -> Result<()> {
         };
         writeln!(
             out,
-            "\nanomaly: {name}: {}\n  leads: {}{more}",
+            "\nanomaly: {}: {}\n  leads: {}{more}",
+            anomaly.kind.title(),
             anomaly.detail,
             ids.join(" ")
         )?;

@@ -104,17 +104,14 @@ fn print_funnel(
     use fieldsync_funnel::{Counting, Window};
     let store = Store::open(path, cx.store_options())?;
     let rows = store.rows()?;
-    let period = Period::containing(Calendar::Quarter, until, &cx.zone);
+    let scope = fieldsync_report::Scope {
+        period: Period::containing(Calendar::Quarter, until, &cx.zone),
+        counting: Counting::PassThrough,
+        window: Window::Activity,
+        now: until,
+    };
     let by = Some(fieldsync_funnel::groups::GroupBy::Source);
-    let report = super::funnel::report(
-        &rows,
-        store.pipeline(),
-        period,
-        cx,
-        Counting::PassThrough,
-        Window::Activity,
-        by,
-    );
+    let report = super::funnel::report(&rows, store.pipeline(), scope, by);
     writeln!(out)?;
     super::funnel::print(&report, store.pipeline(), by, out)
 }

@@ -3,17 +3,17 @@
 use std::io::Write;
 
 use anyhow::Result;
-use fieldsync_funnel::durations::{Days, Durations, durations};
+use fieldsync_funnel::durations::{Durations, durations};
 use fieldsync_funnel::groups::{GroupBy, GroupFigures, effectiveness};
 use fieldsync_funnel::outcomes::{Outcomes, outcomes};
-use fieldsync_funnel::period::Calendar;
 use fieldsync_funnel::pipeline_value::{OpenPipeline, open_pipeline};
 use fieldsync_funnel::stages::{Funnel, funnel};
-use fieldsync_funnel::{Counting, Period, Window};
-use fieldsync_model::{LeadRow, Pipeline, ValidationError, when};
+use fieldsync_model::{LeadRow, Pipeline};
+use fieldsync_report::Scope;
 use serde::Serialize;
 
-use crate::args::{ByArg, FunnelArgs, PeriodArg};
+use super::scope::scope;
+use crate::args::{ByArg, FunnelArgs};
 use crate::context::Context;
 use crate::output::{Table, local_date, print_json};
 
@@ -31,50 +31,14 @@ pub struct Report {
     groups: Option<Vec<GroupFigures>>,
 }
 
-/// The period the arguments name, in the user's zone.
-fn period(cx: &Context, args: &FunnelArgs) -> Result<Period> {
-    let date = |field: &'static str, text: &str| {
-        when::parse_date(text, cx.now, &cx.zone)
-            .map_err(|problem| ValidationError::new(field, problem))
-    };
-    if let (Some(from), Some(to)) = (&args.from, &args.to) {
-        let (first, last) = (date("from", from)?, date("to", to)?);
-        if last < first {
-            return Err(ValidationError::new(
-                "to",
-                format!("{last} is before --from {first}: give the period's first day to --from and its last to --to"),
-            )
-            .into());
-        }
-        return Ok(Period::days(first, last, &cx.zone));
-    }
-    let calendar = match args.period {
-        PeriodArg::Week => Calendar::Week,
-        PeriodArg::Month => Calendar::Month,
-        PeriodArg::Quarter => Calendar::Quarter,
-        PeriodArg::Year => Calendar::Year,
-    };
-    Ok(Period::containing(calendar, cx.now, &cx.zone))
-}
-
 /// Prints the funnel.
 pub fn run(cx: &Context, args: &FunnelArgs, out: &mut impl Write) -> Result<()> {
-    let period = period(cx, args)?;
-    let counting = if args.strict {
-        Counting::Strict
-    } else {
-        Counting::PassThrough
-    };
-    let window = if args.activity {
-        Window::Activity
-    } else {
-        Window::Cohort
-    };
+    let scope = scope(cx, &args.scope)?;
     let store = cx.open_store()?;
     let rows = store.rows()?;
     let pipeline = store.pipeline();
     let by = args.by.map(ByArg::group_by);
-    let report = report(&rows, pipeline, period, cx, counting, window, by);
+    let report = report(&rows, pipeline, scope, by);
     if args.json {
         return print_json(out, &report);
     }
@@ -82,18 +46,16 @@ pub fn run(cx: &Context, args: &FunnelArgs, out: &mut impl Write) -> Result<()> 
 }
 
 /// Every figure of the funnel report.
-pub fn report(
-    rows: &[LeadRow],
-    pipeline: &Pipeline,
-    period: Period,
-    cx: &Context,
-    counting: Counting,
-    window: Window,
-    by: Option<GroupBy>,
-) -> Report {
+pub fn report(rows: &[LeadRow], pipeline: &Pipeline, scope: Scope, by: Option<GroupBy>) -> Report {
+    let Scope {
+        period,
+        counting,
+        window,
+        now,
+    } = scope;
     Report {
-        funnel: funnel(rows, pipeline, period, cx.now, counting, window),
-        outcomes: outcomes(rows, pipeline, period, cx.now, window),
+        funnel: funnel(rows, pipeline, period, now, counting, window),
+        outcomes: outcomes(rows, pipeline, period, now, window),
         durations: durations(rows, pipeline, period, window),
         open_pipeline: open_pipeline(rows, pipeline),
         groups: by.map(|by| effectiveness(rows, &period, by)),
@@ -178,38 +140,22 @@ fn print_funnel(funnel: &Funnel, pipeline: &Pipeline, out: &mut impl Write) -> R
     Ok(())
 }
 
-/// "4.5 d (median 3.0, 12 leads)", or "n/a".
-fn days(figures: &Days) -> String {
-    match (figures.average, figures.median) {
-        (Some(average), Some(median)) => {
-            format!(
-                "{average:.1} d (median {median:.1}, {} leads)",
-                figures.count
-            )
-        }
-        _ => "n/a".to_owned(),
-    }
-}
-
 fn print_durations(durations: &Durations, pipeline: &Pipeline, out: &mut impl Write) -> Result<()> {
     writeln!(out)?;
     let mut table = Table::new(&["time in stage", "first stay", "all stays"]);
     for stage in &durations.stages {
         table.add_row(vec![
             pipeline.stage_label(&stage.stage),
-            days(&stage.first_stay),
-            days(&stage.cumulative),
+            stage.first_stay.to_string(),
+            stage.cumulative.to_string(),
         ]);
     }
     table.print(out)?;
-    let mut cycles = vec![format!("creation to won {}", days(&durations.to_won))];
+    let mut cycles = vec![format!("creation to won {}", durations.to_won)];
     cycles.extend(durations.cycles.iter().map(|cycle| {
         format!(
             "{} cycle ({} -> {}) {}",
-            cycle.name,
-            cycle.from,
-            cycle.to,
-            days(&cycle.days)
+            cycle.name, cycle.from, cycle.to, cycle.days
         )
     }));
     writeln!(out, "{}", cycles.join("; "))?;

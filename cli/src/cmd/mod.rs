@@ -13,6 +13,8 @@ mod lead_edit;
 mod lead_list;
 mod lead_show;
 mod maintenance;
+mod report;
+mod scope;
 mod sync;
 
 use std::io::Write;
@@ -47,6 +49,7 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<bool> {
         Command::Resolve(args) => conflicts::resolve(&cx, &args, out),
         Command::Funnel(args) => funnel::run(&cx, &args, out),
         Command::Alerts(args) => alerts::run(&cx, &args, out),
+        Command::Report(args) => report::run(&cx, &args, out),
     }
     .map(|()| true)
 }

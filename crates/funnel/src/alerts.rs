@@ -47,6 +47,36 @@ pub struct LeadAlert {
     pub limit_days: i64,
 }
 
+/// "1 day", "3 days".
+fn days(count: i64) -> String {
+    if count == 1 {
+        "1 day".to_owned()
+    } else {
+        format!("{count} days")
+    }
+}
+
+impl LeadAlert {
+    /// What is wrong, in words: "stale: 41 days in the stage, limit 30".
+    pub fn describe(&self) -> String {
+        match self.kind {
+            LeadAlertKind::Stale => format!(
+                "stale: {} in the stage, limit {}",
+                days(self.days_over + self.limit_days),
+                self.limit_days
+            ),
+            LeadAlertKind::FollowUpOverdue => format!(
+                "follow-up overdue: {} since the last touch, cadence {}",
+                days(self.days_over + self.limit_days),
+                self.limit_days
+            ),
+            LeadAlertKind::NextStepOverdue => {
+                format!("next step {} past due", days(self.days_over))
+            }
+        }
+    }
+}
+
 /// A pattern in the team's figures the playbooks warn about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -57,6 +87,17 @@ pub enum AnomalyKind {
     HighAbandonRate,
     /// Won deals took longer than the stages' limits add up to.
     LongCycle,
+}
+
+impl AnomalyKind {
+    /// The pattern's name, as the playbooks put it.
+    pub fn title(self) -> &'static str {
+        match self {
+            AnomalyKind::FewSignatures => "many opportunities, few signatures",
+            AnomalyKind::HighAbandonRate => "high abandon rate",
+            AnomalyKind::LongCycle => "cycles longer than the ideal",
+        }
+    }
 }
 
 /// One anomaly and the leads it concerns.

@@ -2,7 +2,10 @@
 //! back), the cycle from creation to won, and the playbooks' stage-to-stage cycles.
 //!
 //! Only completed stays count: a stay ends when the lead enters another stage, or when it is
-//! closed (won, lost, abandoned) while in it. A lead still in a stage has no duration yet.
+//! closed (won, lost, abandoned) while in it. A lead still in a stage has no duration yet, and
+//! neither has a won customer in account care.
+
+use std::fmt;
 
 use fieldsync_model::{LeadRow, Outcome, Pipeline};
 use serde::Serialize;
@@ -36,6 +39,20 @@ impl Days {
             count: spans_ms.len() as u64,
             average: Some(sum as f64 / spans_ms.len() as f64 / DAY_MS),
             median: Some(spans_ms[(spans_ms.len() - 1) / 2] as f64 / DAY_MS),
+        }
+    }
+}
+
+impl fmt::Display for Days {
+    /// "4.5 d (median 3.0, 12 leads)", or "n/a" with none.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.average, self.median) {
+            (Some(average), Some(median)) => write!(
+                f,
+                "{average:.1} d (median {median:.1}, {} leads)",
+                self.count
+            ),
+            _ => f.write_str("n/a"),
         }
     }
 }
@@ -94,7 +111,13 @@ fn stays(row: &LeadRow, pipeline: &Pipeline) -> Vec<(usize, i64, i64)> {
     };
     let mut out = Vec::new();
     for (i, (stage, start)) in path.iter().enumerate() {
-        let end = path.get(i + 1).map(|(_, at)| *at).or(closed_at);
+        let next = path.get(i + 1).map(|(_, at)| *at);
+        // Closing ends the stay it happens in; a stay entered after a win (account care)
+        // goes on until the next move.
+        let end = match closed_at {
+            Some(closed) if closed >= *start => Some(next.map_or(closed, |n| n.min(closed))),
+            _ => next,
+        };
         if let (Some(stage), Some(end)) = (stage, end) {
             out.push((*stage, *start, end.max(*start)));
         }

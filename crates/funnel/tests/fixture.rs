@@ -172,8 +172,11 @@ fn march() -> Period {
 }
 
 fn reached(counting: Counting, window: Window) -> Vec<u64> {
-    let rows = fixture();
-    funnel(&rows, &pipeline(), march(), at("04-15"), counting, window)
+    reached_in(&fixture(), counting, window)
+}
+
+fn reached_in(rows: &[LeadRow], counting: Counting, window: Window) -> Vec<u64> {
+    funnel(rows, &pipeline(), march(), at("04-15"), counting, window)
         .stages
         .iter()
         .map(|s| s.reached)
@@ -574,6 +577,31 @@ fn time_in_stage_and_cycles_for_the_cohort() {
             ("proposal", (1, Some(15.0), Some(15.0))),
             ("negotiation", (1, Some(5.0), Some(5.0)))
         ]
+    );
+}
+
+#[test]
+fn a_won_customer_in_account_care_ends_its_closing_stay_at_the_win() {
+    use fieldsync_funnel::durations::durations;
+    let mut rows = fixture();
+    // A (won 03-25 in negotiation) moves on to account care on 04-01.
+    rows[0].stage_path.push(StageEntry {
+        stage: "care".into(),
+        at_ms: ms("04-01"),
+    });
+    let figures = durations(&rows, &pipeline(), march(), Window::Cohort);
+    let stage = |key: &str| figures.stages.iter().find(|s| s.stage == key).unwrap();
+    // Negotiation first stays are still A 5 (03-20 to the win on 03-25, not to 04-01) and B 16.
+    assert_eq!(
+        days(&stage("negotiation").first_stay),
+        (2, Some(10.5), Some(5.0))
+    );
+    // Care goes on: no completed stay.
+    assert_eq!(days(&stage("care").first_stay), (0, None, None));
+    // The funnel counts A as having reached care (pass-through: closing too).
+    assert_eq!(
+        reached_in(&rows, Counting::PassThrough, Window::Cohort),
+        [5, 4, 3, 2, 1, 1]
     );
 }
 

@@ -1,0 +1,123 @@
+//! Every figure of a period's report, computed once from the projection rows: the
+//! lead-tracking report, the market report and the action list of DOMAIN.md. This is also the
+//! JSON format's shape.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use fieldsync_funnel::alerts::{Alerts, alerts};
+use fieldsync_funnel::competitors::{CompetitorFigures, competitors};
+use fieldsync_funnel::durations::{Durations, durations};
+use fieldsync_funnel::groups::{GroupBy, GroupFigures, effectiveness, winning_profile};
+use fieldsync_funnel::outcomes::{Outcomes, outcomes};
+use fieldsync_funnel::pipeline_value::{OpenPipeline, open_pipeline};
+use fieldsync_funnel::stages::{Funnel, funnel};
+use fieldsync_funnel::{Counting, Period, Window};
+use fieldsync_model::{LeadRow, Pipeline};
+use serde::Serialize;
+
+/// What a report covers and how it counts.
+#[derive(Clone, Copy, Debug)]
+pub struct Scope {
+    /// The period.
+    pub period: Period,
+    /// How skipped stages count.
+    pub counting: Counting,
+    /// Which leads or entries count.
+    pub window: Window,
+    /// When the report is made.
+    pub now: DateTime<Utc>,
+}
+
+/// New leads, how they moved through the stages, how long they took, and why deals were lost.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Tracking {
+    /// Leads created in the period (not deleted).
+    pub new_leads: u64,
+    /// Per stage: reached, conversions, the bottleneck.
+    pub funnel: Funnel,
+    /// Win rate, deal sizes, loss reasons.
+    pub outcomes: Outcomes,
+    /// Time in stage and the cycles.
+    pub durations: Durations,
+}
+
+/// One dimension of the winning-customer profile.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProfileDimension {
+    /// Industry, size, role or budget.
+    pub by: GroupBy,
+    /// Its values, the most wins first.
+    pub groups: Vec<GroupFigures>,
+}
+
+/// Channels compared, the customers that are won, the competitors they name, the reps.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Market {
+    /// Per source channel.
+    pub channels: Vec<GroupFigures>,
+    /// Per owner.
+    pub owners: Vec<GroupFigures>,
+    /// The winning-customer profile.
+    pub profile: Vec<ProfileDimension>,
+    /// Competitor notes.
+    pub competitors: Vec<CompetitorFigures>,
+    /// Open deals weighted by stage probability, and expected closes.
+    pub open_pipeline: OpenPipeline,
+}
+
+/// A period's report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    /// When it was made, in the reader's zone.
+    pub generated_at: DateTime<FixedOffset>,
+    /// The period's first day, in the reader's zone.
+    pub first_day: NaiveDate,
+    /// The period's last day, in the reader's zone.
+    pub last_day: NaiveDate,
+    /// The lead-tracking report.
+    pub tracking: Tracking,
+    /// The market report.
+    pub market: Market,
+    /// The action list: leads to attend to now, and the anomalies.
+    pub actions: Alerts,
+}
+
+impl Report {
+    /// Computes every figure of `scope` over `rows`; dates are shown in `zone`.
+    pub fn compute<Z: TimeZone>(
+        rows: &[LeadRow],
+        pipeline: &Pipeline,
+        scope: Scope,
+        zone: &Z,
+    ) -> Report {
+        let Scope {
+            period,
+            counting,
+            window,
+            now,
+        } = scope;
+        let local = |at: DateTime<Utc>| at.with_timezone(zone).fixed_offset();
+        let channels = effectiveness(rows, &period, GroupBy::Source);
+        Report {
+            generated_at: local(now),
+            first_day: local(period.from).date_naive(),
+            last_day: local(period.to - chrono::Duration::milliseconds(1)).date_naive(),
+            tracking: Tracking {
+                new_leads: channels.iter().map(|group| group.leads).sum(),
+                funnel: funnel(rows, pipeline, period, now, counting, window),
+                outcomes: outcomes(rows, pipeline, period, now, window),
+                durations: durations(rows, pipeline, period, window),
+            },
+            market: Market {
+                channels,
+                owners: effectiveness(rows, &period, GroupBy::Owner),
+                profile: winning_profile(rows, &period)
+                    .into_iter()
+                    .map(|(by, groups)| ProfileDimension { by, groups })
+                    .collect(),
+                competitors: competitors(rows, &period),
+                open_pipeline: open_pipeline(rows, pipeline),
+            },
+            actions: alerts(rows, pipeline, now, local(now).date_naive()),
+        }
+    }
+}
