@@ -6,39 +6,7 @@
 mod util;
 
 use serde_json::Value;
-use util::{Device, column_of};
-
-/// Three leads in March 2024 (Shanghai time): A reaches negotiation in order and is won, B
-/// skips discovery and is lost for price, C stays in acquisition.
-fn march_team() -> Device {
-    let device = Device::init("lina");
-    let add = |company: &str, at: &str| {
-        device.add(&[
-            "--company",
-            company,
-            "--contact",
-            "王",
-            "--at",
-            at,
-            "--source",
-            "referral",
-        ])
-    };
-    let a = add("杭州云栖科技", "2024-03-02 10:00");
-    let b = add("宁波港务", "2024-03-03 10:00");
-    add("温州鞋业", "2024-03-04 10:00");
-    for (stage, at) in [
-        ("discovery", "2024-03-05"),
-        ("solution", "2024-03-10"),
-        ("negotiation", "2024-03-20"),
-    ] {
-        device.ok(&["move", &a, stage, "--at", at]);
-    }
-    device.ok(&["won", &a, "--amount", "100", "--at", "2024-03-25"]);
-    device.ok(&["move", &b, "solution", "--at", "2024-03-06"]);
-    device.ok(&["lost", &b, "--reason", "price", "--at", "2024-03-28"]);
-    device
-}
+use util::{Device, column_of, march_team};
 
 fn reached(report: &Value) -> Vec<u64> {
     report["funnel"]["stages"]

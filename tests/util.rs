@@ -115,3 +115,38 @@ pub fn column_of(line: &str, word: &str) -> usize {
         .unwrap_or_else(|| panic!("{word} in {line:?}"));
     line[..at].width()
 }
+
+/// Three leads in March 2024 (Shanghai time) from referrals: A reaches negotiation in order and
+/// is won, B skips discovery and is lost for price, C stays in acquisition. A and B name
+/// competitors (A: 用友 and SAP; B: 用友).
+pub fn march_team() -> Device {
+    let device = Device::init("lina");
+    let add = |company: &str, at: &str, competitors: &str| {
+        device.add(&[
+            "--company",
+            company,
+            "--contact",
+            "王",
+            "--at",
+            at,
+            "--source",
+            "referral",
+            "--competitors",
+            competitors,
+        ])
+    };
+    let a = add("杭州云栖科技", "2024-03-02 10:00", "用友, SAP");
+    let b = add("宁波港务", "2024-03-03 10:00", "用友");
+    add("温州鞋业", "2024-03-04 10:00", "");
+    for (stage, at) in [
+        ("discovery", "2024-03-05"),
+        ("solution", "2024-03-10"),
+        ("negotiation", "2024-03-20"),
+    ] {
+        device.ok(&["move", &a, stage, "--at", at]);
+    }
+    device.ok(&["won", &a, "--amount", "100", "--at", "2024-03-25"]);
+    device.ok(&["move", &b, "solution", "--at", "2024-03-06"]);
+    device.ok(&["lost", &b, "--reason", "price", "--at", "2024-03-28"]);
+    device
+}

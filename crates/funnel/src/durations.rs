@@ -44,13 +44,14 @@ impl Days {
 }
 
 impl fmt::Display for Days {
-    /// "4.5 d (median 3.0, 12 leads)", or "n/a" with none.
+    /// "4.5 d (median 3.0, 12 leads)", "2.0 d (median 2.0, 1 lead)", or "n/a" with none.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.average, self.median) {
             (Some(average), Some(median)) => write!(
                 f,
-                "{average:.1} d (median {median:.1}, {} leads)",
-                self.count
+                "{average:.1} d (median {median:.1}, {} {})",
+                self.count,
+                if self.count == 1 { "lead" } else { "leads" }
             ),
             _ => f.write_str("n/a"),
         }

@@ -1,0 +1,183 @@
+//! `fieldsync report` on a real store: the same hand-computed figures in Markdown, CSV and
+//! JSON, a file written whole with `--out`, and bad destinations refused with nothing written.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod util;
+
+use serde_json::Value;
+use util::march_team;
+
+const MARCH: [&str; 5] = ["report", "--from", "2024-03-01", "--to", "2024-03-31"];
+
+fn report(device: &util::Device, format: &str) -> String {
+    let mut args = MARCH.to_vec();
+    args.extend(["--format", format]);
+    device.ok(&args)
+}
+
+// The march team (tests/util.rs): A won (100) after acquisition, discovery, solution and
+// negotiation; B skipped discovery and was lost in solution for price; C is still in
+// acquisition. All three are referrals created in March. Pass-through counting: reached
+// 3, 2, 2, 1, 0, 0. The b2b template's ideal rate is 60% at every step.
+
+#[test]
+fn markdown_has_the_lead_tracking_and_market_reports_and_the_action_list() {
+    let device = march_team();
+    let md = report(&device, "md");
+    for expected in [
+        "# fieldsync report",
+        "2024-03-01 to 2024-03-31 · counting: pass-through",
+        "## Lead-tracking report",
+        "3 new leads. Win rate 50.0% (1 won of 2 closed; 0 abandoned). Deal size: average 100, median 100.",
+        "| stage | open now | reached | to next | ideal | from first |",
+        // acquisition: C open; 3 reached; 2 of 3 went on.
+        "| lead acquisition 线索获取 | 1 | 3 | 66.7% | 60% | 100.0% |",
+        // discovery: A passed it, B skipped it (passes); both went on to solution.
+        "| needs discovery 需求挖掘 | 0 | 2 | 100.0% | 60% | 66.7% |",
+        // solution: A went on, B was lost there.
+        "| solution design 方案制定 | 0 | 2 | 50.0% | 60% | 66.7% |",
+        "| negotiation 商务谈判 | 0 | 1 | 0.0% | 60% | 33.3% |",
+        // A was won straight from negotiation: nobody reached closing, the lowest step.
+        "Bottleneck: negotiation 商务谈判 → closing 成交促成 at 0.0% against an ideal 60%.",
+        "| solution design 方案制定 | 16.0 d (median 10.0, 2 leads) |",
+        "| negotiation 商务谈判 | 5.0 d (median 5.0, 1 lead) |",
+        "| price too high 价格过高 | 1 | 100.0% |",
+        "| solution design 方案制定 | 1 | 100.0% |",
+        "## Market report",
+        "| referral 转介绍 | 3 | 1 | 33.3% | 100.0% | 100 |",
+        "| lina | 3 | 1 | 33.3% | 100.0% | 100 |",
+        // 用友 named by A (won) and B (lost for price); SAP by A.
+        "| 用友 | 2 | 1 | 1 | 0 | 50.0% |",
+        "| SAP | 1 | 1 | 0 | 0 | 100.0% |",
+        "## Action list",
+        // C has sat in acquisition since 2024-03-04: far past the 30-day limit.
+        "stale:",
+    ] {
+        assert!(md.contains(expected), "missing {expected:?} in\n{md}");
+    }
+    assert!(!md.contains("NaN"), "{md}");
+}
+
+#[test]
+fn csv_gives_each_table_back_by_its_first_column() {
+    let device = march_team();
+    let text = report(&device, "csv");
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let records: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    let table = |name: &str| -> Vec<Vec<String>> {
+        records
+            .iter()
+            .filter(|r| r[0] == name)
+            .map(|r| r[1..].to_vec())
+            .collect()
+    };
+    let funnel = table("funnel");
+    assert_eq!(
+        funnel[0],
+        [
+            "stage",
+            "open now",
+            "reached",
+            "to next",
+            "ideal",
+            "from first"
+        ]
+    );
+    assert_eq!(
+        funnel[1],
+        [
+            "lead acquisition 线索获取",
+            "1",
+            "3",
+            "66.7%",
+            "60%",
+            "100.0%"
+        ]
+    );
+    assert_eq!(funnel.len(), 7, "a heading and six stages");
+    assert_eq!(
+        table("channels")[1],
+        ["referral 转介绍", "3", "1", "33.3%", "100.0%", "100"]
+    );
+    assert_eq!(
+        table("loss-reasons")[1],
+        ["price too high 价格过高", "1", "100.0%"]
+    );
+    let competitors = table("competitors");
+    assert_eq!(competitors[1][0], "用友");
+    assert!(!table("profile-industry").is_empty());
+}
+
+#[test]
+fn json_has_every_figure_with_rates_as_fractions() {
+    let device = march_team();
+    let report: Value = serde_json::from_str(&report(&device, "json")).unwrap();
+    assert_eq!(report["first_day"], "2024-03-01");
+    assert_eq!(report["last_day"], "2024-03-31");
+    assert_eq!(report["tracking"]["new_leads"], 3);
+    assert_eq!(report["tracking"]["outcomes"]["win_rate"]["rate"], 0.5);
+    let reached: Vec<u64> = report["tracking"]["funnel"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["reached"].as_u64().unwrap())
+        .collect();
+    assert_eq!(reached, [3, 2, 2, 1, 0, 0]);
+    assert_eq!(report["market"]["competitors"][0]["competitor"], "用友");
+    assert_eq!(report["market"]["competitors"][0]["win_rate"]["rate"], 0.5);
+    // Shown in the reader's zone (the tests run in Asia/Shanghai).
+    assert!(
+        report["generated_at"].as_str().unwrap().ends_with("+08:00"),
+        "{}",
+        report["generated_at"]
+    );
+}
+
+#[test]
+fn out_writes_the_file_whole_and_says_where() {
+    let device = march_team();
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("三月.html");
+    std::fs::write(&path, "an older report").unwrap();
+    let mut args = MARCH.to_vec();
+    let path_text = path.to_str().unwrap();
+    args.extend(["--format", "html", "--out", path_text]);
+    let said = device.ok(&args);
+    assert_eq!(said.trim(), format!("wrote {path_text}"));
+    let html = std::fs::read_to_string(&path).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.contains("<svg"), "{html}");
+    // Nothing but the report is left in the folder (no temporary file).
+    assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn a_bad_destination_or_format_is_refused_and_nothing_is_written() {
+    let device = march_team();
+    let before = device.store_bytes();
+    let folder = tempfile::tempdir().unwrap();
+    let missing = folder.path().join("no-such-folder").join("r.html");
+    let missing_text = missing.to_str().unwrap();
+    let mut args = MARCH.to_vec();
+    args.extend(["--format", "html", "--out", missing_text]);
+    let err = device.fails(&args);
+    assert!(err.contains("does not exist"), "{err}");
+    let mut args = MARCH.to_vec();
+    let folder_text = folder.path().to_str().unwrap();
+    args.extend(["--format", "md", "--out", folder_text]);
+    let err = device.fails(&args);
+    assert!(err.contains("is a folder"), "{err}");
+    let mut args = MARCH.to_vec();
+    args.extend(["--format", "pdf"]);
+    let err = device.fails(&args);
+    assert!(err.contains("pdf"), "{err}");
+    assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 0);
+    assert_eq!(device.store_bytes(), before, "the store must be unchanged");
+}
