@@ -24,6 +24,14 @@ fn the_demo_builds_a_sample_team_and_summarises_it() {
         out.contains(&device.store_path().display().to_string()),
         "says where the store is: {out}"
     );
+    // It writes the quarter's HTML report beside the store and says where.
+    let report = device.home.path().join("report.html");
+    assert!(
+        out.contains(&format!("report: {}", report.display())),
+        "says where the report is: {out}"
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("<svg") && html.contains("需求挖掘"), "{html}");
     let leads = device.list(&["--deleted"]);
     assert_eq!(leads.len(), 90);
     let owners: std::collections::BTreeSet<String> = leads

@@ -77,12 +77,13 @@ pub fn run(cx: &Context, args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     print_reps(&rows, out)?;
     drop(store);
     super::demo_team::run(&home, DEMO_ME, &path, until, &cx.store_options(), out)?;
-    print_funnel(cx, &path, until, out)?;
+    let report = write_report(cx, &path, &home, until, out)?;
     writeln!(
         out,
-        "\nstore: {} (the reps' devices are in {})",
+        "\nstore:  {} (the reps' devices are in {})\nreport: {} (open it in a browser; it needs no network)",
         path.display(),
-        home.join("devices").display()
+        home.join("devices").display(),
+        report.display()
     )?;
     writeln!(
         out,
@@ -93,27 +94,43 @@ pub fn run(cx: &Context, args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
-/// The team's funnel for the quarter of `until`, from the manager's store after the sync.
-fn print_funnel(
+/// Prints the team's funnel for the quarter of `until` from the manager's store after the
+/// sync, and writes the quarter's HTML report beside the store; returns the report's path.
+fn write_report(
     cx: &Context,
     path: &std::path::Path,
+    home: &std::path::Path,
     until: chrono::DateTime<chrono::Utc>,
     out: &mut impl Write,
-) -> Result<()> {
+) -> Result<std::path::PathBuf> {
     use fieldsync_funnel::period::{Calendar, Period};
     use fieldsync_funnel::{Counting, Window};
+    use fieldsync_report::{Format, Report, Scope, render};
     let store = Store::open(path, cx.store_options())?;
     let rows = store.rows()?;
-    let scope = fieldsync_report::Scope {
+    let pipeline = store.pipeline();
+    let scope = Scope {
         period: Period::containing(Calendar::Quarter, until, &cx.zone),
         counting: Counting::PassThrough,
         window: Window::Activity,
         now: until,
     };
     let by = Some(fieldsync_funnel::groups::GroupBy::Source);
-    let report = super::funnel::report(&rows, store.pipeline(), scope, by);
     writeln!(out)?;
-    super::funnel::print(&report, store.pipeline(), by, out)
+    super::funnel::print(
+        &super::funnel::report(&rows, pipeline, scope, by),
+        pipeline,
+        by,
+        out,
+    )?;
+    let report = home.join("report.html");
+    let html = render(
+        &Report::compute(&rows, pipeline, scope, &cx.zone),
+        pipeline,
+        Format::Html,
+    )?;
+    super::report::write_whole(&report, html.as_bytes())?;
+    Ok(report)
 }
 
 fn print_stages(store: &Store, rows: &[LeadRow], out: &mut impl Write) -> Result<()> {

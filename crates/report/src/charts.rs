@@ -108,12 +108,18 @@ fn funnel(
             (label_room - 12, middle),
             style(LABEL_SIZE).pos(Pos::new(HPos::Right, VPos::Center)),
         ))?;
+        // The count sits inside a wide shape, and beside a narrow one.
+        let (at, anchor, colour) = if top_half > 24.0 {
+            (centre, HPos::Center, WHITE)
+        } else {
+            (centre + top_half + 8.0, HPos::Left, INK)
+        };
         area.draw(&Text::new(
             count.to_string(),
-            (centre.round() as i32, middle),
+            (at.round() as i32, middle),
             style(LABEL_SIZE)
-                .color(&WHITE)
-                .pos(Pos::new(HPos::Center, VPos::Center)),
+                .color(&colour)
+                .pos(Pos::new(anchor, VPos::Center)),
         ))?;
     }
     Ok(())

@@ -215,7 +215,7 @@ fn tracking(report: &Report, pipeline: &Pipeline) -> Section {
     ))];
     blocks.push(Block::Chart(Chart::Funnel {
         id: "funnel-chart",
-        title: format!("Leads reaching each stage ({})", funnel.counting.label()),
+        title: format!("Leads reaching each stage · {}", funnel.counting.label()),
         stages: funnel
             .stages
             .iter()

@@ -1,0 +1,111 @@
+//! The HTML report in a real headless Chromium (Debian's): it loads with no console message,
+//! script error or failed load, every chart is drawn with the stage labels in it, and a
+//! screenshot of the whole page is saved in the test output (target/tmp/report-screenshot.png).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod chromium;
+mod util;
+
+use std::collections::HashMap;
+
+use chromium::Browser;
+use serde_json::Value;
+use util::march_team;
+
+/// Each figure's id, the texts of its SVG, and the width the browser laid it out at.
+const CHARTS: &str = "JSON.stringify(Array.from(document.querySelectorAll('figure')).map(f => ({
+    id: f.id,
+    texts: Array.from(f.querySelectorAll('svg text')).map(t => t.textContent.trim()),
+    width: f.querySelector('svg').getBoundingClientRect().width,
+})))";
+
+const STAGES: [&str; 6] = [
+    "lead acquisition 线索获取",
+    "needs discovery 需求挖掘",
+    "solution design 方案制定",
+    "negotiation 商务谈判",
+    "closing 成交促成",
+    "account care 客户维护",
+];
+
+#[test]
+fn the_html_report_loads_clean_and_its_charts_name_the_stages() {
+    let device = march_team();
+    let folder = tempfile::tempdir().unwrap();
+    let page = folder.path().join("report.html");
+    device.ok(&[
+        "report",
+        "--from",
+        "2024-03-01",
+        "--to",
+        "2024-03-31",
+        "--format",
+        "html",
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+    let browser = Browser::start();
+    let loaded = browser.load(&page, 1100, CHARTS);
+    let screenshot =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
+    std::fs::write(&screenshot, &loaded.screenshot).unwrap();
+    eprintln!("screenshot: {}", screenshot.display());
+    assert!(loaded.problems.is_empty(), "{:#?}", loaded.problems);
+    assert!(
+        loaded.screenshot.starts_with(b"\x89PNG"),
+        "a PNG screenshot"
+    );
+
+    let charts: Vec<Value> = serde_json::from_str(loaded.value.as_str().unwrap()).unwrap();
+    let texts: HashMap<&str, Vec<&str>> = charts
+        .iter()
+        .map(|chart| {
+            assert!(chart["width"].as_f64().unwrap() > 100.0, "{chart}");
+            let texts = chart["texts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap())
+                .collect();
+            (chart["id"].as_str().unwrap(), texts)
+        })
+        .collect();
+    let has = |chart: &str, label: &str| {
+        let texts = texts
+            .get(chart)
+            .unwrap_or_else(|| panic!("no chart {chart}: {texts:?}"));
+        assert!(texts.contains(&label), "{chart} lacks {label:?}: {texts:?}");
+    };
+    for stage in STAGES {
+        has("funnel-chart", stage);
+        has("time-chart", stage);
+    }
+    // The funnel shows the counts reached (pass-through): 3, 2, 2, 1.
+    for count in ["3", "2", "1"] {
+        has("funnel-chart", count);
+    }
+    has(
+        "conversion-chart",
+        "lead acquisition 线索获取 → needs discovery 需求挖掘",
+    );
+    has("conversion-chart", "66.7%");
+    has("loss-chart", "price too high 价格过高");
+    has("channel-chart", "referral 转介绍");
+}
+
+#[test]
+fn the_browser_check_catches_a_console_error_and_a_failed_load() {
+    let folder = tempfile::tempdir().unwrap();
+    let page = folder.path().join("broken.html");
+    std::fs::write(
+        &page,
+        "<!DOCTYPE html><meta charset=utf-8><img src=\"missing.png\">\
+         <script>console.error('broken on purpose')</script>",
+    )
+    .unwrap();
+    let loaded = Browser::start().load(&page, 800, "document.title");
+    let problems = loaded.problems.join("\n");
+    assert!(problems.contains("broken on purpose"), "{problems}");
+    assert!(problems.contains("failed load"), "{problems}");
+}
