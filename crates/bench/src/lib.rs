@@ -1,7 +1,8 @@
 //! Helpers shared by the benchmark binaries: finding the programs they time, and figures.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
@@ -29,4 +30,25 @@ pub fn percentile(sorted: &[Duration], p: usize) -> Duration {
         return Duration::ZERO;
     }
     sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
+}
+
+/// Median and 95th percentile of `runs` runs of the `fieldsync ARGS` process on `home`.
+pub fn time_process(home: &Path, args: &[&str], runs: usize) -> Result<(Duration, Duration)> {
+    let binary = sibling_binary("fieldsync")?;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        let status = Command::new(&binary)
+            .arg("--home")
+            .arg(home)
+            .args(args)
+            .stdout(Stdio::null())
+            .status()?;
+        times.push(started.elapsed());
+        if !status.success() {
+            bail!("fieldsync {} failed", args.join(" "));
+        }
+    }
+    times.sort();
+    Ok((percentile(&times, 50), percentile(&times, 95)))
 }

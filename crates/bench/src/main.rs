@@ -13,13 +13,12 @@
 //!    sample team of `fieldsync demo`, before and after `compact`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use automerge::ScalarValue;
 use chrono::{DateTime, Duration as Days, Utc};
-use fieldsync_bench::{ms, percentile, sibling_binary};
+use fieldsync_bench::{ms, time_process};
 use fieldsync_model::{
     Action, ContactChannel, Field, FollowUpDraft, LeadHistory, LeadId, NewLead, Stamp, templates,
 };
@@ -85,27 +84,6 @@ fn init(dir: &Path, name: &str) -> Result<(PathBuf, Store)> {
     let path = home.join("store.redb");
     let store = Store::init(&path, "lina", templates::b2b(), StoreOptions::default())?;
     Ok((home, store))
-}
-
-/// Median and 95th percentile of `runs` runs of `fieldsync ARGS` on `home`.
-fn time_process(home: &Path, args: &[&str], runs: usize) -> Result<(Duration, Duration)> {
-    let binary = sibling_binary("fieldsync")?;
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let started = Instant::now();
-        let status = Command::new(&binary)
-            .arg("--home")
-            .arg(home)
-            .args(args)
-            .stdout(Stdio::null())
-            .status()?;
-        times.push(started.elapsed());
-        if !status.success() {
-            bail!("fieldsync {} failed", args.join(" "));
-        }
-    }
-    times.sort();
-    Ok((percentile(&times, 50), percentile(&times, 95)))
 }
 
 /// Builds a store from `histories` in one batch and prints build time and disk per lead,

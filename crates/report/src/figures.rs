@@ -96,28 +96,62 @@ impl Report {
             now,
         } = scope;
         let local = |at: DateTime<Utc>| at.with_timezone(zone).fixed_offset();
-        let channels = effectiveness(rows, &period, GroupBy::Source);
+        let today = local(now).date_naive();
+        // The figures are independent passes over the rows: run them on all cores.
+        let ((funnel, outcomes), (durations, actions)) = rayon::join(
+            || {
+                rayon::join(
+                    || funnel(rows, pipeline, period, now, counting, window),
+                    || outcomes(rows, pipeline, period, now, window),
+                )
+            },
+            || {
+                rayon::join(
+                    || durations(rows, pipeline, period, window),
+                    || alerts(rows, pipeline, now, today),
+                )
+            },
+        );
+        let ((channels, owners), (profile, (competitors, open_pipeline))) = rayon::join(
+            || {
+                rayon::join(
+                    || effectiveness(rows, &period, GroupBy::Source),
+                    || effectiveness(rows, &period, GroupBy::Owner),
+                )
+            },
+            || {
+                rayon::join(
+                    || winning_profile(rows, &period),
+                    || {
+                        rayon::join(
+                            || competitors(rows, &period),
+                            || open_pipeline(rows, pipeline),
+                        )
+                    },
+                )
+            },
+        );
         Report {
             generated_at: local(now),
             first_day: local(period.from).date_naive(),
             last_day: local(period.to - chrono::Duration::milliseconds(1)).date_naive(),
             tracking: Tracking {
                 new_leads: channels.iter().map(|group| group.leads).sum(),
-                funnel: funnel(rows, pipeline, period, now, counting, window),
-                outcomes: outcomes(rows, pipeline, period, now, window),
-                durations: durations(rows, pipeline, period, window),
+                funnel,
+                outcomes,
+                durations,
             },
             market: Market {
                 channels,
-                owners: effectiveness(rows, &period, GroupBy::Owner),
-                profile: winning_profile(rows, &period)
+                owners,
+                profile: profile
                     .into_iter()
                     .map(|(by, groups)| ProfileDimension { by, groups })
                     .collect(),
-                competitors: competitors(rows, &period),
-                open_pipeline: open_pipeline(rows, pipeline),
+                competitors,
+                open_pipeline,
             },
-            actions: alerts(rows, pipeline, now, local(now).date_naive()),
+            actions,
         }
     }
 }

@@ -8,6 +8,7 @@
 use automerge::ActorId;
 use fieldsync_model::id::normalize_prefix;
 use fieldsync_model::{Action, Lead, LeadDoc, LeadHistory, LeadId, LeadRow, Pipeline, Stamp};
+use rayon::prelude::*;
 use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 
 use crate::Store;
@@ -336,14 +337,30 @@ impl Store {
     pub fn rows(&self) -> Result<Vec<LeadRow>, StoreError> {
         let txn = self.handle()?.begin_read()?;
         let rows = txn.open_table(ROWS)?;
-        let mut out = Vec::with_capacity(usize::try_from(rows.len()?).unwrap_or(0));
+        // Copy every key and row into one buffer (redb's pages stay with this thread), then
+        // decode the rows on all cores: decoding is most of the time of reading them.
+        let count = usize::try_from(rows.len()?).unwrap_or(0);
+        let mut buffer = Vec::new();
+        let mut spans = Vec::with_capacity(count);
         for entry in rows.iter()? {
             let (key, bytes) = entry?;
-            out.push(postcard::from_bytes(bytes.value()).map_err(|err| {
-                StoreError::Corrupt(format!("row of lead {}: {err}", key.value()))
-            })?);
+            let key_at = buffer.len();
+            buffer.extend_from_slice(key.value().as_bytes());
+            let row_at = buffer.len();
+            buffer.extend_from_slice(bytes.value());
+            spans.push((key_at, row_at, buffer.len()));
         }
-        Ok(out)
+        spans
+            .par_iter()
+            .map(|&(key_at, row_at, end)| {
+                postcard::from_bytes(&buffer[row_at..end]).map_err(|err| {
+                    StoreError::Corrupt(format!(
+                        "row of lead {}: {err}",
+                        String::from_utf8_lossy(&buffer[key_at..row_at])
+                    ))
+                })
+            })
+            .collect()
     }
 
     /// The one lead whose id starts with `prefix` (at least 4 characters).

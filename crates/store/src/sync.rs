@@ -9,6 +9,7 @@
 use automerge::ActorId;
 use automerge::ChangeHash;
 use fieldsync_model::{Lead, LeadDoc, LeadId, heads};
+use rayon::prelude::*;
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
@@ -284,36 +285,9 @@ fn read_one(id: &LeadId, data: &[u8], actor: &ActorId) -> Read {
 
 /// Reads every lead of `new`, split across the machine's cores.
 fn read_all(new: &[(LeadId, &[u8])], actor: &ActorId) -> Vec<Read> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    if cores == 1 || new.len() < 64 {
-        return new
-            .iter()
-            .map(|(id, data)| read_one(id, data, actor))
-            .collect();
-    }
-    let chunk = new.len().div_ceil(cores);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = new
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(id, data)| read_one(id, data, actor))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| {
-                worker.join().unwrap_or_else(|_| {
-                    vec![Err(StoreError::Storage(
-                        "reading a document panicked".into(),
-                    ))]
-                })
-            })
-            .collect()
-    })
+    new.par_iter()
+        .map(|(id, data)| read_one(id, data, actor))
+        .collect()
 }
 
 /// Fills the sync tables of a store made before sync existed: every lead's heads, and every
