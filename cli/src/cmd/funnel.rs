@@ -53,12 +53,32 @@ pub fn report(rows: &[LeadRow], pipeline: &Pipeline, scope: Scope, by: Option<Gr
         window,
         now,
     } = scope;
+    // Independent passes over the rows: run them on all cores.
+    let ((funnel, outcomes), (durations, (open_pipeline, groups))) = rayon::join(
+        || {
+            rayon::join(
+                || funnel(rows, pipeline, period, now, counting, window),
+                || outcomes(rows, pipeline, period, now, window),
+            )
+        },
+        || {
+            rayon::join(
+                || durations(rows, pipeline, period, window),
+                || {
+                    rayon::join(
+                        || open_pipeline(rows, pipeline),
+                        || by.map(|by| effectiveness(rows, &period, by)),
+                    )
+                },
+            )
+        },
+    );
     Report {
-        funnel: funnel(rows, pipeline, period, now, counting, window),
-        outcomes: outcomes(rows, pipeline, period, now, window),
-        durations: durations(rows, pipeline, period, window),
-        open_pipeline: open_pipeline(rows, pipeline),
-        groups: by.map(|by| effectiveness(rows, &period, by)),
+        funnel,
+        outcomes,
+        durations,
+        open_pipeline,
+        groups,
     }
 }
 
@@ -86,11 +106,11 @@ fn bar(count: u64, widest: u64) -> String {
 }
 
 fn print_funnel(funnel: &Funnel, pipeline: &Pipeline, out: &mut impl Write) -> Result<()> {
-    let last_day = funnel.period.to - chrono::Duration::milliseconds(1);
+    let last_day = funnel.period.to() - chrono::Duration::milliseconds(1);
     writeln!(
         out,
         "funnel {} to {}: {} leads\ncounting: {}\nwindow:   {}\n",
-        local_date(funnel.period.from),
+        local_date(funnel.period.from()),
         local_date(last_day),
         funnel.leads,
         funnel.counting.label(),

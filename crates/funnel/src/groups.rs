@@ -75,14 +75,14 @@ pub struct GroupFigures {
 }
 
 /// The group key of a row.
-pub fn group_of(row: &LeadRow, by: GroupBy) -> String {
+pub fn group_of(row: &LeadRow, by: GroupBy) -> &str {
     match by {
-        GroupBy::Source => row.source.clone(),
-        GroupBy::Owner => row.owner.clone().unwrap_or_default(),
-        GroupBy::Industry => row.industry.clone(),
-        GroupBy::Size => row.size.clone(),
-        GroupBy::Role => row.title.clone(),
-        GroupBy::Budget => row.budget.clone(),
+        GroupBy::Source => &row.source,
+        GroupBy::Owner => row.owner.as_deref().unwrap_or_default(),
+        GroupBy::Industry => &row.industry,
+        GroupBy::Size => &row.size,
+        GroupBy::Role => &row.title,
+        GroupBy::Budget => &row.budget,
     }
 }
 
@@ -92,7 +92,7 @@ pub fn effectiveness<'a>(
     period: &Period,
     by: GroupBy,
 ) -> Vec<GroupFigures> {
-    let mut groups: Vec<(String, u64, Vec<i64>)> = Vec::new();
+    let mut groups: Vec<(&str, u64, Vec<i64>)> = Vec::new();
     for row in rows {
         if row.deleted || !period.contains_ms(row.created_ms) {
             continue;
@@ -118,7 +118,7 @@ pub fn effectiveness<'a>(
         .map(|(group, leads, mut amounts)| {
             let won = amounts.len() as u64;
             GroupFigures {
-                group,
+                group: group.to_owned(),
                 leads,
                 won,
                 conversion: Rate::new(won, leads),

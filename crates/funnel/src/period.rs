@@ -21,9 +21,12 @@ pub enum Calendar {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Period {
     /// First instant inside.
-    pub from: DateTime<Utc>,
+    from: DateTime<Utc>,
     /// First instant after.
-    pub to: DateTime<Utc>,
+    to: DateTime<Utc>,
+    /// `from` and `to` in ms, for [`Period::contains_ms`], which every figure calls per row.
+    #[serde(skip)]
+    millis: (i64, i64),
 }
 
 /// Local midnight starting `date` in `zone` (the earliest, if a clock change makes it
@@ -42,10 +45,10 @@ fn midnight<Z: TimeZone>(date: NaiveDate, zone: &Z) -> DateTime<Utc> {
 impl Period {
     /// The whole days `first..=last` in `zone`.
     pub fn days<Z: TimeZone>(first: NaiveDate, last: NaiveDate, zone: &Z) -> Period {
-        Period {
-            from: midnight(first, zone),
-            to: midnight(last.succ_opt().unwrap_or(last), zone),
-        }
+        Period::new(
+            midnight(first, zone),
+            midnight(last.succ_opt().unwrap_or(last), zone),
+        )
     }
 
     /// The calendar period containing `now`, as `zone` sees it.
@@ -71,15 +74,31 @@ impl Period {
                 (first, add_months(first, 12))
             }
         };
-        Period {
-            from: midnight(first, zone),
-            to: midnight(next, zone),
-        }
+        Period::new(midnight(first, zone), midnight(next, zone))
     }
 
     /// Whether `at` (ms since the epoch) is inside.
     pub fn contains_ms(&self, at: i64) -> bool {
-        self.from.timestamp_millis() <= at && at < self.to.timestamp_millis()
+        self.millis.0 <= at && at < self.millis.1
+    }
+
+    /// The period from `from` up to, not including, `to`.
+    pub fn new(from: DateTime<Utc>, to: DateTime<Utc>) -> Period {
+        Period {
+            from,
+            to,
+            millis: (from.timestamp_millis(), to.timestamp_millis()),
+        }
+    }
+
+    /// The first instant inside.
+    pub fn from(&self) -> DateTime<Utc> {
+        self.from
+    }
+
+    /// The first instant after.
+    pub fn to(&self) -> DateTime<Utc> {
+        self.to
     }
 }
 

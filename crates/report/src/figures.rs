@@ -133,8 +133,8 @@ impl Report {
         );
         Report {
             generated_at: local(now),
-            first_day: local(period.from).date_naive(),
-            last_day: local(period.to - chrono::Duration::milliseconds(1)).date_naive(),
+            first_day: local(period.from()).date_naive(),
+            last_day: local(period.to() - chrono::Duration::milliseconds(1)).date_naive(),
             tracking: Tracking {
                 new_leads: channels.iter().map(|group| group.leads).sum(),
                 funnel,

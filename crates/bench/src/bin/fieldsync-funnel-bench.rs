@@ -137,8 +137,8 @@ fn query(db: &Connection, period: &Period, now_ms: i64) -> Result<Vec<(String, i
     let rows = statement
         .query_map(
             params![
-                period.from.timestamp_millis(),
-                period.to.timestamp_millis(),
+                period.from().timestamp_millis(),
+                period.to().timestamp_millis(),
                 now_ms
             ],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
