@@ -111,7 +111,7 @@ pub fn effectiveness<'a>(
             group.2.push(row.deal_amount.map_or(0, Money::cents));
         }
     }
-    groups.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    groups.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     let all_won = groups.iter().map(|(_, _, won)| won.len() as u64).sum();
     groups
         .into_iter()
