@@ -3,13 +3,15 @@
 use std::io::Write;
 
 use anyhow::Result;
-use fieldsync_funnel::durations::{Durations, durations};
+use fieldsync_funnel::durations::Durations;
 use fieldsync_funnel::groups::{GroupBy, GroupFigures, effectiveness};
-use fieldsync_funnel::outcomes::{Outcomes, outcomes};
+use fieldsync_funnel::outcomes::Outcomes;
 use fieldsync_funnel::pipeline_value::{OpenPipeline, open_pipeline};
-use fieldsync_funnel::stages::{Funnel, funnel};
+use fieldsync_funnel::stages::Funnel;
 use fieldsync_model::{LeadRow, Pipeline};
 use fieldsync_report::Scope;
+use fieldsync_report::document::group_table;
+use fieldsync_report::figures::Tracking;
 use serde::Serialize;
 
 use super::scope::scope;
@@ -23,9 +25,8 @@ const BAR_WIDTH: u64 = 24;
 /// Everything `--json` prints.
 #[derive(Serialize)]
 pub struct Report {
-    funnel: Funnel,
-    outcomes: Outcomes,
-    durations: Durations,
+    #[serde(flatten)]
+    tracking: Tracking,
     open_pipeline: OpenPipeline,
     #[serde(skip_serializing_if = "Option::is_none")]
     groups: Option<Vec<GroupFigures>>,
@@ -47,36 +48,18 @@ pub fn run(cx: &Context, args: &FunnelArgs, out: &mut impl Write) -> Result<()> 
 
 /// Every figure of the funnel report.
 pub fn report(rows: &[LeadRow], pipeline: &Pipeline, scope: Scope, by: Option<GroupBy>) -> Report {
-    let Scope {
-        period,
-        counting,
-        window,
-        now,
-    } = scope;
     // Independent passes over the rows: run them on all cores.
-    let ((funnel, outcomes), (durations, (open_pipeline, groups))) = rayon::join(
+    let (tracking, (open_pipeline, groups)) = rayon::join(
+        || Tracking::compute(rows, pipeline, scope),
         || {
             rayon::join(
-                || funnel(rows, pipeline, period, now, counting, window),
-                || outcomes(rows, pipeline, period, now, window),
-            )
-        },
-        || {
-            rayon::join(
-                || durations(rows, pipeline, period, window),
-                || {
-                    rayon::join(
-                        || open_pipeline(rows, pipeline),
-                        || by.map(|by| effectiveness(rows, &period, by)),
-                    )
-                },
+                || open_pipeline(rows, pipeline),
+                || by.map(|by| effectiveness(rows, &scope.period, by)),
             )
         },
     );
     Report {
-        funnel,
-        outcomes,
-        durations,
+        tracking,
         open_pipeline,
         groups,
     }
@@ -89,9 +72,9 @@ pub fn print(
     by: Option<GroupBy>,
     out: &mut impl Write,
 ) -> Result<()> {
-    print_funnel(&report.funnel, pipeline, out)?;
-    print_durations(&report.durations, pipeline, out)?;
-    print_outcomes(&report.outcomes, pipeline, out)?;
+    print_funnel(&report.tracking.funnel, pipeline, out)?;
+    print_durations(&report.tracking.durations, pipeline, out)?;
+    print_outcomes(&report.tracking.outcomes, pipeline, out)?;
     print_open_pipeline(&report.open_pipeline, out)?;
     if let (Some(groups), Some(by)) = (&report.groups, by) {
         print_groups(groups, by, pipeline, out)?;
@@ -252,28 +235,17 @@ fn print_groups(
     out: &mut impl Write,
 ) -> Result<()> {
     writeln!(out)?;
-    let mut table = Table::new(&[
-        by.name(),
-        "leads",
-        "won",
-        "conversion",
-        "share of won",
-        "average deal",
-    ]);
-    for group in groups {
-        let name = match (by, group.group.is_empty()) {
-            (_, true) => by.unnamed().to_owned(),
-            (GroupBy::Source, false) => pipeline.source_label(&group.group),
-            (_, false) => group.group.clone(),
-        };
-        table.add_row(vec![
-            name,
-            group.leads.to_string(),
-            group.won.to_string(),
-            group.conversion.to_string(),
-            group.share_of_won.to_string(),
-            money(group.average_deal),
-        ]);
+    let figures = group_table(
+        String::new(),
+        String::new(),
+        pipeline,
+        by,
+        groups,
+        usize::MAX,
+    );
+    let mut table = Table::new(&figures.headers);
+    for row in figures.rows {
+        table.add_row(row);
     }
     table.print(out)?;
     Ok(())

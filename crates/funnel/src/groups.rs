@@ -2,7 +2,7 @@
 //! industry, size, contact role or budget band, the leads created in the period, how many were
 //! won, what share of all wins that is, and the average won deal.
 
-use fieldsync_model::{LeadRow, Money, Outcome};
+use fieldsync_model::{LeadRow, Money, Outcome, Pipeline};
 use serde::Serialize;
 
 use crate::outcomes::mean_and_median;
@@ -53,6 +53,15 @@ impl GroupBy {
         match self {
             GroupBy::Owner => "(pool)",
             _ => "(not recorded)",
+        }
+    }
+
+    /// How a group key is shown: a source channel by its label, an empty key as unnamed.
+    pub fn label(self, key: &str, pipeline: &Pipeline) -> String {
+        match (self, key.is_empty()) {
+            (_, true) => self.unnamed().to_owned(),
+            (GroupBy::Source, false) => pipeline.source_label(key),
+            (_, false) => key.to_owned(),
         }
     }
 }

@@ -131,16 +131,8 @@ fn truncated<T>(items: &[T], limit: usize) -> (&[T], usize) {
     (shown, items.len() - shown.len())
 }
 
-/// The display name of a group key under `by`.
-fn group_name(pipeline: &Pipeline, by: GroupBy, key: &str) -> String {
-    match (by, key.is_empty()) {
-        (_, true) => by.unnamed().to_owned(),
-        (GroupBy::Source, false) => pipeline.source_label(key),
-        (_, false) => key.to_owned(),
-    }
-}
-
-fn group_table(
+/// A table of per-group figures: leads, won, conversion, share of won, average deal.
+pub fn group_table(
     name: String,
     caption: String,
     pipeline: &Pipeline,
@@ -164,7 +156,7 @@ fn group_table(
             .iter()
             .map(|group| {
                 vec![
-                    group_name(pipeline, by, &group.group),
+                    by.label(&group.group, pipeline),
                     group.leads.to_string(),
                     group.won.to_string(),
                     group.conversion.to_string(),
@@ -419,7 +411,7 @@ fn market(report: &Report, pipeline: &Pipeline) -> Section {
                 .channels
                 .iter()
                 .map(|group| Bar {
-                    label: group_name(pipeline, GroupBy::Source, &group.group),
+                    label: GroupBy::Source.label(&group.group, pipeline),
                     value: percent(group.conversion),
                     text: format!("{} of {}", group.conversion, group.leads),
                     marker: None,

@@ -40,6 +40,42 @@ pub struct Tracking {
     pub durations: Durations,
 }
 
+impl Tracking {
+    /// The lead-tracking figures of `scope` over `rows`, its passes on all cores.
+    pub fn compute(rows: &[LeadRow], pipeline: &Pipeline, scope: Scope) -> Tracking {
+        let Scope {
+            period,
+            counting,
+            window,
+            now,
+        } = scope;
+        let ((funnel, outcomes), (durations, new_leads)) = rayon::join(
+            || {
+                rayon::join(
+                    || funnel(rows, pipeline, period, now, counting, window),
+                    || outcomes(rows, pipeline, period, now, window),
+                )
+            },
+            || {
+                rayon::join(
+                    || durations(rows, pipeline, period, window),
+                    || {
+                        rows.iter()
+                            .filter(|row| !row.deleted && period.contains_ms(row.created_ms))
+                            .count() as u64
+                    },
+                )
+            },
+        );
+        Tracking {
+            new_leads,
+            funnel,
+            outcomes,
+            durations,
+        }
+    }
+}
+
 /// One dimension of the winning-customer profile.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProfileDimension {
@@ -89,58 +125,45 @@ impl Report {
         scope: Scope,
         zone: &Z,
     ) -> Report {
-        let Scope {
-            period,
-            counting,
-            window,
-            now,
-        } = scope;
+        let Scope { period, now, .. } = scope;
         let local = |at: DateTime<Utc>| at.with_timezone(zone).fixed_offset();
         let today = local(now).date_naive();
         // The figures are independent passes over the rows: run them on all cores.
-        let ((funnel, outcomes), (durations, actions)) = rayon::join(
-            || {
-                rayon::join(
-                    || funnel(rows, pipeline, period, now, counting, window),
-                    || outcomes(rows, pipeline, period, now, window),
-                )
-            },
-            || {
-                rayon::join(
-                    || durations(rows, pipeline, period, window),
-                    || alerts(rows, pipeline, now, today),
-                )
-            },
-        );
-        let ((channels, owners), (profile, (competitors, open_pipeline))) = rayon::join(
-            || {
-                rayon::join(
-                    || effectiveness(rows, &period, GroupBy::Source),
-                    || effectiveness(rows, &period, GroupBy::Owner),
-                )
-            },
-            || {
-                rayon::join(
-                    || winning_profile(rows, &period),
-                    || {
-                        rayon::join(
-                            || competitors(rows, &period),
-                            || open_pipeline(rows, pipeline),
-                        )
-                    },
-                )
-            },
-        );
+        let ((tracking, actions), ((channels, owners), (profile, (competitors, open_pipeline)))) =
+            rayon::join(
+                || {
+                    rayon::join(
+                        || Tracking::compute(rows, pipeline, scope),
+                        || alerts(rows, pipeline, now, today),
+                    )
+                },
+                || {
+                    rayon::join(
+                        || {
+                            rayon::join(
+                                || effectiveness(rows, &period, GroupBy::Source),
+                                || effectiveness(rows, &period, GroupBy::Owner),
+                            )
+                        },
+                        || {
+                            rayon::join(
+                                || winning_profile(rows, &period),
+                                || {
+                                    rayon::join(
+                                        || competitors(rows, &period),
+                                        || open_pipeline(rows, pipeline),
+                                    )
+                                },
+                            )
+                        },
+                    )
+                },
+            );
         Report {
             generated_at: local(now),
             first_day: local(period.from()).date_naive(),
             last_day: local(period.to() - chrono::Duration::milliseconds(1)).date_naive(),
-            tracking: Tracking {
-                new_leads: channels.iter().map(|group| group.leads).sum(),
-                funnel,
-                outcomes,
-                durations,
-            },
+            tracking,
             market: Market {
                 channels,
                 owners,
