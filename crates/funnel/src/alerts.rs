@@ -17,7 +17,7 @@ pub fn cadence_days(priority: Option<Priority>) -> i64 {
 }
 
 /// What is wrong with one lead.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LeadAlertKind {
     /// In its stage longer than the stage's limit.
@@ -219,7 +219,13 @@ pub fn alerts<'a>(
             leads.push(alert(LeadAlertKind::NextStepOverdue, row, days, 0));
         }
     }
-    leads.sort_by(|a, b| b.days_over.cmp(&a.days_over).then_with(|| a.id.cmp(&b.id)));
+    // (lead, kind) is unique, so the order is total and an unstable sort is deterministic.
+    leads.sort_unstable_by(|a, b| {
+        b.days_over
+            .cmp(&a.days_over)
+            .then_with(|| a.id.cmp(&b.id))
+            .then_with(|| a.kind.cmp(&b.kind))
+    });
     let mut anomalies = Vec::new();
     if late.len() >= MIN_LATE_LEADS && (signed as f64) < MIN_SIGNED_SHARE * late.len() as f64 {
         anomalies.push(Anomaly {

@@ -147,7 +147,9 @@ impl Due {
 
     /// Reads the stored form written by [`Due::to_stored`].
     pub fn from_stored(text: &str) -> Option<Self> {
-        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        // `NaiveDate`'s own ISO parser: several times faster than a format string, and the
+        // alerts read every open lead's due date.
+        text.parse::<NaiveDate>()
             .map(Due::Date)
             .or_else(|_| {
                 DateTime::parse_from_rfc3339(text).map(|at| Due::At(at.with_timezone(&Utc)))
