@@ -62,6 +62,8 @@ pub enum Command {
     Alerts(JsonArg),
     /// Write the period's lead-tracking report, market report and action list.
     Report(ReportArgs),
+    /// Every change to a lead: who, when, which values from and to.
+    History(HistoryArgs),
 }
 
 /// `fieldsync init`.
@@ -150,6 +152,20 @@ pub struct EditArgs {
 /// `fieldsync lead show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
+    /// Which lead.
+    #[command(flatten)]
+    pub id: IdArg,
+    /// Show the lead as it was then: a date (its end of day) or a time, in your zone.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Output format.
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+/// `fieldsync history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
     /// Which lead.
     #[command(flatten)]
     pub id: IdArg,

@@ -1,9 +1,10 @@
-//! `fieldsync lead show`: one lead, its fields (conflicts marked), follow-ups and history.
+//! `fieldsync lead show`: one lead, its fields (conflicts marked), follow-ups and history, now
+//! or as it was at a past moment (`--as-of`).
 
 use std::io::Write;
 
 use anyhow::Result;
-use fieldsync_model::{Field, Lead, Pipeline};
+use fieldsync_model::{Field, Lead, Pipeline, ValidationError, when};
 
 use crate::args::ShowArgs;
 use crate::context::Context;
@@ -11,11 +12,34 @@ use crate::output::{Table, local_time, print_json};
 
 /// Prints the lead.
 pub fn run(cx: &Context, args: &ShowArgs, out: &mut impl Write) -> Result<()> {
+    let as_of = args
+        .as_of
+        .as_deref()
+        .map(|text| {
+            when::parse_as_of(text, cx.now, &cx.zone)
+                .map_err(|problem| ValidationError::new("as-of", problem))
+        })
+        .transpose()?;
     let store = cx.open_store()?;
     let id = cx.resolve(&store, &args.id.id)?;
-    let lead = store.load(&id)?.view();
+    let doc = store.load(&id)?;
+    let lead = match as_of {
+        None => doc.view(),
+        Some(at) => doc.as_of(at).ok_or_else(|| {
+            ValidationError::new(
+                "as-of",
+                format!(
+                    "the lead was not recorded yet at {}: give a later date",
+                    local_time(at)
+                ),
+            )
+        })?,
+    };
     if args.json.json {
         return print_json(out, &lead);
+    }
+    if let Some(at) = as_of {
+        writeln!(out, "as of {}", local_time(at))?;
     }
     print_lead(&lead, store.pipeline(), out)
 }

@@ -6,6 +6,7 @@ mod conflicts;
 mod demo;
 mod demo_team;
 mod funnel;
+mod history;
 mod init;
 mod join;
 mod lead_add;
@@ -50,6 +51,7 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<bool> {
         Command::Funnel(args) => funnel::run(&cx, &args, out),
         Command::Alerts(args) => alerts::run(&cx, &args, out),
         Command::Report(args) => report::run(&cx, &args, out),
+        Command::History(args) => history::run(&cx, &args, out),
     }
     .map(|()| true)
 }

@@ -11,6 +11,7 @@
 //! - [`view`]: [`Lead`], the whole lead as read from its document (the JSON shape).
 //! - [`row`]: [`LeadRow`], the compact projection the store keeps for lists and analytics.
 //! - [`heads`]: a document's heads as bytes, as stores and the sync protocol keep them.
+//! - [`history`]: who changed what and when, from Automerge's change metadata; the lead as of a date.
 //!
 //! ```
 //! use fieldsync_model::{Action, Field, LeadDoc, LeadId, NewLead, Stamp, templates};
@@ -37,6 +38,7 @@ pub mod action;
 pub mod doc;
 pub mod field;
 pub mod heads;
+pub mod history;
 pub mod id;
 pub mod money;
 pub mod pipeline;

@@ -90,6 +90,31 @@ fn local_to_utc<Tz: TimeZone>(naive: NaiveDateTime, zone: &Tz) -> Option<DateTim
     }
 }
 
+/// Parses a moment to look back at (`--as-of`): a date alone (`2024-03-05`, `today`,
+/// `yesterday`) means the end of that local day, or now for today; a time means that moment.
+/// It must not lie ahead.
+pub fn parse_as_of<Tz: TimeZone>(
+    text: &str,
+    now: DateTime<Utc>,
+    zone: &Tz,
+) -> Result<DateTime<Utc>, String> {
+    if text.contains(':') {
+        return parse_event_time(text, now, zone);
+    }
+    let date = parse_date(text, now, zone)?;
+    let next = date
+        .succ_opt()
+        .ok_or_else(|| format!("'{text}' is past the last date there is"))?;
+    let end = parse_instant(&next.format("%Y-%m-%d").to_string(), now, zone)?
+        - chrono::Duration::seconds(1);
+    if date > now.with_timezone(zone).date_naive() {
+        return Err(format!(
+            "'{text}' is in the future: give today or an earlier date"
+        ));
+    }
+    Ok(end.min(now))
+}
+
 /// Parses a calendar date (`--expected-close`); RFC 3339 input is read as its local date.
 pub fn parse_date<Tz: TimeZone>(
     text: &str,
