@@ -64,6 +64,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Every change to a lead: who, when, which values from and to.
     History(HistoryArgs),
+    /// Hand a rep's open leads to another rep in one step (abandoned ones go to the pool).
+    Handover(HandoverArgs),
 }
 
 /// `fieldsync init`.
@@ -161,6 +163,23 @@ pub struct ShowArgs {
     /// Output format.
     #[command(flatten)]
     pub json: JsonArg,
+}
+
+/// `fieldsync handover`.
+#[derive(Debug, Args)]
+pub struct HandoverArgs {
+    /// The rep whose leads move (who is leaving).
+    #[arg(long, value_name = "REP")]
+    pub from: String,
+    /// The rep who takes them over.
+    #[arg(long, value_name = "REP")]
+    pub to: String,
+    /// Only the open leads in this stage (key or label).
+    #[arg(long, value_name = "STAGE")]
+    pub stage: Option<String>,
+    /// List what would move; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `fieldsync history`.

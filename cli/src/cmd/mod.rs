@@ -6,6 +6,7 @@ mod conflicts;
 mod demo;
 mod demo_team;
 mod funnel;
+mod handover;
 mod history;
 mod init;
 mod join;
@@ -52,6 +53,7 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<bool> {
         Command::Alerts(args) => alerts::run(&cx, &args, out),
         Command::Report(args) => report::run(&cx, &args, out),
         Command::History(args) => history::run(&cx, &args, out),
+        Command::Handover(args) => handover::run(&cx, &args, out),
     }
     .map(|()| true)
 }

@@ -256,6 +256,25 @@ impl<'txn> LeadTables<'txn> {
         Ok(())
     }
 
+    /// Applies `actions` to a stored lead as this device, and stores the change.
+    fn apply_local(
+        &mut self,
+        id: &LeadId,
+        actions: &[Action],
+        pipeline: &Pipeline,
+        actor: &ActorId,
+        stamp: &Stamp,
+    ) -> Result<Updated, StoreError> {
+        let (mut doc, next_seq) = self.load(id, actor)?;
+        let heads = doc.heads();
+        let changed = doc.apply(actions, pipeline, stamp)?;
+        let lead = doc.view();
+        if changed {
+            self.store_changes(&doc, &lead, &heads, next_seq, Origin::Local)?;
+        }
+        Ok(Updated { changed, lead })
+    }
+
     /// Removes every projection row.
     pub(crate) fn clear_rows(&mut self) -> Result<(), StoreError> {
         self.rows.retain(|_, _| false)?;
@@ -309,16 +328,25 @@ impl Store {
             });
         }
         let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
+        self.write(|txn| LeadTables::open(txn)?.apply_local(id, actions, &pipeline, &actor, stamp))
+    }
+
+    /// Applies each lead's actions as one change to that lead, all in one transaction: every
+    /// lead changes or, if one is refused, none does. Returns how many leads changed.
+    pub fn update_leads(
+        &mut self,
+        updates: &[(LeadId, Vec<Action>)],
+        stamp: &Stamp,
+    ) -> Result<usize, StoreError> {
+        let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
         self.write(|txn| {
             let mut tables = LeadTables::open(txn)?;
-            let (mut doc, next_seq) = tables.load(id, &actor)?;
-            let heads = doc.heads();
-            let changed = doc.apply(actions, &pipeline, stamp)?;
-            let lead = doc.view();
-            if changed {
-                tables.store_changes(&doc, &lead, &heads, next_seq, Origin::Local)?;
+            let mut changed = 0;
+            for (id, actions) in updates {
+                let updated = tables.apply_local(id, actions, &pipeline, &actor, stamp)?;
+                changed += usize::from(updated.changed);
             }
-            Ok(Updated { changed, lead })
+            Ok(changed)
         })
     }
 
