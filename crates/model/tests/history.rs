@@ -3,23 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use automerge::{ActorId, ScalarValue};
-use chrono::{DateTime, Utc};
 use fieldsync_model::history::{Revision, ValueChange};
 use fieldsync_model::{
-    Action, ContactChannel, Field, FollowUpDraft, LeadDoc, LeadId, NewLead, Stamp, templates,
+    Action, ContactChannel, Field, FollowUpDraft, LeadDoc, LeadId, NewLead, templates,
 };
-
-fn at(text: &str) -> DateTime<Utc> {
-    text.parse().unwrap()
-}
-
-fn stamp(by: &str, now: &str) -> Stamp {
-    Stamp {
-        by: by.into(),
-        now: at(now),
-    }
-}
+use support::{at, stamp};
 
 fn apply(doc: &mut LeadDoc, by: &str, now: &str, action: Action) {
     doc.apply(&[action], &templates::b2b(), &stamp(by, now))

@@ -2,23 +2,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use automerge::{ActorId, ScalarValue};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use fieldsync_model::{
     Action, ContactChannel, Field, FollowUpDraft, LeadDoc, LeadError, LeadId, Money, NewLead,
-    Outcome, Stamp, templates,
+    Outcome, templates,
 };
-
-fn at(text: &str) -> DateTime<Utc> {
-    text.parse().unwrap()
-}
-
-fn stamp(by: &str, now: &str) -> Stamp {
-    Stamp {
-        by: by.into(),
-        now: at(now),
-    }
-}
+use support::{at, stamp};
 
 fn text(value: &str) -> ScalarValue {
     ScalarValue::Str(value.into())
