@@ -173,3 +173,67 @@ fn the_lead_as_of_a_moment_has_only_what_was_recorded_by_then() {
     assert_eq!(after_the_move.text(Field::Phone), "+86 139 0000 0001");
     assert_eq!(doc.as_of(at("2024-04-01T00:00:00Z")).unwrap(), doc.view());
 }
+
+#[test]
+fn a_handover_made_offline_merges_with_the_reps_own_offline_edits() {
+    let mut manager = lead_with_history();
+    let mut rep = manager.fork(ActorId::random());
+    // Offline, at the same time: the manager hands the lead to zhangmin; alice logs a call and
+    // corrects the phone on her device.
+    apply(
+        &mut manager,
+        "manager",
+        "2024-03-25T09:00:00Z",
+        Action::Assign {
+            owner: Some("zhangmin".into()),
+            at: at("2024-03-25T09:00:00Z"),
+        },
+    );
+    apply(
+        &mut rep,
+        "alice",
+        "2024-03-25T10:00:00Z",
+        Action::Log(FollowUpDraft {
+            at: at("2024-03-25T09:30:00Z"),
+            channel: ContactChannel::Phone,
+            summary: "最后一次通话".into(),
+            feedback: None,
+            next: None,
+            due: None,
+        }),
+    );
+    apply(
+        &mut rep,
+        "alice",
+        "2024-03-25T10:01:00Z",
+        Action::Edit(vec![(
+            Field::Phone,
+            Some(ScalarValue::Str("+86 139 0000 0003".into())),
+        )]),
+    );
+    let mut other_order = rep.fork(ActorId::random());
+    other_order
+        .merge(&mut manager.fork(ActorId::random()))
+        .unwrap();
+    manager.merge(&mut rep).unwrap();
+    for merged in [manager.view(), other_order.view()] {
+        assert_eq!(
+            merged.owner.as_deref(),
+            Some("zhangmin"),
+            "the new owner stands"
+        );
+        assert_eq!(merged.followups.len(), 2, "the rep's follow-up is kept");
+        assert_eq!(merged.followups[1].summary, "最后一次通话");
+        assert_eq!(merged.text(Field::Phone), "+86 139 0000 0003");
+        let handover = merged.owner_changes.last().unwrap();
+        assert_eq!(
+            (
+                handover.from.as_deref(),
+                handover.to.as_deref(),
+                handover.times.by.as_str()
+            ),
+            (Some("alice"), Some("zhangmin"), "manager")
+        );
+        assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+    }
+}
