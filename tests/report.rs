@@ -181,3 +181,34 @@ fn a_bad_destination_or_format_is_refused_and_nothing_is_written() {
     assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 0);
     assert_eq!(device.store_bytes(), before, "the store must be unchanged");
 }
+
+#[test]
+fn markdown_shortens_long_lists_and_csv_keeps_every_row() {
+    let device = util::Device::init("lina");
+    let industries = ["制造", "零售", "金融", "教育", "医疗", "能源", "物流"];
+    for (n, industry) in industries.iter().enumerate() {
+        device.add(&[
+            "--company",
+            &format!("公司{n}"),
+            "--contact",
+            "王",
+            "--industry",
+            industry,
+        ]);
+    }
+    let md = device.ok(&["report", "--period", "month", "--format", "md"]);
+    let section = &md[md.find("Winning-customer profile: industry").unwrap()..];
+    let table: Vec<&str> = section
+        .lines()
+        .skip_while(|l| !l.starts_with("| industry"))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert_eq!(table.len(), 2 + 5, "heading, rule and five rows: {table:?}");
+    assert!(section.contains("… and 2 more."), "{section}");
+    let csv = device.ok(&["report", "--period", "month", "--format", "csv"]);
+    let rows = csv
+        .lines()
+        .filter(|l| l.starts_with("profile-industry,"))
+        .count();
+    assert_eq!(rows, 1 + 7, "the heading and all seven industries:\n{csv}");
+}

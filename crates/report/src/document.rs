@@ -8,7 +8,7 @@ use fieldsync_model::{Money, Pipeline};
 
 use crate::figures::Report;
 
-/// Rows shown of the action list's lead alerts; the JSON format has them all.
+/// Rows shown of the action list's lead alerts when read; CSV and JSON have them all.
 pub const ALERT_ROWS: usize = 100;
 /// Rows shown per dimension of the winning-customer profile.
 pub const PROFILE_ROWS: usize = 5;
@@ -16,6 +16,25 @@ pub const PROFILE_ROWS: usize = 5;
 pub const TOP_LOSS_REASONS: usize = 3;
 /// Lead ids listed per anomaly.
 const ANOMALY_IDS: usize = 10;
+
+/// How long the lists of a layout may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Length {
+    /// For reading: the top rows of long lists, and how many were left out.
+    Readable,
+    /// For other programs (CSV): every row.
+    Whole,
+}
+
+impl Length {
+    /// How many rows a list with a readable limit of `readable` shows.
+    fn limit(self, readable: usize) -> usize {
+        match self {
+            Length::Readable => readable,
+            Length::Whole => usize::MAX,
+        }
+    }
+}
 
 /// A laid-out report.
 #[derive(Clone, Debug, PartialEq)]
@@ -169,8 +188,8 @@ pub fn group_table(
     }
 }
 
-/// Lays out `report`, labelling keys from `pipeline`.
-pub fn lay_out(report: &Report, pipeline: &Pipeline) -> Document {
+/// Lays out `report`, labelling keys from `pipeline`, its lists as long as `length` allows.
+pub fn lay_out(report: &Report, pipeline: &Pipeline, length: Length) -> Document {
     let funnel = &report.tracking.funnel;
     Document {
         title: "fieldsync report".to_owned(),
@@ -183,14 +202,14 @@ pub fn lay_out(report: &Report, pipeline: &Pipeline) -> Document {
             report.generated_at.format("%Y-%m-%d %H:%M %:z")
         ),
         sections: vec![
-            tracking(report, pipeline),
-            market(report, pipeline),
-            actions(report, pipeline),
+            tracking(report, pipeline, length),
+            market(report, pipeline, length),
+            actions(report, pipeline, length),
         ],
     }
 }
 
-fn tracking(report: &Report, pipeline: &Pipeline) -> Section {
+fn tracking(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
     let tracking = &report.tracking;
     let funnel = &tracking.funnel;
     let outcomes = &tracking.outcomes;
@@ -281,7 +300,7 @@ fn tracking(report: &Report, pipeline: &Pipeline) -> Section {
             })
             .collect(),
     })));
-    let (top, _) = truncated(&outcomes.loss_reasons, TOP_LOSS_REASONS);
+    let (top, _) = truncated(&outcomes.loss_reasons, length.limit(TOP_LOSS_REASONS));
     blocks.push(Block::Table(Table {
         name: "loss-reasons".to_owned(),
         caption: "Top loss reasons".to_owned(),
@@ -391,7 +410,7 @@ fn tracking(report: &Report, pipeline: &Pipeline) -> Section {
     }
 }
 
-fn market(report: &Report, pipeline: &Pipeline) -> Section {
+fn market(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
     let market = &report.market;
     let mut blocks = vec![
         Block::Table(group_table(
@@ -434,7 +453,7 @@ fn market(report: &Report, pipeline: &Pipeline) -> Section {
             pipeline,
             dimension.by,
             &dimension.groups,
-            PROFILE_ROWS,
+            length.limit(PROFILE_ROWS),
         ))
     }));
     blocks.push(Block::Table(Table {
@@ -493,7 +512,7 @@ fn market(report: &Report, pipeline: &Pipeline) -> Section {
     }
 }
 
-fn actions(report: &Report, pipeline: &Pipeline) -> Section {
+fn actions(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
     let actions = &report.actions;
     if actions.leads.is_empty() && actions.anomalies.is_empty() {
         return Section {
@@ -501,7 +520,7 @@ fn actions(report: &Report, pipeline: &Pipeline) -> Section {
             blocks: vec![Block::Text("Nothing needs attention.".to_owned())],
         };
     }
-    let (shown, omitted) = truncated(&actions.leads, ALERT_ROWS);
+    let (shown, omitted) = truncated(&actions.leads, length.limit(ALERT_ROWS));
     Section {
         title: "Action list",
         blocks: vec![
@@ -534,7 +553,7 @@ fn actions(report: &Report, pipeline: &Pipeline) -> Section {
                     .anomalies
                     .iter()
                     .map(|anomaly| {
-                        let (ids, more) = truncated(&anomaly.leads, ANOMALY_IDS);
+                        let (ids, more) = truncated(&anomaly.leads, length.limit(ANOMALY_IDS));
                         let mut leads: Vec<String> =
                             ids.iter().map(|id| id.short().to_owned()).collect();
                         if more > 0 {

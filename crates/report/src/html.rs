@@ -89,7 +89,7 @@ fn table(out: &mut String, table: &Table) {
     if table.omitted > 0 {
         let _ = writeln!(
             out,
-            "<p class=\"more\">… and {} more (the JSON format lists them all).</p>",
+            "<p class=\"more\">… and {} more (the CSV and JSON formats list them all).</p>",
             table.omitted
         );
     }

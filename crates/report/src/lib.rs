@@ -14,6 +14,7 @@ pub mod figures;
 pub mod html;
 pub mod markdown;
 
+use document::{Length, lay_out};
 use fieldsync_model::Pipeline;
 use thiserror::Error;
 
@@ -26,7 +27,7 @@ pub enum Format {
     Markdown,
     /// One HTML page with its styles and SVG charts inline: no network needed to read it.
     Html,
-    /// The tables, one record per row, for a spreadsheet.
+    /// The tables, one record per row and every row, for a spreadsheet.
     Csv,
     /// Every figure, for other programs.
     Json,
@@ -59,8 +60,12 @@ pub fn render(report: &Report, pipeline: &Pipeline, format: Format) -> Result<St
             text.push('\n');
             Ok(text)
         }
-        Format::Markdown => Ok(markdown::write(&document::lay_out(report, pipeline))),
-        Format::Html => html::write(&document::lay_out(report, pipeline)),
-        Format::Csv => csv::write(&document::lay_out(report, pipeline)),
+        Format::Markdown => Ok(markdown::write(&lay_out(
+            report,
+            pipeline,
+            Length::Readable,
+        ))),
+        Format::Html => html::write(&lay_out(report, pipeline, Length::Readable)),
+        Format::Csv => csv::write(&lay_out(report, pipeline, Length::Whole)),
     }
 }
