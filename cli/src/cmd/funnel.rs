@@ -10,7 +10,7 @@ use fieldsync_funnel::pipeline_value::{OpenPipeline, open_pipeline};
 use fieldsync_funnel::stages::Funnel;
 use fieldsync_model::{LeadRow, Pipeline};
 use fieldsync_report::Scope;
-use fieldsync_report::document::group_table;
+use fieldsync_report::document::{funnel_cells, group_table};
 use fieldsync_report::figures::Tracking;
 use serde::Serialize;
 
@@ -110,18 +110,10 @@ fn print_funnel(funnel: &Funnel, pipeline: &Pipeline, out: &mut impl Write) -> R
         "from first",
     ]);
     for stage in &funnel.stages {
-        table.add_row(vec![
-            pipeline.stage_label(&stage.stage),
-            stage.current.to_string(),
-            stage.reached.to_string(),
-            bar(stage.reached, widest),
-            stage.to_next.map(|r| r.to_string()).unwrap_or_default(),
-            stage
-                .ideal_to_next
-                .map(|ideal| format!("{:.0}%", ideal * 100.0))
-                .unwrap_or_default(),
-            stage.from_first.to_string(),
-        ]);
+        let mut cells = funnel_cells(stage, pipeline);
+        // The bar goes after the reached count.
+        cells.insert(3, bar(stage.reached, widest));
+        table.add_row(cells);
     }
     table.print(out)?;
     for (index, stage) in funnel.stages.iter().enumerate() {

@@ -4,6 +4,7 @@
 
 use fieldsync_funnel::Rate;
 use fieldsync_funnel::groups::{GroupBy, GroupFigures};
+use fieldsync_funnel::stages::StageFigures;
 use fieldsync_model::{Money, Pipeline};
 
 use crate::figures::Report;
@@ -150,6 +151,21 @@ fn truncated<T>(items: &[T], limit: usize) -> (&[T], usize) {
     (shown, items.len() - shown.len())
 }
 
+/// One stage's cells of the funnel table: stage, open now, reached, to next, ideal, from first.
+pub fn funnel_cells(stage: &StageFigures, pipeline: &Pipeline) -> Vec<String> {
+    vec![
+        pipeline.stage_label(&stage.stage),
+        stage.current.to_string(),
+        stage.reached.to_string(),
+        stage.to_next.map(|r| r.to_string()).unwrap_or_default(),
+        stage
+            .ideal_to_next
+            .map(|ideal| format!("{:.0}%", ideal * 100.0))
+            .unwrap_or_default(),
+        stage.from_first.to_string(),
+    ]
+}
+
 /// A table of per-group figures: leads, won, conversion, share of won, average deal.
 pub fn group_table(
     name: String,
@@ -247,19 +263,7 @@ fn tracking(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
         rows: funnel
             .stages
             .iter()
-            .map(|stage| {
-                vec![
-                    label(&stage.stage),
-                    stage.current.to_string(),
-                    stage.reached.to_string(),
-                    stage.to_next.map(|r| r.to_string()).unwrap_or_default(),
-                    stage
-                        .ideal_to_next
-                        .map(|ideal| format!("{:.0}%", ideal * 100.0))
-                        .unwrap_or_default(),
-                    stage.from_first.to_string(),
-                ]
-            })
+            .map(|stage| funnel_cells(stage, pipeline))
             .collect(),
         omitted: 0,
     }));
