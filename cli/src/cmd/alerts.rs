@@ -27,8 +27,8 @@ pub fn run(cx: &Context, args: &JsonArg, out: &mut impl Write) -> Result<()> {
     for alert in &found.leads {
         table.add_row(vec![
             alert.id.short().to_owned(),
-            alert.company.clone(),
-            alert.owner.clone().unwrap_or_else(|| "(pool)".to_owned()),
+            alert.company.to_string(),
+            alert.owner.as_deref().unwrap_or("(pool)").to_owned(),
             pipeline.stage_label(&alert.stage),
             alert.describe(),
         ]);

@@ -167,8 +167,8 @@ fn print_reps(rows: &[LeadRow], out: &mut impl Write) -> Result<()> {
     let mut by_rep: BTreeMap<String, Tally> = BTreeMap::new();
     for row in rows {
         // Abandoned leads are in the pool now; count them for the rep who created them.
-        let rep = row.owner.clone().unwrap_or_else(|| "(pool)".to_owned());
-        let tally = by_rep.entry(rep).or_default();
+        let rep = row.owner.as_deref().unwrap_or("(pool)");
+        let tally = by_rep.entry(rep.to_owned()).or_default();
         tally.leads += 1;
         match row.outcome {
             Outcome::Open => tally.open += 1,

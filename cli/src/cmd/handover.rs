@@ -67,7 +67,7 @@ pub fn run(cx: &Context, args: &HandoverArgs, out: &mut impl Write) -> Result<()
         for (row, owner) in &moves {
             table.add_row(vec![
                 row.id.short().to_owned(),
-                row.company.clone(),
+                row.company.to_string(),
                 store.pipeline().stage_label(&row.stage),
                 from.clone(),
                 owner.clone().unwrap_or_else(|| "(pool)".to_owned()),

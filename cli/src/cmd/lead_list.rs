@@ -38,7 +38,7 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
         if o.eq_ignore_ascii_case("none") {
             None
         } else {
-            Some(o.to_owned())
+            Some(o)
         }
     });
     let all = store.rows()?;
@@ -49,7 +49,7 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
         .filter(|row| stage.as_ref().is_none_or(|s| row.stage == *s))
         .filter(|row| source.as_ref().is_none_or(|s| row.source == *s))
         .filter(|row| outcome.is_none_or(|o| row.outcome == o))
-        .filter(|row| owner.as_ref().is_none_or(|o| row.owner == *o))
+        .filter(|row| owner.is_none_or(|o| row.owner.as_deref() == o))
         .collect();
     rows.sort_by(|a, b| {
         b.created_ms
@@ -90,20 +90,20 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
             if row.deleted { "x" } else { "" }
         );
         let stage_label = pipeline.stage(&row.stage).map_or_else(
-            || row.stage.clone(),
+            || row.stage.to_string(),
             |s| format!("{} {}", s.key, s.label.zh),
         );
         list.add_row(vec![
             format!("{}{marks}", row.id.short()),
-            row.company.clone(),
-            row.contact.clone(),
+            row.company.to_string(),
+            row.contact.to_string(),
             stage_label,
-            row.owner.clone().unwrap_or_else(|| "-".to_owned()),
+            row.owner.as_deref().unwrap_or("-").to_owned(),
             row.priority.map(|p| p.to_string()).unwrap_or_default(),
             row.amount.map(|a| a.to_string()).unwrap_or_default(),
             status.trim_end().to_owned(),
             row.last_followup_at().map(local_date).unwrap_or_default(),
-            row.next_due.clone().unwrap_or_default(),
+            row.next_due.as_deref().unwrap_or_default().to_owned(),
         ]);
     }
     list.print(out)?;

@@ -2,7 +2,7 @@
 //! past due, and the playbooks' anomalies, each with the leads it concerns.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use fieldsync_model::{Due, LeadId, LeadRow, Outcome, Pipeline, Priority};
+use fieldsync_model::{Due, LeadId, LeadRow, Outcome, Pipeline, Priority, SmolStr};
 use serde::Serialize;
 
 const DAY_MS: i64 = 86_400_000;
@@ -36,11 +36,11 @@ pub struct LeadAlert {
     /// The lead.
     pub id: LeadId,
     /// Its company.
-    pub company: String,
+    pub company: SmolStr,
     /// Its owner (`None`: the pool).
-    pub owner: Option<String>,
+    pub owner: Option<SmolStr>,
     /// Its stage key.
-    pub stage: String,
+    pub stage: SmolStr,
     /// Whole days past the limit, cadence or due date.
     pub days_over: i64,
     /// The limit it broke, in days (stage limit or cadence; 0 for a due date).

@@ -96,10 +96,10 @@ pub fn outcomes<'a>(
             }
             Outcome::Lost => {
                 lost += 1;
-                let reason = row.loss_reason.clone().unwrap_or_default();
-                match reasons.iter_mut().find(|(key, _)| *key == reason) {
+                let reason = row.loss_reason.as_deref().unwrap_or_default();
+                match reasons.iter_mut().find(|(key, _)| key == reason) {
                     Some((_, count)) => *count += 1,
-                    None => reasons.push((reason, 1)),
+                    None => reasons.push((reason.to_owned(), 1)),
                 }
                 if let Some(index) = pipeline.stages.iter().position(|s| s.key == row.stage) {
                     at_stage[index] += 1;

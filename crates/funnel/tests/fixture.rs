@@ -24,7 +24,7 @@ use fieldsync_funnel::outcomes::outcomes;
 use fieldsync_funnel::stages::funnel;
 use fieldsync_funnel::{Counting, Period, Window};
 use fieldsync_model::row::StageEntry;
-use fieldsync_model::{LeadId, LeadRow, Money, Outcome, Pipeline, templates};
+use fieldsync_model::{LeadId, LeadRow, Money, Outcome, Pipeline, SmolStr, templates};
 
 fn at(text: &str) -> DateTime<Utc> {
     let text = if text.len() == 5 {
@@ -51,15 +51,15 @@ fn row(n: u8, source: &str, created: &str, path: &[(&str, &str)]) -> LeadRow {
     let last = stage_path.last().unwrap().clone();
     LeadRow {
         id: LeadId::from_bytes([n; 16]),
-        company: format!("lead {n}"),
-        contact: String::new(),
-        title: String::new(),
-        phone: String::new(),
-        email: String::new(),
-        industry: String::new(),
-        size: String::new(),
-        budget: String::new(),
-        competitors: String::new(),
+        company: format!("lead {n}").into(),
+        contact: SmolStr::default(),
+        title: SmolStr::default(),
+        phone: SmolStr::default(),
+        email: SmolStr::default(),
+        industry: SmolStr::default(),
+        size: SmolStr::default(),
+        budget: SmolStr::default(),
+        competitors: SmolStr::default(),
         source: source.into(),
         priority: None,
         owner: Some("lina".into()),
@@ -620,7 +620,7 @@ fn the_weighted_open_pipeline_and_expected_closes() {
             .find(|r| r.id == LeadId::from_bytes([n; 16]))
             .unwrap();
         row.amount = Some(Money::from_cents(amount * 100));
-        row.expected_close = close.map(String::from);
+        row.expected_close = close.map(SmolStr::from);
     }
     let value = open_pipeline(&rows, &pipeline());
     assert_eq!((value.leads, value.with_amount), (3, 3));

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 /// Number of characters shown where a table needs a short id.
 pub const SHORT_ID_LEN: usize = 8;
@@ -16,25 +17,35 @@ pub const SHORT_ID_LEN: usize = 8;
 pub const MIN_PREFIX_LEN: usize = 4;
 
 /// A lead's identity: 32 lowercase hexadecimal digits.
+///
+/// Held as a [`SmolStr`], so the copies analytics and alerts make share one allocation.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct LeadId(String);
+pub struct LeadId(SmolStr);
 
 impl LeadId {
     /// A new random id.
     pub fn random() -> Self {
-        Self(uuid::Uuid::new_v4().simple().to_string())
+        Self(SmolStr::new(
+            uuid::Uuid::new_v4()
+                .simple()
+                .encode_lower(&mut uuid::Uuid::encode_buffer()),
+        ))
     }
 
     /// An id from 16 bytes, for deterministic generators and tests.
     pub fn from_bytes(bytes: [u8; 16]) -> Self {
-        Self(uuid::Uuid::from_bytes(bytes).simple().to_string())
+        Self(SmolStr::new(
+            uuid::Uuid::from_bytes(bytes)
+                .simple()
+                .encode_lower(&mut uuid::Uuid::encode_buffer()),
+        ))
     }
 
     /// Parses a full id; `None` unless it is exactly 32 hex digits.
     pub fn parse(text: &str) -> Option<Self> {
         let text = text.trim().to_ascii_lowercase();
-        (text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())).then_some(Self(text))
+        (text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())).then(|| Self(text.into()))
     }
 
     /// The id as stored.

@@ -57,6 +57,8 @@ pub use id::LeadId;
 pub use money::Money;
 pub use pipeline::Pipeline;
 pub use row::LeadRow;
+/// The text type of [`LeadRow`], re-exported so every crate names the same one.
+pub use smol_str::SmolStr;
 pub use validate::ValidationError;
 pub use view::{Lead, Outcome};
 pub use vocab::{ContactChannel, Priority};

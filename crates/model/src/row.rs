@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 use crate::field::Field;
 use crate::id::LeadId;
@@ -21,42 +22,45 @@ pub const ROW_VERSION: u32 = 2;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageEntry {
     /// Stage key.
-    pub stage: String,
+    pub stage: SmolStr,
     /// When it was entered, in ms since the epoch (UTC).
     pub at_ms: i64,
 }
 
 /// A compact summary of one lead.
+///
+/// Text is [`SmolStr`]: most values (keys, phones, dates, names) fit in its 23 inline bytes,
+/// so reading every row for analytics allocates little and frees little.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LeadRow {
     /// Identity.
     pub id: LeadId,
     /// Company name.
-    pub company: String,
+    pub company: SmolStr,
     /// Contact name.
-    pub contact: String,
+    pub contact: SmolStr,
     /// Contact title.
-    pub title: String,
+    pub title: SmolStr,
     /// Contact phone.
-    pub phone: String,
+    pub phone: SmolStr,
     /// Contact email.
-    pub email: String,
+    pub email: SmolStr,
     /// Industry.
-    pub industry: String,
+    pub industry: SmolStr,
     /// Size band.
-    pub size: String,
+    pub size: SmolStr,
     /// Budget range, as the rep wrote it.
-    pub budget: String,
+    pub budget: SmolStr,
     /// Competitors the customer talks to, as the rep wrote them.
-    pub competitors: String,
+    pub competitors: SmolStr,
     /// Source channel key ("" when unknown).
-    pub source: String,
+    pub source: SmolStr,
     /// Priority, if set.
     pub priority: Option<Priority>,
     /// Responsible rep; `None` is the pool.
-    pub owner: Option<String>,
+    pub owner: Option<SmolStr>,
     /// Current stage key.
-    pub stage: String,
+    pub stage: SmolStr,
     /// When it entered the current stage (ms).
     pub stage_entered_ms: i64,
     /// When the lead came in (ms).
@@ -64,7 +68,7 @@ pub struct LeadRow {
     /// Estimated amount.
     pub amount: Option<Money>,
     /// Expected close date, `YYYY-MM-DD`.
-    pub expected_close: Option<String>,
+    pub expected_close: Option<SmolStr>,
     /// Open, won, lost or abandoned.
     pub outcome: Outcome,
     /// When the current outcome was set (ms).
@@ -72,7 +76,7 @@ pub struct LeadRow {
     /// Deal amount when won.
     pub deal_amount: Option<Money>,
     /// Loss-reason key.
-    pub loss_reason: Option<String>,
+    pub loss_reason: Option<SmolStr>,
     /// Whether the lead is deleted.
     pub deleted: bool,
     /// Number of conflicting registers.
@@ -82,7 +86,7 @@ pub struct LeadRow {
     /// When the latest follow-up happened (ms).
     pub last_followup_ms: Option<i64>,
     /// The latest follow-up's next-step due date, in stored form.
-    pub next_due: Option<String>,
+    pub next_due: Option<SmolStr>,
     /// Every stage entry in event-time order, the creation first.
     pub stage_path: Vec<StageEntry>,
 }
@@ -93,38 +97,42 @@ impl LeadRow {
         let latest_followup = lead.followups.last();
         LeadRow {
             id: lead.id.clone(),
-            company: lead.text(Field::Company),
-            contact: lead.text(Field::Contact),
-            title: lead.text(Field::Title),
-            phone: lead.text(Field::Phone),
-            email: lead.text(Field::Email),
-            industry: lead.text(Field::Industry),
-            size: lead.text(Field::Size),
-            budget: lead.text(Field::Budget),
-            competitors: lead.text(Field::Competitors),
-            source: lead.text(Field::Source),
+            company: lead.text(Field::Company).into(),
+            contact: lead.text(Field::Contact).into(),
+            title: lead.text(Field::Title).into(),
+            phone: lead.text(Field::Phone).into(),
+            email: lead.text(Field::Email).into(),
+            industry: lead.text(Field::Industry).into(),
+            size: lead.text(Field::Size).into(),
+            budget: lead.text(Field::Budget).into(),
+            competitors: lead.text(Field::Competitors).into(),
+            source: lead.text(Field::Source).into(),
             priority: lead.text(Field::Priority).parse().ok(),
-            owner: lead.owner.clone(),
-            stage: lead.stage.clone(),
+            owner: lead.owner.as_deref().map(SmolStr::new),
+            stage: SmolStr::new(&lead.stage),
             stage_entered_ms: when::to_millis(lead.stage_entered_at),
             created_ms: when::to_millis(lead.created_at),
             amount: lead.amount(),
-            expected_close: Some(lead.text(Field::ExpectedClose)).filter(|d| !d.is_empty()),
+            expected_close: Some(lead.text(Field::ExpectedClose))
+                .filter(|d| !d.is_empty())
+                .map(SmolStr::from),
             outcome: lead.outcome,
             outcome_ms: lead.outcome_at.map(when::to_millis),
             deal_amount: lead.deal_amount,
-            loss_reason: lead.loss_reason.clone(),
+            loss_reason: lead.loss_reason.as_deref().map(SmolStr::new),
             deleted: lead.deleted.is_some(),
             conflicts: u32::try_from(lead.conflicts.len()).unwrap_or(u32::MAX),
             followups: u32::try_from(lead.followups.len()).unwrap_or(u32::MAX),
             last_followup_ms: latest_followup.map(|f| when::to_millis(f.times.at)),
-            next_due: latest_followup.and_then(|f| f.due).map(Due::to_stored),
+            next_due: latest_followup
+                .and_then(|f| f.due)
+                .map(|due| SmolStr::from(Due::to_stored(due))),
             stage_path: lead
                 .stage_changes
                 .iter()
                 .filter_map(|change| {
                     Some(StageEntry {
-                        stage: change.to.clone()?,
+                        stage: SmolStr::new(change.to.as_deref()?),
                         at_ms: when::to_millis(change.times.at),
                     })
                 })

@@ -537,11 +537,12 @@ fn actions(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
                     .map(|alert| {
                         vec![
                             alert.id.short().to_owned(),
-                            alert.company.clone(),
+                            alert.company.to_string(),
                             alert
                                 .owner
-                                .clone()
-                                .unwrap_or_else(|| GroupBy::Owner.unnamed().to_owned()),
+                                .as_deref()
+                                .unwrap_or(GroupBy::Owner.unnamed())
+                                .to_owned(),
                             pipeline.stage_label(&alert.stage),
                             alert.describe(),
                         ]

@@ -9,7 +9,7 @@ use automerge::ActorId;
 use fieldsync_model::id::normalize_prefix;
 use fieldsync_model::{Action, Lead, LeadDoc, LeadHistory, LeadId, LeadRow, Pipeline, Stamp};
 use rayon::prelude::*;
-use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
+use redb::{Range, ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 
 use crate::Store;
 use crate::error::{LookupError, StoreError};
@@ -364,31 +364,24 @@ impl Store {
     /// Every lead's projection row, deleted ones included, in id order.
     pub fn rows(&self) -> Result<Vec<LeadRow>, StoreError> {
         let txn = self.handle()?.begin_read()?;
-        let rows = txn.open_table(ROWS)?;
-        // Copy every key and row into one buffer (redb's pages stay with this thread), then
-        // decode the rows on all cores: decoding is most of the time of reading them.
-        let count = usize::try_from(rows.len()?).unwrap_or(0);
-        let mut buffer = Vec::new();
-        let mut spans = Vec::with_capacity(count);
-        for entry in rows.iter()? {
-            let (key, bytes) = entry?;
-            let key_at = buffer.len();
-            buffer.extend_from_slice(key.value().as_bytes());
-            let row_at = buffer.len();
-            buffer.extend_from_slice(bytes.value());
-            spans.push((key_at, row_at, buffer.len()));
+        let table = txn.open_table(ROWS)?;
+        let mut rows = Vec::with_capacity(usize::try_from(table.len()?).unwrap_or(0));
+        let mut entries = table.iter()?;
+        // Decoding is most of the time of reading rows, so one batch is decoded on all cores
+        // while the next is read out of redb's pages.
+        let (mut reading, mut decoding) = (RawRows::default(), RawRows::default());
+        let mut scratch = Vec::new();
+        reading.read(&mut entries)?;
+        while !reading.spans.is_empty() {
+            std::mem::swap(&mut reading, &mut decoding);
+            let (read, decoded) = rayon::join(
+                || reading.read(&mut entries),
+                || decoding.decode_into(&mut scratch, &mut rows),
+            );
+            read?;
+            decoded?;
         }
-        spans
-            .par_iter()
-            .map(|&(key_at, row_at, end)| {
-                postcard::from_bytes(&buffer[row_at..end]).map_err(|err| {
-                    StoreError::Corrupt(format!(
-                        "row of lead {}: {err}",
-                        String::from_utf8_lossy(&buffer[key_at..row_at])
-                    ))
-                })
-            })
-            .collect()
+        Ok(rows)
     }
 
     /// The one lead whose id starts with `prefix` (at least 4 characters).
@@ -408,7 +401,7 @@ impl Store {
                 break;
             }
             let company = postcard::from_bytes::<LeadRow>(bytes.value())
-                .map(|row| row.company)
+                .map(|row| row.company.into())
                 .unwrap_or_default();
             matches.push((
                 LeadId::parse(key.value())
@@ -424,5 +417,61 @@ impl Store {
                 matches,
             }),
         }
+    }
+}
+
+/// Rows read per batch by [`Store::rows`].
+const ROWS_PER_BATCH: usize = 4096;
+
+/// A batch of encoded rows copied out of redb's pages, so that other threads can decode them.
+#[derive(Default)]
+struct RawRows {
+    /// Each entry's key then row, back to back.
+    bytes: Vec<u8>,
+    /// Per entry: where its key starts, where its row starts, where it ends.
+    spans: Vec<(usize, usize, usize)>,
+}
+
+impl RawRows {
+    /// Replaces the batch with the next [`ROWS_PER_BATCH`] entries (none at the end).
+    fn read(
+        &mut self,
+        entries: &mut Range<'_, &'static str, &'static [u8]>,
+    ) -> Result<(), StoreError> {
+        self.bytes.clear();
+        self.spans.clear();
+        for entry in entries.by_ref().take(ROWS_PER_BATCH) {
+            let (key, row) = entry?;
+            let key_at = self.bytes.len();
+            self.bytes.extend_from_slice(key.value().as_bytes());
+            let row_at = self.bytes.len();
+            self.bytes.extend_from_slice(row.value());
+            self.spans.push((key_at, row_at, self.bytes.len()));
+        }
+        Ok(())
+    }
+
+    /// Decodes the batch on all cores and appends its rows to `rows` in order; `scratch` is
+    /// reused from batch to batch.
+    fn decode_into(
+        &self,
+        scratch: &mut Vec<Result<LeadRow, StoreError>>,
+        rows: &mut Vec<LeadRow>,
+    ) -> Result<(), StoreError> {
+        self.spans
+            .par_iter()
+            .map(|&(key_at, row_at, end)| {
+                postcard::from_bytes(&self.bytes[row_at..end]).map_err(|err| {
+                    StoreError::Corrupt(format!(
+                        "row of lead {}: {err}",
+                        String::from_utf8_lossy(&self.bytes[key_at..row_at])
+                    ))
+                })
+            })
+            .collect_into_vec(scratch);
+        for row in scratch.drain(..) {
+            rows.push(row?);
+        }
+        Ok(())
     }
 }

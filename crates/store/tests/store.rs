@@ -94,6 +94,38 @@ fn leads_survive_a_restart_with_their_rows() {
 }
 
 #[test]
+fn every_row_comes_back_once_in_id_order_across_read_batches() {
+    // More than two of `rows`' read batches (4,096 rows), ending in a partial one.
+    const LEADS: u32 = 9_001;
+    let (_dir, path, mut store) = fresh();
+    let mut ids: Vec<LeadId> = (0..LEADS)
+        .map(|n| {
+            let mut bytes = [0u8; 16];
+            // Spread the ids so that creation order is not id order.
+            bytes[..4].copy_from_slice(&n.wrapping_mul(2_654_435_761).to_be_bytes());
+            bytes[12..].copy_from_slice(&n.to_be_bytes());
+            LeadId::from_bytes(bytes)
+        })
+        .collect();
+    let histories = ids
+        .iter()
+        .map(|id| history(id.clone(), &format!("Company {id}")));
+    assert_eq!(
+        store.create_leads(histories, |_| {}).unwrap(),
+        LEADS as usize
+    );
+    drop(store);
+    let rows = reopen(&path).rows().unwrap();
+    ids.sort();
+    let read: Vec<&LeadId> = rows.iter().map(|row| &row.id).collect();
+    assert_eq!(read, ids.iter().collect::<Vec<_>>());
+    assert!(
+        rows.iter()
+            .all(|row| row.company == format!("Company {}", row.id))
+    );
+}
+
+#[test]
 fn a_refused_action_leaves_the_file_byte_for_byte_unchanged() {
     let (_dir, path, mut store) = fresh();
     let lead = store

@@ -109,15 +109,15 @@ fn sqlite(path: &Path, rows: &[LeadRow], pipeline: &Pipeline) -> Result<()> {
                 id as i64,
                 row.id.to_string(),
                 row.created_ms,
-                row.stage,
+                row.stage.as_str(),
                 outcome,
                 row.deleted,
-                row.source,
-                row.owner,
+                row.source.as_str(),
+                row.owner.as_deref(),
                 row.followups
             ])?;
             for step in &row.stage_path {
-                entry.execute(params![id as i64, step.stage, step.at_ms])?;
+                entry.execute(params![id as i64, step.stage.as_str(), step.at_ms])?;
             }
         }
     }
