@@ -66,6 +66,11 @@ pub enum Command {
     History(HistoryArgs),
     /// Hand a rep's open leads to another rep in one step (abandoned ones go to the pool).
     Handover(HandoverArgs),
+    /// Import leads from a spreadsheet (.csv or .xlsx): every row is checked first, then all are
+    /// written, or none.
+    Import(ImportArgs),
+    /// Export leads (with their stage and latest follow-up) or every follow-up, as CSV, JSON or XLSX.
+    Export(ExportArgs),
 }
 
 /// `fieldsync init`.
@@ -180,6 +185,66 @@ pub struct HandoverArgs {
     /// List what would move; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `fieldsync import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The spreadsheet: .csv (UTF-8, as Excel's "CSV UTF-8" saves it) or .xlsx (its first sheet).
+    /// The first row names the columns.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Which field a column holds, when its header is not recognised: --map 微信=ignore,
+    /// --map D=phone (the column by its header or letter). Repeat for more columns.
+    #[arg(long = "map", value_name = "COLUMN=FIELD")]
+    pub maps: Vec<String>,
+    /// Check every row and report; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import the valid rows and list the invalid ones (by default one invalid row stops the
+    /// whole import).
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// What to do with rows that repeat a lead (same phone, same email, or same company and
+    /// contact) in the store or higher in the file.
+    #[arg(long, value_enum, default_value = "refuse")]
+    pub duplicates: DuplicatesArg,
+}
+
+/// `--duplicates`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DuplicatesArg {
+    /// List them and import nothing.
+    Refuse,
+    /// Leave them out.
+    Skip,
+    /// Write their values into the lead they repeat.
+    Merge,
+}
+
+/// `fieldsync export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ExportFormatArg,
+    /// Export every follow-up (one row each) instead of the leads.
+    #[arg(long)]
+    pub followups: bool,
+    /// Write to this file (replaced whole, never half-written) instead of printing; XLSX needs it.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `export --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormatArg {
+    /// CSV, UTF-8 with a byte-order mark (Excel reads Chinese text right).
+    Csv,
+    /// One JSON array of objects.
+    Json,
+    /// An Excel workbook.
+    Xlsx,
 }
 
 /// `fieldsync history`.

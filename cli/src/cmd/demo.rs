@@ -129,7 +129,7 @@ fn write_report(
         pipeline,
         Format::Html,
     )?;
-    super::report::write_whole(&report, html.as_bytes())?;
+    super::destination::write_whole(&report, |file| Ok(file.write_all(html.as_bytes())?))?;
     Ok(report)
 }
 

@@ -5,9 +5,12 @@ mod change;
 mod conflicts;
 mod demo;
 mod demo_team;
+mod destination;
+mod export;
 mod funnel;
 mod handover;
 mod history;
+mod import;
 mod init;
 mod join;
 mod lead_add;
@@ -54,6 +57,8 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<bool> {
         Command::Report(args) => report::run(&cx, &args, out),
         Command::History(args) => history::run(&cx, &args, out),
         Command::Handover(args) => handover::run(&cx, &args, out),
+        Command::Import(args) => import::run(&cx, &args, out),
+        Command::Export(args) => export::run(&cx, &args, out),
     }
     .map(|()| true)
 }

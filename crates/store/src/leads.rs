@@ -24,6 +24,33 @@ pub struct Updated {
     pub lead: Lead,
 }
 
+/// The leads written in one transaction of [`Store::write_batch`].
+pub struct LeadBatch<'txn, 'meta> {
+    tables: LeadTables<'txn>,
+    pipeline: &'meta Pipeline,
+    actor: &'meta ActorId,
+}
+
+impl LeadBatch<'_, '_> {
+    /// Creates a lead with its history.
+    pub fn create(&mut self, history: &LeadHistory) -> Result<(), StoreError> {
+        let doc = build(history, self.pipeline, self.actor)?;
+        self.tables
+            .insert_new(&doc, &doc.view(), &doc.save(), Origin::Local)
+    }
+
+    /// Applies `actions` to a lead (stored, or created earlier in this batch) as one change.
+    pub fn update(
+        &mut self,
+        id: &LeadId,
+        actions: &[Action],
+        stamp: &Stamp,
+    ) -> Result<Updated, StoreError> {
+        self.tables
+            .apply_local(id, actions, self.pipeline, self.actor, stamp)
+    }
+}
+
 /// The `DOCS` key of a lead, from `DOC_KEYS`; `None` if the lead is not in the store.
 pub(crate) fn doc_key<'a>(
     keys: &impl ReadableTable<&'static str, u64>,
@@ -299,17 +326,31 @@ impl Store {
         histories: impl IntoIterator<Item = LeadHistory>,
         mut progress: impl FnMut(usize),
     ) -> Result<usize, StoreError> {
-        let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
-        self.write(|txn| {
-            let mut tables = LeadTables::open(txn)?;
+        self.write_batch(|batch| {
             let mut count = 0;
             for history in histories {
-                let doc = build(&history, &pipeline, &actor)?;
-                tables.insert_new(&doc, &doc.view(), &doc.save(), Origin::Local)?;
+                batch.create(&history)?;
                 count += 1;
                 progress(count);
             }
             Ok(count)
+        })
+    }
+
+    /// Runs `work` in one write transaction: every lead it creates or changes is written, or,
+    /// if it returns an error (its own, such as a file that cannot be read any further, or the
+    /// store's), none is.
+    pub fn write_batch<T, E: From<StoreError>>(
+        &mut self,
+        work: impl FnOnce(&mut LeadBatch<'_, '_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
+        self.write_with(|txn| {
+            work(&mut LeadBatch {
+                tables: LeadTables::open(txn)?,
+                pipeline: &pipeline,
+                actor: &actor,
+            })
         })
     }
 
@@ -338,13 +379,10 @@ impl Store {
         updates: &[(LeadId, Vec<Action>)],
         stamp: &Stamp,
     ) -> Result<usize, StoreError> {
-        let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
-        self.write(|txn| {
-            let mut tables = LeadTables::open(txn)?;
+        self.write_batch(|batch| {
             let mut changed = 0;
             for (id, actions) in updates {
-                let updated = tables.apply_local(id, actions, &pipeline, &actor, stamp)?;
-                changed += usize::from(updated.changed);
+                changed += usize::from(batch.update(id, actions, stamp)?.changed);
             }
             Ok(changed)
         })

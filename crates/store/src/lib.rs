@@ -40,7 +40,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use error::{LookupError, OpenError, StoreError};
-pub use leads::Updated;
+pub use leads::{LeadBatch, Updated};
 pub use maintenance::StoreStats;
 pub use sync::{Merged, Outgoing, Remote};
 
@@ -224,23 +224,32 @@ impl Store {
         &mut self,
         work: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.write_with(work)
+    }
+
+    /// [`Store::write`] for work whose errors are of another type, such as a reader's.
+    pub(crate) fn write_with<T, E: From<StoreError>>(
+        &mut self,
+        work: impl FnOnce(&WriteTransaction) -> Result<T, E>,
+    ) -> Result<T, E> {
         if !matches!(self.handle, Some(Handle::Write(_))) {
             // The read-only handle must be closed before an exclusive writer can open the file.
             self.handle = None;
-            let db = handle::open_write(&self.location.path, self.location.lock_wait)?;
+            let db = handle::open_write(&self.location.path, self.location.lock_wait)
+                .map_err(StoreError::from)?;
             self.handle = Some(Handle::Write(db));
         }
         let Some(Handle::Write(db)) = &self.handle else {
-            return Err(StoreError::Storage("the store is closed".into()));
+            return Err(StoreError::Storage("the store is closed".into()).into());
         };
-        let txn = db.begin_write()?;
+        let txn = db.begin_write().map_err(StoreError::from)?;
         match work(&txn) {
             Ok(value) => {
-                txn.commit()?;
+                txn.commit().map_err(StoreError::from)?;
                 Ok(value)
             }
             Err(err) => {
-                txn.abort()?;
+                txn.abort().map_err(StoreError::from)?;
                 Err(err)
             }
         }

@@ -1,0 +1,121 @@
+//! `fieldsync import FILE`: check every row of a spreadsheet, report what is wrong by line and
+//! column, then write every lead in one transaction (or nothing).
+
+use std::io::Write;
+
+use anyhow::{Result, anyhow};
+use fieldsync_transfer::import::{
+    ImportOptions, ImportReport, MAX_LISTED, OnDuplicate, Progress, import,
+};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::args::{DuplicatesArg, ImportArgs};
+use crate::context::Context;
+
+/// Imports the file, or says why not.
+pub fn run(cx: &Context, args: &ImportArgs, out: &mut impl Write) -> Result<()> {
+    let options = ImportOptions {
+        maps: args.maps.clone(),
+        skip_invalid: args.skip_invalid,
+        on_duplicate: match args.duplicates {
+            DuplicatesArg::Refuse => OnDuplicate::Refuse,
+            DuplicatesArg::Skip => OnDuplicate::Skip,
+            DuplicatesArg::Merge => OnDuplicate::Merge,
+        },
+        dry_run: args.dry_run,
+    };
+    let mut store = cx.open_store()?;
+    let stamp = cx.stamp(&store);
+    let pipeline = store.pipeline().clone();
+    let parse = cx.parse_context(&pipeline);
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let mut progress = |step: Progress| match step {
+        Progress::Checking(rows) => bar.set_position(rows),
+        Progress::Writing(done, total) => {
+            if bar.length() != Some(total) {
+                bar.set_length(total);
+                bar.set_style(style("writing {bar:30} {pos}/{len} leads"));
+            }
+            bar.set_position(done);
+        }
+    };
+    bar.set_style(style("checking {pos} rows"));
+    let report = import(
+        &mut store,
+        &args.file,
+        &options,
+        &parse,
+        &stamp,
+        &mut progress,
+    );
+    bar.finish_and_clear();
+    let report = report?;
+    let refusal = report.refusal(&options);
+    // Problems go to stdout in a dry run (they are what was asked for), else to stderr.
+    if args.dry_run {
+        list(out, &report)?;
+    } else if refusal.is_some() || report.invalid_rows + report.duplicate_rows > 0 {
+        list(&mut std::io::stderr().lock(), &report)?;
+    }
+    if !report.unmapped.is_empty() {
+        writeln!(
+            out,
+            "not imported: the columns {} (map one with --map COLUMN=field)",
+            report.unmapped.join(", ")
+        )?;
+    }
+    let file = args.file.display();
+    match (args.dry_run, refusal) {
+        (true, refusal) => {
+            writeln!(out, "dry run: {}; nothing was written", summary(&report))?;
+            if let Some(refusal) = refusal {
+                writeln!(out, "the import would stop: {refusal}")?;
+            }
+            Ok(())
+        }
+        (false, Some(refusal)) => Err(anyhow!("{file}: {refusal}")),
+        (false, None) => {
+            writeln!(out, "imported {file}: {}", summary(&report))?;
+            Ok(())
+        }
+    }
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+/// "1,200 rows: 1,180 new leads, 12 merged, 5 duplicates skipped, 3 invalid".
+fn summary(report: &ImportReport) -> String {
+    let mut parts = vec![format!("{} new leads", report.created)];
+    if report.merged > 0 {
+        parts.push(format!("{} merged into existing leads", report.merged));
+    }
+    if report.duplicate_rows > 0 {
+        parts.push(format!("{} duplicates", report.duplicate_rows));
+    }
+    if report.invalid_rows > 0 {
+        parts.push(format!("{} invalid", report.invalid_rows));
+    }
+    format!("{} rows: {}", report.rows, parts.join(", "))
+}
+
+/// Every listed problem and duplicate, one per line, and how many more there are.
+fn list(to: &mut impl Write, report: &ImportReport) -> Result<()> {
+    for problem in &report.problems {
+        writeln!(to, "{problem}")?;
+    }
+    if report.invalid_rows as usize > report.problems.len() && report.problems.len() == MAX_LISTED {
+        writeln!(to, "(only the first {MAX_LISTED} problems are listed)")?;
+    }
+    for duplicate in &report.duplicates {
+        writeln!(to, "duplicate: {duplicate}")?;
+    }
+    let unlisted = report
+        .duplicate_rows
+        .saturating_sub(report.duplicates.len() as u64);
+    if unlisted > 0 {
+        writeln!(to, "(and {unlisted} more duplicates)")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! One row of a sheet checked and turned into a new lead; what is wrong with it is reported
+//! by line, column and reason, every problem of the row at once.
+
+use std::fmt;
+
+use automerge::ScalarValue;
+use chrono::{DateTime, TimeZone, Utc};
+use fieldsync_model::{
+    Action, Field, LeadHistory, LeadId, NewLead, ParseContext, Priority, Stamp, validate, when,
+};
+
+use crate::columns::{Mapping, Target};
+use crate::sheet::SheetRow;
+
+/// Something wrong with one row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The row's line in the file.
+    pub line: u64,
+    /// The column, as "C (联系方式)", when one cell is at fault.
+    pub column: Option<String>,
+    /// What is wrong and how to fix it.
+    pub reason: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.column {
+            Some(column) => write!(f, "line {}, column {column}: {}", self.line, self.reason),
+            None => write!(f, "line {}: {}", self.line, self.reason),
+        }
+    }
+}
+
+/// A row that passed every check: the lead it makes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Draft {
+    /// Its line in the file.
+    pub line: u64,
+    /// Field values given (empty cells are left out).
+    pub fields: Vec<(Field, ScalarValue)>,
+    /// Responsible rep.
+    pub owner: String,
+    /// Stage key, when not the first stage.
+    pub stage: Option<String>,
+    /// When it entered that stage.
+    pub stage_entered_at: Option<DateTime<Utc>>,
+    /// When it came in.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Draft {
+    /// A field's text as given, or "".
+    pub fn text(&self, field: Field) -> &str {
+        self.fields
+            .iter()
+            .find(|(f, _)| *f == field)
+            .and_then(|(_, value)| match value {
+                ScalarValue::Str(text) => Some(text.as_str()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    /// The new lead, recorded by `stamp`: created, then moved to its stage if not the first.
+    pub fn history(&self, id: LeadId, stamp: &Stamp) -> LeadHistory {
+        let mut fields = self.fields.clone();
+        if !fields.iter().any(|(f, _)| *f == Field::Priority) {
+            fields.push((Field::Priority, Priority::Medium.key().into()));
+        }
+        let events = self
+            .stage
+            .iter()
+            .map(|stage| {
+                let at = self.stage_entered_at.unwrap_or(self.created_at);
+                (
+                    Action::Move {
+                        to: stage.clone(),
+                        at,
+                    },
+                    stamp.clone(),
+                )
+            })
+            .collect();
+        LeadHistory {
+            id,
+            new: NewLead {
+                fields,
+                owner: Some(self.owner.clone()),
+                created_at: self.created_at,
+            },
+            creator: stamp.clone(),
+            events,
+        }
+    }
+
+    /// The change that merges this row into an existing lead: every field it gives.
+    pub fn merge_action(&self) -> Action {
+        Action::Edit(
+            self.fields
+                .iter()
+                .map(|(field, value)| (*field, Some(value.clone())))
+                .collect(),
+        )
+    }
+}
+
+/// Checks rows of one sheet against its mapping.
+pub struct Drafter<'a, Tz: TimeZone> {
+    /// The sheet's columns.
+    pub mapping: &'a Mapping,
+    /// Pipeline, clock and zone.
+    pub parse: ParseContext<'a, Tz>,
+    /// Owner of rows that name none: the member importing.
+    pub me: &'a str,
+}
+
+impl<Tz: TimeZone> Drafter<'_, Tz> {
+    /// The lead `row` makes, or everything wrong with it.
+    pub fn draft(&self, row: &SheetRow) -> Result<Draft, Vec<Problem>> {
+        let mut problems: Vec<Problem> = row
+            .unreadable
+            .iter()
+            .map(|(column, reason)| self.problem(row, *column, reason.clone()))
+            .collect();
+        let mut draft = Draft {
+            line: row.line,
+            fields: Vec::new(),
+            owner: self.me.to_owned(),
+            stage: None,
+            stage_entered_at: None,
+            created_at: self.parse.now,
+        };
+        for (column, target) in self.mapping.columns() {
+            if row.unreadable.iter().any(|(c, _)| *c == column) {
+                continue;
+            }
+            let text = row.cells.get(column).map_or("", String::as_str);
+            if let Err(reason) = self.take(&mut draft, target, text) {
+                problems.push(self.problem(row, column, reason));
+            }
+        }
+        if let Some(at) = draft.stage_entered_at
+            && at < draft.created_at
+        {
+            problems.push(Problem {
+                line: row.line,
+                column: None,
+                reason: "the stage was entered before the lead was created: check both dates"
+                    .to_owned(),
+            });
+        }
+        if problems.is_empty() {
+            Ok(draft)
+        } else {
+            Err(problems)
+        }
+    }
+
+    fn problem(&self, row: &SheetRow, column: usize, reason: String) -> Problem {
+        Problem {
+            line: row.line,
+            column: Some(self.mapping.describe(column)),
+            reason,
+        }
+    }
+
+    /// Checks one cell and puts its value in the draft.
+    fn take(&self, draft: &mut Draft, target: Target, text: &str) -> Result<(), String> {
+        let pipeline = self.parse.pipeline;
+        let time = |name: &'static str| {
+            when::parse_event_time(text, self.parse.now, self.parse.zone)
+                .map_err(|problem| format!("{name}: {problem}"))
+        };
+        match target {
+            Target::Field(field) => {
+                if let Some(value) = field.parse(text, &self.parse).map_err(|e| e.to_string())? {
+                    draft.fields.push((field, value));
+                }
+            }
+            Target::Owner if !text.is_empty() => {
+                draft.owner = validate::line("owner", text).map_err(|e| e.to_string())?;
+            }
+            Target::Stage if !text.is_empty() => {
+                let stage = pipeline.resolve_stage(text).map_err(|e| e.to_string())?;
+                if stage.key != pipeline.first_stage().key {
+                    draft.stage = Some(stage.key.clone());
+                }
+            }
+            Target::StageEnteredAt if !text.is_empty() => {
+                draft.stage_entered_at = Some(time("stage_entered_at")?);
+            }
+            Target::CreatedAt if !text.is_empty() => draft.created_at = time("created_at")?,
+            Target::Owner
+            | Target::Stage
+            | Target::StageEnteredAt
+            | Target::CreatedAt
+            | Target::Ignore => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,355 @@
+//! `fieldsync export`: every lead (not deleted) with its stage, outcome and latest follow-up,
+//! or every follow-up of every lead, as CSV, JSON or XLSX. Times are written in the user's
+//! zone with their offset (`2026-03-02T09:30:00+08:00`), which `import` reads back.
+//! Lead columns use the names `import` matches, so an export imports as the same leads.
+
+use std::fs::File;
+use std::io::Write;
+
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use fieldsync_model::{Field, Lead, Money, Outcome};
+use fieldsync_store::Store;
+use rust_xlsxwriter::Workbook;
+use serde_json::{Map, Value as Json};
+
+use crate::TransferError;
+
+/// The file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// CSV, UTF-8 with a byte-order mark so that Excel reads Chinese text right.
+    Csv,
+    /// One JSON array of objects.
+    Json,
+    /// An Excel workbook with one sheet.
+    Xlsx,
+}
+
+/// What is exported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportWhat {
+    /// One row per lead.
+    Leads,
+    /// One row per follow-up.
+    FollowUps,
+}
+
+/// Where the export goes. XLSX needs a file (the format is a zip archive).
+pub enum Destination<'a> {
+    /// A stream such as standard output (CSV and JSON only).
+    Stream(&'a mut dyn Write),
+    /// A file.
+    File(&'a mut File),
+}
+
+/// One value of a table.
+#[derive(Clone, Debug, PartialEq)]
+enum Value {
+    Text(String),
+    Number(f64),
+    Empty,
+}
+
+impl Value {
+    fn text(text: impl Into<String>) -> Value {
+        let text = text.into();
+        if text.is_empty() {
+            Value::Empty
+        } else {
+            Value::Text(text)
+        }
+    }
+
+    fn money(money: Option<Money>) -> Value {
+        money.map_or(Value::Empty, |m| Value::Number(m.cents() as f64 / 100.0))
+    }
+
+    fn time<Tz: TimeZone>(at: Option<DateTime<Utc>>, zone: &Tz) -> Value
+    where
+        Tz::Offset: std::fmt::Display,
+    {
+        at.map_or(Value::Empty, |at| {
+            Value::Text(
+                at.with_timezone(zone)
+                    .to_rfc3339_opts(SecondsFormat::Secs, true),
+            )
+        })
+    }
+
+    /// As CSV writes it.
+    fn as_text(&self) -> String {
+        match self {
+            Value::Text(text) => text.clone(),
+            Value::Number(number) => number.to_string(),
+            Value::Empty => String::new(),
+        }
+    }
+}
+
+/// The lead columns after the fields.
+const LEAD_TAIL: [&str; 13] = [
+    "owner",
+    "stage",
+    "stage_entered_at",
+    "created_at",
+    "outcome",
+    "outcome_at",
+    "deal_amount",
+    "loss_reason",
+    "followups",
+    "last_followup_at",
+    "last_followup",
+    "next_step",
+    "next_due",
+];
+
+/// The follow-up columns.
+const FOLLOW_UP_COLUMNS: [&str; 10] = [
+    "lead_id",
+    "company",
+    "at",
+    "recorded_at",
+    "recorded_by",
+    "channel",
+    "summary",
+    "feedback",
+    "next_step",
+    "next_due",
+];
+
+fn header(what: ExportWhat) -> Vec<&'static str> {
+    match what {
+        ExportWhat::Leads => std::iter::once("id")
+            .chain(Field::ALL.iter().map(|field| field.key()))
+            .chain(LEAD_TAIL)
+            .collect(),
+        ExportWhat::FollowUps => FOLLOW_UP_COLUMNS.to_vec(),
+    }
+}
+
+/// The records of one lead.
+fn records<Tz: TimeZone>(lead: &Lead, what: ExportWhat, zone: &Tz) -> Vec<Vec<Value>>
+where
+    Tz::Offset: std::fmt::Display,
+{
+    match what {
+        ExportWhat::Leads => {
+            let latest = lead.followups.last();
+            let mut record = vec![Value::text(lead.id.as_str())];
+            record.extend(Field::ALL.iter().map(|field| match field {
+                Field::Amount => Value::money(lead.amount()),
+                _ => Value::text(lead.text(*field)),
+            }));
+            record.extend([
+                Value::text(lead.owner.clone().unwrap_or_default()),
+                Value::text(lead.stage.clone()),
+                Value::time(Some(lead.stage_entered_at), zone),
+                Value::time(Some(lead.created_at), zone),
+                Value::text(lead.outcome.key()),
+                Value::time(
+                    lead.outcome_at.filter(|_| lead.outcome != Outcome::Open),
+                    zone,
+                ),
+                Value::money(lead.deal_amount),
+                Value::text(lead.loss_reason.clone().unwrap_or_default()),
+                Value::Number(lead.followups.len() as f64),
+                Value::time(latest.map(|f| f.times.at), zone),
+                Value::text(
+                    latest
+                        .map(|f| format!("{}: {}", f.channel, f.summary))
+                        .unwrap_or_default(),
+                ),
+                Value::text(latest.and_then(|f| f.next.clone()).unwrap_or_default()),
+                Value::text(
+                    latest
+                        .and_then(|f| f.due)
+                        .map(|due| due.to_stored())
+                        .unwrap_or_default(),
+                ),
+            ]);
+            vec![record]
+        }
+        ExportWhat::FollowUps => lead
+            .followups
+            .iter()
+            .map(|followup| {
+                vec![
+                    Value::text(lead.id.as_str()),
+                    Value::text(lead.text(Field::Company)),
+                    Value::time(Some(followup.times.at), zone),
+                    Value::time(Some(followup.times.recorded_at), zone),
+                    Value::text(followup.times.by.clone()),
+                    Value::text(followup.channel.clone()),
+                    Value::text(followup.summary.clone()),
+                    Value::text(followup.feedback.clone().unwrap_or_default()),
+                    Value::text(followup.next.clone().unwrap_or_default()),
+                    Value::text(followup.due.map(|due| due.to_stored()).unwrap_or_default()),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// Writes records in one format.
+enum Sink<'a> {
+    Csv(Box<csv::Writer<&'a mut dyn Write>>),
+    Json {
+        out: &'a mut dyn Write,
+        header: Vec<&'static str>,
+        first: bool,
+    },
+    Xlsx {
+        workbook: Box<Workbook>,
+        file: &'a mut File,
+        row: u32,
+    },
+}
+
+fn write_error(err: impl std::fmt::Display) -> TransferError {
+    TransferError::Write {
+        path: "the export".to_owned(),
+        reason: err.to_string(),
+    }
+}
+
+impl<'a> Sink<'a> {
+    fn new(
+        format: ExportFormat,
+        destination: Destination<'a>,
+        header: Vec<&'static str>,
+    ) -> Result<Sink<'a>, TransferError> {
+        let stream: &'a mut dyn Write = match destination {
+            Destination::File(file) if format == ExportFormat::Xlsx => {
+                let mut workbook = Box::new(Workbook::new());
+                let sheet = workbook
+                    .add_worksheet_with_constant_memory()
+                    .map_err(write_error)?;
+                for (column, name) in header.iter().enumerate() {
+                    sheet
+                        .write_string(0, column_number(column)?, *name)
+                        .map_err(write_error)?;
+                }
+                return Ok(Sink::Xlsx {
+                    workbook,
+                    file,
+                    row: 1,
+                });
+            }
+            Destination::Stream(_) if format == ExportFormat::Xlsx => {
+                return Err(TransferError::Write {
+                    path: "standard output".to_owned(),
+                    reason: "an XLSX export needs a file: give --out FILE.xlsx".to_owned(),
+                });
+            }
+            Destination::File(file) => file,
+            Destination::Stream(stream) => stream,
+        };
+        match format {
+            ExportFormat::Csv => {
+                stream
+                    .write_all("\u{feff}".as_bytes())
+                    .map_err(write_error)?;
+                let mut writer = csv::Writer::from_writer(stream);
+                writer.write_record(&header).map_err(write_error)?;
+                Ok(Sink::Csv(Box::new(writer)))
+            }
+            _ => {
+                stream.write_all(b"[").map_err(write_error)?;
+                Ok(Sink::Json {
+                    out: stream,
+                    header,
+                    first: true,
+                })
+            }
+        }
+    }
+
+    fn record(&mut self, values: &[Value]) -> Result<(), TransferError> {
+        match self {
+            Sink::Csv(writer) => writer
+                .write_record(values.iter().map(Value::as_text))
+                .map_err(write_error),
+            Sink::Json { out, header, first } => {
+                let object: Map<String, Json> = header
+                    .iter()
+                    .zip(values)
+                    .map(|(name, value)| {
+                        let json = match value {
+                            Value::Text(text) => Json::from(text.as_str()),
+                            Value::Number(number) => Json::from(*number),
+                            Value::Empty => Json::Null,
+                        };
+                        ((*name).to_owned(), json)
+                    })
+                    .collect();
+                out.write_all(if *first { b"\n" } else { b",\n" })
+                    .map_err(write_error)?;
+                *first = false;
+                serde_json::to_writer(&mut **out, &object).map_err(write_error)
+            }
+            Sink::Xlsx { workbook, row, .. } => {
+                let sheet = workbook.worksheet_from_index(0).map_err(write_error)?;
+                for (column, value) in values.iter().enumerate() {
+                    let column = column_number(column)?;
+                    match value {
+                        Value::Text(text) => sheet.write_string(*row, column, text).map(drop),
+                        Value::Number(number) => {
+                            sheet.write_number(*row, column, *number).map(drop)
+                        }
+                        Value::Empty => Ok(()),
+                    }
+                    .map_err(write_error)?;
+                }
+                *row += 1;
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(self) -> Result<(), TransferError> {
+        match self {
+            Sink::Csv(mut writer) => writer.flush().map_err(write_error),
+            Sink::Json { out, .. } => out.write_all(b"\n]\n").map_err(write_error),
+            Sink::Xlsx {
+                mut workbook, file, ..
+            } => workbook.save_to_writer(file).map_err(write_error),
+        }
+    }
+}
+
+fn column_number(index: usize) -> Result<u16, TransferError> {
+    u16::try_from(index).map_err(write_error)
+}
+
+/// Exports every lead that is not deleted, in id order; `progress` gets leads done and the
+/// total. Returns the number of records written.
+pub fn export<Tz: TimeZone>(
+    store: &Store,
+    what: ExportWhat,
+    format: ExportFormat,
+    zone: &Tz,
+    destination: Destination<'_>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<u64, TransferError>
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let ids: Vec<_> = store
+        .rows()?
+        .into_iter()
+        .filter(|row| !row.deleted)
+        .map(|row| row.id)
+        .collect();
+    let mut sink = Sink::new(format, destination, header(what))?;
+    let mut written = 0;
+    for (done, id) in ids.iter().enumerate() {
+        let lead = store.load(id)?.view();
+        for record in records(&lead, what, zone) {
+            sink.record(&record)?;
+            written += 1;
+        }
+        progress(done as u64 + 1, ids.len() as u64);
+    }
+    sink.finish()?;
+    Ok(written)
+}

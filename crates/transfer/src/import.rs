@@ -1,0 +1,238 @@
+//! `fieldsync import`: the whole file is checked first (every row validated, every duplicate
+//! found) without writing; only then, unless something blocks it, is it read again and every
+//! lead written in one store transaction. Memory holds one row at a time plus the duplicate
+//! index, never the file.
+
+use std::path::Path;
+
+use chrono::TimeZone;
+use fieldsync_model::{LeadId, ParseContext, Stamp};
+use fieldsync_store::{LeadBatch, Store};
+
+use crate::TransferError;
+use crate::columns::Mapping;
+use crate::draft::{Draft, Drafter, Problem};
+use crate::duplicates::{Duplicate, DuplicateIndex, Original};
+use crate::sheet::{self, SheetRow};
+
+/// Problems and duplicates listed in a report; the rest are counted.
+pub const MAX_LISTED: usize = 50;
+
+/// What to do with a row that repeats a lead.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnDuplicate {
+    /// Import nothing and list them.
+    #[default]
+    Refuse,
+    /// Leave them out.
+    Skip,
+    /// Write their values into the lead they repeat.
+    Merge,
+}
+
+/// How to import.
+#[derive(Clone, Debug, Default)]
+pub struct ImportOptions {
+    /// `COLUMN=field` overrides of the header matching.
+    pub maps: Vec<String>,
+    /// Import the valid rows and leave the invalid ones out, instead of importing nothing.
+    pub skip_invalid: bool,
+    /// What to do with duplicates.
+    pub on_duplicate: OnDuplicate,
+    /// Check and report only.
+    pub dry_run: bool,
+}
+
+/// What an import found and did.
+#[derive(Clone, Debug, Default)]
+pub struct ImportReport {
+    /// Rows read below the header.
+    pub rows: u64,
+    /// Leads created (or that would be, in a dry run or a refused import).
+    pub created: u64,
+    /// Rows merged into an existing lead (or that would be).
+    pub merged: u64,
+    /// Rows with at least one problem.
+    pub invalid_rows: u64,
+    /// The first [`MAX_LISTED`] problems.
+    pub problems: Vec<Problem>,
+    /// Rows that repeat a lead.
+    pub duplicate_rows: u64,
+    /// The first [`MAX_LISTED`] of them.
+    pub duplicates: Vec<Duplicate>,
+    /// Headers of columns nothing was imported from.
+    pub unmapped: Vec<String>,
+    /// Whether the store was written.
+    pub written: bool,
+}
+
+impl ImportReport {
+    /// Why nothing may be imported, with what to do about it.
+    pub fn refusal(&self, options: &ImportOptions) -> Option<String> {
+        let rows = |count: u64| {
+            if count == 1 {
+                "1 row".to_owned()
+            } else {
+                format!("{count} rows")
+            }
+        };
+        if self.invalid_rows > 0 && !options.skip_invalid {
+            Some(format!(
+                "{} invalid: nothing was imported (fix them, or give --skip-invalid to import the others)",
+                if self.invalid_rows == 1 {
+                    "1 row is".to_owned()
+                } else {
+                    format!("{} are", rows(self.invalid_rows))
+                }
+            ))
+        } else if self.duplicate_rows > 0 && options.on_duplicate == OnDuplicate::Refuse {
+            Some(format!(
+                "{} {} leads: nothing was imported (give --duplicates skip to leave them out, or --duplicates merge to update those leads)",
+                rows(self.duplicate_rows),
+                if self.duplicate_rows == 1 {
+                    "repeats"
+                } else {
+                    "repeat"
+                }
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// Progress, for a progress bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Rows checked so far.
+    Checking(u64),
+    /// Rows written so far, of the rows to write.
+    Writing(u64, u64),
+}
+
+/// What becomes of one row.
+enum Outcome<'a> {
+    Create(&'a Draft, &'a LeadId),
+    Merge(&'a Draft, &'a LeadId),
+    Invalid(Vec<Problem>),
+    Duplicate(Duplicate),
+}
+
+/// Reads the file once, deciding what becomes of each row. Both passes walk the file with
+/// this one function, so the write does exactly what the check reported.
+fn walk<Tz: TimeZone>(
+    path: &Path,
+    options: &ImportOptions,
+    parse: &ParseContext<'_, Tz>,
+    me: &str,
+    mut index: DuplicateIndex,
+    mut each: impl FnMut(Outcome<'_>) -> Result<(), TransferError>,
+) -> Result<Mapping, TransferError> {
+    let mut mapping: Option<Mapping> = None;
+    sheet::read_rows(path, |row: &SheetRow| {
+        let Some(mapping) = &mapping else {
+            mapping = Some(Mapping::new(&row.cells, &options.maps)?);
+            return Ok(());
+        };
+        let drafter = Drafter {
+            mapping,
+            parse: ParseContext {
+                pipeline: parse.pipeline,
+                now: parse.now,
+                zone: parse.zone,
+            },
+            me,
+        };
+        let draft = match drafter.draft(row) {
+            Ok(draft) => draft,
+            Err(problems) => return each(Outcome::Invalid(problems)),
+        };
+        match (index.find(&draft), options.on_duplicate) {
+            (Some(duplicate), OnDuplicate::Merge) => {
+                let into = duplicate.original.clone();
+                index.insert(&draft, into.clone());
+                each(Outcome::Merge(&draft, into.id()))
+            }
+            (Some(duplicate), _) => each(Outcome::Duplicate(duplicate)),
+            (None, _) => {
+                let id = LeadId::random();
+                index.insert(
+                    &draft,
+                    Original::Row {
+                        line: draft.line,
+                        id: id.clone(),
+                    },
+                );
+                each(Outcome::Create(&draft, &id))
+            }
+        }
+    })?;
+    mapping.ok_or_else(|| TransferError::Read {
+        path: path.display().to_string(),
+        reason: "the file is empty: it needs a header row, then one row per lead".to_owned(),
+    })
+}
+
+/// Imports `path` into `store` as `stamp.by`, recorded at `stamp.now`.
+pub fn import<Tz: TimeZone>(
+    store: &mut Store,
+    path: &Path,
+    options: &ImportOptions,
+    parse: &ParseContext<'_, Tz>,
+    stamp: &Stamp,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ImportReport, TransferError> {
+    let index = DuplicateIndex::of_store(&store.rows()?);
+    let mut report = ImportReport::default();
+    let mapping = walk(path, options, parse, &stamp.by, index.clone(), |outcome| {
+        report.rows += 1;
+        match outcome {
+            Outcome::Create(..) => report.created += 1,
+            Outcome::Merge(..) => report.merged += 1,
+            Outcome::Invalid(problems) => {
+                report.invalid_rows += 1;
+                let room = MAX_LISTED.saturating_sub(report.problems.len());
+                report.problems.extend(problems.into_iter().take(room));
+            }
+            Outcome::Duplicate(duplicate) => {
+                report.duplicate_rows += 1;
+                if report.duplicates.len() < MAX_LISTED {
+                    report.duplicates.push(duplicate);
+                }
+            }
+        }
+        progress(Progress::Checking(report.rows));
+        Ok(())
+    })?;
+    report.unmapped = mapping.unmapped().into_iter().map(str::to_owned).collect();
+    if options.dry_run || report.refusal(options).is_some() {
+        return Ok(report);
+    }
+    let planned = report.created + report.merged;
+    store.write_batch(|batch: &mut LeadBatch<'_, '_>| {
+        let mut written = 0;
+        walk(path, options, parse, &stamp.by, index, |outcome| {
+            match outcome {
+                Outcome::Create(draft, id) => batch.create(&draft.history(id.clone(), stamp))?,
+                Outcome::Merge(draft, id) => {
+                    batch.update(id, &[draft.merge_action()], stamp)?;
+                }
+                Outcome::Invalid(_) if options.skip_invalid => return Ok(()),
+                Outcome::Duplicate(_) if options.on_duplicate == OnDuplicate::Skip => return Ok(()),
+                Outcome::Invalid(_) | Outcome::Duplicate(_) => {
+                    return Err(TransferError::Changed(path.display().to_string()));
+                }
+            }
+            written += 1;
+            progress(Progress::Writing(written, planned));
+            Ok(())
+        })?;
+        if written == planned {
+            Ok(())
+        } else {
+            Err(TransferError::Changed(path.display().to_string()))
+        }
+    })?;
+    report.written = true;
+    Ok(report)
+}
