@@ -51,31 +51,33 @@ pub fn run(cx: &Context, args: &ImportArgs, out: &mut impl Write) -> Result<()> 
     bar.finish_and_clear();
     let report = report?;
     let refusal = report.refusal(&options);
-    // Problems go to stdout in a dry run (they are what was asked for), else to stderr.
-    if args.dry_run {
-        list(out, &report)?;
-    } else if refusal.is_some() || report.invalid_rows + report.duplicate_rows > 0 {
-        list(&mut std::io::stderr().lock(), &report)?;
-    }
+    let file = args.file.display();
+    // A refused import says everything on stderr; otherwise problems go with the summary.
+    let mut stderr = std::io::stderr().lock();
+    let to: &mut dyn Write = if refusal.is_some() && !args.dry_run {
+        &mut stderr
+    } else {
+        out
+    };
+    list(to, &report)?;
     if !report.unmapped.is_empty() {
         writeln!(
-            out,
+            to,
             "not imported: the columns {} (map one with --map COLUMN=field)",
             report.unmapped.join(", ")
         )?;
     }
-    let file = args.file.display();
     match (args.dry_run, refusal) {
         (true, refusal) => {
-            writeln!(out, "dry run: {}; nothing was written", summary(&report))?;
+            writeln!(to, "dry run: {}; nothing was written", summary(&report))?;
             if let Some(refusal) = refusal {
-                writeln!(out, "the import would stop: {refusal}")?;
+                writeln!(to, "the import would stop: {refusal}")?;
             }
             Ok(())
         }
         (false, Some(refusal)) => Err(anyhow!("{file}: {refusal}")),
         (false, None) => {
-            writeln!(out, "imported {file}: {}", summary(&report))?;
+            writeln!(to, "imported {file}: {}", summary(&report))?;
             Ok(())
         }
     }
@@ -101,7 +103,7 @@ fn summary(report: &ImportReport) -> String {
 }
 
 /// Every listed problem and duplicate, one per line, and how many more there are.
-fn list(to: &mut impl Write, report: &ImportReport) -> Result<()> {
+fn list(to: &mut dyn Write, report: &ImportReport) -> Result<()> {
     for problem in &report.problems {
         writeln!(to, "{problem}")?;
     }

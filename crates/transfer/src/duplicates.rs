@@ -16,7 +16,8 @@ use crate::draft::Draft;
 /// What two leads share.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Match {
-    /// The same phone number (digits compared).
+    /// The same phone number: its last ten digits, so that `+86 138 0013 8000` and
+    /// `13800138000` match (shorter numbers: all their digits).
     Phone,
     /// The same email (case ignored).
     Email,
@@ -107,7 +108,8 @@ fn keys(phone: &str, email: &str, company: &str, contact: &str) -> Vec<(Match, u
             .flat_map(char::to_lowercase)
             .collect()
     };
-    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    let digits: String = digits[digits.len().saturating_sub(10)..].iter().collect();
     let email = email.trim().to_lowercase();
     let (company, contact) = (folded(company), folded(contact));
     let mut found = Vec::with_capacity(3);

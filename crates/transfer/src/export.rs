@@ -1,6 +1,7 @@
 //! `fieldsync export`: every lead (not deleted) with its stage, outcome and latest follow-up,
 //! or every follow-up of every lead, as CSV, JSON or XLSX. Times are written in the user's
-//! zone with their offset (`2026-03-02T09:30:00+08:00`), which `import` reads back.
+//! zone with their offset (`2026-03-02T09:30:00+08:00`, with milliseconds when there are
+//! some), which `import` reads back exactly.
 //! Lead columns use the names `import` matches, so an export imports as the same leads.
 
 use std::fs::File;
@@ -10,7 +11,7 @@ use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use fieldsync_model::{Field, Lead, Money, Outcome};
 use fieldsync_store::Store;
 use rust_xlsxwriter::Workbook;
-use serde_json::{Map, Value as Json};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::TransferError;
 
@@ -47,7 +48,35 @@ pub enum Destination<'a> {
 enum Value {
     Text(String),
     Number(f64),
+    Count(u64),
     Empty,
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Text(text) => serializer.serialize_str(text),
+            Value::Number(number) => serializer.serialize_f64(*number),
+            Value::Count(count) => serializer.serialize_u64(*count),
+            Value::Empty => serializer.serialize_none(),
+        }
+    }
+}
+
+/// One record as a JSON object, its keys in column order.
+struct Record<'a> {
+    header: &'a [&'static str],
+    values: &'a [Value],
+}
+
+impl Serialize for Record<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut object = serializer.serialize_map(Some(self.header.len()))?;
+        for (name, value) in self.header.iter().zip(self.values) {
+            object.serialize_entry(name, value)?;
+        }
+        object.end()
+    }
 }
 
 impl Value {
@@ -71,7 +100,7 @@ impl Value {
         at.map_or(Value::Empty, |at| {
             Value::Text(
                 at.with_timezone(zone)
-                    .to_rfc3339_opts(SecondsFormat::Secs, true),
+                    .to_rfc3339_opts(SecondsFormat::AutoSi, true),
             )
         })
     }
@@ -81,6 +110,7 @@ impl Value {
         match self {
             Value::Text(text) => text.clone(),
             Value::Number(number) => number.to_string(),
+            Value::Count(count) => count.to_string(),
             Value::Empty => String::new(),
         }
     }
@@ -152,7 +182,7 @@ where
                 ),
                 Value::money(lead.deal_amount),
                 Value::text(lead.loss_reason.clone().unwrap_or_default()),
-                Value::Number(lead.followups.len() as f64),
+                Value::Count(lead.followups.len() as u64),
                 Value::time(latest.map(|f| f.times.at), zone),
                 Value::text(
                     latest
@@ -270,22 +300,10 @@ impl<'a> Sink<'a> {
                 .write_record(values.iter().map(Value::as_text))
                 .map_err(write_error),
             Sink::Json { out, header, first } => {
-                let object: Map<String, Json> = header
-                    .iter()
-                    .zip(values)
-                    .map(|(name, value)| {
-                        let json = match value {
-                            Value::Text(text) => Json::from(text.as_str()),
-                            Value::Number(number) => Json::from(*number),
-                            Value::Empty => Json::Null,
-                        };
-                        ((*name).to_owned(), json)
-                    })
-                    .collect();
                 out.write_all(if *first { b"\n" } else { b",\n" })
                     .map_err(write_error)?;
                 *first = false;
-                serde_json::to_writer(&mut **out, &object).map_err(write_error)
+                serde_json::to_writer(&mut **out, &Record { header, values }).map_err(write_error)
             }
             Sink::Xlsx { workbook, row, .. } => {
                 let sheet = workbook.worksheet_from_index(0).map_err(write_error)?;
@@ -295,6 +313,9 @@ impl<'a> Sink<'a> {
                         Value::Text(text) => sheet.write_string(*row, column, text).map(drop),
                         Value::Number(number) => {
                             sheet.write_number(*row, column, *number).map(drop)
+                        }
+                        Value::Count(count) => {
+                            sheet.write_number(*row, column, *count as f64).map(drop)
                         }
                         Value::Empty => Ok(()),
                     }

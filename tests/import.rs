@@ -1,0 +1,488 @@
+//! `fieldsync import` and `fieldsync export` with real files: CSV written by hand (byte-order
+//! mark, Chinese headers, quoted commas, blank lines) and XLSX written with rust_xlsxwriter.
+//! A refused import leaves the store file byte for byte as it was; an export imports back as
+//! the same leads.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod util;
+
+use std::path::{Path, PathBuf};
+
+use rust_xlsxwriter::Workbook;
+use serde_json::Value;
+use util::Device;
+
+const HEADER: [&str; 6] = [
+    "客户名称",
+    "联系人",
+    "联系方式",
+    "来源渠道",
+    "预估金额",
+    "微信",
+];
+
+/// Row `n` of a customer list: company (with a comma, so it must be quoted), contact, phone,
+/// source, amount (with a thousands separator), a column nobody maps.
+fn customer(n: usize) -> [String; 6] {
+    [
+        format!("杭州云栖科技, 第{n}分公司"),
+        format!("王{n}"),
+        format!("138 0013 {n:04}"),
+        if n.is_multiple_of(2) {
+            "referral"
+        } else {
+            "trade-show"
+        }
+        .to_owned(),
+        format!("{},500", n + 1),
+        format!("wx{n}"),
+    ]
+}
+
+fn quoted(cell: &str) -> String {
+    if cell.contains([',', '"', '\n']) {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        cell.to_owned()
+    }
+}
+
+/// A UTF-8 CSV with a byte-order mark: the header on line 1, then `rows` customers with a
+/// blank line after every tenth; `bad` replaces a row's phone with `12ab`. Returns the file and
+/// the line each customer is on.
+fn csv_file(dir: &Path, rows: usize, bad: Option<usize>) -> (PathBuf, Vec<u64>) {
+    let mut text = String::from("\u{feff}");
+    text.push_str(&HEADER.join(","));
+    text.push('\n');
+    let mut line = 1;
+    let mut lines = Vec::new();
+    for n in 0..rows {
+        let mut row = customer(n);
+        if bad == Some(n) {
+            row[2] = "12ab".to_owned();
+        }
+        line += 1;
+        lines.push(line);
+        text.push_str(&row.iter().map(|c| quoted(c)).collect::<Vec<_>>().join(","));
+        text.push('\n');
+        if n % 10 == 9 {
+            text.push('\n');
+            line += 1;
+        }
+    }
+    let path = dir.join("customers.csv");
+    std::fs::write(&path, text).unwrap();
+    (path, lines)
+}
+
+/// The same customers as an XLSX sheet (row 1 the header); phones are numbers, as Excel
+/// keeps digits typed into a cell, and `bad` gets the text `12ab`.
+fn xlsx_file(dir: &Path, rows: usize, bad: Option<usize>) -> PathBuf {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (column, name) in HEADER.iter().enumerate() {
+        sheet.write_string(0, column as u16, *name).unwrap();
+    }
+    for n in 0..rows {
+        let row = customer(n);
+        let at = n as u32 + 1;
+        for (column, cell) in row.iter().enumerate() {
+            sheet.write_string(at, column as u16, cell).unwrap();
+        }
+        if bad == Some(n) {
+            sheet.write_string(at, 2, "12ab").unwrap();
+        } else {
+            sheet
+                .write_number(at, 2, 13_800_130_000.0 + n as f64)
+                .unwrap();
+        }
+    }
+    let path = dir.join("customers.xlsx");
+    workbook.save(&path).unwrap();
+    path
+}
+
+fn companies(device: &Device) -> Vec<String> {
+    let mut names: Vec<String> = device
+        .list(&[])
+        .iter()
+        .map(|lead| lead["company"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Runs an import that must be refused; returns its stderr, whose last line is the one error.
+fn refused(device: &Device, args: &[&str]) -> String {
+    let before = device.store_bytes();
+    let output = device.run(args).code(2).get_output().clone();
+    assert_eq!(
+        device.store_bytes(),
+        before,
+        "a refused import writes nothing"
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.lines().last().unwrap().starts_with("fieldsync: "),
+        "{stderr}"
+    );
+    stderr
+}
+
+#[test]
+fn a_csv_with_a_bom_chinese_headers_quoted_commas_and_blank_lines_imports_whole() {
+    let device = Device::init("manager");
+    let (file, _) = csv_file(device.home.path(), 40, None);
+    let said = device.ok(&["import", file.to_str().unwrap()]);
+    assert!(said.contains("imported"), "{said}");
+    assert!(said.contains("40 rows: 40 new leads"), "{said}");
+    assert!(said.contains("not imported: the columns 微信"), "{said}");
+    let leads = device.list(&[]);
+    assert_eq!(leads.len(), 40);
+    let third = leads
+        .iter()
+        .find(|lead| lead["company"] == "杭州云栖科技, 第3分公司")
+        .expect("the quoted comma stays in the company name");
+    let shown = device.show(third["id"].as_str().unwrap());
+    assert_eq!(shown["contact"], "王3");
+    assert_eq!(shown["phone"], "138 0013 0003");
+    assert_eq!(shown["source"], "trade-show");
+    assert_eq!(shown["amount"], 4500.0);
+    assert_eq!(shown["owner"], "manager");
+}
+
+#[test]
+fn a_bad_phone_on_line_37_is_reported_as_line_37_and_nothing_is_imported() {
+    let device = Device::init("manager");
+    let (file, lines) = csv_file(device.home.path(), 40, Some(32));
+    assert_eq!(
+        lines[32], 37,
+        "row 32 is on line 37 after the header and three blank lines"
+    );
+    let file = file.to_str().unwrap();
+    let stderr = refused(&device, &["import", file]);
+    assert!(
+        stderr.contains("line 37, column C (联系方式): phone: '12ab' is not a phone number"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("1 row is invalid: nothing was imported (fix them, or give --skip-invalid to import the others)\n"),
+        "{stderr}"
+    );
+    assert!(device.list(&[]).is_empty());
+
+    let said = device.ok(&["import", file, "--skip-invalid"]);
+    assert!(said.contains("line 37, column C (联系方式)"), "{said}");
+    assert!(said.contains("40 rows: 39 new leads, 1 invalid"), "{said}");
+    assert_eq!(device.list(&[]).len(), 39);
+}
+
+#[test]
+fn an_xlsx_sheet_imports_with_numeric_phones_and_reports_its_row_numbers() {
+    let device = Device::init("manager");
+    let bad = xlsx_file(device.home.path(), 40, Some(35));
+    let stderr = refused(&device, &["import", bad.to_str().unwrap()]);
+    assert!(
+        stderr.contains("line 37, column C (联系方式): phone:"),
+        "{stderr}"
+    );
+
+    let good = xlsx_file(device.home.path(), 40, None);
+    let said = device.ok(&["import", good.to_str().unwrap()]);
+    assert!(said.contains("40 rows: 40 new leads"), "{said}");
+    let leads = device.list(&[]);
+    let first = leads
+        .iter()
+        .find(|lead| lead["company"] == "杭州云栖科技, 第0分公司")
+        .unwrap();
+    let shown = device.show(first["id"].as_str().unwrap());
+    assert_eq!(
+        shown["phone"], "13800130000",
+        "a number cell reads as its digits"
+    );
+}
+
+#[test]
+fn a_dry_run_lists_what_would_happen_and_writes_nothing() {
+    let device = Device::init("manager");
+    let (file, _) = csv_file(device.home.path(), 12, Some(4));
+    let before = device.store_bytes();
+    let said = device.ok(&["import", file.to_str().unwrap(), "--dry-run"]);
+    assert!(said.contains("line 6, column C (联系方式)"), "{said}");
+    assert!(
+        said.contains("dry run: 12 rows: 11 new leads, 1 invalid; nothing was written"),
+        "{said}"
+    );
+    assert!(
+        said.contains("the import would stop: 1 row is invalid"),
+        "{said}"
+    );
+    assert_eq!(device.store_bytes(), before);
+}
+
+#[test]
+fn duplicates_in_the_store_and_in_the_file_are_refused_skipped_or_merged() {
+    let device = Device::init("manager");
+    let stored = device.add(&[
+        "--company",
+        "宁波港务",
+        "--contact",
+        "李雷",
+        "--phone",
+        "138 0013 0000",
+    ]);
+    let dir = device.home.path();
+    let file = dir.join("dupes.csv");
+    std::fs::write(
+        &file,
+        "company,contact,phone,email,industry\n\
+         宁波港务集团,李雷,+86 (138) 0013-0000,,港口\n\
+         温州鞋业,陈静,139 0000 1111,chen@example.com,\n\
+         温州鞋业 ,陈静,,,制造\n\
+         上海航运,周强,,ZHOU@example.com,\n\
+         上海航运二部,赵六,,zhou@Example.com,\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let stderr = refused(&device, &["import", file]);
+    for expected in [
+        "duplicate: line 2 has the phone of stored lead",
+        "duplicate: line 4 has the company and contact of line 3",
+        "duplicate: line 6 has the email of line 5",
+        "3 rows repeat leads: nothing was imported (give --duplicates skip",
+    ] {
+        assert!(stderr.contains(expected), "{expected} in {stderr}");
+    }
+
+    let skipped = Device::init("manager");
+    skipped.add(&[
+        "--company",
+        "宁波港务",
+        "--contact",
+        "李雷",
+        "--phone",
+        "138 0013 0000",
+    ]);
+    let said = skipped.ok(&["import", file, "--duplicates", "skip"]);
+    assert!(said.contains("5 rows: 2 new leads, 3 duplicates"), "{said}");
+    assert_eq!(companies(&skipped), ["上海航运", "宁波港务", "温州鞋业"]);
+
+    let said = device.ok(&["import", file, "--duplicates", "merge"]);
+    assert!(
+        said.contains("5 rows: 2 new leads, 3 merged into existing leads"),
+        "{said}"
+    );
+    assert_eq!(
+        companies(&device),
+        ["上海航运二部", "宁波港务集团", "温州鞋业"]
+    );
+    let merged = device.show(&stored);
+    assert_eq!(merged["company"], "宁波港务集团");
+    assert_eq!(merged["industry"], "港口");
+    let history = device.ok(&["history", &stored]);
+    assert!(
+        history.contains("company: 宁波港务 -> 宁波港务集团"),
+        "{history}"
+    );
+    let wenzhou = device
+        .list(&[])
+        .into_iter()
+        .find(|lead| lead["company"] == "温州鞋业")
+        .unwrap();
+    let wenzhou = device.show(wenzhou["id"].as_str().unwrap());
+    assert_eq!(
+        wenzhou["industry"], "制造",
+        "a later row merges into an earlier one"
+    );
+    assert_eq!(wenzhou["email"], "chen@example.com");
+}
+
+#[test]
+fn maps_name_unrecognised_columns_and_bad_maps_are_refused_in_one_line() {
+    let device = Device::init("manager");
+    let file = device.home.path().join("odd.csv");
+    std::fs::write(&file, "单位,对接人,手机\n台州模具,钱七,137 0000 2222\n").unwrap();
+    let file = file.to_str().unwrap();
+    let before = device.store_bytes();
+    let error = device.fails(&["import", file]);
+    assert_eq!(
+        error,
+        "fieldsync: no column holds the company: name its column with --map COLUMN=company (the columns are 单位, 对接人, 手机)"
+    );
+    let error = device.fails(&["import", file, "--map", "单位=company", "--map", "B=wechat"]);
+    assert!(
+        error.contains("'wechat' is not a field; use one of company, contact"),
+        "{error}"
+    );
+    assert_eq!(device.store_bytes(), before);
+    let said = device.ok(&[
+        "import",
+        file,
+        "--map",
+        "单位=company",
+        "--map",
+        "B=contact",
+    ]);
+    assert!(said.contains("1 rows: 1 new leads"), "{said}");
+    let lead = &device.list(&[])[0];
+    assert_eq!(lead["company"], "台州模具");
+    assert_eq!(lead["contact"], "钱七");
+}
+
+#[test]
+fn files_that_cannot_be_imported_are_refused_in_one_line() {
+    let device = Device::init("manager");
+    let dir = device.home.path();
+    let gbk = dir.join("gbk.csv");
+    // "客户名称,联系人" encoded as GBK, as Excel saves "CSV" on a Chinese Windows.
+    std::fs::write(
+        &gbk,
+        b"\xbf\xcd\xbb\xa7\xc3\xfb\xb3\xc6,\xc1\xaa\xcf\xb5\xc8\xcb\n",
+    )
+    .unwrap();
+    let error = device.fails(&["import", gbk.to_str().unwrap()]);
+    assert!(
+        error.contains("line 1 is not UTF-8 text: save the sheet as \"CSV UTF-8\""),
+        "{error}"
+    );
+    let empty = dir.join("empty.csv");
+    std::fs::write(&empty, "\n\n").unwrap();
+    let error = device.fails(&["import", empty.to_str().unwrap()]);
+    assert!(
+        error.ends_with("the file is empty: it needs a header row, then one row per lead"),
+        "{error}"
+    );
+    let error = device.fails(&["import", dir.join("leads.xls").to_str().unwrap()]);
+    assert!(
+        error.contains("only .csv and .xlsx files can be imported"),
+        "{error}"
+    );
+    let error = device.fails(&["import", dir.join("missing.csv").to_str().unwrap()]);
+    assert!(error.starts_with("fieldsync: cannot read"), "{error}");
+}
+
+/// What must survive an export and an import.
+fn portrait(device: &Device) -> Vec<Value> {
+    let mut leads: Vec<Value> = device
+        .list(&[])
+        .iter()
+        .map(|lead| {
+            let shown = device.show(lead["id"].as_str().unwrap());
+            let kept = [
+                "company",
+                "contact",
+                "title",
+                "phone",
+                "email",
+                "industry",
+                "size",
+                "source",
+                "priority",
+                "amount",
+                "expected_close",
+                "notes",
+                "owner",
+                "stage",
+                "stage_entered_at",
+                "created_at",
+            ];
+            kept.iter()
+                .map(|key| ((*key).to_owned(), shown[key].clone()))
+                .collect::<serde_json::Map<String, Value>>()
+                .into()
+        })
+        .collect();
+    leads.sort_by_key(|lead| lead["company"].as_str().unwrap().to_owned());
+    leads
+}
+
+#[test]
+fn an_export_imports_back_as_the_same_leads_in_csv_and_xlsx() {
+    let source = Device::init("manager");
+    let a = source.add(&[
+        "--company",
+        "深圳腾飞科技",
+        "--contact",
+        "王芳",
+        "--phone",
+        "+86 138 0013 8000",
+        "--email",
+        "wang@tengfei.cn",
+        "--source",
+        "referral",
+        "--amount",
+        "120000.5",
+        "--expected-close",
+        "2027-01-15",
+        "--industry",
+        "制造",
+        "--note",
+        "两行\n备注",
+        "--owner",
+        "lina",
+        "--at",
+        "2026-03-02T09:30:00+08:00",
+    ]);
+    source.ok(&["move", &a, "solution", "--at", "2026-04-01T10:00:00+08:00"]);
+    source.ok(&[
+        "log",
+        &a,
+        "--channel",
+        "visit",
+        "--summary",
+        "现场演示",
+        "--next",
+        "报价",
+        "--due",
+        "2026-12-01",
+    ]);
+    source.add(&[
+        "--company",
+        "Acme, Inc.",
+        "--contact",
+        "Bob \"B\" Smith",
+        "--priority",
+        "high",
+    ]);
+    let dir = source.home.path();
+    for (format, name) in [("csv", "leads.csv"), ("xlsx", "leads.xlsx")] {
+        let file = dir.join(name);
+        let said = source.ok(&[
+            "export",
+            "--format",
+            format,
+            "--out",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(said.trim(), format!("wrote 2 leads to {}", file.display()));
+        let copy = Device::init("someone-else");
+        let said = copy.ok(&["import", file.to_str().unwrap()]);
+        assert!(said.contains("2 rows: 2 new leads"), "{said}");
+        assert_eq!(portrait(&copy), portrait(&source), "{format} round trip");
+    }
+
+    let json: Value = serde_json::from_str(&source.ok(&["export", "--format", "json"])).unwrap();
+    let leads = json.as_array().unwrap();
+    assert_eq!(leads.len(), 2);
+    let tengfei = leads.iter().find(|lead| lead["id"] == a.as_str()).unwrap();
+    assert_eq!(tengfei["stage"], "solution");
+    assert_eq!(tengfei["amount"], 120000.5);
+    assert_eq!(tengfei["followups"], 1);
+    assert_eq!(tengfei["last_followup"], "visit: 现场演示");
+    assert_eq!(tengfei["next_due"], "2026-12-01");
+
+    let followups = source.ok(&["export", "--followups"]);
+    let mut reader = csv::Reader::from_reader(followups.trim_start_matches('\u{feff}').as_bytes());
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 1);
+    assert_eq!(&records[0][0], a.as_str());
+    assert_eq!(&records[0][5], "visit");
+    assert_eq!(&records[0][6], "现场演示");
+
+    let error = source.fails(&["export", "--format", "xlsx"]);
+    assert_eq!(
+        error,
+        "fieldsync: format: an XLSX export needs a file: give --out leads.xlsx"
+    );
+}
