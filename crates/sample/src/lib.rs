@@ -7,7 +7,7 @@
 //! size, seed and `now` always give the same team, ids included. No I/O.
 
 mod journey;
-mod names;
+pub mod names;
 
 use automerge::ScalarValue;
 use chrono::{DateTime, Duration, Utc};
