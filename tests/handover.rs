@@ -1,11 +1,14 @@
 //! `fieldsync handover` on a real store: a rep's open leads move in one step, each as an owner
 //! change in its history; abandoned leads go to the pool; won leads keep their rep; a dry run
-//! and bad input write nothing.
+//! and bad input write nothing. And the whole flow through the real relay: a rep handed over
+//! while offline and removed from the team is refused, and the handover stands everywhere.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod relay;
 mod util;
 
+use relay::{Relay, joined};
 use util::Device;
 
 /// lina owns two open leads in discovery, one in acquisition, a won one and an abandoned one
@@ -124,4 +127,95 @@ fn bad_handovers_are_refused_with_one_line_and_nothing_written() {
     assert_eq!(device.store_bytes(), before);
     let nothing = device.ok(&["handover", "--from", "nobody", "--to", "lina"]);
     assert!(nothing.contains("no open or abandoned leads"), "{nothing}");
+}
+
+#[test]
+fn a_rep_handed_over_while_offline_and_removed_is_refused_and_the_handover_stands() {
+    let relay = Relay::start(&[]);
+    relay.admin(&["team", "create", "华东"]);
+    let manager = joined(&relay, "华东", "manager");
+    let lina = joined(&relay, "华东", "lina");
+    let wang = joined(&relay, "华东", "wang");
+
+    // lina works her customers and syncs: this follow-up reaches the team before she leaves.
+    let tengfei = lina.add(&["--company", "深圳腾飞科技", "--contact", "王芳"]);
+    let yunqi = lina.add(&["--company", "杭州云栖科技", "--contact", "陈"]);
+    lina.ok(&[
+        "log",
+        &tengfei,
+        "--channel",
+        "visit",
+        "--summary",
+        "synced visit",
+    ]);
+    lina.ok(&["sync"]);
+    manager.ok(&["sync"]);
+    wang.ok(&["sync"]);
+
+    // Offline on both sides: lina logs one more visit and edits a phone; the manager hands her
+    // customers to zhangmin and the relay's admin removes her.
+    lina.ok(&[
+        "log",
+        &tengfei,
+        "--channel",
+        "phone",
+        "--summary",
+        "unsynced call",
+    ]);
+    lina.ok(&["lead", "edit", &yunqi, "--phone", "13900000000"]);
+    let said = manager.ok(&["handover", "--from", "lina", "--to", "zhangmin"]);
+    assert!(
+        said.starts_with("handed over 2 leads from lina to zhangmin"),
+        "{said}"
+    );
+    relay.admin(&["member", "remove", "华东", "lina"]);
+
+    // Both reconnect: the manager's handover goes through, lina is refused.
+    manager.ok(&["sync"]);
+    let before = lina.store_bytes();
+    let refused = lina.fails(&["sync"]);
+    assert!(refused.contains("removed from the team"), "{refused}");
+    assert_eq!(
+        lina.store_bytes(),
+        before,
+        "a refused device's store is left as it was"
+    );
+    wang.ok(&["sync"]);
+
+    for device in [&manager, &wang] {
+        for id in [&tengfei, &yunqi] {
+            assert_eq!(device.show(id)["owner"], "zhangmin");
+        }
+        let followups: Vec<String> = device.show(&tengfei)["followups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["summary"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            followups,
+            ["synced visit"],
+            "the synced follow-up is kept, nothing else came"
+        );
+        assert!(device.show(&yunqi)["phone"].is_null());
+        let history = device.ok(&["history", &tengfei]);
+        assert!(history.contains("owner: lina -> zhangmin"), "{history}");
+    }
+    // lina can neither push nor pull any more, however often she tries.
+    manager.ok(&[
+        "log",
+        &tengfei,
+        "--channel",
+        "visit",
+        "--summary",
+        "zhangmin's first visit",
+    ]);
+    manager.ok(&["sync"]);
+    assert!(lina.fails(&["sync"]).contains("removed from the team"));
+    let on_lina = lina.show(&tengfei);
+    assert_eq!(
+        on_lina["owner"], "lina",
+        "nothing was pulled to the removed device"
+    );
+    assert_eq!(on_lina["followups"].as_array().unwrap().len(), 2);
 }
