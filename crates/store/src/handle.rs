@@ -106,10 +106,19 @@ pub(crate) fn open_read(path: &Path, wait: Duration) -> Result<ReadOnlyDatabase,
     })
 }
 
+/// A writer's page cache, read cache and dirty pages together. redb writes dirty pages out
+/// early once they pass half of it, so a transaction that writes 100,000 leads (an import)
+/// holds this much, not the whole transaction (redb's default is 1 GiB).
+const WRITE_CACHE_BYTES: usize = 64 << 20;
+
 /// Opens an existing store for writing.
 pub(crate) fn open_write(path: &Path, wait: Duration) -> Result<Database, OpenError> {
     require_file(path)?;
-    with_lock_wait(path, wait, || Database::open(path))
+    with_lock_wait(path, wait, || {
+        Database::builder()
+            .set_cache_size(WRITE_CACHE_BYTES)
+            .open(path)
+    })
 }
 
 /// Creates a new store file; refuses to touch an existing one.
@@ -123,7 +132,10 @@ pub(crate) fn create(path: &Path) -> Result<Database, OpenError> {
             source,
         })?;
     }
-    Database::create(path).map_err(|err| classify(path, err))
+    Database::builder()
+        .set_cache_size(WRITE_CACHE_BYTES)
+        .create(path)
+        .map_err(|err| classify(path, err))
 }
 
 /// The path and wait a store was opened with, to reopen it for writing.

@@ -24,6 +24,10 @@ pub struct Updated {
     pub lead: Lead,
 }
 
+/// Leads whose documents are built together by [`Store::create_leads`]: enough to keep every
+/// core busy, few enough that progress moves.
+pub const BUILD_BATCH: usize = 256;
+
 /// The leads written in one transaction of [`Store::write_batch`].
 pub struct LeadBatch<'txn, 'meta> {
     tables: LeadTables<'txn>,
@@ -34,9 +38,25 @@ pub struct LeadBatch<'txn, 'meta> {
 impl LeadBatch<'_, '_> {
     /// Creates a lead with its history.
     pub fn create(&mut self, history: &LeadHistory) -> Result<(), StoreError> {
-        let doc = build(history, self.pipeline, self.actor)?;
-        self.tables
-            .insert_new(&doc, &doc.view(), &doc.save(), Origin::Local)
+        self.create_all(std::slice::from_ref(history))
+    }
+
+    /// Creates leads with their histories: their documents are built on all cores (most of
+    /// the work), then written in order.
+    pub fn create_all(&mut self, histories: &[LeadHistory]) -> Result<(), StoreError> {
+        let (pipeline, actor) = (self.pipeline, self.actor);
+        let built: Vec<(LeadDoc, Lead, Vec<u8>)> = histories
+            .par_iter()
+            .map(|history| {
+                let doc = build(history, pipeline, actor)?;
+                let (lead, saved) = (doc.view(), doc.save());
+                Ok((doc, lead, saved))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        for (doc, lead, saved) in &built {
+            self.tables.insert_new(doc, lead, saved, Origin::Local)?;
+        }
+        Ok(())
     }
 
     /// Applies `actions` to a lead (stored, or created earlier in this batch) as one change.
@@ -327,10 +347,13 @@ impl Store {
         mut progress: impl FnMut(usize),
     ) -> Result<usize, StoreError> {
         self.write_batch(|batch| {
-            let mut count = 0;
-            for history in histories {
-                batch.create(&history)?;
-                count += 1;
+            let (mut count, mut pending) = (0, Vec::with_capacity(BUILD_BATCH));
+            let mut histories = histories.into_iter().peekable();
+            while histories.peek().is_some() {
+                pending.clear();
+                pending.extend(histories.by_ref().take(BUILD_BATCH));
+                batch.create_all(&pending)?;
+                count += pending.len();
                 progress(count);
             }
             Ok(count)

@@ -40,7 +40,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use error::{LookupError, OpenError, StoreError};
-pub use leads::{LeadBatch, Updated};
+pub use leads::{BUILD_BATCH, LeadBatch, Updated};
 pub use maintenance::StoreStats;
 pub use sync::{Merged, Outgoing, Remote};
 

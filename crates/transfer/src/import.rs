@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use chrono::TimeZone;
-use fieldsync_model::{LeadId, ParseContext, Stamp};
-use fieldsync_store::{LeadBatch, Store};
+use fieldsync_model::{LeadHistory, LeadId, ParseContext, Stamp};
+use fieldsync_store::{BUILD_BATCH, LeadBatch, Store};
 
 use crate::TransferError;
 use crate::columns::Mapping;
@@ -173,6 +173,17 @@ fn walk<Tz: TimeZone>(
     })
 }
 
+/// Creates the pending leads; returns how many.
+fn create_pending(
+    batch: &mut LeadBatch<'_, '_>,
+    pending: &mut Vec<LeadHistory>,
+) -> Result<u64, TransferError> {
+    batch.create_all(pending)?;
+    let created = pending.len() as u64;
+    pending.clear();
+    Ok(created)
+}
+
 /// Imports `path` into `store` as `stamp.by`, recorded at `stamp.now`.
 pub fn import<Tz: TimeZone>(
     store: &mut Store,
@@ -210,23 +221,36 @@ pub fn import<Tz: TimeZone>(
     }
     let planned = report.created + report.merged;
     store.write_batch(|batch: &mut LeadBatch<'_, '_>| {
+        // New leads are built BUILD_BATCH at a time, on all cores; a merge may concern one of
+        // them, so the pending ones are written before it.
+        let mut pending: Vec<LeadHistory> = Vec::with_capacity(BUILD_BATCH);
         let mut written = 0;
         walk(path, options, parse, &stamp.by, index, |outcome| {
             match outcome {
-                Outcome::Create(draft, id) => batch.create(&draft.history(id.clone(), stamp))?,
+                Outcome::Create(draft, id) => {
+                    pending.push(draft.history(id.clone(), stamp));
+                    if pending.len() < BUILD_BATCH {
+                        return Ok(());
+                    }
+                    written += create_pending(batch, &mut pending)?;
+                }
                 Outcome::Merge(draft, id) => {
+                    written += create_pending(batch, &mut pending)?;
                     batch.update(id, &[draft.merge_action()], stamp)?;
+                    written += 1;
                 }
                 Outcome::Invalid(_) if options.skip_invalid => return Ok(()),
-                Outcome::Duplicate(_) if options.on_duplicate == OnDuplicate::Skip => return Ok(()),
+                Outcome::Duplicate(_) if options.on_duplicate == OnDuplicate::Skip => {
+                    return Ok(());
+                }
                 Outcome::Invalid(_) | Outcome::Duplicate(_) => {
                     return Err(TransferError::Changed(path.display().to_string()));
                 }
             }
-            written += 1;
             progress(Progress::Writing(written, planned));
             Ok(())
         })?;
+        written += create_pending(batch, &mut pending)?;
         if written == planned {
             Ok(())
         } else {

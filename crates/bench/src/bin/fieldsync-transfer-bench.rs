@@ -47,8 +47,8 @@ fn customers(path: &Path, rows: usize) -> Result<()> {
         "referral",
         "trade-show",
         "website",
-        "cold-call",
-        "partner",
+        "search-ads",
+        "event",
         "social",
     ];
     for n in 0..rows {
