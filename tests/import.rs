@@ -113,6 +113,16 @@ fn companies(device: &Device) -> Vec<String> {
     names
 }
 
+/// `lead show --json` of the one lead of `company`.
+fn shown_by_company(device: &Device, company: &str) -> Value {
+    let leads = device.list(&[]);
+    let lead = leads
+        .iter()
+        .find(|lead| lead["company"] == company)
+        .unwrap_or_else(|| panic!("a lead of {company}"));
+    device.show(lead["id"].as_str().unwrap())
+}
+
 /// Runs an import that must be refused; returns its stderr, whose last line is the one error.
 fn refused(device: &Device, args: &[&str]) -> String {
     let before = device.store_bytes();
@@ -138,13 +148,9 @@ fn a_csv_with_a_bom_chinese_headers_quoted_commas_and_blank_lines_imports_whole(
     assert!(said.contains("imported"), "{said}");
     assert!(said.contains("40 rows: 40 new leads"), "{said}");
     assert!(said.contains("not imported: the columns 微信"), "{said}");
-    let leads = device.list(&[]);
-    assert_eq!(leads.len(), 40);
-    let third = leads
-        .iter()
-        .find(|lead| lead["company"] == "杭州云栖科技, 第3分公司")
-        .expect("the quoted comma stays in the company name");
-    let shown = device.show(third["id"].as_str().unwrap());
+    assert_eq!(device.list(&[]).len(), 40);
+    // The quoted comma stays in the company name.
+    let shown = shown_by_company(&device, "杭州云栖科技, 第3分公司");
     assert_eq!(shown["contact"], "王3");
     assert_eq!(shown["phone"], "138 0013 0003");
     assert_eq!(shown["source"], "trade-show");
@@ -191,12 +197,7 @@ fn an_xlsx_sheet_imports_with_numeric_phones_and_reports_its_row_numbers() {
     let good = xlsx_file(device.home.path(), 40, None);
     let said = device.ok(&["import", good.to_str().unwrap()]);
     assert!(said.contains("40 rows: 40 new leads"), "{said}");
-    let leads = device.list(&[]);
-    let first = leads
-        .iter()
-        .find(|lead| lead["company"] == "杭州云栖科技, 第0分公司")
-        .unwrap();
-    let shown = device.show(first["id"].as_str().unwrap());
+    let shown = shown_by_company(&device, "杭州云栖科技, 第0分公司");
     assert_eq!(
         shown["phone"], "13800130000",
         "a number cell reads as its digits"
@@ -285,12 +286,7 @@ fn duplicates_in_the_store_and_in_the_file_are_refused_skipped_or_merged() {
         history.contains("company: 宁波港务 -> 宁波港务集团"),
         "{history}"
     );
-    let wenzhou = device
-        .list(&[])
-        .into_iter()
-        .find(|lead| lead["company"] == "温州鞋业")
-        .unwrap();
-    let wenzhou = device.show(wenzhou["id"].as_str().unwrap());
+    let wenzhou = shown_by_company(&device, "温州鞋业");
     assert_eq!(
         wenzhou["industry"], "制造",
         "a later row merges into an earlier one"
@@ -362,6 +358,31 @@ fn files_that_cannot_be_imported_are_refused_in_one_line() {
     assert!(error.starts_with("fieldsync: cannot read"), "{error}");
 }
 
+#[test]
+fn outcomes_are_checked_with_the_leads_rules_before_anything_is_written() {
+    let device = Device::init("manager");
+    let file = device.home.path().join("closed.csv");
+    std::fs::write(
+        &file,
+        "company,contact,stage,outcome,deal_amount,loss_reason,outcome_at\n\
+         宁波港务,李雷,closing,won,,,\n\
+         温州鞋业,陈静,negotiation,lost,,weather,\n\
+         苏州丝绸,周强,closing,won,5000,,2001-01-01\n\
+         上海航运,赵六,closing,won,5000,,\n",
+    )
+    .unwrap();
+    let stderr = refused(&device, &["import", file.to_str().unwrap()]);
+    for expected in [
+        "line 2: outcome: a won lead needs its deal_amount",
+        "line 3, column F (loss_reason): reason: unknown loss reason 'weather'",
+        "line 4: a win cannot be dated",
+        "3 rows are invalid: nothing was imported",
+    ] {
+        assert!(stderr.contains(expected), "{expected} in {stderr}");
+    }
+    assert!(device.list(&[]).is_empty());
+}
+
 /// What must survive an export and an import.
 fn portrait(device: &Device) -> Vec<Value> {
     let mut leads: Vec<Value> = device
@@ -386,6 +407,10 @@ fn portrait(device: &Device) -> Vec<Value> {
                 "stage",
                 "stage_entered_at",
                 "created_at",
+                "outcome",
+                "outcome_at",
+                "deal_amount",
+                "loss_reason",
             ];
             kept.iter()
                 .map(|key| ((*key).to_owned(), shown[key].clone()))
@@ -437,6 +462,44 @@ fn an_export_imports_back_as_the_same_leads_in_csv_and_xlsx() {
         "--due",
         "2026-12-01",
     ]);
+    // A deal won and moved on to account care, one lost at negotiation, one abandoned.
+    let won = source.add(&[
+        "--company",
+        "宁波港务",
+        "--contact",
+        "李雷",
+        "--at",
+        "2026-03-03",
+    ]);
+    source.ok(&["move", &won, "closing", "--at", "2026-04-01"]);
+    source.ok(&["won", &won, "--amount", "88000", "--at", "2026-04-20"]);
+    source.ok(&["move", &won, "care", "--at", "2026-05-01"]);
+    let lost = source.add(&[
+        "--company",
+        "温州鞋业",
+        "--contact",
+        "陈静",
+        "--at",
+        "2026-03-04",
+    ]);
+    source.ok(&["move", &lost, "negotiation", "--at", "2026-04-02"]);
+    source.ok(&["lost", &lost, "--reason", "price", "--at", "2026-04-22"]);
+    let dropped = source.add(&[
+        "--company",
+        "苏州丝绸",
+        "--contact",
+        "周强",
+        "--at",
+        "2026-03-05",
+    ]);
+    source.ok(&[
+        "abandon",
+        &dropped,
+        "--reason",
+        "no-budget",
+        "--at",
+        "2026-04-23",
+    ]);
     source.add(&[
         "--company",
         "Acme, Inc.",
@@ -455,16 +518,16 @@ fn an_export_imports_back_as_the_same_leads_in_csv_and_xlsx() {
             "--out",
             file.to_str().unwrap(),
         ]);
-        assert_eq!(said.trim(), format!("wrote 2 leads to {}", file.display()));
+        assert_eq!(said.trim(), format!("wrote 5 leads to {}", file.display()));
         let copy = Device::init("someone-else");
         let said = copy.ok(&["import", file.to_str().unwrap()]);
-        assert!(said.contains("2 rows: 2 new leads"), "{said}");
+        assert!(said.contains("5 rows: 5 new leads"), "{said}");
         assert_eq!(portrait(&copy), portrait(&source), "{format} round trip");
     }
 
     let json: Value = serde_json::from_str(&source.ok(&["export", "--format", "json"])).unwrap();
     let leads = json.as_array().unwrap();
-    assert_eq!(leads.len(), 2);
+    assert_eq!(leads.len(), 5);
     let tengfei = leads.iter().find(|lead| lead["id"] == a.as_str()).unwrap();
     assert_eq!(tengfei["stage"], "solution");
     assert_eq!(tengfei["amount"], 120000.5);

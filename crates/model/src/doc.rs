@@ -14,7 +14,7 @@ use automerge::{
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
-use crate::action::{Action, NewLead, Stamp};
+use crate::action::{Action, LeadHistory, NewLead, Stamp};
 use crate::field::Field;
 use crate::id::LeadId;
 use crate::pipeline::Pipeline;
@@ -104,6 +104,21 @@ fn event(
 }
 
 impl LeadDoc {
+    /// Builds a lead with its whole history: created, then each event applied in turn with
+    /// the rules of [`LeadDoc::apply`].
+    pub fn from_history(
+        history: &LeadHistory,
+        pipeline: &Pipeline,
+        actor: ActorId,
+    ) -> Result<LeadDoc, LeadError> {
+        let mut doc =
+            LeadDoc::create(&history.id, &history.new, pipeline, &history.creator, actor)?;
+        for (action, stamp) in &history.events {
+            doc.apply(std::slice::from_ref(action), pipeline, stamp)?;
+        }
+        Ok(doc)
+    }
+
     /// Builds a new lead in `pipeline`'s first stage, created at `new.created_at`.
     pub fn create(
         id: &LeadId,

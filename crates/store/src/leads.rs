@@ -48,7 +48,7 @@ impl LeadBatch<'_, '_> {
         let built: Vec<(LeadDoc, Lead, Vec<u8>)> = histories
             .par_iter()
             .map(|history| {
-                let doc = build(history, pipeline, actor)?;
+                let doc = LeadDoc::from_history(history, pipeline, actor.clone())?;
                 let (lead, saved) = (doc.view(), doc.save());
                 Ok((doc, lead, saved))
             })
@@ -112,25 +112,6 @@ fn load_from(
 fn encode_row(lead: &Lead) -> Result<Vec<u8>, StoreError> {
     postcard::to_allocvec(&LeadRow::from_lead(lead))
         .map_err(|err| StoreError::Corrupt(err.to_string()))
-}
-
-/// Builds a lead's document with its history, in memory.
-fn build(
-    history: &LeadHistory,
-    pipeline: &Pipeline,
-    actor: &ActorId,
-) -> Result<LeadDoc, StoreError> {
-    let mut doc = LeadDoc::create(
-        &history.id,
-        &history.new,
-        pipeline,
-        &history.creator,
-        actor.clone(),
-    )?;
-    for (action, stamp) in &history.events {
-        doc.apply(std::slice::from_ref(action), pipeline, stamp)?;
-    }
-    Ok(doc)
 }
 
 /// Where a change to a document came from.
@@ -332,7 +313,7 @@ impl<'txn> LeadTables<'txn> {
 impl Store {
     /// Creates one lead; validation failures write nothing.
     pub fn create_lead(&mut self, history: LeadHistory) -> Result<LeadId, StoreError> {
-        let doc = build(&history, &self.meta.pipeline, &self.meta.actor)?;
+        let doc = LeadDoc::from_history(&history, &self.meta.pipeline, self.meta.actor.clone())?;
         self.write(|txn| {
             LeadTables::open(txn)?.insert_new(&doc, &doc.view(), &doc.save(), Origin::Local)
         })?;

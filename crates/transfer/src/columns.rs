@@ -18,16 +18,28 @@ pub enum Target {
     StageEnteredAt,
     /// When the lead came in.
     CreatedAt,
+    /// open, won, lost or abandoned.
+    Outcome,
+    /// When it was won, lost or abandoned.
+    OutcomeAt,
+    /// The amount it was won for.
+    DealAmount,
+    /// Why it was lost or abandoned (a loss-reason key or label).
+    LossReason,
     /// Nothing to import (`--map COLUMN=ignore`).
     Ignore,
 }
 
 /// The names a target is given in `--map` and in exported headers, besides field names.
-const OTHER_TARGETS: [(&str, Target); 5] = [
+const OTHER_TARGETS: [(&str, Target); 9] = [
     ("owner", Target::Owner),
     ("stage", Target::Stage),
     ("stage_entered_at", Target::StageEnteredAt),
     ("created_at", Target::CreatedAt),
+    ("outcome", Target::Outcome),
+    ("outcome_at", Target::OutcomeAt),
+    ("deal_amount", Target::DealAmount),
+    ("loss_reason", Target::LossReason),
     ("ignore", Target::Ignore),
 ];
 
@@ -116,6 +128,9 @@ const ALIASES: &[(&str, Target)] = &[
     ("createdat", Target::CreatedAt),
     ("创建时间", Target::CreatedAt),
     ("录入时间", Target::CreatedAt),
+    ("成交金额", Target::DealAmount),
+    ("输单原因", Target::LossReason),
+    ("丢单原因", Target::LossReason),
 ];
 
 /// A header as compared: lower case, without spaces, `_`, `-`, a trailing `*` or a colon.
@@ -131,7 +146,8 @@ fn normalize(header: &str) -> String {
 
 impl Target {
     /// A target by the name `--map` gives it: a field's name or key, or one of `owner`,
-    /// `stage`, `stage_entered_at`, `created_at`, `ignore`.
+    /// `stage`, `stage_entered_at`, `created_at`, `outcome`, `outcome_at`, `deal_amount`,
+    /// `loss_reason`, `ignore`.
     pub fn named(name: &str) -> Option<Target> {
         let name = name.trim();
         Field::from_name(name).map(Target::Field).or_else(|| {

@@ -3,10 +3,11 @@
 
 use std::fmt;
 
-use automerge::ScalarValue;
+use automerge::{ActorId, ScalarValue};
 use chrono::{DateTime, TimeZone, Utc};
 use fieldsync_model::{
-    Action, Field, LeadHistory, LeadId, NewLead, ParseContext, Priority, Stamp, validate, when,
+    Action, Field, LeadDoc, LeadHistory, LeadId, Money, NewLead, Outcome, ParseContext, Priority,
+    Stamp, validate, when,
 };
 
 use crate::columns::{Mapping, Target};
@@ -47,6 +48,14 @@ pub struct Draft {
     pub stage_entered_at: Option<DateTime<Utc>>,
     /// When it came in.
     pub created_at: DateTime<Utc>,
+    /// Open, won, lost or abandoned.
+    pub outcome: Outcome,
+    /// When it was closed (default: when it entered its stage).
+    pub outcome_at: Option<DateTime<Utc>>,
+    /// What it was won for.
+    pub deal_amount: Option<Money>,
+    /// Loss-reason key.
+    pub loss_reason: Option<String>,
 }
 
 impl Draft {
@@ -62,25 +71,48 @@ impl Draft {
             .unwrap_or_default()
     }
 
-    /// The new lead, recorded by `stamp`: created, then moved to its stage if not the first.
+    /// The new lead, recorded by `stamp`: created, then moved to its stage if not the first and
+    /// closed if it is, in the order those happened.
     pub fn history(&self, id: LeadId, stamp: &Stamp) -> LeadHistory {
         let mut fields = self.fields.clone();
         if !fields.iter().any(|(f, _)| *f == Field::Priority) {
             fields.push((Field::Priority, Priority::Medium.key().into()));
         }
-        let events = self
+        let stage_at = self.stage_entered_at.unwrap_or(self.created_at);
+        let mut events: Vec<(DateTime<Utc>, Action)> = self
             .stage
             .iter()
             .map(|stage| {
-                let at = self.stage_entered_at.unwrap_or(self.created_at);
-                (
-                    Action::Move {
-                        to: stage.clone(),
-                        at,
-                    },
-                    stamp.clone(),
-                )
+                let to = stage.clone();
+                (stage_at, Action::Move { to, at: stage_at })
             })
+            .collect();
+        let at = self.outcome_at.unwrap_or(stage_at);
+        let reason = self.loss_reason.clone();
+        let closing = match self.outcome {
+            Outcome::Open => None,
+            Outcome::Won => self.deal_amount.map(|amount| Action::Won {
+                amount,
+                at,
+                note: None,
+            }),
+            Outcome::Lost => reason.map(|reason| Action::Lost {
+                reason,
+                note: None,
+                at,
+            }),
+            Outcome::Abandoned => Some(Action::Abandon {
+                reason,
+                note: None,
+                at,
+            }),
+        };
+        // A lead won and then moved on to account care closed before it entered its stage.
+        events.extend(closing.map(|action| (at, action)));
+        events.sort_by_key(|(at, _)| *at);
+        let events = events
+            .into_iter()
+            .map(|(_, action)| (action, stamp.clone()))
             .collect();
         LeadHistory {
             id,
@@ -130,6 +162,10 @@ impl<Tz: TimeZone> Drafter<'_, Tz> {
             stage: None,
             stage_entered_at: None,
             created_at: self.parse.now,
+            outcome: Outcome::Open,
+            outcome_at: None,
+            deal_amount: None,
+            loss_reason: None,
         };
         for (column, target) in self.mapping.columns() {
             if row.unreadable.iter().any(|(c, _)| *c == column) {
@@ -151,10 +187,45 @@ impl<Tz: TimeZone> Drafter<'_, Tz> {
             });
         }
         if problems.is_empty() {
+            problems.extend(self.check_history(&draft).err());
+        }
+        if problems.is_empty() {
             Ok(draft)
         } else {
             Err(problems)
         }
+    }
+
+    /// Checks the row's stage and outcome together against the lead's rules, by building the
+    /// lead in memory as the import will (only for rows that move or close a lead).
+    fn check_history(&self, draft: &Draft) -> Result<(), Problem> {
+        let problem = |reason: String| Problem {
+            line: draft.line,
+            column: None,
+            reason,
+        };
+        match draft.outcome {
+            Outcome::Won if draft.deal_amount.is_none() => {
+                return Err(problem(
+                    "outcome: a won lead needs its deal_amount".to_owned(),
+                ));
+            }
+            Outcome::Lost if draft.loss_reason.is_none() => {
+                return Err(problem(
+                    "outcome: a lost lead needs its loss_reason".to_owned(),
+                ));
+            }
+            Outcome::Open if draft.stage.is_none() => return Ok(()),
+            _ => {}
+        }
+        let stamp = Stamp {
+            by: self.me.to_owned(),
+            now: self.parse.now,
+        };
+        let history = draft.history(LeadId::random(), &stamp);
+        LeadDoc::from_history(&history, self.parse.pipeline, ActorId::random())
+            .map(drop)
+            .map_err(|err| problem(err.to_string()))
     }
 
     fn problem(&self, row: &SheetRow, column: usize, reason: String) -> Problem {
@@ -191,10 +262,40 @@ impl<Tz: TimeZone> Drafter<'_, Tz> {
                 draft.stage_entered_at = Some(time("stage_entered_at")?);
             }
             Target::CreatedAt if !text.is_empty() => draft.created_at = time("created_at")?,
+            Target::Outcome if !text.is_empty() => {
+                draft.outcome = match text.to_lowercase().as_str() {
+                    "open" => Outcome::Open,
+                    "won" => Outcome::Won,
+                    "lost" => Outcome::Lost,
+                    "abandoned" => Outcome::Abandoned,
+                    _ => {
+                        return Err(format!(
+                            "outcome: '{text}' is not an outcome: use open, won, lost or abandoned"
+                        ));
+                    }
+                };
+            }
+            Target::OutcomeAt if !text.is_empty() => draft.outcome_at = Some(time("outcome_at")?),
+            Target::DealAmount if !text.is_empty() => {
+                let amount = text
+                    .parse()
+                    .map_err(|problem: String| format!("deal_amount: {problem}"))?;
+                draft.deal_amount = Some(amount);
+            }
+            Target::LossReason if !text.is_empty() => {
+                let reason = pipeline
+                    .resolve_loss_reason(text)
+                    .map_err(|e| e.to_string())?;
+                draft.loss_reason = Some(reason.key.clone());
+            }
             Target::Owner
             | Target::Stage
             | Target::StageEnteredAt
             | Target::CreatedAt
+            | Target::Outcome
+            | Target::OutcomeAt
+            | Target::DealAmount
+            | Target::LossReason
             | Target::Ignore => {}
         }
         Ok(())
