@@ -52,21 +52,15 @@ pub async fn serve(socket: WebSocket, peer: SocketAddr, hub: Arc<Hub>) {
     hub.metrics.bytes_received.inc_by(first.len() as u64);
     let mut file = 0;
     let hello = accept_hello(&first, |hello| {
-        let token_sha256 = token_hash(&hello.token);
-        let check = || {
-            hub.members()
-                .authorize(&hello.team, &hello.member, &token_sha256)
-        };
-        file = match check() {
-            Ok(file) => file,
-            Err(_) => {
-                // A member added a moment ago may not have been noticed by the watcher yet.
-                if let Err(err) = hub.reload_members() {
-                    tracing::error!(error = %err, "cannot read the members file");
-                }
-                check()?
-            }
-        };
+        // Decided on the members file as it is now (re-read only if it changed): a member
+        // added a moment ago is let in, and one removed a moment ago is refused, before the
+        // watcher notices either.
+        if let Err(err) = hub.reload_members() {
+            tracing::error!(error = %err, "cannot read the members file");
+        }
+        file = hub
+            .members()
+            .authorize(&hello.team, &hello.member, &token_hash(&hello.token))?;
         Ok(())
     });
     let hello = match hello {
