@@ -111,7 +111,7 @@ pub enum Progress {
 }
 
 /// What becomes of one row.
-enum Outcome<'a> {
+enum Fate<'a> {
     Create(&'a Draft, &'a LeadId),
     Merge(&'a Draft, &'a LeadId),
     Invalid(Vec<Problem>),
@@ -126,7 +126,7 @@ fn walk<Tz: TimeZone>(
     parse: &ParseContext<'_, Tz>,
     me: &str,
     mut index: DuplicateIndex,
-    mut each: impl FnMut(Outcome<'_>) -> Result<(), TransferError>,
+    mut each: impl FnMut(Fate<'_>) -> Result<(), TransferError>,
 ) -> Result<Mapping, TransferError> {
     let mut mapping: Option<Mapping> = None;
     sheet::read_rows(path, |row: &SheetRow| {
@@ -145,15 +145,15 @@ fn walk<Tz: TimeZone>(
         };
         let draft = match drafter.draft(row) {
             Ok(draft) => draft,
-            Err(problems) => return each(Outcome::Invalid(problems)),
+            Err(problems) => return each(Fate::Invalid(problems)),
         };
         match (index.find(&draft), options.on_duplicate) {
             (Some(duplicate), OnDuplicate::Merge) => {
-                let into = duplicate.original.clone();
+                let into = duplicate.original;
                 index.insert(&draft, into.clone());
-                each(Outcome::Merge(&draft, into.id()))
+                each(Fate::Merge(&draft, into.id()))
             }
-            (Some(duplicate), _) => each(Outcome::Duplicate(duplicate)),
+            (Some(duplicate), _) => each(Fate::Duplicate(duplicate)),
             (None, _) => {
                 let id = LeadId::random();
                 index.insert(
@@ -163,7 +163,7 @@ fn walk<Tz: TimeZone>(
                         id: id.clone(),
                     },
                 );
-                each(Outcome::Create(&draft, &id))
+                each(Fate::Create(&draft, &id))
             }
         }
     })?;
@@ -195,17 +195,17 @@ pub fn import<Tz: TimeZone>(
 ) -> Result<ImportReport, TransferError> {
     let index = DuplicateIndex::of_store(&store.rows()?);
     let mut report = ImportReport::default();
-    let mapping = walk(path, options, parse, &stamp.by, index.clone(), |outcome| {
+    let mapping = walk(path, options, parse, &stamp.by, index.clone(), |fate| {
         report.rows += 1;
-        match outcome {
-            Outcome::Create(..) => report.created += 1,
-            Outcome::Merge(..) => report.merged += 1,
-            Outcome::Invalid(problems) => {
+        match fate {
+            Fate::Create(..) => report.created += 1,
+            Fate::Merge(..) => report.merged += 1,
+            Fate::Invalid(problems) => {
                 report.invalid_rows += 1;
                 let room = MAX_LISTED.saturating_sub(report.problems.len());
                 report.problems.extend(problems.into_iter().take(room));
             }
-            Outcome::Duplicate(duplicate) => {
+            Fate::Duplicate(duplicate) => {
                 report.duplicate_rows += 1;
                 if report.duplicates.len() < MAX_LISTED {
                     report.duplicates.push(duplicate);
@@ -225,25 +225,25 @@ pub fn import<Tz: TimeZone>(
         // them, so the pending ones are written before it.
         let mut pending: Vec<LeadHistory> = Vec::with_capacity(BUILD_BATCH);
         let mut written = 0;
-        walk(path, options, parse, &stamp.by, index, |outcome| {
-            match outcome {
-                Outcome::Create(draft, id) => {
+        walk(path, options, parse, &stamp.by, index, |fate| {
+            match fate {
+                Fate::Create(draft, id) => {
                     pending.push(draft.history(id.clone(), stamp));
                     if pending.len() < BUILD_BATCH {
                         return Ok(());
                     }
                     written += create_pending(batch, &mut pending)?;
                 }
-                Outcome::Merge(draft, id) => {
+                Fate::Merge(draft, id) => {
                     written += create_pending(batch, &mut pending)?;
                     batch.update(id, &[draft.merge_action()], stamp)?;
                     written += 1;
                 }
-                Outcome::Invalid(_) if options.skip_invalid => return Ok(()),
-                Outcome::Duplicate(_) if options.on_duplicate == OnDuplicate::Skip => {
+                Fate::Invalid(_) if options.skip_invalid => return Ok(()),
+                Fate::Duplicate(_) if options.on_duplicate == OnDuplicate::Skip => {
                     return Ok(());
                 }
-                Outcome::Invalid(_) | Outcome::Duplicate(_) => {
+                Fate::Invalid(_) | Fate::Duplicate(_) => {
                     return Err(TransferError::Changed(path.display().to_string()));
                 }
             }
