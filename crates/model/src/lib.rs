@@ -11,6 +11,7 @@
 //! - [`view`]: [`Lead`], the whole lead as read from its document (the JSON shape).
 //! - [`row`]: [`LeadRow`], the compact projection the store keeps for lists and analytics.
 //! - [`heads`]: a document's heads as bytes, as stores and the sync protocol keep them.
+//! - [`team`]: [`TeamDoc`], the team's pipeline and members, synced like a lead.
 //! - [`history`]: who changed what and when, from Automerge's change metadata; the lead as of a date.
 //!
 //! ```
@@ -44,6 +45,7 @@ pub mod money;
 pub mod pipeline;
 pub mod row;
 pub mod schema;
+pub mod team;
 pub mod templates;
 pub mod validate;
 pub mod view;
@@ -59,6 +61,7 @@ pub use pipeline::Pipeline;
 pub use row::LeadRow;
 /// The text type of [`LeadRow`], re-exported so every crate names the same one.
 pub use smol_str::SmolStr;
+pub use team::{Member, Role, TEAM_DOC_ID, TeamDoc, TeamError};
 pub use validate::ValidationError;
 pub use view::{Lead, Outcome};
 pub use vocab::{ContactChannel, Priority};

@@ -70,6 +70,10 @@ pub struct Pipeline {
     pub template: String,
     /// Stages in funnel order; never empty.
     pub stages: Vec<Stage>,
+    /// Stages the team has removed, by key. Leads that were in one keep it in their history
+    /// and show its label; no lead is moved out of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_stages: Vec<Stage>,
     /// Reasons a lead may be lost for.
     pub loss_reasons: Vec<LossReason>,
     /// Channels a lead may come from.
@@ -85,6 +89,45 @@ fn find<'a, T>(items: &'a [T], text: &str, key: impl Fn(&T) -> (&str, &Label)) -
             || label.en.eq_ignore_ascii_case(wanted)
             || (!label.zh.is_empty() && label.zh == wanted)
     })
+}
+
+/// Longest key of a stage, loss reason or source, in characters.
+pub const MAX_KEY_CHARS: usize = 40;
+
+/// Checks that keys are unique, typeable words and that each entry has an English label.
+fn check_keys<'a>(
+    what: &str,
+    entries: impl Iterator<Item = (&'a str, &'a Label)>,
+) -> Result<(), ValidationError> {
+    let mut seen = std::collections::HashSet::new();
+    for (key, label) in entries {
+        let length = key.chars().count();
+        if length == 0
+            || length > MAX_KEY_CHARS
+            || key.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(ValidationError::new(
+                "key",
+                format!(
+                    "{what} key '{}' must be 1 to {MAX_KEY_CHARS} characters without spaces (like 'trial' or 'site-visit')",
+                    key.escape_debug()
+                ),
+            ));
+        }
+        if !seen.insert(key) {
+            return Err(ValidationError::new(
+                "key",
+                format!("{what} '{key}' appears twice: each key must be unique"),
+            ));
+        }
+        if label.en.trim().is_empty() {
+            return Err(ValidationError::new(
+                "label",
+                format!("{what} '{key}' needs an English label"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn keys<T>(items: &[T], key: impl Fn(&T) -> &str) -> String {
@@ -154,10 +197,66 @@ impl Pipeline {
         })
     }
 
-    /// The display label of a stage key, falling back to the key for stages since removed.
+    /// The display label of a stage key, for current and removed stages alike, falling back
+    /// to the key for a stage this device never knew.
     pub fn stage_label(&self, key: &str) -> String {
         self.stage(key)
+            .or_else(|| self.removed_stages.iter().find(|stage| stage.key == key))
             .map_or_else(|| key.to_owned(), |stage| stage.label.both())
+    }
+
+    /// Checks that this is a pipeline a team can work to: at least one stage; keys that are
+    /// unique within each list and can be typed; English labels; probabilities from 0 to 100;
+    /// stale limits from 1 to 3,650 days; ideal rates from 0 to 1.
+    pub fn check(&self) -> Result<(), ValidationError> {
+        if self.stages.is_empty() {
+            return Err(ValidationError::new(
+                "stages",
+                "a pipeline needs at least one stage",
+            ));
+        }
+        check_keys(
+            "stage",
+            self.stages.iter().map(|s| (s.key.as_str(), &s.label)),
+        )?;
+        check_keys(
+            "loss reason",
+            self.loss_reasons.iter().map(|r| (r.key.as_str(), &r.label)),
+        )?;
+        check_keys(
+            "source",
+            self.sources.iter().map(|c| (c.key.as_str(), &c.label)),
+        )?;
+        for stage in &self.stages {
+            let key = &stage.key;
+            if stage.probability > 100 {
+                return Err(ValidationError::new(
+                    "probability",
+                    format!(
+                        "stage '{key}': {} is not a percentage: use 0 to 100",
+                        stage.probability
+                    ),
+                ));
+            }
+            if !(1..=3650).contains(&stage.stale_days) {
+                return Err(ValidationError::new(
+                    "stale-days",
+                    format!(
+                        "stage '{key}': {} days is not a stale limit: use 1 to 3650",
+                        stage.stale_days
+                    ),
+                ));
+            }
+            if let Some(rate) = stage.ideal_rate
+                && !(0.0..=1.0).contains(&rate)
+            {
+                return Err(ValidationError::new(
+                    "ideal-rate",
+                    format!("stage '{key}': {rate} is not a rate: use 0 to 1 (0.6 for 60%)"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The display label of a source key, falling back to the key.

@@ -55,6 +55,7 @@ fn build(template: &str, stages: Vec<Stage>) -> Pipeline {
     Pipeline {
         template: template.to_owned(),
         stages,
+        removed_stages: Vec::new(),
         loss_reasons: default_loss_reasons(),
         sources: default_sources(),
     }
