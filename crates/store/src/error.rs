@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use fieldsync_model::{LeadError, LeadId};
+use fieldsync_model::{LeadError, LeadId, TeamError};
 use thiserror::Error;
 
 /// Why a store could not be made or opened.
@@ -94,6 +94,9 @@ pub enum StoreError {
     /// The action was refused by the lead's rules or validation.
     #[error(transparent)]
     Lead(#[from] LeadError),
+    /// The team document refused the change.
+    #[error(transparent)]
+    Team(#[from] TeamError),
     /// Opening the store for writing failed.
     #[error(transparent)]
     Open(#[from] OpenError),

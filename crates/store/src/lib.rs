@@ -10,6 +10,7 @@
 //! - [`handle`]: opening the file read-only or for writing, waiting on other processes.
 //! - [`leads`]: creating, changing, loading and listing leads.
 //! - [`maintenance`]: compaction, row rebuilds and statistics.
+//! - [`team`]: the team document: the pipeline in force and the members.
 //! - [`sync`]: the relay joined, the feed position, unpushed leads, merging the relay's changes.
 //!
 //! ```
@@ -27,6 +28,7 @@ pub mod leads;
 pub mod maintenance;
 pub mod sync;
 pub mod tables;
+pub mod team;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -203,7 +205,7 @@ impl Store {
         &self.meta.me
     }
 
-    /// The team's pipeline.
+    /// The pipeline in force: the team document's, or the template the store was made with.
     pub fn pipeline(&self) -> &Pipeline {
         &self.meta.pipeline
     }
@@ -338,7 +340,7 @@ fn read_meta(path: &Path, handle: &Handle) -> Result<(Meta, u32), MetaError> {
     let actor: String = decode_json(meta_key::ACTOR, &get(meta_key::ACTOR)?)?;
     let actor = ActorId::try_from(actor.as_str())
         .map_err(|err| StoreError::Corrupt(format!("metadata 'actor': {err}")))?;
-    let pipeline: Pipeline = decode_json(meta_key::PIPELINE, &get(meta_key::PIPELINE)?)?;
+    let pipeline = team::read_pipeline(&txn, &actor)?;
     if pipeline.stages.is_empty() {
         return Err(StoreError::Corrupt("metadata 'pipeline' has no stages".into()).into());
     }

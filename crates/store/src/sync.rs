@@ -8,7 +8,7 @@
 
 use automerge::ActorId;
 use automerge::ChangeHash;
-use fieldsync_model::{Lead, LeadDoc, LeadId, heads};
+use fieldsync_model::{Lead, LeadDoc, LeadId, TEAM_DOC_ID, heads};
 use rayon::prelude::*;
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,8 @@ use crate::leads::{LeadTables, Origin};
 use std::ops::Bound;
 
 use crate::leads::doc_key;
-use crate::tables::{ACKED, CHANGES, DOC_KEYS, DOCS, HEADS, META, UNPUSHED, meta_key};
+use crate::tables::{ACKED, CHANGES, DOC_KEYS, DOCS, HEADS, META, TEAM, UNPUSHED, meta_key};
+use crate::team::{self, TeamMerge};
 use crate::{Store, decode_json, put_meta};
 
 /// The relay a device syncs with.
@@ -48,10 +49,12 @@ pub struct Outgoing {
 pub struct Merged {
     /// Documents whose changes depend on changes this device lacks; nothing of them was stored.
     pub incomplete: Vec<String>,
-    /// Documents that are not leads (from a newer fieldsync); skipped.
+    /// Documents that are neither leads nor the team document (from a newer fieldsync); skipped.
     pub skipped: Vec<String>,
     /// Documents that changed.
     pub changed: usize,
+    /// Whether the team document changed (and with it, perhaps, the pipeline).
+    pub team_changed: bool,
 }
 
 fn heads_of(bytes: &[u8], id: &str) -> Result<Vec<ChangeHash>, StoreError> {
@@ -78,12 +81,15 @@ impl Store {
             if !same_feed {
                 put_meta(txn, meta_key::SINCE, &0u64)?;
                 txn.open_table(ACKED)?.retain(|_, _| false)?;
-                let ids: Vec<String> = {
+                let mut ids: Vec<String> = {
                     let keys = txn.open_table(DOC_KEYS)?;
                     keys.iter()?
                         .map(|entry| entry.map(|(id, _)| id.value().to_owned()))
                         .collect::<Result<_, _>>()?
                 };
+                if txn.open_table(TEAM)?.get(TEAM_DOC_ID)?.is_some() {
+                    ids.push(TEAM_DOC_ID.to_owned());
+                }
                 let mut unpushed = txn.open_table(UNPUSHED)?;
                 for id in &ids {
                     unpushed.insert(id.as_str(), ())?;
@@ -131,6 +137,12 @@ impl Store {
                 Some(bytes) => heads_of(bytes.value(), &id)?,
                 None => Vec::new(),
             };
+            if id == TEAM_DOC_ID {
+                if let Some((heads, data)) = team::team_changes(&txn, &self.meta.actor, &base)? {
+                    out.push(Outgoing { id, heads, data });
+                }
+                continue;
+            }
             if base.is_empty() {
                 // Nothing of it acknowledged: send it as stored, without loading it.
                 let heads = current.get(id.as_str())?.ok_or_else(|| {
@@ -168,8 +180,18 @@ impl Store {
         Ok(out)
     }
 
-    /// A lead's whole document, to push again.
+    /// A lead's (or the team document's) whole document, to push again.
     pub fn whole(&self, id: &str) -> Result<Option<Outgoing>, StoreError> {
+        if id == TEAM_DOC_ID {
+            let txn = self.handle()?.begin_read()?;
+            return Ok(
+                team::team_changes(&txn, &self.meta.actor, &[])?.map(|(heads, data)| Outgoing {
+                    id: id.to_owned(),
+                    heads,
+                    data,
+                }),
+            );
+        }
         let Some(lead) = LeadId::parse(id) else {
             return Ok(None);
         };
@@ -221,11 +243,22 @@ impl Store {
     /// this device are read on every core first (reading a document is most of the cost).
     pub fn merge_remote(&mut self, incoming: &[(&str, &[u8])]) -> Result<Merged, StoreError> {
         let actor = self.meta.actor.clone();
-        self.write(|txn| {
-            let mut tables = LeadTables::open(txn)?;
+        let merged = self.write(|txn| {
             let mut merged = Merged::default();
+            // The team document first: it shares the heads table the lead tables hold open.
+            for &(id, data) in incoming.iter().filter(|(id, _)| *id == TEAM_DOC_ID) {
+                match team::merge_team(txn, data, &actor)? {
+                    TeamMerge::Incomplete => merged.incomplete.push(id.to_owned()),
+                    TeamMerge::Unchanged => {}
+                    TeamMerge::Changed => {
+                        merged.changed += 1;
+                        merged.team_changed = true;
+                    }
+                }
+            }
+            let mut tables = LeadTables::open(txn)?;
             let mut new = Vec::new();
-            for &(id, data) in incoming {
+            for &(id, data) in incoming.iter().filter(|(id, _)| *id != TEAM_DOC_ID) {
                 let Some(lead_id) = LeadId::parse(id) else {
                     merged.skipped.push(id.to_owned());
                     continue;
@@ -255,7 +288,11 @@ impl Store {
                 }
             }
             Ok(merged)
-        })
+        })?;
+        if merged.team_changed {
+            self.refresh_pipeline()?;
+        }
+        Ok(merged)
     }
 
     fn read_meta_value<T: serde::de::DeserializeOwned>(

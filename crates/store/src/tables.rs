@@ -26,6 +26,9 @@ pub const ACKED: TableDefinition<&str, &[u8]> = TableDefinition::new("acked");
 /// Lead id -> nothing: the leads with changes the relay has not acknowledged yet.
 pub const UNPUSHED: TableDefinition<&str, ()> = TableDefinition::new("unpushed");
 
+/// `fieldsync_model::TEAM_DOC_ID` -> the team document, saved whole (crate::team).
+pub const TEAM: TableDefinition<&str, &[u8]> = TableDefinition::new("team");
+
 /// Metadata key -> JSON value.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
@@ -39,7 +42,8 @@ pub mod meta_key {
     pub const ACTOR: &str = "actor";
     /// The member using this device.
     pub const ME: &str = "me";
-    /// The team's pipeline.
+    /// The pipeline the store was made with; the team document's pipeline replaces it once
+    /// the team edits it.
     pub const PIPELINE: &str = "pipeline";
     /// When the store was made.
     pub const CREATED_AT: &str = "created_at";
