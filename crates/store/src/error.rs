@@ -94,9 +94,9 @@ pub enum StoreError {
     /// The action was refused by the lead's rules or validation.
     #[error(transparent)]
     Lead(#[from] LeadError),
-    /// The team document refused the change.
+    /// The team document refused the change (boxed: it is rare and large).
     #[error(transparent)]
-    Team(#[from] TeamError),
+    Team(Box<TeamError>),
     /// Opening the store for writing failed.
     #[error(transparent)]
     Open(#[from] OpenError),
@@ -109,6 +109,12 @@ pub enum StoreError {
     /// Stored bytes could not be decoded.
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+}
+
+impl From<TeamError> for StoreError {
+    fn from(err: TeamError) -> Self {
+        StoreError::Team(Box::new(err))
+    }
 }
 
 macro_rules! storage_errors {

@@ -138,9 +138,7 @@ impl Store {
                 None => Vec::new(),
             };
             if id == TEAM_DOC_ID {
-                if let Some((heads, data)) = team::team_changes(&txn, &self.meta.actor, &base)? {
-                    out.push(Outgoing { id, heads, data });
-                }
+                out.extend(team::team_changes(&txn, &self.meta.actor, &base)?);
                 continue;
             }
             if base.is_empty() {
@@ -184,13 +182,7 @@ impl Store {
     pub fn whole(&self, id: &str) -> Result<Option<Outgoing>, StoreError> {
         if id == TEAM_DOC_ID {
             let txn = self.handle()?.begin_read()?;
-            return Ok(
-                team::team_changes(&txn, &self.meta.actor, &[])?.map(|(heads, data)| Outgoing {
-                    id: id.to_owned(),
-                    heads,
-                    data,
-                }),
-            );
+            return team::team_changes(&txn, &self.meta.actor, &[]);
         }
         let Some(lead) = LeadId::parse(id) else {
             return Ok(None);

@@ -10,6 +10,7 @@ use fieldsync_model::{Member, Pipeline, Stamp, TEAM_DOC_ID, TeamDoc, heads};
 use redb::{ReadableTable, WriteTransaction};
 
 use crate::error::StoreError;
+use crate::sync::Outgoing;
 use crate::tables::{HEADS, META, TEAM, UNPUSHED, meta_key};
 use crate::{Store, decode_json};
 
@@ -105,12 +106,12 @@ pub(crate) fn merge_team(
     Ok(TeamMerge::Changed)
 }
 
-/// The team document's changes since `base` (all of it if `base` is empty), with its heads.
+/// The team document's changes since `base` (all of it if `base` is empty), to push.
 pub(crate) fn team_changes(
     txn: &redb::ReadTransaction,
     actor: &ActorId,
     base: &[ChangeHash],
-) -> Result<Option<(Vec<ChangeHash>, Vec<u8>)>, StoreError> {
+) -> Result<Option<Outgoing>, StoreError> {
     Ok(read_team(txn, actor)?.map(|team| {
         let doc = team.automerge();
         let data = if base.is_empty() {
@@ -118,7 +119,11 @@ pub(crate) fn team_changes(
         } else {
             doc.save_after(base)
         };
-        (doc.get_heads(), data)
+        Outgoing {
+            id: TEAM_DOC_ID.to_owned(),
+            heads: doc.get_heads(),
+            data,
+        }
     }))
 }
 
