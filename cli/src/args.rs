@@ -71,6 +71,154 @@ pub enum Command {
     Import(ImportArgs),
     /// Export leads (with their stage and latest follow-up) or every follow-up, as CSV, JSON or XLSX.
     Export(ExportArgs),
+    /// Show or change the team's pipeline: stages, probabilities, stale limits, ideal rates and
+    /// loss reasons (changes are a manager's, and reach the team with the next sync).
+    #[command(subcommand)]
+    Pipeline(PipelineCommand),
+    /// The team's members and their roles, as this device last synced them.
+    Members(JsonArg),
+}
+
+/// `fieldsync pipeline ...`.
+#[derive(Debug, Subcommand)]
+pub enum PipelineCommand {
+    /// The stages in order with probability, stale limit and ideal rate, the loss reasons, and
+    /// the leads still in removed stages.
+    Show(PipelineShowArgs),
+    /// Change one thing: add, rename, move, set or remove a stage; add or remove a loss reason.
+    #[command(subcommand)]
+    Edit(PipelineEdit),
+    /// Make the pipeline what a TOML file says (`pipeline show --format toml` writes one).
+    Load(PipelineLoadArgs),
+}
+
+/// How `pipeline show` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PipelineFormat {
+    /// Aligned tables.
+    Table,
+    /// One JSON document.
+    Json,
+    /// The file `pipeline load` reads.
+    Toml,
+}
+
+/// `fieldsync pipeline show`.
+#[derive(Debug, Args)]
+pub struct PipelineShowArgs {
+    /// How to print it.
+    #[arg(long, value_enum, default_value_t = PipelineFormat::Table)]
+    pub format: PipelineFormat,
+}
+
+/// Where a stage goes.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct PlaceArgs {
+    /// Right after this stage.
+    #[arg(long, value_name = "STAGE")]
+    pub after: Option<String>,
+    /// Right before this stage.
+    #[arg(long, value_name = "STAGE")]
+    pub before: Option<String>,
+}
+
+/// A stage's numbers.
+#[derive(Debug, Args)]
+pub struct StageNumbers {
+    /// Chance that a lead in the stage is won, in percent (0-100).
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub probability: Option<u8>,
+    /// Days a lead may stay in the stage before it is stale.
+    #[arg(long, value_name = "DAYS")]
+    pub stale_days: Option<u32>,
+    /// Share of leads expected to move on to the next stage: 60%, 0.6, or none.
+    #[arg(long, value_name = "RATE")]
+    pub ideal_rate: Option<String>,
+}
+
+/// `fieldsync pipeline edit ...`.
+#[derive(Debug, Subcommand)]
+pub enum PipelineEdit {
+    /// Add a stage (at the end, or where --after/--before says).
+    Add {
+        /// The new stage's key, typed in commands (`trial`).
+        key: String,
+        /// English label.
+        #[arg(long, value_name = "LABEL")]
+        en: String,
+        /// Chinese label.
+        #[arg(long, value_name = "LABEL", default_value = "")]
+        zh: String,
+        /// Where it goes.
+        #[command(flatten)]
+        place: PlaceArgs,
+        /// Its numbers (default: probability 0, stale after 30 days, no ideal rate).
+        #[command(flatten)]
+        numbers: StageNumbers,
+    },
+    /// Change a stage's labels; its key, and every lead's history, stay as they are.
+    Rename {
+        /// The stage (key or label).
+        stage: String,
+        /// New English label.
+        #[arg(long, value_name = "LABEL")]
+        en: Option<String>,
+        /// New Chinese label.
+        #[arg(long, value_name = "LABEL")]
+        zh: Option<String>,
+    },
+    /// Move a stage before or after another.
+    Move {
+        /// The stage (key or label).
+        stage: String,
+        /// Where it goes.
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
+    /// Set a stage's probability, stale limit or ideal rate.
+    Set {
+        /// The stage (key or label).
+        stage: String,
+        /// The numbers to set.
+        #[command(flatten)]
+        numbers: StageNumbers,
+    },
+    /// Remove a stage. Leads in it stay there (and are listed) until someone moves them.
+    Remove {
+        /// The stage (key or label).
+        stage: String,
+    },
+    /// Add a loss reason.
+    AddReason {
+        /// The reason's key, typed in `fieldsync lost` (`timing`).
+        key: String,
+        /// English label.
+        #[arg(long, value_name = "LABEL")]
+        en: String,
+        /// Chinese label.
+        #[arg(long, value_name = "LABEL", default_value = "")]
+        zh: String,
+        /// A lead lost for this reason must carry a note saying more.
+        #[arg(long)]
+        needs_note: bool,
+    },
+    /// Remove a loss reason (leads already lost for it keep it).
+    RemoveReason {
+        /// The reason (key or label).
+        reason: String,
+    },
+}
+
+/// `fieldsync pipeline load`.
+#[derive(Debug, Args)]
+pub struct PipelineLoadArgs {
+    /// The pipeline file (TOML).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Say what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `fieldsync init`.

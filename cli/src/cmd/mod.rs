@@ -18,6 +18,7 @@ mod lead_edit;
 mod lead_list;
 mod lead_show;
 mod maintenance;
+mod pipeline;
 mod report;
 mod scope;
 mod sync;
@@ -26,7 +27,7 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::args::{Cli, Command, LeadCommand};
+use crate::args::{Cli, Command, LeadCommand, PipelineCommand};
 use crate::context::Context;
 
 /// Runs the command; returns whether it succeeded cleanly (false: a clean "no").
@@ -59,6 +60,10 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<bool> {
         Command::Handover(args) => handover::run(&cx, &args, out),
         Command::Import(args) => import::run(&cx, &args, out),
         Command::Export(args) => export::run(&cx, &args, out),
+        Command::Pipeline(PipelineCommand::Show(args)) => pipeline::show(&cx, &args, out),
+        Command::Pipeline(PipelineCommand::Edit(edit)) => pipeline::edit(&cx, &edit, out),
+        Command::Pipeline(PipelineCommand::Load(args)) => pipeline::load(&cx, &args, out),
+        Command::Members(args) => pipeline::members(&cx, &args, out),
     }
     .map(|()| true)
 }
