@@ -104,9 +104,14 @@ impl Relay {
         String::from_utf8(output.stdout).unwrap()
     }
 
-    /// Adds a member and returns their token (the last line of the output).
+    /// Adds a rep and returns their token (the last line of the output).
     pub fn member(&self, team: &str, name: &str) -> String {
-        let out = self.admin(&["member", "add", team, name]);
+        self.member_as(team, name, "rep")
+    }
+
+    /// Adds a member with `role` (rep or manager) and returns their token.
+    pub fn member_as(&self, team: &str, name: &str, role: &str) -> String {
+        let out = self.admin(&["member", "add", team, name, "--role", role]);
         out.lines().last().unwrap().to_owned()
     }
 
@@ -158,9 +163,14 @@ impl Drop for Relay {
     }
 }
 
-/// A device of `me` in `team` on `relay`.
+/// A device of rep `me` in `team` on `relay`.
 pub fn joined(relay: &Relay, team: &str, me: &str) -> Device {
-    let token = relay.member(team, me);
+    joined_as(relay, team, me, "rep")
+}
+
+/// A device of `me`, with `role`, in `team` on `relay`.
+pub fn joined_as(relay: &Relay, team: &str, me: &str, role: &str) -> Device {
+    let token = relay.member_as(team, me, role);
     let device = Device::init(me);
     device.ok(&["join", &relay.url(), "--team", team, "--token", &token]);
     device

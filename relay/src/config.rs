@@ -57,8 +57,8 @@ pub enum MemberCommand {
         team: String,
         /// The member's name.
         name: String,
-        /// The member's role.
-        #[arg(long, value_enum, default_value_t = Role::Rep)]
+        /// The member's role: rep or manager (a manager may change the team's pipeline).
+        #[arg(long, default_value_t = Role::Rep)]
         role: Role,
     },
     /// Remove a member: their devices are refused from now on and open connections close.

@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime};
 
+use chrono::Utc;
+use fieldsync_model::Stamp;
 use fieldsync_sync::{CloseReason, Team};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -79,6 +81,8 @@ enum Request {
         arrived: Instant,
     },
     Leave(u64),
+    /// The team's members as the members file lists them now, for the team document.
+    Members(Vec<fieldsync_model::Member>),
 }
 
 struct TeamWorker {
@@ -159,6 +163,11 @@ impl Hub {
             .members
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = (members.clone(), stamp);
+        for (file, worker) in lock(&self.teams).iter() {
+            if let Some(roster) = roster_of(&members, *file) {
+                let _ = worker.requests.try_send(Request::Members(roster));
+            }
+        }
         for connection in lock(&self.connections).values() {
             if let Err(reason) = members.authorize(
                 &connection.team,
@@ -299,6 +308,10 @@ impl Hub {
             bytes_sent: self.metrics.bytes_sent.clone(),
             sync_latency: self.metrics.sync_latency.clone(),
         };
+        if let Some(roster) = roster_of(&self.members(), file) {
+            // The queue is new and empty: this is the worker's first request.
+            let _ = requests.try_send(Request::Members(roster));
+        }
         let thread = std::thread::Builder::new()
             .name(format!("team-{file}"))
             .spawn(move || run_worker(team, queue, metrics))?;
@@ -311,6 +324,15 @@ impl Hub {
         );
         Ok(requests)
     }
+}
+
+/// The roster of the team whose documents are in file `file`.
+fn roster_of(members: &Members, file: u32) -> Option<Vec<fieldsync_model::Member>> {
+    members
+        .teams
+        .values()
+        .find(|team| team.file == file)
+        .map(|team| team.roster())
 }
 
 struct WorkerMetrics {
@@ -334,6 +356,24 @@ fn run_worker(
             }
             Request::Leave(id) => {
                 subscribers.remove(&id);
+            }
+            Request::Members(roster) => {
+                let stamp = Stamp {
+                    by: "relay".to_owned(),
+                    now: Utc::now(),
+                };
+                match team.record_members(&roster, &stamp) {
+                    Ok(updates) => {
+                        for update in updates {
+                            let update = Frame::from(update);
+                            for subscriber in subscribers.values() {
+                                metrics.bytes_sent.inc_by(update.len() as u64);
+                                subscriber.send(update.clone());
+                            }
+                        }
+                    }
+                    Err(err) => tracing::warn!(error = %err, "could not record the team's members"),
+                }
             }
             Request::Frame {
                 connection,

@@ -18,24 +18,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// A member's role.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Works their own leads.
-    Rep,
-    /// Runs the team: hands over leads, edits the pipeline.
-    Manager,
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Role::Rep => "rep",
-            Role::Manager => "manager",
-        })
-    }
-}
+pub use fieldsync_model::Role;
 
 /// One member of a team.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +42,20 @@ pub struct Team {
     pub created_at: DateTime<Utc>,
     /// Members by name, removed ones included.
     pub members: BTreeMap<String, Member>,
+}
+
+impl Team {
+    /// The members as the team document lists them: name, role, and whether removed.
+    pub fn roster(&self) -> Vec<fieldsync_model::Member> {
+        self.members
+            .iter()
+            .map(|(name, member)| fieldsync_model::Member {
+                name: name.clone(),
+                role: member.role,
+                removed: member.removed_at.is_some(),
+            })
+            .collect()
+    }
 }
 
 /// Every team of the relay.

@@ -10,6 +10,7 @@ use crate::validate::ValidationError;
 
 /// A display name in English and in the playbooks' original Chinese.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Label {
     /// English label.
     pub en: String,
@@ -30,6 +31,7 @@ impl Label {
 
 /// One stage of the funnel.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Stage {
     /// What the command line accepts (`discovery`).
     pub key: String,
@@ -45,6 +47,7 @@ pub struct Stage {
 
 /// A reason a deal was lost.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LossReason {
     /// What the command line accepts (`price`).
     pub key: String,
@@ -56,6 +59,7 @@ pub struct LossReason {
 
 /// Where a lead came from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SourceChannel {
     /// What the command line accepts (`trade-show`).
     pub key: String,

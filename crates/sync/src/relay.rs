@@ -8,6 +8,7 @@
 use std::num::NonZeroUsize;
 
 use automerge::{Automerge, ReadDoc};
+use fieldsync_model::{Member, Stamp, TEAM_DOC_ID, TeamDoc};
 use lru::LruCache;
 
 use crate::close::CloseReason;
@@ -213,11 +214,32 @@ impl<S: TeamStore> Team<S> {
             });
             merged.push((pushed.id, doc));
         }
+        let broadcast = self.commit(new_changes, merged)?;
+        let ack = Message::Ack(Ack {
+            batch: push.batch,
+            stored: stored.clone(),
+            resend,
+        });
+        Ok(Outcome {
+            reply: vec![codec::encode(&ack)],
+            broadcast,
+            subscribe: false,
+            stored: stored.len(),
+        })
+    }
+
+    /// Stores new changes durably, keeps the documents they came from cached, and returns the
+    /// updates that announce them to the team's connected devices.
+    fn commit(
+        &mut self,
+        new_changes: Vec<NewChanges>,
+        docs: Vec<(String, Automerge)>,
+    ) -> Result<Vec<Vec<u8>>, Refusal<S::Error>> {
         let seqs = self.store.commit(&new_changes).map_err(Refusal::Storage)?;
-        for (id, doc) in merged {
+        for (id, doc) in docs {
             self.cache.put(id, doc);
         }
-        let broadcast = new_changes
+        Ok(new_changes
             .into_iter()
             .zip(seqs)
             .map(|(change, seq)| {
@@ -230,18 +252,33 @@ impl<S: TeamStore> Team<S> {
                     },
                 }))
             })
-            .collect();
-        let ack = Message::Ack(Ack {
-            batch: push.batch,
-            stored: stored.clone(),
-            resend,
-        });
-        Ok(Outcome {
-            reply: vec![codec::encode(&ack)],
-            broadcast,
-            subscribe: false,
-            stored: stored.len(),
-        })
+            .collect())
+    }
+
+    /// Records the team's members (from the relay's members file, the authority on who is in
+    /// the team) in the team document, as a change of its own if anything differs. Returns the
+    /// updates for the team's connected devices (none if nothing changed).
+    pub fn record_members(
+        &mut self,
+        roster: &[Member],
+        stamp: &Stamp,
+    ) -> Result<Vec<Vec<u8>>, Refusal<S::Error>> {
+        let doc = self.take(TEAM_DOC_ID)?;
+        let before = doc.get_heads();
+        let mut team = TeamDoc::from_automerge(doc);
+        let changed = team
+            .set_members(roster, stamp)
+            .map_err(|err| Refusal::Protocol(format!("the team document: {err}")))?;
+        let doc = team.into_automerge();
+        let new_changes = match changed {
+            true => vec![NewChanges {
+                id: TEAM_DOC_ID.to_owned(),
+                data: doc.save_after(&before),
+                heads: Heads::new(doc.get_heads()),
+            }],
+            false => Vec::new(),
+        };
+        self.commit(new_changes, vec![(TEAM_DOC_ID.to_owned(), doc)])
     }
 
     fn pull(&mut self, since: u64) -> Result<Outcome, Refusal<S::Error>> {
