@@ -181,6 +181,27 @@ fn two_managers_edit_the_pipeline_offline_and_every_device_converges() {
         shown.contains("1 lead is still in removed stage account care 客户维护"),
         "{shown}"
     );
+    // A rep who changed the pipeline on a device of their own before joining cannot push it:
+    // the relay refuses the team document from anyone but a manager.
+    let chen = Device::init("chen");
+    chen.ok(&[
+        "pipeline",
+        "edit",
+        "set",
+        "acquisition",
+        "--probability",
+        "1",
+    ]);
+    let token = relay.member("华东", "chen");
+    chen.ok(&["join", &relay.url(), "--team", "华东", "--token", &token]);
+    let refused = chen.fails(&["sync"]);
+    assert!(
+        refused.contains("only a manager may change the team's pipeline"),
+        "{refused}"
+    );
+    wang.ok(&["sync"]);
+    assert_eq!(stage(&pipeline(&wang), "acquisition")["probability"], 10);
+
     // A lost lead can now be lost for zhao's new reason, on lina's device.
     let other = lina.add(&["--company", "杭州云栖科技", "--contact", "陈"]);
     lina.ok(&["lost", &other, "--reason", "timing"]);

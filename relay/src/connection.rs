@@ -21,7 +21,7 @@ async fn close(sink: &mut (impl SinkExt<Message> + Unpin), hub: &Hub, reason: Cl
         .inc();
     let frame = CloseFrame {
         code: reason.code(),
-        reason: reason.explain().into(),
+        reason: reason.wire_text().into(),
     };
     let _ = sink.send(Message::Close(Some(frame))).await;
     let _ = sink.close().await;

@@ -21,7 +21,7 @@ use fieldsync_sync::{CloseReason, Team};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Limits;
-use crate::members::Members;
+use crate::members::{Members, Role};
 use crate::metrics::Metrics;
 use crate::team_store::RedbTeamStore;
 
@@ -79,6 +79,8 @@ enum Request {
         connection: Arc<Connection>,
         frame: Vec<u8>,
         arrived: Instant,
+        /// The member's role as the members file says now.
+        role: Role,
     },
     Leave(u64),
     /// The team's members as the members file lists them now, for the team document.
@@ -237,6 +239,10 @@ impl Hub {
             connection: connection.clone(),
             frame,
             arrived: Instant::now(),
+            role: self
+                .members()
+                .role(&connection.team, &connection.member)
+                .unwrap_or(Role::Rep),
         };
         if requests.send(request).await.is_err() {
             connection.close(CloseReason::ShuttingDown);
@@ -379,9 +385,10 @@ fn run_worker(
                 connection,
                 frame,
                 arrived,
+                role,
             } => {
                 let cached_before = team.cached();
-                match team.handle(&frame) {
+                match team.handle(&frame, role) {
                     Ok(outcome) => {
                         for reply in outcome.reply {
                             metrics.bytes_sent.inc_by(reply.len() as u64);

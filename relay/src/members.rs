@@ -145,6 +145,11 @@ impl Members {
         Ok(file)
     }
 
+    /// The role of a member of a team, if they are one.
+    pub fn role(&self, team: &str, member: &str) -> Option<Role> {
+        Some(self.teams.get(team)?.members.get(member)?.role)
+    }
+
     fn team_mut(&mut self, team: &str) -> anyhow::Result<&mut Team> {
         self.teams.get_mut(team).with_context(|| {
             format!("there is no team '{team}'; make it with `fieldsync-relay team create {team}`")

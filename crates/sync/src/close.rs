@@ -1,5 +1,8 @@
 //! Why the relay closes a connection: websocket close codes and what each tells the user.
 
+/// Room for the reason text in a websocket close frame (125 bytes less the 2-byte code).
+pub const MAX_CLOSE_REASON_BYTES: usize = 123;
+
 /// A reason the relay ends a connection, sent as the websocket close code and reason text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CloseReason {
@@ -13,6 +16,8 @@ pub enum CloseReason {
     Removed,
     /// The device speaks a protocol version the relay does not (4005).
     Version,
+    /// A member who is not a manager pushed changes to the team document (4006).
+    NotManager,
     /// The device did not keep up with the relay's messages (4008).
     TooSlow,
     /// A frame was larger than the relay accepts (4009).
@@ -27,12 +32,13 @@ pub enum CloseReason {
 
 impl CloseReason {
     /// Every reason, for tables and tests.
-    pub const ALL: [CloseReason; 10] = [
+    pub const ALL: [CloseReason; 11] = [
         CloseReason::ShuttingDown,
         CloseReason::Protocol,
         CloseReason::Unauthorized,
         CloseReason::Removed,
         CloseReason::Version,
+        CloseReason::NotManager,
         CloseReason::TooSlow,
         CloseReason::FrameTooLarge,
         CloseReason::HelloTimeout,
@@ -48,6 +54,7 @@ impl CloseReason {
             CloseReason::Unauthorized => 4001,
             CloseReason::Removed => 4003,
             CloseReason::Version => 4005,
+            CloseReason::NotManager => 4006,
             CloseReason::TooSlow => 4008,
             CloseReason::FrameTooLarge => 4009,
             CloseReason::HelloTimeout => 4010,
@@ -61,6 +68,18 @@ impl CloseReason {
         CloseReason::ALL
             .into_iter()
             .find(|reason| reason.code() == code)
+    }
+
+    /// The reason text sent in the close frame: the explanation, cut at a character boundary
+    /// to the 123 bytes a websocket close frame has room for (devices explain the code
+    /// themselves in full).
+    pub fn wire_text(self) -> &'static str {
+        let text = self.explain();
+        let mut end = text.len().min(MAX_CLOSE_REASON_BYTES);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        &text[..end]
     }
 
     /// What the user is told, with what to do about it.
@@ -79,6 +98,9 @@ impl CloseReason {
             CloseReason::Version => {
                 "the relay speaks another protocol version; update fieldsync or the relay"
             }
+            CloseReason::NotManager => {
+                "only a manager may change the team's pipeline, and this device holds pipeline edits by a member who is not one; ask the relay's operator for the manager role, or start a new store with `fieldsync init` and join again"
+            }
             CloseReason::TooSlow => {
                 "this device fell behind the relay's updates; sync again to catch up"
             }
@@ -90,6 +112,23 @@ impl CloseReason {
             CloseReason::Storage => {
                 "the relay could not store a change; nothing was lost on this device, try again later"
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_fits_a_close_frame_and_round_trips_its_code() {
+        for reason in CloseReason::ALL {
+            assert!(
+                reason.wire_text().len() <= MAX_CLOSE_REASON_BYTES,
+                "{reason:?}"
+            );
+            assert!(reason.explain().starts_with(reason.wire_text()));
+            assert_eq!(CloseReason::from_code(reason.code()), Some(reason));
         }
     }
 }

@@ -8,7 +8,7 @@
 use std::num::NonZeroUsize;
 
 use automerge::{Automerge, ReadDoc};
-use fieldsync_model::{Member, Stamp, TEAM_DOC_ID, TeamDoc};
+use fieldsync_model::{Member, Role, Stamp, TEAM_DOC_ID, TeamDoc};
 use lru::LruCache;
 
 use crate::close::CloseReason;
@@ -59,6 +59,9 @@ pub enum Refusal<E: std::error::Error + 'static> {
     /// The device broke the protocol.
     #[error("{0}")]
     Protocol(String),
+    /// A member who is not a manager pushed changes to the team document.
+    #[error("a {0} pushed changes to the team document, which only managers may change")]
+    NotManager(Role),
     /// The relay's storage failed.
     #[error("storage failed: {0}")]
     Storage(E),
@@ -69,6 +72,7 @@ impl<E: std::error::Error + 'static> Refusal<E> {
     pub fn close_reason(&self) -> CloseReason {
         match self {
             Refusal::Protocol(_) => CloseReason::Protocol,
+            Refusal::NotManager(_) => CloseReason::NotManager,
             Refusal::Storage(_) => CloseReason::Storage,
         }
     }
@@ -141,11 +145,11 @@ impl<S: TeamStore> Team<S> {
         self.store.feed_head()
     }
 
-    /// Handles one frame from an authenticated device.
-    pub fn handle(&mut self, frame: &[u8]) -> Result<Outcome, Refusal<S::Error>> {
+    /// Handles one frame from an authenticated device of a member with `role`.
+    pub fn handle(&mut self, frame: &[u8], role: Role) -> Result<Outcome, Refusal<S::Error>> {
         let message = codec::decode(frame).map_err(|err| Refusal::Protocol(err.to_string()))?;
         match message {
-            Message::Push(push) => self.push(push),
+            Message::Push(push) => self.push(push, role),
             Message::Pull(pull) => self.pull(pull.since),
             Message::Want(want) => self.want(want),
             other => Err(Refusal::Protocol(format!(
@@ -168,7 +172,10 @@ impl<S: TeamStore> Team<S> {
         }
     }
 
-    fn push(&mut self, push: Push) -> Result<Outcome, Refusal<S::Error>> {
+    fn push(&mut self, push: Push, role: Role) -> Result<Outcome, Refusal<S::Error>> {
+        if role != Role::Manager && push.docs.iter().any(|doc| doc.id == TEAM_DOC_ID) {
+            return Err(Refusal::NotManager(role));
+        }
         let mut merged = Vec::with_capacity(push.docs.len());
         let mut new_changes = Vec::new();
         let mut stored = Vec::new();

@@ -369,7 +369,8 @@ impl Net {
             }
             return;
         }
-        match self.team.handle(frame) {
+        // The simulated devices sync leads only, as reps.
+        match self.team.handle(frame, fieldsync_model::Role::Rep) {
             Ok(outcome) => {
                 link.to_device.extend(outcome.reply);
                 link.subscribed |= outcome.subscribe;
