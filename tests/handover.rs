@@ -8,7 +8,7 @@
 mod relay;
 mod util;
 
-use relay::{Relay, joined};
+use relay::{Relay, joined, joined_as};
 use util::Device;
 
 /// lina owns two open leads in discovery, one in acquisition, a won one and an abandoned one
@@ -133,9 +133,10 @@ fn bad_handovers_are_refused_with_one_line_and_nothing_written() {
 fn a_rep_handed_over_while_offline_and_removed_is_refused_and_the_handover_stands() {
     let relay = Relay::start(&[]);
     relay.admin(&["team", "create", "华东"]);
-    let manager = joined(&relay, "华东", "manager");
+    let manager = joined_as(&relay, "华东", "manager", "manager");
     let lina = joined(&relay, "华东", "lina");
     let wang = joined(&relay, "华东", "wang");
+    relay.member("华东", "zhangmin");
 
     // lina works her customers and syncs: this follow-up reaches the team before she leaves.
     let tengfei = lina.add(&["--company", "深圳腾飞科技", "--contact", "王芳"]);
@@ -151,6 +152,19 @@ fn a_rep_handed_over_while_offline_and_removed_is_refused_and_the_handover_stand
     lina.ok(&["sync"]);
     manager.ok(&["sync"]);
     wang.ok(&["sync"]);
+
+    // The roster came with the sync: a rep cannot hand leads over, and leads cannot go to a
+    // name that is not on the team.
+    let refused = wang.fails(&["handover", "--from", "lina", "--to", "wang"]);
+    assert!(
+        refused.contains("only a manager can hand leads over"),
+        "{refused}"
+    );
+    let typo = manager.fails(&["handover", "--from", "lina", "--to", "zhangmim"]);
+    assert!(
+        typo.contains("'zhangmim' is not a member of the team: the team's members are"),
+        "{typo}"
+    );
 
     // Offline on both sides: lina logs one more visit and edits a phone; the manager hands her
     // customers to zhangmin and the relay's admin removes her.

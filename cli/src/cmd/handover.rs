@@ -9,6 +9,7 @@ use anyhow::Result;
 use fieldsync_model::{Action, LeadRow, Outcome, ValidationError, validate};
 
 use crate::args::HandoverArgs;
+use crate::cmd::roles::{require_active_member, require_manager};
 use crate::context::Context;
 use crate::output::Table;
 
@@ -40,6 +41,8 @@ pub fn run(cx: &Context, args: &HandoverArgs, out: &mut impl Write) -> Result<()
         .into());
     }
     let mut store = cx.open_store()?;
+    require_manager(&store, "hand leads over")?;
+    require_active_member(&store, "to", &to)?;
     let stage = args
         .stage
         .as_deref()

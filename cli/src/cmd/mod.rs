@@ -20,6 +20,7 @@ mod lead_show;
 mod maintenance;
 mod pipeline;
 mod report;
+mod roles;
 mod scope;
 mod sync;
 

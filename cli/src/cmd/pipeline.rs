@@ -13,7 +13,7 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
 use fieldsync_model::pipeline::{Label, LossReason, SourceChannel, Stage};
-use fieldsync_model::{Pipeline, Role, ValidationError, templates};
+use fieldsync_model::{Pipeline, ValidationError, templates};
 use fieldsync_store::Store;
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +21,7 @@ use crate::args::{
     JsonArg, PipelineEdit, PipelineFormat, PipelineLoadArgs, PipelineShowArgs, PlaceArgs,
     StageNumbers,
 };
+use crate::cmd::roles::require_manager;
 use crate::context::Context;
 use crate::output::{Table, print_json};
 
@@ -34,29 +35,6 @@ struct PipelineFile {
     loss_reasons: Option<Vec<LossReason>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sources: Option<Vec<SourceChannel>>,
-}
-
-/// Refuses unless this device's member may change the pipeline: a manager of the team, or
-/// anyone on a device that has not synced a team's members yet (it works alone).
-fn require_manager(store: &Store) -> Result<()> {
-    let members = store.members()?;
-    if members.is_empty() {
-        return Ok(());
-    }
-    let me = store.me();
-    match members.iter().find(|member| member.name == me) {
-        Some(member) if member.role == Role::Manager && !member.removed => Ok(()),
-        Some(member) if member.removed => {
-            bail!("only a manager can change the pipeline: {me} has been removed from the team")
-        }
-        Some(member) => bail!(
-            "only a manager can change the pipeline: the team lists {me} as a {}; ask a manager",
-            member.role
-        ),
-        None => bail!(
-            "only a manager can change the pipeline: {me} is not among the team's members as last synced; sync, or ask a manager"
-        ),
-    }
 }
 
 /// `60%`, `0.6` or `none`.
@@ -289,7 +267,7 @@ fn report_stranded(store: &Store, out: &mut impl Write) -> Result<()> {
 /// `fieldsync pipeline edit ...`.
 pub fn edit(cx: &Context, edit: &PipelineEdit, out: &mut impl Write) -> Result<()> {
     let mut store = cx.open_store()?;
-    require_manager(&store)?;
+    require_manager(&store, "change the pipeline")?;
     let (wanted, said) = edited(store.pipeline(), edit)?;
     commit(cx, &mut store, &wanted, &said, out)
 }
@@ -317,7 +295,7 @@ pub fn load(cx: &Context, args: &PipelineLoadArgs, out: &mut impl Write) -> Resu
     })?;
     let file: PipelineFile = toml::from_str(&text).map_err(|err| toml_error(path, &text, &err))?;
     let mut store = cx.open_store()?;
-    require_manager(&store)?;
+    require_manager(&store, "change the pipeline")?;
     let current = store.pipeline().clone();
     let wanted = Pipeline {
         template: current.template.clone(),

@@ -18,7 +18,7 @@ use crate::leads::{LeadTables, Origin};
 use std::ops::Bound;
 
 use crate::leads::doc_key;
-use crate::tables::{ACKED, CHANGES, DOC_KEYS, DOCS, HEADS, META, TEAM, UNPUSHED, meta_key};
+use crate::tables::{ACKED, CHANGES, DOC_KEYS, DOCS, HEADS, META, UNPUSHED, meta_key};
 use crate::team::{self, TeamMerge};
 use crate::{Store, decode_json, put_meta};
 
@@ -76,6 +76,7 @@ impl Store {
         let same_feed = previous
             .as_ref()
             .is_some_and(|old| old.url == remote.url && old.team == remote.team);
+        let actor = self.meta.actor.clone();
         self.write(|txn| {
             put_meta(txn, meta_key::REMOTE, remote)?;
             if !same_feed {
@@ -87,7 +88,7 @@ impl Store {
                         .map(|entry| entry.map(|(id, _)| id.value().to_owned()))
                         .collect::<Result<_, _>>()?
                 };
-                if txn.open_table(TEAM)?.get(TEAM_DOC_ID)?.is_some() {
+                if team::change_team(txn, &actor)? {
                     ids.push(TEAM_DOC_ID.to_owned());
                 }
                 let mut unpushed = txn.open_table(UNPUSHED)?;

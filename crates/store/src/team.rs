@@ -12,7 +12,7 @@ use redb::{ReadableTable, WriteTransaction};
 use crate::error::StoreError;
 use crate::sync::Outgoing;
 use crate::tables::{HEADS, META, TEAM, UNPUSHED, meta_key};
-use crate::{Store, decode_json};
+use crate::{Store, decode_json, put_meta};
 
 /// What merging the relay's copy of the team document did.
 pub(crate) enum TeamMerge {
@@ -82,6 +82,25 @@ fn save_team(txn: &WriteTransaction, team: &TeamDoc, local: bool) -> Result<(), 
         txn.open_table(UNPUSHED)?.insert(TEAM_DOC_ID, ())?;
     }
     Ok(())
+}
+
+/// Prepares the team document for a device joining another team. A document this device only
+/// edited alone goes to the new team (returns true: push it). One that came from another team
+/// carries that team's members, so it is dropped; its pipeline becomes the store's template, so
+/// the device works to the same pipeline until the new team's document arrives.
+pub(crate) fn change_team(txn: &WriteTransaction, actor: &ActorId) -> Result<bool, StoreError> {
+    let Some(team) = team_in(&txn.open_table(TEAM)?, actor)? else {
+        return Ok(false);
+    };
+    if team.members().is_empty() {
+        return Ok(true);
+    }
+    let pipeline = team.pipeline(&template_in(&txn.open_table(META)?)?);
+    put_meta(txn, meta_key::PIPELINE, &pipeline)?;
+    txn.open_table(TEAM)?.remove(TEAM_DOC_ID)?;
+    txn.open_table(HEADS)?.remove(TEAM_DOC_ID)?;
+    txn.open_table(UNPUSHED)?.remove(TEAM_DOC_ID)?;
+    Ok(false)
 }
 
 /// Merges the relay's changes to the team document.
@@ -211,5 +230,60 @@ mod tests {
             0,
             "a merge is not a local edit"
         );
+    }
+
+    fn remote(team: &str) -> crate::Remote {
+        crate::Remote {
+            url: "ws://127.0.0.1:1/sync".into(),
+            team: team.into(),
+            token: "t".into(),
+        }
+    }
+
+    #[test]
+    fn joining_another_team_pushes_a_solo_pipeline_but_not_another_teams_members() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.redb");
+        let mut store =
+            Store::init(&path, "wang", templates::b2b(), StoreOptions::default()).unwrap();
+        let mut wanted = store.pipeline().clone();
+        wanted.stages[0].probability = 3;
+        store.set_pipeline(&wanted, &stamp()).unwrap();
+        store.set_remote(&remote("east")).unwrap();
+        let pushed: Vec<String> = store
+            .unpushed(None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.id)
+            .collect();
+        assert_eq!(pushed, [TEAM_DOC_ID]);
+
+        // The east relay's roster arrives; then the device moves to team west.
+        let mut relay_copy = store.team().unwrap().unwrap();
+        let roster = [fieldsync_model::Member {
+            name: "wang".into(),
+            role: fieldsync_model::Role::Manager,
+            removed: false,
+        }];
+        relay_copy.set_members(&roster, &stamp()).unwrap();
+        let data = relay_copy.automerge().save();
+        store
+            .merge_remote(&[(TEAM_DOC_ID, data.as_slice())])
+            .unwrap();
+        assert_eq!(store.members().unwrap().len(), 1);
+        store.set_remote(&remote("west")).unwrap();
+        assert!(
+            store.team().unwrap().is_none(),
+            "east's members stay behind"
+        );
+        assert_eq!(store.unpushed(None, 10).unwrap().len(), 0);
+        assert_eq!(
+            store.pipeline().stages,
+            wanted.stages,
+            "the pipeline is kept"
+        );
+        drop(store);
+        let store = Store::open(&path, StoreOptions::default()).unwrap();
+        assert_eq!(store.pipeline().stages, wanted.stages);
     }
 }
