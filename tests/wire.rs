@@ -9,6 +9,7 @@ mod util;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use fieldsync_model::TEAM_DOC_ID;
 use fieldsync_sync::message::{Message, Pull, Want, Wanted};
 use fieldsync_sync::{CloseReason, Heads, Hello, PROTOCOL_VERSION, codec};
 use futures_util::{SinkExt, StreamExt};
@@ -141,8 +142,13 @@ async fn a_member_never_receives_another_teams_documents() {
     let (welcome, _) = next(&mut socket).await.unwrap();
     assert!(matches!(welcome, Message::Welcome(_)));
     let (offered, mut frames) = pull_everything(&mut socket).await;
-    assert_eq!(offered, BTreeSet::from([alpha_lead.clone()]));
+    assert_eq!(
+        offered,
+        BTreeSet::from([alpha_lead.clone(), TEAM_DOC_ID.to_owned()])
+    );
     assert!(contains(&frames, b"Alpha Works"));
+    // The team document lists alpha's members, never beta's.
+    assert!(!contains(&frames, b"bob"));
 
     // Live: both teams change something; only alpha's change reaches this connection.
     beta.ok(&[
@@ -267,7 +273,10 @@ async fn bad_input_closes_only_the_connection_that_sent_it() {
     assert!(device.ok(&["sync"]).contains("sent 1"));
     loop {
         if let (Message::Update(update), _) = next(&mut bystander).await.unwrap() {
-            assert_eq!(update.seq, 1);
+            // Feed entry 1 is the roster the relay wrote into the team document when the
+            // team's first connection arrived; the lead comes next.
+            assert_ne!(update.doc.id, TEAM_DOC_ID);
+            assert_eq!(update.seq, 2);
             break;
         }
     }
