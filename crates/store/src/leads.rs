@@ -33,6 +33,44 @@ pub struct LeadBatch<'txn, 'meta> {
     tables: LeadTables<'txn>,
     pipeline: &'meta Pipeline,
     actor: &'meta ActorId,
+    /// Leads built by the last `create_all`, inserted while the next batch is built.
+    built: Vec<PreparedLead>,
+}
+
+/// A new lead ready to insert: everything derived from its document, computed off the writer.
+pub(crate) struct PreparedLead {
+    id: LeadId,
+    filed_at: u64,
+    saved: Vec<u8>,
+    heads: Vec<u8>,
+    row: Vec<u8>,
+}
+
+impl PreparedLead {
+    /// Derives what the tables hold from a new lead's document. `saved` is the document's
+    /// bytes as they should be stored (`doc.save()`, or bytes received whole).
+    pub(crate) fn new(
+        doc: &LeadDoc,
+        lead: &Lead,
+        saved: Vec<u8>,
+    ) -> Result<PreparedLead, StoreError> {
+        Ok(PreparedLead {
+            id: lead.id.clone(),
+            filed_at: filing_time(lead),
+            saved,
+            heads: fieldsync_model::heads::to_bytes(&doc.heads()),
+            row: encode_row(lead)?,
+        })
+    }
+
+    fn build(
+        history: &LeadHistory,
+        pipeline: &Pipeline,
+        actor: &ActorId,
+    ) -> Result<PreparedLead, StoreError> {
+        let doc = LeadDoc::from_history(history, pipeline, actor.clone())?;
+        PreparedLead::new(&doc, &doc.view(), doc.save())
+    }
 }
 
 impl LeadBatch<'_, '_> {
@@ -41,20 +79,37 @@ impl LeadBatch<'_, '_> {
         self.create_all(std::slice::from_ref(history))
     }
 
-    /// Creates leads with their histories: their documents are built on all cores (most of
-    /// the work), then written in order.
+    /// Creates leads with their histories. Their documents are built on every core (most of
+    /// the work) while the leads of the previous call are inserted, so the writer and the
+    /// builders work at the same time; the batch inserts the last ones when it ends.
     pub fn create_all(&mut self, histories: &[LeadHistory]) -> Result<(), StoreError> {
         let (pipeline, actor) = (self.pipeline, self.actor);
-        let built: Vec<(LeadDoc, Lead, Vec<u8>)> = histories
-            .par_iter()
-            .map(|history| {
-                let doc = LeadDoc::from_history(history, pipeline, actor.clone())?;
-                let (lead, saved) = (doc.view(), doc.save());
-                Ok((doc, lead, saved))
-            })
-            .collect::<Result<_, StoreError>>()?;
-        for (doc, lead, saved) in &built {
-            self.tables.insert_new(doc, lead, saved, Origin::Local)?;
+        let previous = std::mem::take(&mut self.built);
+        let tables = &mut self.tables;
+        let (built, inserted) = std::thread::scope(|scope| {
+            let building = scope.spawn(|| {
+                histories
+                    .par_iter()
+                    .map(|history| PreparedLead::build(history, pipeline, actor))
+                    .collect::<Result<Vec<_>, StoreError>>()
+            });
+            let inserted = previous
+                .iter()
+                .try_for_each(|lead| tables.insert_new(lead, Origin::Local));
+            let built = building
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (built, inserted)
+        });
+        inserted?;
+        self.built = built?;
+        Ok(())
+    }
+
+    /// Inserts the leads still waiting from the last `create_all`.
+    fn flush(&mut self) -> Result<(), StoreError> {
+        for lead in std::mem::take(&mut self.built) {
+            self.tables.insert_new(&lead, Origin::Local)?;
         }
         Ok(())
     }
@@ -66,6 +121,7 @@ impl LeadBatch<'_, '_> {
         actions: &[Action],
         stamp: &Stamp,
     ) -> Result<Updated, StoreError> {
+        self.flush()?;
         self.tables
             .apply_local(id, actions, self.pipeline, self.actor, stamp)
     }
@@ -148,13 +204,10 @@ impl<'txn> LeadTables<'txn> {
         })
     }
 
-    /// Writes a new lead's document and row; refuses an id already in the store. `saved` is
-    /// the document's bytes as they should be stored (`doc.save()`, or bytes received whole).
+    /// Writes a new lead's document, heads and row; refuses an id already in the store.
     pub(crate) fn insert_new(
         &mut self,
-        doc: &LeadDoc,
-        lead: &Lead,
-        saved: &[u8],
+        lead: &PreparedLead,
         origin: Origin,
     ) -> Result<(), StoreError> {
         let id = lead.id.as_str();
@@ -163,11 +216,12 @@ impl<'txn> LeadTables<'txn> {
                 "lead id {id} is already taken"
             )));
         }
-        let created = filing_time(lead);
-        self.keys.insert(id, created)?;
-        self.docs.insert((created, id), saved)?;
-        self.record_heads(id, &doc.heads(), origin)?;
-        self.put_row(lead)
+        self.keys.insert(id, lead.filed_at)?;
+        self.docs
+            .insert((lead.filed_at, id), lead.saved.as_slice())?;
+        self.record_head_bytes(id, &lead.heads, origin)?;
+        self.rows.insert(id, lead.row.as_slice())?;
+        Ok(())
     }
 
     /// Records a document's new heads and whether the relay still lacks some of it.
@@ -177,8 +231,17 @@ impl<'txn> LeadTables<'txn> {
         heads: &[automerge::ChangeHash],
         origin: Origin,
     ) -> Result<(), StoreError> {
-        let bytes = fieldsync_model::heads::to_bytes(heads);
-        self.heads.insert(id, bytes.as_slice())?;
+        self.record_head_bytes(id, &fieldsync_model::heads::to_bytes(heads), origin)
+    }
+
+    /// [`LeadTables::record_heads`] with the heads already as bytes.
+    fn record_head_bytes(
+        &mut self,
+        id: &str,
+        bytes: &[u8],
+        origin: Origin,
+    ) -> Result<(), StoreError> {
+        self.heads.insert(id, bytes)?;
         match origin {
             Origin::Local => {
                 self.unpushed.insert(id, ())?;
@@ -187,7 +250,7 @@ impl<'txn> LeadTables<'txn> {
             // still unacknowledged, the relay now holds the whole document.
             Origin::Relay => {
                 if self.unpushed.get(id)?.is_none() {
-                    self.acked.insert(id, bytes.as_slice())?;
+                    self.acked.insert(id, bytes)?;
                 }
             }
         }
@@ -314,9 +377,8 @@ impl Store {
     /// Creates one lead; validation failures write nothing.
     pub fn create_lead(&mut self, history: LeadHistory) -> Result<LeadId, StoreError> {
         let doc = LeadDoc::from_history(&history, &self.meta.pipeline, self.meta.actor.clone())?;
-        self.write(|txn| {
-            LeadTables::open(txn)?.insert_new(&doc, &doc.view(), &doc.save(), Origin::Local)
-        })?;
+        let new = PreparedLead::new(&doc, &doc.view(), doc.save())?;
+        self.write(|txn| LeadTables::open(txn)?.insert_new(&new, Origin::Local))?;
         Ok(history.id)
     }
 
@@ -350,11 +412,15 @@ impl Store {
     ) -> Result<T, E> {
         let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
         self.write_with(|txn| {
-            work(&mut LeadBatch {
+            let mut batch = LeadBatch {
                 tables: LeadTables::open(txn)?,
                 pipeline: &pipeline,
                 actor: &actor,
-            })
+                built: Vec::new(),
+            };
+            let done = work(&mut batch)?;
+            batch.flush()?;
+            Ok(done)
         })
     }
 

@@ -8,13 +8,13 @@
 
 use automerge::ActorId;
 use automerge::ChangeHash;
-use fieldsync_model::{Lead, LeadDoc, LeadId, TEAM_DOC_ID, heads};
+use fieldsync_model::{LeadDoc, LeadId, TEAM_DOC_ID, heads};
 use rayon::prelude::*;
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
-use crate::leads::{LeadTables, Origin};
+use crate::leads::{LeadTables, Origin, PreparedLead};
 use std::ops::Bound;
 
 use crate::leads::doc_key;
@@ -271,10 +271,10 @@ impl Store {
                     merged.changed += 1;
                 }
             }
-            for ((id, data), read) in new.iter().zip(read_all(&new, &actor)) {
+            for ((id, _), read) in new.iter().zip(read_all(&new, &actor)) {
                 match read? {
-                    Some((doc, lead)) => {
-                        tables.insert_new(&doc, &lead, data, Origin::Relay)?;
+                    Some(lead) => {
+                        tables.insert_new(&lead, Origin::Relay)?;
                         merged.changed += 1;
                     }
                     None => merged.incomplete.push(id.to_string()),
@@ -300,9 +300,9 @@ impl Store {
     }
 }
 
-/// A lead read from bytes received whole: `None` if it is incomplete (changes it depends on
-/// are missing) or is not the lead it was sent as.
-type Read = Result<Option<(LeadDoc, Lead)>, StoreError>;
+/// A lead read from bytes received whole, ready to insert: `None` if it is incomplete (changes
+/// it depends on are missing) or is not the lead it was sent as.
+type Read = Result<Option<PreparedLead>, StoreError>;
 
 fn read_one(id: &LeadId, data: &[u8], actor: &ActorId) -> Read {
     let doc = LeadDoc::load(data, actor.clone())?;
@@ -310,7 +310,10 @@ fn read_one(id: &LeadId, data: &[u8], actor: &ActorId) -> Read {
         return Ok(None);
     }
     let lead = doc.view();
-    Ok((lead.id == *id).then_some((doc, lead)))
+    if lead.id != *id {
+        return Ok(None);
+    }
+    PreparedLead::new(&doc, &lead, data.to_vec()).map(Some)
 }
 
 /// Reads every lead of `new`, split across the machine's cores.
