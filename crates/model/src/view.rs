@@ -219,6 +219,12 @@ impl Lead {
             Ok(hydrate::Value::Map(root)) => root,
             _ => hydrate::Map::default(),
         };
+        Lead::from_root(&root, doc)
+    }
+
+    /// Reads a lead from its document's root as hydrated (`doc` is asked only for the values
+    /// of registers the root flags as conflicted).
+    pub(crate) fn from_root(root: &hydrate::Map, doc: &impl ReadDoc) -> Lead {
         let fields = Field::ALL
             .iter()
             .map(|field| {
@@ -233,13 +239,13 @@ impl Lead {
             .collect();
         let created_at = root.time(key::CREATED_AT).unwrap_or_default();
         let stage = root.string(key::STAGE).unwrap_or_default();
-        let stage_changes = changes(&root, key::STAGE_CHANGES);
+        let stage_changes = changes(root, key::STAGE_CHANGES);
         let (stage_entered_at, previous_stage_days) =
             stage_entry(&stage_changes, &stage, created_at);
         let outcome = root
             .string(key::OUTCOME)
             .map_or(Outcome::Open, |k| Outcome::from_key(&k));
-        let outcomes = outcome_events(&root);
+        let outcomes = outcome_events(root);
         let outcome_at = outcomes
             .iter()
             .rev()
@@ -263,11 +269,11 @@ impl Lead {
                 at,
                 by: root.string(key::DELETED_BY).unwrap_or_default(),
             }),
-            followups: followups(&root),
+            followups: followups(root),
             stage_changes,
-            owner_changes: changes(&root, key::OWNER_CHANGES),
+            owner_changes: changes(root, key::OWNER_CHANGES),
             outcomes,
-            conflicts: conflicts(doc, &root),
+            conflicts: conflicts(doc, root),
         }
     }
 

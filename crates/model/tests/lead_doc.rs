@@ -381,3 +381,36 @@ fn concurrent_stage_moves_keep_both_in_the_log_and_conflict_on_the_stage() {
     let err = apply(&mut one, move_to(&lead.stage), now).unwrap_err();
     assert!(matches!(err, LeadError::SameStage(_)));
 }
+
+#[test]
+fn a_new_lead_read_from_what_it_was_made_of_equals_its_document_read_back() {
+    use fieldsync_model::LeadHistory;
+    let every_field: Vec<(Field, ScalarValue)> = Field::ALL
+        .iter()
+        .map(|field| {
+            let value = match field.kind() {
+                fieldsync_model::field::FieldKind::Money => ScalarValue::Int(123_456),
+                _ => text("华东 value"),
+            };
+            (*field, value)
+        })
+        .collect();
+    for owner in [Some("alice".to_owned()), None] {
+        let history = LeadHistory {
+            id: LeadId::random(),
+            new: NewLead {
+                fields: every_field.clone(),
+                owner,
+                created_at: at("2024-03-01T08:00:00Z"),
+            },
+            creator: stamp("alice", "2024-03-20T09:00:00Z"),
+            events: Vec::new(),
+        };
+        let (doc, lead) =
+            LeadDoc::from_history_with_view(&history, &templates::b2b(), ActorId::random())
+                .unwrap();
+        assert_eq!(lead, doc.view());
+        let saved = LeadDoc::load(&doc.save_uncompressed(), ActorId::random()).unwrap();
+        assert_eq!(saved.view(), lead);
+    }
+}

@@ -63,13 +63,14 @@ impl PreparedLead {
         })
     }
 
+    /// Builds a new lead's document from its history, with the lead's rules.
     fn build(
         history: &LeadHistory,
         pipeline: &Pipeline,
         actor: &ActorId,
     ) -> Result<PreparedLead, StoreError> {
-        let doc = LeadDoc::from_history(history, pipeline, actor.clone())?;
-        PreparedLead::new(&doc, &doc.view(), doc.save())
+        let (doc, lead) = LeadDoc::from_history_with_view(history, pipeline, actor.clone())?;
+        PreparedLead::new(&doc, &lead, doc.save_uncompressed())
     }
 }
 
@@ -376,8 +377,7 @@ impl<'txn> LeadTables<'txn> {
 impl Store {
     /// Creates one lead; validation failures write nothing.
     pub fn create_lead(&mut self, history: LeadHistory) -> Result<LeadId, StoreError> {
-        let doc = LeadDoc::from_history(&history, &self.meta.pipeline, self.meta.actor.clone())?;
-        let new = PreparedLead::new(&doc, &doc.view(), doc.save())?;
+        let new = PreparedLead::build(&history, &self.meta.pipeline, &self.meta.actor)?;
         self.write(|txn| LeadTables::open(txn)?.insert_new(&new, Origin::Local))?;
         Ok(history.id)
     }
