@@ -8,6 +8,8 @@
 use automerge::ActorId;
 use fieldsync_model::id::normalize_prefix;
 use fieldsync_model::{Action, Lead, LeadDoc, LeadHistory, LeadId, LeadRow, Pipeline, Stamp};
+use std::sync::mpsc;
+
 use rayon::prelude::*;
 use redb::{Range, ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 
@@ -33,8 +35,8 @@ pub struct LeadBatch<'txn, 'meta> {
     tables: LeadTables<'txn>,
     pipeline: &'meta Pipeline,
     actor: &'meta ActorId,
-    /// Leads built by the last `create_all`, inserted while the next batch is built.
-    built: Vec<PreparedLead>,
+    /// The leads of the last `create_all`, being built on the thread pool.
+    building: Option<mpsc::Receiver<Result<Vec<PreparedLead>, StoreError>>>,
 }
 
 /// A new lead ready to insert: everything derived from its document, computed off the writer.
@@ -75,44 +77,49 @@ impl PreparedLead {
 }
 
 impl LeadBatch<'_, '_> {
-    /// Creates a lead with its history.
-    pub fn create(&mut self, history: &LeadHistory) -> Result<(), StoreError> {
-        self.create_all(std::slice::from_ref(history))
-    }
-
-    /// Creates leads with their histories. Their documents are built on every core (most of
-    /// the work) while the leads of the previous call are inserted, so the writer and the
-    /// builders work at the same time; the batch inserts the last ones when it ends.
-    pub fn create_all(&mut self, histories: &[LeadHistory]) -> Result<(), StoreError> {
-        let (pipeline, actor) = (self.pipeline, self.actor);
-        let previous = std::mem::take(&mut self.built);
-        let tables = &mut self.tables;
-        let (built, inserted) = std::thread::scope(|scope| {
-            let building = scope.spawn(|| {
+    /// Creates leads with their histories. Their documents are built on the thread pool (most
+    /// of the work) while the caller goes on: this call inserts the leads of the previous one,
+    /// and the caller reads its next rows, as the builders work. The batch inserts the last
+    /// ones before it ends (or before an update, which may concern them).
+    pub fn create_all(&mut self, histories: Vec<LeadHistory>) -> Result<(), StoreError> {
+        let (pipeline, actor) = (self.pipeline.clone(), self.actor.clone());
+        let (done, building) = mpsc::sync_channel(1);
+        rayon::spawn(move || {
+            let built = std::panic::catch_unwind(|| {
                 histories
                     .par_iter()
-                    .map(|history| PreparedLead::build(history, pipeline, actor))
+                    .map(|history| PreparedLead::build(history, &pipeline, &actor))
                     .collect::<Result<Vec<_>, StoreError>>()
-            });
-            let inserted = previous
-                .iter()
-                .try_for_each(|lead| tables.insert_new(lead, Origin::Local));
-            let built = building
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (built, inserted)
+            })
+            .unwrap_or_else(|_| Err(StoreError::Storage("building a lead panicked".into())));
+            // The receiver is gone only if the batch already failed.
+            let _ = done.send(built);
         });
-        inserted?;
-        self.built = built?;
+        let previous = self.building.replace(building);
+        self.insert_built(previous)
+    }
+
+    /// Waits for a build and inserts what it built.
+    fn insert_built(
+        &mut self,
+        building: Option<mpsc::Receiver<Result<Vec<PreparedLead>, StoreError>>>,
+    ) -> Result<(), StoreError> {
+        let Some(building) = building else {
+            return Ok(());
+        };
+        let built = building
+            .recv()
+            .map_err(|_| StoreError::Storage("a lead builder stopped".into()))??;
+        for lead in &built {
+            self.tables.insert_new(lead, Origin::Local)?;
+        }
         Ok(())
     }
 
-    /// Inserts the leads still waiting from the last `create_all`.
+    /// Inserts the leads still being built.
     fn flush(&mut self) -> Result<(), StoreError> {
-        for lead in std::mem::take(&mut self.built) {
-            self.tables.insert_new(&lead, Origin::Local)?;
-        }
-        Ok(())
+        let building = self.building.take();
+        self.insert_built(building)
     }
 
     /// Applies `actions` to a lead (stored, or created earlier in this batch) as one change.
@@ -383,20 +390,19 @@ impl Store {
     }
 
     /// Creates many leads in one transaction: all of them, or none if one fails.
-    /// `progress` is called with the number created so far.
+    /// `progress` is called with the number handed to the builders so far.
     pub fn create_leads(
         &mut self,
         histories: impl IntoIterator<Item = LeadHistory>,
         mut progress: impl FnMut(usize),
     ) -> Result<usize, StoreError> {
         self.write_batch(|batch| {
-            let (mut count, mut pending) = (0, Vec::with_capacity(BUILD_BATCH));
+            let mut count = 0;
             let mut histories = histories.into_iter().peekable();
             while histories.peek().is_some() {
-                pending.clear();
-                pending.extend(histories.by_ref().take(BUILD_BATCH));
-                batch.create_all(&pending)?;
+                let pending: Vec<LeadHistory> = histories.by_ref().take(BUILD_BATCH).collect();
                 count += pending.len();
+                batch.create_all(pending)?;
                 progress(count);
             }
             Ok(count)
@@ -416,7 +422,7 @@ impl Store {
                 tables: LeadTables::open(txn)?,
                 pipeline: &pipeline,
                 actor: &actor,
-                built: Vec::new(),
+                building: None,
             };
             let done = work(&mut batch)?;
             batch.flush()?;

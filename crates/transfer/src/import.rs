@@ -178,9 +178,8 @@ fn create_pending(
     batch: &mut LeadBatch<'_, '_>,
     pending: &mut Vec<LeadHistory>,
 ) -> Result<u64, TransferError> {
-    batch.create_all(pending)?;
     let created = pending.len() as u64;
-    pending.clear();
+    batch.create_all(std::mem::replace(pending, Vec::with_capacity(BUILD_BATCH)))?;
     Ok(created)
 }
 
