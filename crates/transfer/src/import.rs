@@ -8,6 +8,7 @@ use std::path::Path;
 use chrono::TimeZone;
 use fieldsync_model::{LeadHistory, LeadId, ParseContext, Stamp};
 use fieldsync_store::{BUILD_BATCH, LeadBatch, Store};
+use rayon::prelude::*;
 
 use crate::TransferError;
 use crate::columns::Mapping;
@@ -118,9 +119,13 @@ enum Fate<'a> {
     Duplicate(Duplicate),
 }
 
+/// Rows drafted together on every core before their fates are decided in order.
+const DRAFT_CHUNK: usize = 1024;
+
 /// Reads the file once, deciding what becomes of each row. Both passes walk the file with
-/// this one function, so the write does exactly what the check reported.
-fn walk<Tz: TimeZone>(
+/// this one function, so the write does exactly what the check reported. Rows are checked
+/// [`DRAFT_CHUNK`] at a time on every core; duplicates are then found row by row, in order.
+fn walk<Tz: TimeZone + Sync>(
     path: &Path,
     options: &ImportOptions,
     parse: &ParseContext<'_, Tz>,
@@ -129,11 +134,8 @@ fn walk<Tz: TimeZone>(
     mut each: impl FnMut(Fate<'_>) -> Result<(), TransferError>,
 ) -> Result<Mapping, TransferError> {
     let mut mapping: Option<Mapping> = None;
-    sheet::read_rows(path, |row: &SheetRow| {
-        let Some(mapping) = &mapping else {
-            mapping = Some(Mapping::new(&row.cells, &options.maps)?);
-            return Ok(());
-        };
+    let mut chunk: Vec<SheetRow> = Vec::with_capacity(DRAFT_CHUNK);
+    let mut decide_chunk = |mapping: &Mapping, chunk: &mut Vec<SheetRow>| {
         let drafter = Drafter {
             mapping,
             parse: ParseContext {
@@ -143,34 +145,62 @@ fn walk<Tz: TimeZone>(
             },
             me,
         };
-        let draft = match drafter.draft(row) {
-            Ok(draft) => draft,
-            Err(problems) => return each(Fate::Invalid(problems)),
+        let drafts: Vec<Result<Draft, Vec<Problem>>> =
+            chunk.par_iter().map(|row| drafter.draft(row)).collect();
+        chunk.clear();
+        drafts
+            .into_iter()
+            .try_for_each(|draft| decide(draft, &mut index, options, &mut each))
+    };
+    sheet::read_rows(path, |row: &SheetRow| -> Result<(), TransferError> {
+        let Some(mapping) = &mapping else {
+            mapping = Some(Mapping::new(&row.cells, &options.maps)?);
+            return Ok(());
         };
-        match (index.find(&draft), options.on_duplicate) {
-            (Some(duplicate), OnDuplicate::Merge) => {
-                let into = duplicate.original;
-                index.insert(&draft, into.clone());
-                each(Fate::Merge(&draft, into.id()))
-            }
-            (Some(duplicate), _) => each(Fate::Duplicate(duplicate)),
-            (None, _) => {
-                let id = LeadId::random();
-                index.insert(
-                    &draft,
-                    Original::Row {
-                        line: draft.line,
-                        id: id.clone(),
-                    },
-                );
-                each(Fate::Create(&draft, &id))
-            }
+        chunk.push(row.clone());
+        if chunk.len() == DRAFT_CHUNK {
+            decide_chunk(mapping, &mut chunk)?;
         }
+        Ok(())
     })?;
-    mapping.ok_or_else(|| TransferError::Read {
+    let mapping = mapping.ok_or_else(|| TransferError::Read {
         path: path.display().to_string(),
         reason: "the file is empty: it needs a header row, then one row per lead".to_owned(),
-    })
+    })?;
+    decide_chunk(&mapping, &mut chunk)?;
+    Ok(mapping)
+}
+
+/// Decides one drafted row's fate against the leads and rows seen so far, and files it.
+fn decide(
+    draft: Result<Draft, Vec<Problem>>,
+    index: &mut DuplicateIndex,
+    options: &ImportOptions,
+    each: &mut impl FnMut(Fate<'_>) -> Result<(), TransferError>,
+) -> Result<(), TransferError> {
+    let draft = match draft {
+        Ok(draft) => draft,
+        Err(problems) => return each(Fate::Invalid(problems)),
+    };
+    match (index.find(&draft), options.on_duplicate) {
+        (Some(duplicate), OnDuplicate::Merge) => {
+            let into = duplicate.original;
+            index.insert(&draft, into.clone());
+            each(Fate::Merge(&draft, into.id()))
+        }
+        (Some(duplicate), _) => each(Fate::Duplicate(duplicate)),
+        (None, _) => {
+            let id = LeadId::random();
+            index.insert(
+                &draft,
+                Original::Row {
+                    line: draft.line,
+                    id: id.clone(),
+                },
+            );
+            each(Fate::Create(&draft, &id))
+        }
+    }
 }
 
 /// Creates the pending leads; returns how many.
@@ -184,7 +214,7 @@ fn create_pending(
 }
 
 /// Imports `path` into `store` as `stamp.by`, recorded at `stamp.now`.
-pub fn import<Tz: TimeZone>(
+pub fn import<Tz: TimeZone + Sync>(
     store: &mut Store,
     path: &Path,
     options: &ImportOptions,
