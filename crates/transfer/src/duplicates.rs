@@ -125,6 +125,10 @@ fn keys(phone: &str, email: &str, company: &str, contact: &str) -> Vec<(Match, u
     found
 }
 
+/// The keys one row or lead is found by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Keys(Vec<(Match, u64)>);
+
 /// Every key seen so far, and whose it is.
 #[derive(Clone, Debug, Default)]
 pub struct DuplicateIndex {
@@ -148,31 +152,31 @@ impl DuplicateIndex {
         index
     }
 
-    fn draft_keys(draft: &Draft) -> Vec<(Match, u64)> {
-        keys(
+    /// The keys `draft` is found by (computed apart from the index, so rows can be keyed on
+    /// every core).
+    pub fn keys_of(draft: &Draft) -> Keys {
+        Keys(keys(
             draft.text(Field::Phone),
             draft.text(Field::Email),
             draft.text(Field::Company),
             draft.text(Field::Contact),
-        )
+        ))
     }
 
-    /// The lead `draft` repeats, if any.
-    pub fn find(&self, draft: &Draft) -> Option<Duplicate> {
-        Self::draft_keys(draft)
-            .into_iter()
-            .find_map(|(matched, key)| {
-                self.seen.get(&key).map(|&at| Duplicate {
-                    line: draft.line,
-                    matched,
-                    original: self.originals[at].clone(),
-                })
+    /// The lead the row on `line` with these keys repeats, if any.
+    pub fn find(&self, keys: &Keys, line: u64) -> Option<Duplicate> {
+        keys.0.iter().find_map(|&(matched, key)| {
+            self.seen.get(&key).map(|&at| Duplicate {
+                line,
+                matched,
+                original: self.originals[at].clone(),
             })
+        })
     }
 
-    /// Files `draft`'s keys under `original` (keys already filed keep their lead).
-    pub fn insert(&mut self, draft: &Draft, original: Original) {
-        self.add(&Self::draft_keys(draft), original);
+    /// Files `keys` under `original` (keys already filed keep their lead).
+    pub fn insert(&mut self, keys: &Keys, original: Original) {
+        self.add(&keys.0, original);
     }
 
     fn add(&mut self, keys: &[(Match, u64)], original: Original) {

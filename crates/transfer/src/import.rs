@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use crate::TransferError;
 use crate::columns::Mapping;
 use crate::draft::{Draft, Drafter, Problem};
-use crate::duplicates::{Duplicate, DuplicateIndex, Original};
+use crate::duplicates::{Duplicate, DuplicateIndex, Keys, Original};
 use crate::sheet::{self, SheetRow};
 
 /// Problems and duplicates listed in a report; the rest are counted.
@@ -145,8 +145,14 @@ fn walk<Tz: TimeZone + Sync>(
             },
             me,
         };
-        let drafts: Vec<Result<Draft, Vec<Problem>>> =
-            chunk.par_iter().map(|row| drafter.draft(row)).collect();
+        let drafts: Vec<Result<(Draft, Keys), Vec<Problem>>> = chunk
+            .par_iter()
+            .map(|row| {
+                let draft = drafter.draft(row)?;
+                let keys = DuplicateIndex::keys_of(&draft);
+                Ok((draft, keys))
+            })
+            .collect();
         chunk.clear();
         drafts
             .into_iter()
@@ -173,26 +179,26 @@ fn walk<Tz: TimeZone + Sync>(
 
 /// Decides one drafted row's fate against the leads and rows seen so far, and files it.
 fn decide(
-    draft: Result<Draft, Vec<Problem>>,
+    drafted: Result<(Draft, Keys), Vec<Problem>>,
     index: &mut DuplicateIndex,
     options: &ImportOptions,
     each: &mut impl FnMut(Fate<'_>) -> Result<(), TransferError>,
 ) -> Result<(), TransferError> {
-    let draft = match draft {
-        Ok(draft) => draft,
+    let (draft, keys) = match drafted {
+        Ok(drafted) => drafted,
         Err(problems) => return each(Fate::Invalid(problems)),
     };
-    match (index.find(&draft), options.on_duplicate) {
+    match (index.find(&keys, draft.line), options.on_duplicate) {
         (Some(duplicate), OnDuplicate::Merge) => {
             let into = duplicate.original;
-            index.insert(&draft, into.clone());
+            index.insert(&keys, into.clone());
             each(Fate::Merge(&draft, into.id()))
         }
         (Some(duplicate), _) => each(Fate::Duplicate(duplicate)),
         (None, _) => {
             let id = LeadId::random();
             index.insert(
-                &draft,
+                &keys,
                 Original::Row {
                     line: draft.line,
                     id: id.clone(),
