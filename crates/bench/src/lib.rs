@@ -1,10 +1,48 @@
-//! Helpers shared by the benchmark binaries: finding the programs they time, and figures.
+//! Helpers shared by the benchmark binaries: their arguments, finding the programs they time,
+//! and figures.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+
+/// The arguments `[COUNT [DIR]]` every benchmark takes: how many leads or rows (default
+/// 100,000), and the folder to work in, kept for reuse if given, else a temporary one.
+pub struct BenchArgs {
+    /// How many leads or rows.
+    pub count: usize,
+    /// The folder to work in (made if missing).
+    pub dir: PathBuf,
+    /// The temporary folder, removed when this is dropped, if no DIR was given.
+    _scratch: Option<tempfile::TempDir>,
+}
+
+impl BenchArgs {
+    /// Reads `[COUNT [DIR]]` from the command line; `what` names COUNT in errors.
+    pub fn from_env(what: &str) -> Result<BenchArgs> {
+        let mut args = std::env::args().skip(1);
+        let count = args
+            .next()
+            .map(|n| n.parse())
+            .transpose()
+            .with_context(|| format!("{what} must be a number"))?
+            .unwrap_or(100_000);
+        let (dir, scratch) = match args.next() {
+            Some(dir) => (PathBuf::from(dir), None),
+            None => {
+                let scratch = tempfile::tempdir()?;
+                (scratch.path().to_owned(), Some(scratch))
+            }
+        };
+        std::fs::create_dir_all(&dir)?;
+        Ok(BenchArgs {
+            count,
+            dir,
+            _scratch: scratch,
+        })
+    }
+}
 
 /// A binary built beside this one (`target/release/NAME`).
 pub fn sibling_binary(name: &str) -> Result<PathBuf> {

@@ -415,20 +415,12 @@ fn check(action: &Action, lead: &Lead, pipeline: &Pipeline) -> Result<(), LeadEr
     }
 }
 
-/// The object id of a root list, created if an older document lacks it.
-fn log_list(tx: &mut Transaction<'_>, log: &str) -> Result<automerge::ObjId, AutomergeError> {
-    match tx.get(ROOT, log)? {
-        Some((automerge::Value::Object(ObjType::List), id)) => Ok(id),
-        _ => tx.put_object(ROOT, log, ObjType::List),
-    }
-}
-
 fn append(
     tx: &mut Transaction<'_>,
     log: &str,
     entry: &hydrate::Value,
 ) -> Result<(), AutomergeError> {
-    let list = log_list(tx, log)?;
+    let list = schema::object_at(tx, &ROOT, log, ObjType::List)?;
     let end = tx.length(&list);
     tx.batch_create_object(&list, end, entry, true)?;
     Ok(())

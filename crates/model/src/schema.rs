@@ -17,7 +17,8 @@
 //! visible through `get_all` as conflicts). Lists are append-only event logs: entries are
 //! inserted, never edited or removed, so concurrent appends all survive a merge.
 
-use automerge::{ObjId, ReadDoc, ScalarValue, Value, hydrate};
+use automerge::transaction::{Transactable, Transaction};
+use automerge::{AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, Value, hydrate};
 use chrono::{DateTime, Utc};
 
 use crate::when;
@@ -83,6 +84,20 @@ pub mod key {
     pub const REASON: &str = "reason";
     /// Outcome event: free note.
     pub const NOTE: &str = "note";
+}
+
+/// The object of type `kind` at `parent[name]`, made if it does not exist (an older document
+/// may lack it).
+pub fn object_at(
+    tx: &mut Transaction<'_>,
+    parent: &ObjId,
+    name: &str,
+    kind: ObjType,
+) -> Result<ObjId, AutomergeError> {
+    match tx.get(parent, name)? {
+        Some((Value::Object(found), id)) if found == kind => Ok(id),
+        _ => tx.put_object(parent, name, kind),
+    }
 }
 
 /// The scalar at `obj[prop]` after Automerge's conflict resolution, if any.

@@ -33,7 +33,7 @@ use thiserror::Error;
 
 use crate::action::Stamp;
 use crate::pipeline::{Label, LossReason, Pipeline, SourceChannel, Stage};
-use crate::schema::MapRead;
+use crate::schema::{MapRead, object_at};
 use crate::validate::ValidationError;
 
 /// The document id of the team document, beside the leads' ids.
@@ -258,10 +258,7 @@ fn read_list<T: Entry>(pipeline: &hydrate::Map) -> (Vec<T>, Vec<T>) {
 
 /// The map under `parent[name]`, made if it does not exist.
 fn map_at(tx: &mut Transaction<'_>, parent: &ObjId, name: &str) -> Result<ObjId, AutomergeError> {
-    match tx.get(parent, name)? {
-        Some((automerge::Value::Object(ObjType::Map), id)) => Ok(id),
-        _ => tx.put_object(parent, name, ObjType::Map),
-    }
+    object_at(tx, parent, name, ObjType::Map)
 }
 
 /// Writes `value` to `obj[name]` unless it already holds exactly that.

@@ -8,12 +8,12 @@
 //! ```
 //! With DIR, the store (and the SQLite file) are kept there and reused by the next run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use chrono::{Local, NaiveDate, Utc};
-use fieldsync_bench::{ms, percentile, time_process};
+use fieldsync_bench::{BenchArgs, ms, percentile, time_process};
 use fieldsync_funnel::{Counting, Period, Window, alerts, stages};
 use fieldsync_model::{LeadRow, Outcome, Pipeline, templates};
 use fieldsync_report::{Format, Report, Scope, render};
@@ -164,18 +164,8 @@ fn line(label: &str, (median, p95): (Duration, Duration)) {
 }
 
 fn main() -> Result<()> {
-    let mut args = std::env::args().skip(1);
-    let leads: usize = args
-        .next()
-        .map(|n| n.parse())
-        .transpose()
-        .context("LEADS must be a number")?
-        .unwrap_or(100_000);
-    let temporary = tempfile::tempdir()?;
-    let home: PathBuf = args
-        .next()
-        .map_or_else(|| temporary.path().to_owned(), PathBuf::from);
-    std::fs::create_dir_all(&home)?;
+    let args = BenchArgs::from_env("LEADS")?;
+    let (leads, home) = (args.count, args.dir.clone());
     store(&home, leads)?;
     let (rows, pipeline) = read_rows(&home)?;
     let followups: u64 = rows.iter().map(|r| u64::from(r.followups)).sum();

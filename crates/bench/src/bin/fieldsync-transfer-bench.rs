@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use automerge::ScalarValue;
 use chrono::Utc;
-use fieldsync_bench::{ms, percentile, sibling_binary};
+use fieldsync_bench::{BenchArgs, ms, percentile, sibling_binary};
 use fieldsync_model::{Field, LeadHistory, LeadId, NewLead, Stamp, templates};
 use fieldsync_sample::names;
 use fieldsync_store::{Store, StoreOptions};
@@ -149,19 +149,8 @@ fn handover_store(path: &Path) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    let mut args = std::env::args().skip(1);
-    let rows: usize = args
-        .next()
-        .map(|a| a.parse())
-        .transpose()
-        .context("ROWS must be a number")?
-        .unwrap_or(100_000);
-    let scratch = tempfile::tempdir()?;
-    let dir: PathBuf = args
-        .next()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| scratch.path().to_owned());
-    std::fs::create_dir_all(&dir)?;
+    let args = BenchArgs::from_env("ROWS")?;
+    let (rows, dir) = (args.count, args.dir.clone());
 
     println!(
         "fieldsync-transfer-bench: import of CSV customer lists, handover of {HANDOVER_LEADS} leads, in {}\n",
