@@ -412,10 +412,16 @@ fn portrait(device: &Device) -> Vec<Value> {
                 "deal_amount",
                 "loss_reason",
             ];
-            kept.iter()
+            let mut kept: serde_json::Map<String, Value> = kept
+                .iter()
                 .map(|key| ((*key).to_owned(), shown[key].clone()))
-                .collect::<serde_json::Map<String, Value>>()
-                .into()
+                .collect();
+            let closing_note = shown["outcomes"]
+                .as_array()
+                .and_then(|events| events.last())
+                .map_or(Value::Null, |event| event["note"].clone());
+            kept.insert("closing_note".to_owned(), closing_note);
+            kept.into()
         })
         .collect();
     leads.sort_by_key(|lead| lead["company"].as_str().unwrap().to_owned());
@@ -462,7 +468,8 @@ fn an_export_imports_back_as_the_same_leads_in_csv_and_xlsx() {
         "--due",
         "2026-12-01",
     ]);
-    // A deal won and moved on to account care, one lost at negotiation, one abandoned.
+    // A deal won and moved on to account care, one lost at negotiation for a reason that needs
+    // a note, one abandoned.
     let won = source.add(&[
         "--company",
         "宁波港务",
@@ -483,7 +490,16 @@ fn an_export_imports_back_as_the_same_leads_in_csv_and_xlsx() {
         "2026-03-04",
     ]);
     source.ok(&["move", &lost, "negotiation", "--at", "2026-04-02"]);
-    source.ok(&["lost", &lost, "--reason", "price", "--at", "2026-04-22"]);
+    source.ok(&[
+        "lost",
+        &lost,
+        "--reason",
+        "other",
+        "--note",
+        "客户改用自建系统",
+        "--at",
+        "2026-04-22",
+    ]);
     let dropped = source.add(&[
         "--company",
         "苏州丝绸",

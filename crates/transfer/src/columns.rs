@@ -26,12 +26,14 @@ pub enum Target {
     DealAmount,
     /// Why it was lost or abandoned (a loss-reason key or label).
     LossReason,
+    /// The note closing it (required for a loss reason such as `other`).
+    OutcomeNote,
     /// Nothing to import (`--map COLUMN=ignore`).
     Ignore,
 }
 
 /// The names a target is given in `--map` and in exported headers, besides field names.
-const OTHER_TARGETS: [(&str, Target); 9] = [
+const OTHER_TARGETS: [(&str, Target); 10] = [
     ("owner", Target::Owner),
     ("stage", Target::Stage),
     ("stage_entered_at", Target::StageEnteredAt),
@@ -40,6 +42,7 @@ const OTHER_TARGETS: [(&str, Target); 9] = [
     ("outcome_at", Target::OutcomeAt),
     ("deal_amount", Target::DealAmount),
     ("loss_reason", Target::LossReason),
+    ("outcome_note", Target::OutcomeNote),
     ("ignore", Target::Ignore),
 ];
 
@@ -131,6 +134,9 @@ const ALIASES: &[(&str, Target)] = &[
     ("成交金额", Target::DealAmount),
     ("输单原因", Target::LossReason),
     ("丢单原因", Target::LossReason),
+    ("lossnote", Target::OutcomeNote),
+    ("输单说明", Target::OutcomeNote),
+    ("丢单说明", Target::OutcomeNote),
 ];
 
 /// A header as compared: lower case, without spaces, `_`, `-`, a trailing `*` or a colon.
@@ -147,7 +153,7 @@ fn normalize(header: &str) -> String {
 impl Target {
     /// A target by the name `--map` gives it: a field's name or key, or one of `owner`,
     /// `stage`, `stage_entered_at`, `created_at`, `outcome`, `outcome_at`, `deal_amount`,
-    /// `loss_reason`, `ignore`.
+    /// `loss_reason`, `outcome_note`, `ignore`.
     pub fn named(name: &str) -> Option<Target> {
         let name = name.trim();
         Field::from_name(name).map(Target::Field).or_else(|| {

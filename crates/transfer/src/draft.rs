@@ -56,6 +56,8 @@ pub struct Draft {
     pub deal_amount: Option<Money>,
     /// Loss-reason key.
     pub loss_reason: Option<String>,
+    /// The note closing it.
+    pub outcome_note: Option<String>,
 }
 
 impl Draft {
@@ -88,24 +90,14 @@ impl Draft {
             })
             .collect();
         let at = self.outcome_at.unwrap_or(stage_at);
-        let reason = self.loss_reason.clone();
+        let (reason, note) = (self.loss_reason.clone(), self.outcome_note.clone());
         let closing = match self.outcome {
             Outcome::Open => None,
-            Outcome::Won => self.deal_amount.map(|amount| Action::Won {
-                amount,
-                at,
-                note: None,
-            }),
-            Outcome::Lost => reason.map(|reason| Action::Lost {
-                reason,
-                note: None,
-                at,
-            }),
-            Outcome::Abandoned => Some(Action::Abandon {
-                reason,
-                note: None,
-                at,
-            }),
+            Outcome::Won => self
+                .deal_amount
+                .map(|amount| Action::Won { amount, at, note }),
+            Outcome::Lost => reason.map(|reason| Action::Lost { reason, note, at }),
+            Outcome::Abandoned => Some(Action::Abandon { reason, note, at }),
         };
         // A lead won and then moved on to account care closed before it entered its stage.
         events.extend(closing.map(|action| (at, action)));
@@ -166,6 +158,7 @@ impl<Tz: TimeZone> Drafter<'_, Tz> {
             outcome_at: None,
             deal_amount: None,
             loss_reason: None,
+            outcome_note: None,
         };
         for (column, target) in self.mapping.columns() {
             if row.unreadable.iter().any(|(c, _)| *c == column) {
@@ -288,6 +281,10 @@ impl<Tz: TimeZone> Drafter<'_, Tz> {
                     .map_err(|e| e.to_string())?;
                 draft.loss_reason = Some(reason.key.clone());
             }
+            Target::OutcomeNote if !text.is_empty() => {
+                draft.outcome_note =
+                    Some(validate::free_text("outcome_note", text).map_err(|e| e.to_string())?);
+            }
             Target::Owner
             | Target::Stage
             | Target::StageEnteredAt
@@ -296,6 +293,7 @@ impl<Tz: TimeZone> Drafter<'_, Tz> {
             | Target::OutcomeAt
             | Target::DealAmount
             | Target::LossReason
+            | Target::OutcomeNote
             | Target::Ignore => {}
         }
         Ok(())

@@ -117,7 +117,7 @@ impl Value {
 }
 
 /// The lead columns after the fields.
-const LEAD_TAIL: [&str; 13] = [
+const LEAD_TAIL: [&str; 14] = [
     "owner",
     "stage",
     "stage_entered_at",
@@ -126,6 +126,7 @@ const LEAD_TAIL: [&str; 13] = [
     "outcome_at",
     "deal_amount",
     "loss_reason",
+    "outcome_note",
     "followups",
     "last_followup_at",
     "last_followup",
@@ -157,6 +158,19 @@ fn header(what: ExportWhat) -> Vec<&'static str> {
     }
 }
 
+/// The note of the event that closed the lead as it stands, if it is closed.
+fn closing_note(lead: &Lead) -> Option<String> {
+    if lead.outcome == Outcome::Open {
+        return None;
+    }
+    lead.outcomes
+        .iter()
+        .rev()
+        .find(|event| event.outcome == lead.outcome)?
+        .note
+        .clone()
+}
+
 /// The records of one lead.
 fn records<Tz: TimeZone>(lead: &Lead, what: ExportWhat, zone: &Tz) -> Vec<Vec<Value>>
 where
@@ -182,6 +196,7 @@ where
                 ),
                 Value::money(lead.deal_amount),
                 Value::text(lead.loss_reason.clone().unwrap_or_default()),
+                Value::text(closing_note(lead).unwrap_or_default()),
                 Value::Count(lead.followups.len() as u64),
                 Value::time(latest.map(|f| f.times.at), zone),
                 Value::text(
