@@ -270,6 +270,47 @@ ideal_rate = 0.4
     assert_eq!(stage(&loaded, "quote")["ideal_rate"], 0.4);
     // Loss reasons and sources were left out of the file, so they are kept.
     assert_eq!(loaded["loss_reasons"].as_array().unwrap().len(), 7);
+    // A manager adds a channel; leads can come from it, and it can go again.
+    device.ok(&[
+        "pipeline",
+        "edit",
+        "add-source",
+        "wechat-group",
+        "--en",
+        "WeChat group",
+        "--zh",
+        "微信群",
+    ]);
+    let from_wechat = device.add(&[
+        "--company",
+        "宁波港务",
+        "--contact",
+        "李",
+        "--source",
+        "微信群",
+    ]);
+    assert_eq!(device.show(&from_wechat)["source"], "wechat-group");
+    device.ok(&["pipeline", "edit", "remove-source", "wechat-group"]);
+    let refused = device.fails(&[
+        "lead",
+        "add",
+        "--company",
+        "X",
+        "--contact",
+        "Y",
+        "--source",
+        "wechat-group",
+    ]);
+    assert!(
+        refused.contains("unknown source 'wechat-group'"),
+        "{refused}"
+    );
+    assert_eq!(
+        device.show(&from_wechat)["source"],
+        "wechat-group",
+        "a removed channel stays on its leads"
+    );
+
     // New leads start in the loaded pipeline's first stage and move through its stages.
     let lead = device.add(&["--company", "华东机械", "--contact", "李雷"]);
     assert_eq!(device.show(&lead)["stage"], "visit");

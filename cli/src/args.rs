@@ -85,7 +85,8 @@ pub enum PipelineCommand {
     /// The stages in order with probability, stale limit and ideal rate, the loss reasons, and
     /// the leads still in removed stages.
     Show(PipelineShowArgs),
-    /// Change one thing: add, rename, move, set or remove a stage; add or remove a loss reason.
+    /// Change one thing: add, rename, move, set or remove a stage; add or remove a loss reason
+    /// or a source channel.
     #[command(subcommand)]
     Edit(PipelineEdit),
     /// Make the pipeline what a TOML file says (`pipeline show --format toml` writes one).
@@ -207,6 +208,22 @@ pub enum PipelineEdit {
     RemoveReason {
         /// The reason (key or label).
         reason: String,
+    },
+    /// Add a source channel leads may come from.
+    AddSource {
+        /// The channel's key, typed in `lead add --source` (`wechat-group`).
+        key: String,
+        /// English label.
+        #[arg(long, value_name = "LABEL")]
+        en: String,
+        /// Chinese label.
+        #[arg(long, value_name = "LABEL", default_value = "")]
+        zh: String,
+    },
+    /// Remove a source channel (leads that came from it keep it).
+    RemoveSource {
+        /// The channel (key or label).
+        source: String,
     },
 }
 

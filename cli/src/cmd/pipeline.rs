@@ -108,10 +108,7 @@ fn edited(current: &Pipeline, edit: &PipelineEdit) -> Result<(Pipeline, String)>
             }
             let mut stage = Stage {
                 key: key.trim().to_owned(),
-                label: Label {
-                    en: en.trim().to_owned(),
-                    zh: zh.trim().to_owned(),
-                },
+                label: label(en, zh),
                 probability: 0,
                 stale_days: templates::DEFAULT_STALE_DAYS,
                 ideal_rate: None,
@@ -196,10 +193,7 @@ fn edited(current: &Pipeline, edit: &PipelineEdit) -> Result<(Pipeline, String)>
             }
             let reason = LossReason {
                 key: key.trim().to_owned(),
-                label: Label {
-                    en: en.trim().to_owned(),
-                    zh: zh.trim().to_owned(),
-                },
+                label: label(en, zh),
                 needs_note: *needs_note,
             };
             let said = format!("added loss reason {}", reason.label.both());
@@ -211,8 +205,36 @@ fn edited(current: &Pipeline, edit: &PipelineEdit) -> Result<(Pipeline, String)>
             pipeline.loss_reasons.retain(|r| r.key != key);
             format!("removed loss reason {}", current.loss_reason_label(&key))
         }
+        PipelineEdit::AddSource { key, en, zh } => {
+            if let Some(existing) = current.sources.iter().find(|c| c.key == key.trim()) {
+                bail!(
+                    "source '{key}' already exists ({}): pick another key",
+                    existing.label.both()
+                );
+            }
+            let source = SourceChannel {
+                key: key.trim().to_owned(),
+                label: label(en, zh),
+            };
+            let said = format!("added source {}", source.label.both());
+            pipeline.sources.push(source);
+            said
+        }
+        PipelineEdit::RemoveSource { source } => {
+            let key = current.resolve_source(source)?.key.clone();
+            pipeline.sources.retain(|c| c.key != key);
+            format!("removed source {}", current.source_label(&key))
+        }
     };
     Ok((pipeline, said))
+}
+
+/// A label as typed, trimmed.
+fn label(en: &str, zh: &str) -> Label {
+    Label {
+        en: en.trim().to_owned(),
+        zh: zh.trim().to_owned(),
+    }
 }
 
 fn stage_index(pipeline: &Pipeline, text: &str) -> Result<usize> {
