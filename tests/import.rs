@@ -123,6 +123,16 @@ fn shown_by_company(device: &Device, company: &str) -> Value {
     device.show(lead["id"].as_str().unwrap())
 }
 
+/// Asserts that no import left its scratch folder beside the store.
+fn assert_no_scratch_left(device: &Device) {
+    let left: Vec<String> = std::fs::read_dir(device.home.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".fieldsync-import-"))
+        .collect();
+    assert!(left.is_empty(), "scratch folders left behind: {left:?}");
+}
+
 /// Runs an import that must be refused; returns its stderr, whose last line is the one error.
 fn refused(device: &Device, args: &[&str]) -> String {
     let before = device.store_bytes();
@@ -132,6 +142,7 @@ fn refused(device: &Device, args: &[&str]) -> String {
         before,
         "a refused import writes nothing"
     );
+    assert_no_scratch_left(device);
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(
         stderr.lines().last().unwrap().starts_with("fieldsync: "),
@@ -156,6 +167,7 @@ fn a_csv_with_a_bom_chinese_headers_quoted_commas_and_blank_lines_imports_whole(
     assert_eq!(shown["source"], "trade-show");
     assert_eq!(shown["amount"], 4500.0);
     assert_eq!(shown["owner"], "manager");
+    assert_no_scratch_left(&device);
 }
 
 #[test]
@@ -220,6 +232,7 @@ fn a_dry_run_lists_what_would_happen_and_writes_nothing() {
         "{said}"
     );
     assert_eq!(device.store_bytes(), before);
+    assert_no_scratch_left(&device);
 }
 
 #[test]

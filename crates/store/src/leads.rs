@@ -11,7 +11,7 @@ use fieldsync_model::{Action, Lead, LeadDoc, LeadHistory, LeadId, LeadRow, Pipel
 use std::sync::mpsc;
 
 use rayon::prelude::*;
-use redb::{Range, ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
+use redb::{Range, ReadableTable, Table, WriteTransaction};
 
 use crate::Store;
 use crate::error::{LookupError, StoreError};
@@ -477,25 +477,41 @@ impl Store {
 
     /// Every lead's projection row, deleted ones included, in id order.
     pub fn rows(&self) -> Result<Vec<LeadRow>, StoreError> {
+        let mut rows = Vec::new();
+        self.visit_rows(|batch| {
+            rows.append(batch);
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(rows)
+    }
+
+    /// Calls `visit` with every lead's projection row, deleted ones included, in id order, a
+    /// batch of a few thousand at a time, so that a caller that needs each row
+    /// only once holds one batch, not the store. `visit` may take the rows out of the batch.
+    pub fn visit_rows<E: From<StoreError>>(
+        &self,
+        mut visit: impl FnMut(&mut Vec<LeadRow>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let txn = self.handle()?.begin_read()?;
-        let table = txn.open_table(ROWS)?;
-        let mut rows = Vec::with_capacity(usize::try_from(table.len()?).unwrap_or(0));
-        let mut entries = table.iter()?;
+        let table = txn.open_table(ROWS).map_err(StoreError::from)?;
+        let mut entries = table.iter().map_err(StoreError::from)?;
         // Decoding is most of the time of reading rows, so one batch is decoded on all cores
         // while the next is read out of redb's pages.
         let (mut reading, mut decoding) = (RawRows::default(), RawRows::default());
-        let mut scratch = Vec::new();
+        let (mut scratch, mut decoded) = (Vec::new(), Vec::with_capacity(ROWS_PER_BATCH));
         reading.read(&mut entries)?;
         while !reading.spans.is_empty() {
             std::mem::swap(&mut reading, &mut decoding);
-            let (read, decoded) = rayon::join(
+            let (read, decoding_done) = rayon::join(
                 || reading.read(&mut entries),
-                || decoding.decode_into(&mut scratch, &mut rows),
+                || decoding.decode_into(&mut scratch, &mut decoded),
             );
             read?;
-            decoded?;
+            decoding_done?;
+            visit(&mut decoded)?;
+            decoded.clear();
         }
-        Ok(rows)
+        Ok(())
     }
 
     /// The one lead whose id starts with `prefix` (at least 4 characters).
@@ -534,7 +550,7 @@ impl Store {
     }
 }
 
-/// Rows read per batch by [`Store::rows`].
+/// Rows read per batch by [`Store::visit_rows`].
 const ROWS_PER_BATCH: usize = 4096;
 
 /// A batch of encoded rows copied out of redb's pages, so that other threads can decode them.

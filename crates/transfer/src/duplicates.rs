@@ -1,17 +1,23 @@
 //! Rows that repeat a lead: the same phone, the same email, or the same company and contact,
 //! against the leads already stored and the rows above them in the file.
 //!
-//! The index keeps a 64-bit hash of each normalised key rather than the text, so that it
-//! stays small for big files (the chance of two different keys colliding among a million is
-//! about one in thirty million).
+//! The index lives in a redb file of the import's scratch folder, one transaction that is
+//! never committed, so that memory does not grow with the file or the store: redb keeps a
+//! bounded cache of its pages and writes the rest out. It keeps a 64-bit hash of each
+//! normalised key rather than the text (the chance of two different keys colliding among a
+//! million is about one in thirty million).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::Path;
 
 use fieldsync_model::{Field, LeadId, LeadRow};
+use redb::{Database, ReadableTable, Table, TableDefinition};
+use serde::{Deserialize, Serialize};
 
+use crate::TransferError;
 use crate::draft::Draft;
+use crate::error::OrScratch;
 
 /// What two leads share.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -36,7 +42,7 @@ impl fmt::Display for Match {
 }
 
 /// The lead a duplicate repeats.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Original {
     /// A lead already in the store.
     Stored {
@@ -129,32 +135,10 @@ fn keys(phone: &str, email: &str, company: &str, contact: &str) -> Vec<(Match, u
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Keys(Vec<(Match, u64)>);
 
-/// Every key seen so far, and whose it is.
-#[derive(Clone, Debug, Default)]
-pub struct DuplicateIndex {
-    seen: HashMap<u64, usize>,
-    originals: Vec<Original>,
-}
-
-impl DuplicateIndex {
-    /// The index of the stored leads (deleted ones are not duplicated by a new row).
-    pub fn of_store(rows: &[LeadRow]) -> DuplicateIndex {
-        let mut index = DuplicateIndex::default();
-        for row in rows.iter().filter(|row| !row.deleted) {
-            index.add(
-                &keys(&row.phone, &row.email, &row.company, &row.contact),
-                Original::Stored {
-                    id: row.id.clone(),
-                    company: row.company.to_string(),
-                },
-            );
-        }
-        index
-    }
-
+impl Keys {
     /// The keys `draft` is found by (computed apart from the index, so rows can be keyed on
     /// every core).
-    pub fn keys_of(draft: &Draft) -> Keys {
+    pub fn of(draft: &Draft) -> Keys {
         Keys(keys(
             draft.text(Field::Phone),
             draft.text(Field::Email),
@@ -162,34 +146,114 @@ impl DuplicateIndex {
             draft.text(Field::Contact),
         ))
     }
+}
+
+/// Key hash -> the number of the original it was first seen with.
+const KEYS: TableDefinition<u64, u32> = TableDefinition::new("keys");
+
+/// Original number -> the original (postcard).
+const ORIGINALS: TableDefinition<u32, &[u8]> = TableDefinition::new("originals");
+
+/// redb's page cache for the index: what it holds in memory at most, whatever the file's size.
+const INDEX_CACHE_BYTES: usize = 16 << 20;
+
+/// Every key seen so far, and whose it is.
+pub struct DuplicateIndex<'txn> {
+    keys: Table<'txn, u64, u32>,
+    originals: Table<'txn, u32, &'static [u8]>,
+    filed: u32,
+    path: &'txn Path,
+}
+
+/// Runs `work` with an empty index kept in a new redb file at `path`, which is left for the
+/// caller's scratch folder to remove.
+pub fn with_index<T>(
+    path: &Path,
+    work: impl FnOnce(&mut DuplicateIndex<'_>) -> Result<T, TransferError>,
+) -> Result<T, TransferError> {
+    let db = Database::builder()
+        .set_cache_size(INDEX_CACHE_BYTES)
+        .create(path)
+        .or_scratch(path)?;
+    let txn = db.begin_write().or_scratch(path)?;
+    let worked = {
+        let mut index = DuplicateIndex {
+            keys: txn.open_table(KEYS).or_scratch(path)?,
+            originals: txn.open_table(ORIGINALS).or_scratch(path)?,
+            filed: 0,
+            path,
+        };
+        work(&mut index)
+    };
+    let aborted = txn.abort();
+    let value = worked?;
+    aborted.or_scratch(path)?;
+    Ok(value)
+}
+
+impl DuplicateIndex<'_> {
+    /// Files the stored leads of `rows` (deleted ones are not duplicated by a new row).
+    pub fn insert_stored(&mut self, rows: &[LeadRow]) -> Result<(), TransferError> {
+        for row in rows.iter().filter(|row| !row.deleted) {
+            self.insert(
+                &Keys(keys(&row.phone, &row.email, &row.company, &row.contact)),
+                &Original::Stored {
+                    id: row.id.clone(),
+                    company: row.company.to_string(),
+                },
+            )?;
+        }
+        Ok(())
+    }
 
     /// The lead the row on `line` with these keys repeats, if any.
-    pub fn find(&self, keys: &Keys, line: u64) -> Option<Duplicate> {
-        keys.0.iter().find_map(|&(matched, key)| {
-            self.seen.get(&key).map(|&at| Duplicate {
+    pub fn find(&self, keys: &Keys, line: u64) -> Result<Option<Duplicate>, TransferError> {
+        for &(matched, key) in &keys.0 {
+            let Some(at) = self.keys.get(key).or_scratch(self.path)? else {
+                continue;
+            };
+            let at = at.value();
+            let bytes = self
+                .originals
+                .get(at)
+                .or_scratch(self.path)?
+                .ok_or("the index lost a lead it filed")
+                .or_scratch(self.path)?;
+            let original = postcard::from_bytes(bytes.value()).or_scratch(self.path)?;
+            return Ok(Some(Duplicate {
                 line,
                 matched,
-                original: self.originals[at].clone(),
-            })
-        })
+                original,
+            }));
+        }
+        Ok(None)
     }
 
     /// Files `keys` under `original` (keys already filed keep their lead).
-    pub fn insert(&mut self, keys: &Keys, original: Original) {
-        self.add(&keys.0, original);
-    }
-
-    fn add(&mut self, keys: &[(Match, u64)], original: Original) {
-        let at = self.originals.len();
+    pub fn insert(&mut self, keys: &Keys, original: &Original) -> Result<(), TransferError> {
+        let at = self.filed;
         let mut used = false;
-        for (_, key) in keys {
-            if let std::collections::hash_map::Entry::Vacant(entry) = self.seen.entry(*key) {
-                entry.insert(at);
-                used = true;
+        for &(_, key) in &keys.0 {
+            // One lookup for the usual new key; a key already filed is put back.
+            let earlier = self
+                .keys
+                .insert(key, at)
+                .or_scratch(self.path)?
+                .map(|earlier| earlier.value());
+            match earlier {
+                Some(earlier) => {
+                    self.keys.insert(key, earlier).or_scratch(self.path)?;
+                }
+                None => used = true,
             }
         }
         if used {
-            self.originals.push(original);
+            let bytes = postcard::to_stdvec(original).or_scratch(self.path)?;
+            self.originals
+                .insert(at, bytes.as_slice())
+                .or_scratch(self.path)?;
+            self.filed += 1;
         }
+        Ok(())
     }
 }

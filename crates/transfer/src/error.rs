@@ -1,5 +1,8 @@
 //! What can stop an import or an export.
 
+use std::fmt;
+use std::path::Path;
+
 use fieldsync_store::StoreError;
 
 /// Why an import or export stopped. Nothing was written to the store when one is returned.
@@ -27,7 +30,39 @@ pub enum TransferError {
         /// Why.
         reason: String,
     },
+    /// The import's scratch folder, beside the store, could not be made or written.
+    #[error(
+        "cannot use the import's scratch space {path}: {reason} (free some disk space beside the store, or make its folder writable); nothing was imported"
+    )]
+    Scratch {
+        /// The folder or file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// The store refused.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl TransferError {
+    /// A failure of the scratch space at `path`.
+    pub fn scratch(path: &Path, reason: impl fmt::Display) -> TransferError {
+        TransferError::Scratch {
+            path: path.display().to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Turns any failure of the scratch space at a path into [`TransferError::Scratch`].
+pub(crate) trait OrScratch<T> {
+    /// The value, or the failure as a scratch error about `path`.
+    fn or_scratch(self, path: &Path) -> Result<T, TransferError>;
+}
+
+impl<T, E: fmt::Display> OrScratch<T> for Result<T, E> {
+    fn or_scratch(self, path: &Path) -> Result<T, TransferError> {
+        self.map_err(|err| TransferError::scratch(path, err))
+    }
 }

@@ -1,7 +1,8 @@
 //! `fieldsync import`: the whole file is checked first (every row validated, every duplicate
-//! found) without writing; only then, unless something blocks it, is it read again and every
-//! lead written in one store transaction. Memory holds one row at a time plus the duplicate
-//! index, never the file.
+//! found, every decision written to a plan) without writing to the store; only then, unless
+//! something blocks it, is it read again and every lead written in one store transaction, as
+//! the plan says. Memory holds a chunk of rows and bounded caches, never the file: the
+//! duplicate index and the plan are files in a scratch folder beside the store.
 
 use std::path::Path;
 
@@ -13,7 +14,9 @@ use rayon::prelude::*;
 use crate::TransferError;
 use crate::columns::Mapping;
 use crate::draft::{Draft, Drafter, Problem};
-use crate::duplicates::{Duplicate, DuplicateIndex, Keys, Original};
+use crate::duplicates::{self, Duplicate, Keys, Original};
+use crate::plan::{Action, Plan, PlanWriter};
+use crate::scratch::Scratch;
 use crate::sheet::{self, SheetRow};
 
 /// Problems and duplicates listed in a report; the rest are counted.
@@ -111,31 +114,27 @@ pub enum Progress {
     Writing(u64, u64),
 }
 
-/// What becomes of one row.
-enum Fate<'a> {
-    Create(&'a Draft, &'a LeadId),
-    Merge(&'a Draft, &'a LeadId),
-    Invalid(Vec<Problem>),
-    Duplicate(Duplicate),
-}
+/// A row read from the file: its line, and its lead with whatever the check computes from it
+/// on every core, or its problems.
+type Drafted<T> = Result<(Draft, T), Vec<Problem>>;
 
-/// Rows drafted together on every core before their fates are decided in order.
+/// Rows drafted together on every core before they are handed on in order.
 const DRAFT_CHUNK: usize = 1024;
 
-/// Reads the file once, deciding what becomes of each row. Both passes walk the file with
-/// this one function, so the write does exactly what the check reported. Rows are checked
-/// [`DRAFT_CHUNK`] at a time on every core; duplicates are then found row by row, in order.
-fn walk<Tz: TimeZone + Sync>(
+/// Reads the file once, handing `each` every row in order with its draft, or its problems.
+/// Both passes walk the file with this one function. Rows are drafted [`DRAFT_CHUNK`] at a
+/// time on every core, and `prepare` runs there on each draft.
+fn walk<Tz: TimeZone + Sync, T: Send>(
     path: &Path,
     options: &ImportOptions,
     parse: &ParseContext<'_, Tz>,
     me: &str,
-    mut index: DuplicateIndex,
-    mut each: impl FnMut(Fate<'_>) -> Result<(), TransferError>,
+    prepare: impl Fn(&Draft) -> T + Sync,
+    mut each: impl FnMut(u64, Drafted<T>) -> Result<(), TransferError>,
 ) -> Result<Mapping, TransferError> {
     let mut mapping: Option<Mapping> = None;
     let mut chunk: Vec<SheetRow> = Vec::with_capacity(DRAFT_CHUNK);
-    let mut decide_chunk = |mapping: &Mapping, chunk: &mut Vec<SheetRow>| {
+    let mut hand_on = |mapping: &Mapping, chunk: &mut Vec<SheetRow>| {
         let drafter = Drafter {
             mapping,
             parse: ParseContext {
@@ -145,18 +144,20 @@ fn walk<Tz: TimeZone + Sync>(
             },
             me,
         };
-        let drafts: Vec<Result<(Draft, Keys), Vec<Problem>>> = chunk
+        let drafts: Vec<(u64, Drafted<T>)> = chunk
             .par_iter()
             .map(|row| {
-                let draft = drafter.draft(row)?;
-                let keys = DuplicateIndex::keys_of(&draft);
-                Ok((draft, keys))
+                let drafted = drafter.draft(row).map(|draft| {
+                    let prepared = prepare(&draft);
+                    (draft, prepared)
+                });
+                (row.line, drafted)
             })
             .collect();
         chunk.clear();
         drafts
             .into_iter()
-            .try_for_each(|draft| decide(draft, &mut index, options, &mut each))
+            .try_for_each(|(line, drafted)| each(line, drafted))
     };
     sheet::read_rows(path, |row: &SheetRow| -> Result<(), TransferError> {
         let Some(mapping) = &mapping else {
@@ -165,7 +166,7 @@ fn walk<Tz: TimeZone + Sync>(
         };
         chunk.push(row.clone());
         if chunk.len() == DRAFT_CHUNK {
-            decide_chunk(mapping, &mut chunk)?;
+            hand_on(mapping, &mut chunk)?;
         }
         Ok(())
     })?;
@@ -173,40 +174,59 @@ fn walk<Tz: TimeZone + Sync>(
         path: path.display().to_string(),
         reason: "the file is empty: it needs a header row, then one row per lead".to_owned(),
     })?;
-    decide_chunk(&mapping, &mut chunk)?;
+    hand_on(&mapping, &mut chunk)?;
     Ok(mapping)
 }
 
-/// Decides one drafted row's fate against the leads and rows seen so far, and files it.
-fn decide(
-    drafted: Result<(Draft, Keys), Vec<Problem>>,
-    index: &mut DuplicateIndex,
+/// The check pass: decides every row's fate against the stored leads and the rows above it,
+/// reports it, and writes the plan the write pass follows.
+fn check<Tz: TimeZone + Sync>(
+    store: &Store,
+    path: &Path,
     options: &ImportOptions,
-    each: &mut impl FnMut(Fate<'_>) -> Result<(), TransferError>,
-) -> Result<(), TransferError> {
-    let (draft, keys) = match drafted {
-        Ok(drafted) => drafted,
-        Err(problems) => return each(Fate::Invalid(problems)),
-    };
-    match (index.find(&keys, draft.line), options.on_duplicate) {
-        (Some(duplicate), OnDuplicate::Merge) => {
-            let into = duplicate.original;
-            index.insert(&keys, into.clone());
-            each(Fate::Merge(&draft, into.id()))
-        }
-        (Some(duplicate), _) => each(Fate::Duplicate(duplicate)),
-        (None, _) => {
-            let id = LeadId::random();
-            index.insert(
-                &keys,
-                Original::Row {
-                    line: draft.line,
-                    id: id.clone(),
+    parse: &ParseContext<'_, Tz>,
+    me: &str,
+    scratch: &Scratch,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(ImportReport, Plan), TransferError> {
+    duplicates::with_index(&scratch.file("duplicates.redb"), |index| {
+        store.visit_rows(|rows| index.insert_stored(rows))?;
+        let mut plan = PlanWriter::create(scratch.file("plan"))?;
+        let mut report = ImportReport::default();
+        let mapping = walk(path, options, parse, me, Keys::of, |line, drafted| {
+            report.rows += 1;
+            match drafted {
+                Err(problems) => {
+                    report.invalid_rows += 1;
+                    let room = MAX_LISTED.saturating_sub(report.problems.len());
+                    report.problems.extend(problems.into_iter().take(room));
+                }
+                Ok((_, keys)) => match (index.find(&keys, line)?, options.on_duplicate) {
+                    (Some(duplicate), OnDuplicate::Merge) => {
+                        index.insert(&keys, &duplicate.original)?;
+                        plan.push(line, Action::Merge, duplicate.original.id())?;
+                        report.merged += 1;
+                    }
+                    (Some(duplicate), _) => {
+                        report.duplicate_rows += 1;
+                        if report.duplicates.len() < MAX_LISTED {
+                            report.duplicates.push(duplicate);
+                        }
+                    }
+                    (None, _) => {
+                        let id = LeadId::random();
+                        plan.push(line, Action::Create, &id)?;
+                        index.insert(&keys, &Original::Row { line, id })?;
+                        report.created += 1;
+                    }
                 },
-            );
-            each(Fate::Create(&draft, &id))
-        }
-    }
+            }
+            progress(Progress::Checking(report.rows));
+            Ok(())
+        })?;
+        report.unmapped = mapping.unmapped().into_iter().map(str::to_owned).collect();
+        Ok((report, plan.finish()?))
+    })
 }
 
 /// Creates the pending leads; returns how many.
@@ -228,68 +248,59 @@ pub fn import<Tz: TimeZone + Sync>(
     stamp: &Stamp,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportReport, TransferError> {
-    let index = DuplicateIndex::of_store(&store.rows()?);
-    let mut report = ImportReport::default();
-    let mapping = walk(path, options, parse, &stamp.by, index.clone(), |fate| {
-        report.rows += 1;
-        match fate {
-            Fate::Create(..) => report.created += 1,
-            Fate::Merge(..) => report.merged += 1,
-            Fate::Invalid(problems) => {
-                report.invalid_rows += 1;
-                let room = MAX_LISTED.saturating_sub(report.problems.len());
-                report.problems.extend(problems.into_iter().take(room));
-            }
-            Fate::Duplicate(duplicate) => {
-                report.duplicate_rows += 1;
-                if report.duplicates.len() < MAX_LISTED {
-                    report.duplicates.push(duplicate);
-                }
-            }
-        }
-        progress(Progress::Checking(report.rows));
-        Ok(())
-    })?;
-    report.unmapped = mapping.unmapped().into_iter().map(str::to_owned).collect();
+    let scratch = Scratch::beside(store.path())?;
+    let (mut report, plan) = check(store, path, options, parse, &stamp.by, &scratch, progress)?;
     if options.dry_run || report.refusal(options).is_some() {
         return Ok(report);
     }
     let planned = report.created + report.merged;
+    let changed = || TransferError::Changed(path.display().to_string());
+    let mut steps = plan.steps()?;
     store.write_batch(|batch: &mut LeadBatch<'_, '_>| {
         // New leads are built BUILD_BATCH at a time, on all cores; a merge may concern one of
         // them, so the pending ones are written before it.
         let mut pending: Vec<LeadHistory> = Vec::with_capacity(BUILD_BATCH);
         let mut written = 0;
-        walk(path, options, parse, &stamp.by, index, |fate| {
-            match fate {
-                Fate::Create(draft, id) => {
-                    pending.push(draft.history(id.clone(), stamp));
-                    if pending.len() < BUILD_BATCH {
-                        return Ok(());
-                    }
-                    written += create_pending(batch, &mut pending)?;
-                }
-                Fate::Merge(draft, id) => {
-                    written += create_pending(batch, &mut pending)?;
-                    batch.update(id, &[draft.merge_action()], stamp)?;
-                    written += 1;
-                }
-                Fate::Invalid(_) if options.skip_invalid => return Ok(()),
-                Fate::Duplicate(_) if options.on_duplicate == OnDuplicate::Skip => {
+        let mut next = steps.next_step()?;
+        walk(
+            path,
+            options,
+            parse,
+            &stamp.by,
+            |_| (),
+            |line, drafted| {
+                // Rows the check left out have no step.
+                let Some(step) = next.take_if(|step| step.line <= line) else {
                     return Ok(());
+                };
+                let (draft, ()) = drafted.map_err(|_| changed())?;
+                if step.line != line {
+                    return Err(changed());
                 }
-                Fate::Invalid(_) | Fate::Duplicate(_) => {
-                    return Err(TransferError::Changed(path.display().to_string()));
+                next = steps.next_step()?;
+                match step.action {
+                    Action::Create => {
+                        pending.push(draft.history(step.id, stamp));
+                        if pending.len() < BUILD_BATCH {
+                            return Ok(());
+                        }
+                        written += create_pending(batch, &mut pending)?;
+                    }
+                    Action::Merge => {
+                        written += create_pending(batch, &mut pending)?;
+                        batch.update(&step.id, &[draft.merge_action()], stamp)?;
+                        written += 1;
+                    }
                 }
-            }
-            progress(Progress::Writing(written, planned));
-            Ok(())
-        })?;
+                progress(Progress::Writing(written, planned));
+                Ok(())
+            },
+        )?;
         written += create_pending(batch, &mut pending)?;
-        if written == planned {
+        if next.is_none() && written == planned {
             Ok(())
         } else {
-            Err(TransferError::Changed(path.display().to_string()))
+            Err(changed())
         }
     })?;
     report.written = true;

@@ -5,7 +5,8 @@
 //! - [`draft`] checks one row and turns it into a new lead, naming the line and column of
 //!   anything wrong.
 //! - [`duplicates`] finds rows that repeat a stored lead or an earlier row.
-//! - [`import`] checks the whole file first, then writes every lead in one transaction.
+//! - [`import`] checks the whole file first, then writes every lead in one transaction, as
+//!   the `plan` of the check says; both live in a `scratch` folder beside the store.
 //! - [`export`] writes leads, or their whole follow-up logs, as CSV, JSON or XLSX.
 
 pub mod columns;
@@ -14,6 +15,8 @@ pub mod duplicates;
 pub mod error;
 pub mod export;
 pub mod import;
+mod plan;
+mod scratch;
 pub mod sheet;
 
 pub use error::TransferError;
