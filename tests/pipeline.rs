@@ -290,6 +290,23 @@ ideal_rate = 0.4
         "微信群",
     ]);
     assert_eq!(device.show(&from_wechat)["source"], "wechat-group");
+    // A new key that already names a channel, by its key or a label, is refused, and so is
+    // "other", which is refused wherever a source is given.
+    let before = device.store_bytes();
+    for (key, said) in [
+        (
+            "行业展会",
+            "source '行业展会' already exists (trade show 行业展会)",
+        ),
+        ("other", "a source cannot be called 'other'"),
+    ] {
+        let refused = device.fails(&["pipeline", "edit", "add-source", key, "--en", "X"]);
+        assert!(refused.contains(said), "{refused}");
+        assert!(
+            device.store_bytes() == before,
+            "refused '{key}' wrote to the store"
+        );
+    }
     device.ok(&["pipeline", "edit", "remove-source", "wechat-group"]);
     let refused = device.fails(&[
         "lead",

@@ -100,12 +100,7 @@ fn edited(current: &Pipeline, edit: &PipelineEdit) -> Result<(Pipeline, String)>
             place: at,
             numbers,
         } => {
-            if let Ok(existing) = current.resolve_stage(key) {
-                bail!(
-                    "stage '{key}' already exists ({}): pick another key",
-                    existing.label.both()
-                );
-            }
+            ensure_new("stage", key, current.resolve_stage(key).map(|s| &s.label))?;
             let mut stage = Stage {
                 key: key.trim().to_owned(),
                 label: label(en, zh),
@@ -185,12 +180,11 @@ fn edited(current: &Pipeline, edit: &PipelineEdit) -> Result<(Pipeline, String)>
             zh,
             needs_note,
         } => {
-            if let Ok(existing) = current.resolve_loss_reason(key) {
-                bail!(
-                    "loss reason '{key}' already exists ({}): pick another key",
-                    existing.label.both()
-                );
-            }
+            ensure_new(
+                "loss reason",
+                key,
+                current.resolve_loss_reason(key).map(|r| &r.label),
+            )?;
             let reason = LossReason {
                 key: key.trim().to_owned(),
                 label: label(en, zh),
@@ -206,12 +200,7 @@ fn edited(current: &Pipeline, edit: &PipelineEdit) -> Result<(Pipeline, String)>
             format!("removed loss reason {}", current.loss_reason_label(&key))
         }
         PipelineEdit::AddSource { key, en, zh } => {
-            if let Some(existing) = current.sources.iter().find(|c| c.key == key.trim()) {
-                bail!(
-                    "source '{key}' already exists ({}): pick another key",
-                    existing.label.both()
-                );
-            }
+            ensure_new("source", key, current.resolve_source(key).map(|c| &c.label))?;
             let source = SourceChannel {
                 key: key.trim().to_owned(),
                 label: label(en, zh),
@@ -227,6 +216,18 @@ fn edited(current: &Pipeline, edit: &PipelineEdit) -> Result<(Pipeline, String)>
         }
     };
     Ok((pipeline, said))
+}
+
+/// Refuses a new `kind` whose key already names one, by its key or one of its labels (`found`
+/// is what resolving the key gave).
+fn ensure_new<E>(kind: &str, key: &str, found: Result<&Label, E>) -> Result<()> {
+    match found {
+        Ok(existing) => bail!(
+            "{kind} '{key}' already exists ({}): pick another key",
+            existing.both()
+        ),
+        Err(_) => Ok(()),
+    }
 }
 
 /// A label as typed, trimmed.

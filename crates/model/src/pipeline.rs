@@ -210,7 +210,8 @@ impl Pipeline {
     }
 
     /// Checks that this is a pipeline a team can work to: at least one stage; keys that are
-    /// unique within each list and can be typed; English labels; probabilities from 0 to 100;
+    /// unique within each list and can be typed; English labels; no source called "other"
+    /// (it is refused where a source is given); probabilities from 0 to 100;
     /// stale limits from 1 to 3,650 days; ideal rates from 0 to 1.
     pub fn check(&self) -> Result<(), ValidationError> {
         if self.stages.is_empty() {
@@ -231,6 +232,16 @@ impl Pipeline {
             "source",
             self.sources.iter().map(|c| (c.key.as_str(), &c.label)),
         )?;
+        if self
+            .sources
+            .iter()
+            .any(|c| c.key.eq_ignore_ascii_case("other"))
+        {
+            return Err(ValidationError::new(
+                "source",
+                "a source cannot be called 'other': it says nothing about where a lead came from; name the channel",
+            ));
+        }
         for stage in &self.stages {
             let key = &stage.key;
             if stage.probability > 100 {

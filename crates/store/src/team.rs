@@ -6,7 +6,7 @@
 //! document's, or the template the store was made with while the team has never edited it.
 
 use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
-use fieldsync_model::{Member, Pipeline, Stamp, TEAM_DOC_ID, TeamDoc, heads};
+use fieldsync_model::{Member, Pipeline, Stamp, TEAM_DOC_ID, TeamDoc, TeamError, heads};
 use redb::{ReadableTable, WriteTransaction};
 
 use crate::error::StoreError;
@@ -162,6 +162,9 @@ impl Store {
     /// Makes the team's pipeline `wanted`, recording only what differs in the team document,
     /// which is then pushed with the next sync. Returns whether anything changed.
     pub fn set_pipeline(&mut self, wanted: &Pipeline, stamp: &Stamp) -> Result<bool, StoreError> {
+        // Checked before the file is opened for writing, which rewrites its header even when
+        // nothing is committed: a refused edit leaves the store's bytes as they were.
+        wanted.check().map_err(TeamError::from)?;
         let actor = self.meta.actor.clone();
         let (changed, pipeline) = self.write(|txn| {
             let template = template_in(&txn.open_table(META)?)?;

@@ -192,68 +192,92 @@ pub fn with_index<T>(
 }
 
 impl DuplicateIndex<'_> {
-    /// Files the stored leads of `rows` (deleted ones are not duplicated by a new row).
+    /// Files the stored leads of `rows` (deleted ones are not duplicated by a new row). A key
+    /// two stored leads share stays with the first.
     pub fn insert_stored(&mut self, rows: &[LeadRow]) -> Result<(), TransferError> {
         for row in rows.iter().filter(|row| !row.deleted) {
-            self.insert(
-                &Keys(keys(&row.phone, &row.email, &row.company, &row.contact)),
-                &Original::Stored {
+            let keys = Keys(keys(&row.phone, &row.email, &row.company, &row.contact));
+            let (_, vacant) = self.put(&keys)?;
+            if vacant != 0 {
+                self.keep(&Original::Stored {
                     id: row.id.clone(),
                     company: row.company.to_string(),
-                },
-            )?;
+                })?;
+            }
         }
         Ok(())
     }
 
-    /// The lead the row on `line` with these keys repeats, if any.
-    pub fn find(&self, keys: &Keys, line: u64) -> Result<Option<Duplicate>, TransferError> {
-        for &(matched, key) in &keys.0 {
-            let Some(at) = self.keys.get(key).or_scratch(self.path)? else {
+    /// The lead the row on `line` with these keys repeats, if any; if none, its keys are filed
+    /// under `original`. A row that repeats a lead has its other keys filed under that lead
+    /// when it is `merged` into it, and nowhere otherwise.
+    pub fn file(
+        &mut self,
+        keys: &Keys,
+        line: u64,
+        original: &Original,
+        merged: bool,
+    ) -> Result<Option<Duplicate>, TransferError> {
+        let (found, vacant) = self.put(keys)?;
+        let Some((matched, earlier)) = found else {
+            if vacant != 0 {
+                self.keep(original)?;
+            }
+            return Ok(None);
+        };
+        for (n, &(_, key)) in keys.0.iter().enumerate() {
+            if vacant & (1 << n) == 0 {
                 continue;
-            };
-            let at = at.value();
-            let bytes = self
-                .originals
-                .get(at)
-                .or_scratch(self.path)?
-                .ok_or("the index lost a lead it filed")
-                .or_scratch(self.path)?;
-            let original = postcard::from_bytes(bytes.value()).or_scratch(self.path)?;
-            return Ok(Some(Duplicate {
-                line,
-                matched,
-                original,
-            }));
+            }
+            if merged {
+                self.keys.insert(key, earlier).or_scratch(self.path)?;
+            } else {
+                self.keys.remove(key).or_scratch(self.path)?;
+            }
         }
-        Ok(None)
+        let bytes = self
+            .originals
+            .get(earlier)
+            .or_scratch(self.path)?
+            .ok_or("the index lost a lead it filed")
+            .or_scratch(self.path)?;
+        let original = postcard::from_bytes(bytes.value()).or_scratch(self.path)?;
+        Ok(Some(Duplicate {
+            line,
+            matched,
+            original,
+        }))
     }
 
-    /// Files `keys` under `original` (keys already filed keep their lead).
-    pub fn insert(&mut self, keys: &Keys, original: &Original) -> Result<(), TransferError> {
-        let at = self.filed;
-        let mut used = false;
-        for &(_, key) in &keys.0 {
-            // One lookup for the usual new key; a key already filed is put back.
+    /// Files each key not filed yet under the next original; returns the first key already
+    /// filed with its original's number, and a bit for each key that was not (bit `n` for the
+    /// `n`th). One B-tree operation per new key, the usual case.
+    fn put(&mut self, keys: &Keys) -> Result<(Option<(Match, u32)>, u8), TransferError> {
+        let (mut found, mut vacant) = (None, 0u8);
+        for (n, &(matched, key)) in keys.0.iter().enumerate() {
             let earlier = self
                 .keys
-                .insert(key, at)
+                .insert(key, self.filed)
                 .or_scratch(self.path)?
                 .map(|earlier| earlier.value());
             match earlier {
+                None => vacant |= 1 << n,
                 Some(earlier) => {
                     self.keys.insert(key, earlier).or_scratch(self.path)?;
+                    found = found.or(Some((matched, earlier)));
                 }
-                None => used = true,
             }
         }
-        if used {
-            let bytes = postcard::to_stdvec(original).or_scratch(self.path)?;
-            self.originals
-                .insert(at, bytes.as_slice())
-                .or_scratch(self.path)?;
-            self.filed += 1;
-        }
+        Ok((found, vacant))
+    }
+
+    /// Keeps `original` as the next original, the one [`Self::put`] filed keys under.
+    fn keep(&mut self, original: &Original) -> Result<(), TransferError> {
+        let bytes = postcard::to_stdvec(original).or_scratch(self.path)?;
+        self.originals
+            .insert(self.filed, bytes.as_slice())
+            .or_scratch(self.path)?;
+        self.filed += 1;
         Ok(())
     }
 }

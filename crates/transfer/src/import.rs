@@ -201,25 +201,30 @@ fn check<Tz: TimeZone + Sync>(
                     let room = MAX_LISTED.saturating_sub(report.problems.len());
                     report.problems.extend(problems.into_iter().take(room));
                 }
-                Ok((_, keys)) => match (index.find(&keys, line)?, options.on_duplicate) {
-                    (Some(duplicate), OnDuplicate::Merge) => {
-                        index.insert(&keys, &duplicate.original)?;
-                        plan.push(line, Action::Merge, duplicate.original.id())?;
-                        report.merged += 1;
-                    }
-                    (Some(duplicate), _) => {
-                        report.duplicate_rows += 1;
-                        if report.duplicates.len() < MAX_LISTED {
-                            report.duplicates.push(duplicate);
+                Ok((_, keys)) => {
+                    let id = LeadId::random();
+                    let merged = options.on_duplicate == OnDuplicate::Merge;
+                    let new_lead = Original::Row {
+                        line,
+                        id: id.clone(),
+                    };
+                    match index.file(&keys, line, &new_lead, merged)? {
+                        None => {
+                            plan.push(line, Action::Create, &id)?;
+                            report.created += 1;
+                        }
+                        Some(duplicate) if merged => {
+                            plan.push(line, Action::Merge, duplicate.original.id())?;
+                            report.merged += 1;
+                        }
+                        Some(duplicate) => {
+                            report.duplicate_rows += 1;
+                            if report.duplicates.len() < MAX_LISTED {
+                                report.duplicates.push(duplicate);
+                            }
                         }
                     }
-                    (None, _) => {
-                        let id = LeadId::random();
-                        plan.push(line, Action::Create, &id)?;
-                        index.insert(&keys, &Original::Row { line, id })?;
-                        report.created += 1;
-                    }
-                },
+                }
             }
             progress(Progress::Checking(report.rows));
             Ok(())
