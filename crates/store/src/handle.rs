@@ -97,27 +97,31 @@ fn require_file(path: &Path) -> Result<(), OpenError> {
 /// repairs it on open; nothing else is written) and then read.
 pub(crate) fn open_read(path: &Path, wait: Duration) -> Result<ReadOnlyDatabase, OpenError> {
     require_file(path)?;
-    with_lock_wait(path, wait, || match ReadOnlyDatabase::open(path) {
+    let open = || {
+        Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .open_read_only(path)
+    };
+    with_lock_wait(path, wait, || match open() {
         Err(DatabaseError::RepairAborted) => {
             drop(Database::open(path)?);
-            ReadOnlyDatabase::open(path)
+            open()
         }
         other => other,
     })
 }
 
-/// A writer's page cache, read cache and dirty pages together. redb writes dirty pages out
-/// early once they pass half of it, so a transaction that writes 100,000 leads (an import)
-/// holds this much, not the whole transaction (redb's default is 1 GiB).
-const WRITE_CACHE_BYTES: usize = 64 << 20;
+/// A database's page cache: a writer's read cache and dirty pages together, or a reader's read
+/// cache. redb writes dirty pages out early once they pass half of it, so a transaction that
+/// writes 100,000 leads (an import) holds this much, not the whole transaction, and a reader
+/// that goes through every row of a big store keeps this much of it (redb's default is 1 GiB).
+const CACHE_BYTES: usize = 64 << 20;
 
 /// Opens an existing store for writing.
 pub(crate) fn open_write(path: &Path, wait: Duration) -> Result<Database, OpenError> {
     require_file(path)?;
     with_lock_wait(path, wait, || {
-        Database::builder()
-            .set_cache_size(WRITE_CACHE_BYTES)
-            .open(path)
+        Database::builder().set_cache_size(CACHE_BYTES).open(path)
     })
 }
 
@@ -133,7 +137,7 @@ pub(crate) fn create(path: &Path) -> Result<Database, OpenError> {
         })?;
     }
     Database::builder()
-        .set_cache_size(WRITE_CACHE_BYTES)
+        .set_cache_size(CACHE_BYTES)
         .create(path)
         .map_err(|err| classify(path, err))
 }

@@ -281,3 +281,54 @@ impl DuplicateIndex<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row_keys(phone: &str, email: &str) -> Keys {
+        Keys(keys(phone, email, "", ""))
+    }
+
+    fn row(line: u64) -> Original {
+        Original::Row {
+            line,
+            id: LeadId::random(),
+        }
+    }
+
+    #[test]
+    fn a_merged_row_files_its_new_keys_under_its_lead_and_a_left_out_row_files_none()
+    -> Result<(), TransferError> {
+        let folder = tempfile::tempdir().or_scratch(Path::new("."))?;
+        let stored = Original::Stored {
+            id: LeadId::random(),
+            company: "杭州云栖科技".into(),
+        };
+        with_index(&folder.path().join("index.redb"), |index| {
+            let found = index.file(&row_keys("13800138000", "a@x.cn"), 0, &stored, false)?;
+            assert_eq!(found, None, "the first lead is new");
+
+            // The same phone written another way; the row is left out, so its email is not filed.
+            let left_out =
+                index.file(&row_keys("+86 138 0013 8000", "b@x.cn"), 2, &row(2), false)?;
+            assert_eq!(
+                left_out.map(|dup| (dup.matched, dup.original)),
+                Some((Match::Phone, stored.clone()))
+            );
+            assert_eq!(
+                index.file(&row_keys("", "B@x.cn"), 3, &row(3), false)?,
+                None
+            );
+
+            // A merged row's new email leads to the lead it was merged into.
+            let merged = index.file(&row_keys("", "A@X.CN"), 4, &row(4), true)?;
+            assert_eq!(merged.map(|dup| dup.matched), Some(Match::Email));
+            let merged = index.file(&row_keys("13900139000", "a@x.cn"), 5, &row(5), true)?;
+            assert_eq!(merged.map(|dup| dup.original), Some(stored.clone()));
+            let found = index.file(&row_keys("139 0013 9000", ""), 6, &row(6), false)?;
+            assert_eq!(found.map(|dup| dup.original), Some(stored.clone()));
+            Ok(())
+        })
+    }
+}
