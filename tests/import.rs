@@ -236,6 +236,50 @@ fn a_dry_run_lists_what_would_happen_and_writes_nothing() {
 }
 
 #[test]
+fn a_file_longer_than_a_drafting_chunk_keeps_its_lines_order_and_duplicates() {
+    // Rows are checked 1,024 at a time, one chunk while the next is drafted: 2,600 rows span
+    // three chunks, with a bad row in the third and a duplicate of the first chunk at the end.
+    let device = Device::init("manager");
+    let (file, lines) = csv_file(device.home.path(), 2_600, Some(2_100));
+    let repeat = customer(5)
+        .iter()
+        .map(|cell| quoted(cell))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str(&repeat);
+    text.push('\n');
+    std::fs::write(&file, text).unwrap();
+    let repeat_line = lines[2_599] + 2;
+    let file = file.to_str().unwrap();
+
+    let stderr = refused(&device, &["import", file, "--duplicates", "skip"]);
+    assert!(
+        stderr.contains(&format!("line {}, column C (联系方式)", lines[2_100])),
+        "{stderr}"
+    );
+    let said = device.ok(&["import", file, "--skip-invalid", "--duplicates", "skip"]);
+    assert!(
+        said.contains(&format!(
+            "line {repeat_line} has the phone of line {}",
+            lines[5]
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains("2601 rows: 2599 new leads, 1 duplicate, 1 invalid"),
+        "{said}"
+    );
+    assert_eq!(device.list(&[]).len(), 2_599);
+    assert_eq!(
+        shown_by_company(&device, "杭州云栖科技, 第2599分公司")["contact"],
+        "王2599",
+        "the last row's cells stay together"
+    );
+    assert_no_scratch_left(&device);
+}
+
+#[test]
 fn duplicates_in_the_store_and_in_the_file_are_refused_skipped_or_merged() {
     let device = Device::init("manager");
     let stored = device.add(&[
@@ -333,7 +377,7 @@ fn maps_name_unrecognised_columns_and_bad_maps_are_refused_in_one_line() {
         "--map",
         "B=contact",
     ]);
-    assert!(said.contains("1 rows: 1 new leads"), "{said}");
+    assert!(said.contains("1 row: 1 new lead"), "{said}");
     let lead = &device.list(&[])[0];
     assert_eq!(lead["company"], "台州模具");
     assert_eq!(lead["contact"], "钱七");

@@ -87,19 +87,28 @@ fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
-/// "1,200 rows: 1,180 new leads, 12 merged, 5 duplicates skipped, 3 invalid".
+/// "1200 rows: 1180 new leads, 12 merged into existing leads, 5 duplicates, 3 invalid".
 fn summary(report: &ImportReport) -> String {
-    let mut parts = vec![format!("{} new leads", report.created)];
+    let mut parts = vec![counted(report.created, "new lead")];
     if report.merged > 0 {
         parts.push(format!("{} merged into existing leads", report.merged));
     }
     if report.duplicate_rows > 0 {
-        parts.push(format!("{} duplicates", report.duplicate_rows));
+        parts.push(counted(report.duplicate_rows, "duplicate"));
     }
     if report.invalid_rows > 0 {
         parts.push(format!("{} invalid", report.invalid_rows));
     }
-    format!("{} rows: {}", report.rows, parts.join(", "))
+    format!("{}: {}", counted(report.rows, "row"), parts.join(", "))
+}
+
+/// "1 row", "2 rows".
+fn counted(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 /// Every listed problem and duplicate, one per line, and how many more there are.
@@ -117,7 +126,7 @@ fn list(to: &mut dyn Write, report: &ImportReport) -> Result<()> {
         .duplicate_rows
         .saturating_sub(report.duplicates.len() as u64);
     if unlisted > 0 {
-        writeln!(to, "(and {unlisted} more duplicates)")?;
+        writeln!(to, "(and {} more)", counted(unlisted, "duplicate"))?;
     }
     Ok(())
 }

@@ -5,6 +5,8 @@
 //! duplicate index and the plan are files in a scratch folder beside the store.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::thread::{self, ScopedJoinHandle};
 
 use chrono::TimeZone;
 use fieldsync_model::{LeadHistory, LeadId, ParseContext, Stamp};
@@ -123,7 +125,8 @@ const DRAFT_CHUNK: usize = 1024;
 
 /// Reads the file once, handing `each` every row in order with its draft, or its problems.
 /// Both passes walk the file with this one function. Rows are drafted [`DRAFT_CHUNK`] at a
-/// time on every core, and `prepare` runs there on each draft.
+/// time on the thread pool, and `prepare` runs there on each draft; one chunk is drafted
+/// while `each` works through the one before, so neither waits for the other.
 fn walk<Tz: TimeZone + Sync, T: Send>(
     path: &Path,
     options: &ImportOptions,
@@ -131,10 +134,8 @@ fn walk<Tz: TimeZone + Sync, T: Send>(
     me: &str,
     prepare: impl Fn(&Draft) -> T + Sync,
     mut each: impl FnMut(u64, Drafted<T>) -> Result<(), TransferError>,
-) -> Result<Mapping, TransferError> {
-    let mut mapping: Option<Mapping> = None;
-    let mut chunk: Vec<SheetRow> = Vec::with_capacity(DRAFT_CHUNK);
-    let mut hand_on = |mapping: &Mapping, chunk: &mut Vec<SheetRow>| {
+) -> Result<Arc<Mapping>, TransferError> {
+    let draft_chunk = |mapping: &Mapping, chunk: Vec<SheetRow>| -> Vec<(u64, Drafted<T>)> {
         let drafter = Drafter {
             mapping,
             parse: ParseContext {
@@ -144,7 +145,7 @@ fn walk<Tz: TimeZone + Sync, T: Send>(
             },
             me,
         };
-        let drafts: Vec<(u64, Drafted<T>)> = chunk
+        chunk
             .par_iter()
             .map(|row| {
                 let drafted = drafter.draft(row).map(|draft| {
@@ -153,29 +154,50 @@ fn walk<Tz: TimeZone + Sync, T: Send>(
                 });
                 (row.line, drafted)
             })
-            .collect();
-        chunk.clear();
+            .collect()
+    };
+    let mut hand_on = |drafts: Vec<(u64, Drafted<T>)>| {
         drafts
             .into_iter()
             .try_for_each(|(line, drafted)| each(line, drafted))
     };
-    sheet::read_rows(path, |row: &SheetRow| -> Result<(), TransferError> {
-        let Some(mapping) = &mapping else {
-            mapping = Some(Mapping::new(&row.cells, &options.maps)?);
-            return Ok(());
-        };
-        chunk.push(row.clone());
-        if chunk.len() == DRAFT_CHUNK {
-            hand_on(mapping, &mut chunk)?;
+    thread::scope(|scope| {
+        let mut mapping: Option<Arc<Mapping>> = None;
+        let mut chunk: Vec<SheetRow> = Vec::with_capacity(DRAFT_CHUNK);
+        let mut drafting: Option<ScopedJoinHandle<'_, _>> = None;
+        sheet::read_rows(path, |row: &SheetRow| -> Result<(), TransferError> {
+            let Some(mapping) = &mapping else {
+                mapping = Some(Arc::new(Mapping::new(&row.cells, &options.maps)?));
+                return Ok(());
+            };
+            chunk.push(row.clone());
+            if chunk.len() == DRAFT_CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(DRAFT_CHUNK));
+                let mapping = Arc::clone(mapping);
+                let next = scope.spawn(move || draft_chunk(&mapping, full));
+                if let Some(previous) = drafting.replace(next) {
+                    hand_on(joined(previous))?;
+                }
+            }
+            Ok(())
+        })?;
+        let mapping = mapping.ok_or_else(|| TransferError::Read {
+            path: path.display().to_string(),
+            reason: "the file is empty: it needs a header row, then one row per lead".to_owned(),
+        })?;
+        if let Some(previous) = drafting {
+            hand_on(joined(previous))?;
         }
-        Ok(())
-    })?;
-    let mapping = mapping.ok_or_else(|| TransferError::Read {
-        path: path.display().to_string(),
-        reason: "the file is empty: it needs a header row, then one row per lead".to_owned(),
-    })?;
-    hand_on(&mapping, &mut chunk)?;
-    Ok(mapping)
+        hand_on(draft_chunk(&mapping, chunk))?;
+        Ok(mapping)
+    })
+}
+
+/// What a drafting thread returned; a panic there goes on here.
+fn joined<T>(handle: ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// The check pass: decides every row's fate against the stored leads and the rows above it,
