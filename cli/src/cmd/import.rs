@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::{Result, anyhow};
 use fieldsync_transfer::import::{
-    ImportOptions, ImportReport, MAX_LISTED, OnDuplicate, Progress, import,
+    ImportOptions, ImportReport, MAX_LISTED, OnDuplicate, Progress, counted, import,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -100,15 +100,6 @@ fn summary(report: &ImportReport) -> String {
         parts.push(format!("{} invalid", report.invalid_rows));
     }
     format!("{}: {}", counted(report.rows, "row"), parts.join(", "))
-}
-
-/// "1 row", "2 rows".
-fn counted(count: u64, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
 }
 
 /// Every listed problem and duplicate, one per line, and how many more there are.

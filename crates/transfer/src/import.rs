@@ -72,16 +72,19 @@ pub struct ImportReport {
     pub written: bool,
 }
 
+/// A count with its noun: "1 row", "2 rows".
+pub fn counted(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 impl ImportReport {
     /// Why nothing may be imported, with what to do about it.
     pub fn refusal(&self, options: &ImportOptions) -> Option<String> {
-        let rows = |count: u64| {
-            if count == 1 {
-                "1 row".to_owned()
-            } else {
-                format!("{count} rows")
-            }
-        };
+        let rows = |count: u64| counted(count, "row");
         if self.invalid_rows > 0 && !options.skip_invalid {
             Some(format!(
                 "{} invalid: nothing was imported (fix them, or give --skip-invalid to import the others)",
@@ -116,8 +119,8 @@ pub enum Progress {
     Writing(u64, u64),
 }
 
-/// A row read from the file: its line, and its lead with whatever the check computes from it
-/// on every core, or its problems.
+/// What drafting a row gives: its lead with whatever the walk's `prepare` computed from it on
+/// the thread pool, or everything wrong with the row.
 type Drafted<T> = Result<(Draft, T), Vec<Problem>>;
 
 /// Rows drafted together on every core before they are handed on in order.
