@@ -99,7 +99,7 @@ pub(crate) fn open_read(path: &Path, wait: Duration) -> Result<ReadOnlyDatabase,
     require_file(path)?;
     let open = || {
         Database::builder()
-            .set_cache_size(CACHE_BYTES)
+            .set_cache_size(READ_CACHE_BYTES)
             .open_read_only(path)
     };
     with_lock_wait(path, wait, || match open() {
@@ -111,17 +111,23 @@ pub(crate) fn open_read(path: &Path, wait: Duration) -> Result<ReadOnlyDatabase,
     })
 }
 
-/// A database's page cache: a writer's read cache and dirty pages together, or a reader's read
-/// cache. redb writes dirty pages out early once they pass half of it, so a transaction that
-/// writes 100,000 leads (an import) holds this much, not the whole transaction, and a reader
-/// that goes through every row of a big store keeps this much of it (redb's default is 1 GiB).
-const CACHE_BYTES: usize = 64 << 20;
+/// A writer's page cache, read cache and dirty pages together. redb writes dirty pages out
+/// early once they pass half of it, so a transaction that writes 100,000 leads (an import)
+/// holds this much, not the whole transaction (redb's default is 1 GiB).
+const WRITE_CACHE_BYTES: usize = 64 << 20;
+
+/// A reader's page cache. A command reads most pages once (every row for a report, the rows
+/// for an import's duplicate check), so a big cache only keeps pages that are not read again:
+/// with 64 MiB, checking 10,000 rows against a store of 100,000 leads peaked at 107 MB.
+const READ_CACHE_BYTES: usize = 16 << 20;
 
 /// Opens an existing store for writing.
 pub(crate) fn open_write(path: &Path, wait: Duration) -> Result<Database, OpenError> {
     require_file(path)?;
     with_lock_wait(path, wait, || {
-        Database::builder().set_cache_size(CACHE_BYTES).open(path)
+        Database::builder()
+            .set_cache_size(WRITE_CACHE_BYTES)
+            .open(path)
     })
 }
 
@@ -137,7 +143,7 @@ pub(crate) fn create(path: &Path) -> Result<Database, OpenError> {
         })?;
     }
     Database::builder()
-        .set_cache_size(CACHE_BYTES)
+        .set_cache_size(WRITE_CACHE_BYTES)
         .create(path)
         .map_err(|err| classify(path, err))
 }
