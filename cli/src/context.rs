@@ -65,15 +65,22 @@ impl Context {
     pub fn store_options(&self) -> StoreOptions {
         StoreOptions {
             lock_wait: self.lock_wait,
+            ..StoreOptions::default()
         }
     }
 
-    /// Opens this device's store.
+    /// Opens this device's store, saying so if an interrupted write had to be undone.
     pub fn open_store(&self) -> Result<Store> {
-        Ok(Store::open(
-            &Self::store_path_in(&self.home),
-            self.store_options(),
-        )?)
+        let store = Store::open(&Self::store_path_in(&self.home), self.store_options())?;
+        if let Some(started) = store.undone_write() {
+            eprintln!(
+                "fieldsync: note: a large write (an import or a handover) begun at {} did not finish; it was undone, and the store is as it was before it",
+                started
+                    .with_timezone(&self.zone)
+                    .format("%Y-%m-%d %H:%M:%S")
+            );
+        }
+        Ok(store)
     }
 
     /// Who is acting, and now.

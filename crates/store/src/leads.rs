@@ -8,13 +8,15 @@
 use automerge::ActorId;
 use fieldsync_model::id::normalize_prefix;
 use fieldsync_model::{Action, Lead, LeadDoc, LeadHistory, LeadId, LeadRow, Pipeline, Stamp};
+use std::collections::VecDeque;
 use std::sync::mpsc;
 
 use rayon::prelude::*;
-use redb::{Range, ReadableTable, Table, WriteTransaction};
+use redb::{Database, Range, ReadableTable, Table, WriteTransaction};
 
 use crate::Store;
 use crate::error::{LookupError, StoreError};
+use crate::staged::{self, LeadEntries, UndoLog};
 use crate::tables::{ACKED, CHANGES, COMPACT_AFTER, DOC_KEYS, DOCS, HEADS, ROWS, UNPUSHED};
 
 /// The result of a change.
@@ -30,13 +32,26 @@ pub struct Updated {
 /// core busy, few enough that progress moves.
 pub const BUILD_BATCH: usize = 256;
 
-/// The leads written in one transaction of [`Store::write_batch`].
-pub struct LeadBatch<'txn, 'meta> {
-    tables: LeadTables<'txn>,
+/// Calls to [`LeadBatch::create_all`] whose leads may be building while the writer inserts
+/// older ones: with one, a core sat idle whenever inserting took longer than building.
+const BUILDS_AHEAD: usize = 4;
+
+/// The leads written by one [`Store::write_batch`]: a staged write (`crate::staged`), all of
+/// it kept or none.
+pub struct LeadBatch<'db, 'meta> {
+    db: &'db Database,
+    /// The open stage; `None` only if a stage's commit or the next one's start failed.
+    txn: Option<WriteTransaction>,
+    /// Leads written in the open stage, and how many a stage holds.
+    in_stage: usize,
+    stage_leads: usize,
+    /// Whether a stage has been committed, so that undoing needs the savepoint.
+    committed: bool,
     pipeline: &'meta Pipeline,
     actor: &'meta ActorId,
-    /// The leads of the last `create_all`, being built on the thread pool.
-    building: Option<mpsc::Receiver<Result<Vec<PreparedLead>, StoreError>>>,
+    /// The leads of the last calls to `create_all`, oldest first, being built on the thread
+    /// pool.
+    building: VecDeque<mpsc::Receiver<Result<Vec<PreparedLead>, StoreError>>>,
 }
 
 /// A new lead ready to insert: everything derived from its document, computed off the writer.
@@ -76,11 +91,75 @@ impl PreparedLead {
     }
 }
 
-impl LeadBatch<'_, '_> {
+impl<'db, 'meta> LeadBatch<'db, 'meta> {
+    /// Starts a staged write on `db`.
+    fn begin(
+        db: &'db Database,
+        stage_leads: usize,
+        pipeline: &'meta Pipeline,
+        actor: &'meta ActorId,
+    ) -> Result<Self, StoreError> {
+        let txn = db.begin_write()?;
+        staged::begin(&txn)?;
+        Ok(LeadBatch {
+            db,
+            txn: Some(txn),
+            in_stage: 0,
+            stage_leads: stage_leads.max(1),
+            committed: false,
+            pipeline,
+            actor,
+            building: VecDeque::new(),
+        })
+    }
+
+    /// The open stage.
+    fn stage(&self) -> Result<&WriteTransaction, StoreError> {
+        self.txn
+            .as_ref()
+            .ok_or_else(|| StoreError::Storage("a stage of the write failed to start".into()))
+    }
+
+    /// Counts `leads` written; commits the stage once it is full and opens the next.
+    fn wrote(&mut self, leads: usize) -> Result<(), StoreError> {
+        self.in_stage += leads;
+        if self.in_stage >= self.stage_leads {
+            if let Some(txn) = self.txn.take() {
+                txn.commit()?;
+            }
+            self.committed = true;
+            self.in_stage = 0;
+            self.txn = Some(self.db.begin_write()?);
+        }
+        Ok(())
+    }
+
+    /// Inserts the leads still being built, and keeps everything written.
+    fn finish(mut self) -> Result<(), StoreError> {
+        self.flush()?;
+        staged::finish(self.stage()?)?;
+        if let Some(txn) = self.txn.take() {
+            txn.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Drops everything written: the open stage, and the committed ones if there are any.
+    fn undo(mut self) -> Result<(), StoreError> {
+        if let Some(txn) = self.txn.take() {
+            txn.abort()?;
+        }
+        if self.committed {
+            staged::undo(self.db, self.stage_leads)?;
+        }
+        Ok(())
+    }
+
     /// Creates leads with their histories. Their documents are built on the thread pool (most
-    /// of the work) while the caller goes on: this call inserts the leads of the previous one,
-    /// and the caller reads its next rows, as the builders work. The batch inserts the last
-    /// ones before it ends (or before an update, which may concern them).
+    /// of the work) while the caller goes on: up to [`BUILDS_AHEAD`] calls' leads are being
+    /// built while this call inserts the oldest ones built, and the caller reads its next
+    /// rows. The batch inserts the last ones before it ends (or before an update, which may
+    /// concern them).
     pub fn create_all(&mut self, histories: Vec<LeadHistory>) -> Result<(), StoreError> {
         let (pipeline, actor) = (self.pipeline.clone(), self.actor.clone());
         let (done, building) = mpsc::sync_channel(1);
@@ -95,31 +174,37 @@ impl LeadBatch<'_, '_> {
             // The receiver is gone only if the batch already failed.
             let _ = done.send(built);
         });
-        let previous = self.building.replace(building);
-        self.insert_built(previous)
+        self.building.push_back(building);
+        while self.building.len() > BUILDS_AHEAD {
+            self.insert_oldest()?;
+        }
+        Ok(())
     }
 
-    /// Waits for a build and inserts what it built.
-    fn insert_built(
-        &mut self,
-        building: Option<mpsc::Receiver<Result<Vec<PreparedLead>, StoreError>>>,
-    ) -> Result<(), StoreError> {
-        let Some(building) = building else {
+    /// Waits for the oldest build and inserts what it built.
+    fn insert_oldest(&mut self) -> Result<(), StoreError> {
+        let Some(building) = self.building.pop_front() else {
             return Ok(());
         };
         let built = building
             .recv()
             .map_err(|_| StoreError::Storage("a lead builder stopped".into()))??;
+        let txn = self.stage()?;
+        let (mut tables, mut undo) = (LeadTables::open(txn)?, UndoLog::open(txn)?);
         for lead in &built {
-            self.tables.insert_new(lead, Origin::Local)?;
+            undo.created(lead.id.as_str())?;
+            tables.insert_new(lead, Origin::Local)?;
         }
-        Ok(())
+        drop((tables, undo));
+        self.wrote(built.len())
     }
 
     /// Inserts the leads still being built.
     fn flush(&mut self) -> Result<(), StoreError> {
-        let building = self.building.take();
-        self.insert_built(building)
+        while !self.building.is_empty() {
+            self.insert_oldest()?;
+        }
+        Ok(())
     }
 
     /// Applies `actions` to a lead (stored, or created earlier in this batch) as one change.
@@ -130,8 +215,13 @@ impl LeadBatch<'_, '_> {
         stamp: &Stamp,
     ) -> Result<Updated, StoreError> {
         self.flush()?;
-        self.tables
-            .apply_local(id, actions, self.pipeline, self.actor, stamp)
+        let txn = self.stage()?;
+        let mut tables = LeadTables::open(txn)?;
+        UndoLog::open(txn)?.touching(&tables, id.as_str())?;
+        let updated = tables.apply_local(id, actions, self.pipeline, self.actor, stamp)?;
+        drop(tables);
+        self.wrote(usize::from(updated.changed))?;
+        Ok(updated)
     }
 }
 
@@ -143,7 +233,8 @@ pub(crate) fn doc_key<'a>(
     Ok(keys.get(id)?.map(|created| (created.value(), id)))
 }
 
-/// The creation time a new lead's document is filed under (ms since the epoch; never negative).
+/// The creation time a new lead's document is filed at, unless the last one filed is later
+/// (ms since the epoch; never negative).
 fn filing_time(lead: &Lead) -> u64 {
     u64::try_from(lead.created_at.timestamp_millis()).unwrap_or(0)
 }
@@ -224,11 +315,78 @@ impl<'txn> LeadTables<'txn> {
                 "lead id {id} is already taken"
             )));
         }
-        self.keys.insert(id, lead.filed_at)?;
-        self.docs
-            .insert((lead.filed_at, id), lead.saved.as_slice())?;
+        // Filed after the last document, so that leads created together (an import, all
+        // created "now") append to the B-tree rather than land among each other at random.
+        let last = self.docs.last()?.map(|(key, _)| key.value().0);
+        let filed_at = last.map_or(lead.filed_at, |last| lead.filed_at.max(last + 1));
+        self.keys.insert(id, filed_at)?;
+        self.docs.insert((filed_at, id), lead.saved.as_slice())?;
         self.record_head_bytes(id, &lead.heads, origin)?;
         self.rows.insert(id, lead.row.as_slice())?;
+        Ok(())
+    }
+
+    /// Every entry of lead `id`; `None` if it is not in the store.
+    pub(crate) fn entries(&self, id: &str) -> Result<Option<LeadEntries>, StoreError> {
+        let Some(filed_at) = self.keys.get(id)?.map(|at| at.value()) else {
+            return Ok(None);
+        };
+        let bytes = |entry: Option<redb::AccessGuard<'_, &'static [u8]>>| {
+            entry.map(|bytes| bytes.value().to_vec())
+        };
+        let mut changes = Vec::new();
+        for entry in self.changes.range((id, 0)..=(id, u32::MAX))? {
+            let (key, chunk) = entry?;
+            changes.push((key.value().1, chunk.value().to_vec()));
+        }
+        Ok(Some(LeadEntries {
+            filed_at,
+            doc: bytes(self.docs.get((filed_at, id))?).unwrap_or_default(),
+            changes,
+            row: bytes(self.rows.get(id)?),
+            heads: bytes(self.heads.get(id)?),
+            acked: bytes(self.acked.get(id)?),
+            unpushed: self.unpushed.get(id)?.is_some(),
+        }))
+    }
+
+    /// Replaces every entry of lead `id` with `entries`, or removes the lead if `None`.
+    pub(crate) fn put_entries(
+        &mut self,
+        id: &str,
+        entries: Option<&LeadEntries>,
+    ) -> Result<(), StoreError> {
+        if let Some(filed_at) = self.keys.remove(id)?.map(|at| at.value()) {
+            self.docs.remove((filed_at, id))?;
+        }
+        self.changes
+            .retain_in((id, 0)..=(id, u32::MAX), |_, _| false)?;
+        self.rows.remove(id)?;
+        self.heads.remove(id)?;
+        self.acked.remove(id)?;
+        self.unpushed.remove(id)?;
+        let Some(entries) = entries else {
+            return Ok(());
+        };
+        self.keys.insert(id, entries.filed_at)?;
+        self.docs
+            .insert((entries.filed_at, id), entries.doc.as_slice())?;
+        for (seq, chunk) in &entries.changes {
+            self.changes.insert((id, *seq), chunk.as_slice())?;
+        }
+        let optional = [
+            (&mut self.rows, &entries.row),
+            (&mut self.heads, &entries.heads),
+            (&mut self.acked, &entries.acked),
+        ];
+        for (table, value) in optional {
+            if let Some(value) = value {
+                table.insert(id, value.as_slice())?;
+            }
+        }
+        if entries.unpushed {
+            self.unpushed.insert(id, ())?;
+        }
         Ok(())
     }
 
@@ -409,25 +567,26 @@ impl Store {
         })
     }
 
-    /// Runs `work` in one write transaction: every lead it creates or changes is written, or,
-    /// if it returns an error (its own, such as a file that cannot be read any further, or the
-    /// store's), none is.
+    /// Runs `work` as one staged write (`crate::staged`): every lead it creates or changes is
+    /// kept, or, if it returns an error (its own, such as a file that cannot be read any
+    /// further, or the store's) or the process dies, none is.
     pub fn write_batch<T, E: From<StoreError>>(
         &mut self,
         work: impl FnOnce(&mut LeadBatch<'_, '_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
-        self.write_with(|txn| {
-            let mut batch = LeadBatch {
-                tables: LeadTables::open(txn)?,
-                pipeline: &pipeline,
-                actor: &actor,
-                building: None,
-            };
-            let done = work(&mut batch)?;
-            batch.flush()?;
-            Ok(done)
-        })
+        let stage_leads = self.options.stage_leads;
+        let mut batch = LeadBatch::begin(self.writer()?, stage_leads, &pipeline, &actor)?;
+        match work(&mut batch) {
+            Ok(done) => {
+                batch.finish()?;
+                Ok(done)
+            }
+            Err(err) => {
+                batch.undo()?;
+                Err(err)
+            }
+        }
     }
 
     /// Applies `actions` to a lead as one change. A refused action writes nothing.

@@ -10,6 +10,7 @@
 //! - [`handle`]: opening the file read-only or for writing, waiting on other processes.
 //! - [`leads`]: creating, changing, loading and listing leads.
 //! - [`maintenance`]: compaction, row rebuilds and statistics.
+//! - [`staged`]: large writes committed in stages, undone as a whole.
 //! - [`team`]: the team document: the pipeline in force and the members.
 //! - [`sync`]: the relay joined, the feed position, unpushed leads, merging the relay's changes.
 //!
@@ -26,6 +27,7 @@ mod error;
 mod handle;
 pub mod leads;
 pub mod maintenance;
+mod staged;
 pub mod sync;
 pub mod tables;
 pub mod team;
@@ -34,10 +36,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use automerge::ActorId;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use fieldsync_model::Pipeline;
 use fieldsync_model::row::ROW_VERSION;
-use redb::{ReadableTable, WriteTransaction};
+use redb::{Database, ReadableTable, WriteTransaction};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -46,7 +48,7 @@ pub use leads::{BUILD_BATCH, LeadBatch, Updated};
 pub use maintenance::StoreStats;
 pub use sync::{Merged, Outgoing, Remote};
 
-use handle::{Handle, Location};
+use handle::Handle;
 use tables::{META, STORE_SCHEMA, meta_key};
 
 /// How a store is opened.
@@ -54,12 +56,19 @@ use tables::{META, STORE_SCHEMA, meta_key};
 pub struct StoreOptions {
     /// How long to wait for another process to release the file before failing as locked.
     pub lock_wait: Duration,
+    /// Leads a large write commits at a time ([`Store::write_batch`]): memory holds the
+    /// bookkeeping of one stage, and the write stays all or nothing.
+    pub stage_leads: usize,
 }
+
+/// Leads per stage of a large write: redb's record of a stage's pages stays near 1 MB.
+pub const STAGE_LEADS: usize = 20_000;
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             lock_wait: Duration::from_secs(3),
+            stage_leads: STAGE_LEADS,
         }
     }
 }
@@ -74,9 +83,12 @@ struct Meta {
 
 /// A device's store.
 pub struct Store {
-    location: Location,
+    path: PathBuf,
+    options: StoreOptions,
     handle: Option<Handle>,
     meta: Meta,
+    /// When the unfinished write undone on opening had begun.
+    undone: Option<DateTime<Utc>>,
 }
 
 fn encode_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -145,16 +157,15 @@ impl Store {
         })?;
         let db = handle::open_write(path, options.lock_wait)?;
         Ok(Store {
-            location: Location {
-                path: path.to_owned(),
-                lock_wait: options.lock_wait,
-            },
+            path: path.to_owned(),
+            options,
             handle: Some(Handle::Write(db)),
             meta: Meta {
                 actor,
                 me: me.to_owned(),
                 pipeline,
             },
+            undone: None,
         })
     }
 
@@ -181,23 +192,50 @@ impl Store {
             MetaError::Open(err) => err,
             MetaError::Store(err) => unusable(err),
         })?;
+        let unfinished =
+            staged::left_unfinished(&handle.begin_read().map_err(unusable)?).map_err(unusable)?;
         let mut store = Store {
-            location: Location {
-                path: path.to_owned(),
-                lock_wait: options.lock_wait,
-            },
+            path: path.to_owned(),
+            options,
             handle: Some(handle),
             meta,
+            undone: None,
         };
+        if let Some(unfinished) = unfinished {
+            store.undo(&unfinished).map_err(|err| match err {
+                StoreError::Open(err) => err,
+                other => OpenError::Unusable {
+                    path: path.to_owned(),
+                    detail: format!(
+                        "a large write begun at {} did not finish, and undoing it failed: {other}",
+                        unfinished.started_at
+                    ),
+                },
+            })?;
+        }
         if row_version != ROW_VERSION {
             store.rebuild_rows().map_err(unusable)?;
         }
         Ok(store)
     }
 
+    /// Undoes the staged write a killed process left behind.
+    fn undo(&mut self, unfinished: &staged::Unfinished) -> Result<(), StoreError> {
+        let per_stage = self.options.stage_leads;
+        staged::undo(self.writer()?, per_stage)?;
+        self.undone = Some(unfinished.started_at);
+        Ok(())
+    }
+
+    /// When a large write (an import, a handover) had begun that did not finish, its process
+    /// having died, and that opening this store undid: the store is as it was before it.
+    pub fn undone_write(&self) -> Option<DateTime<Utc>> {
+        self.undone
+    }
+
     /// The store file.
     pub fn path(&self) -> &PathBuf {
-        &self.location.path
+        &self.path
     }
 
     /// The member using this device.
@@ -234,17 +272,7 @@ impl Store {
         &mut self,
         work: impl FnOnce(&WriteTransaction) -> Result<T, E>,
     ) -> Result<T, E> {
-        if !matches!(self.handle, Some(Handle::Write(_))) {
-            // The read-only handle must be closed before an exclusive writer can open the file.
-            self.handle = None;
-            let db = handle::open_write(&self.location.path, self.location.lock_wait)
-                .map_err(StoreError::from)?;
-            self.handle = Some(Handle::Write(db));
-        }
-        let Some(Handle::Write(db)) = &self.handle else {
-            return Err(StoreError::Storage("the store is closed".into()).into());
-        };
-        let txn = db.begin_write().map_err(StoreError::from)?;
+        let txn = self.writer()?.begin_write().map_err(StoreError::from)?;
         match work(&txn) {
             Ok(value) => {
                 txn.commit().map_err(StoreError::from)?;
@@ -254,6 +282,20 @@ impl Store {
                 txn.abort().map_err(StoreError::from)?;
                 Err(err)
             }
+        }
+    }
+
+    /// The database open for writing, upgrading the read-only handle first.
+    pub(crate) fn writer(&mut self) -> Result<&Database, StoreError> {
+        if !matches!(self.handle, Some(Handle::Write(_))) {
+            // The read-only handle must be closed before an exclusive writer can open the file.
+            self.handle = None;
+            let db = handle::open_write(&self.path, self.options.lock_wait)?;
+            self.handle = Some(Handle::Write(db));
+        }
+        match &self.handle {
+            Some(Handle::Write(db)) => Ok(db),
+            _ => Err(StoreError::Storage("the store is closed".into())),
         }
     }
 

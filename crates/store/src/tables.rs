@@ -2,12 +2,14 @@
 
 use redb::TableDefinition;
 
-/// (creation time in ms, lead id) -> the lead's Automerge document, saved whole. Filed by
-/// creation time first so new leads append to the B-tree: random ids as the whole key left
-/// leaves half empty (2.8 KB of file per sample lead against 2.0 KB in order, docs/benchmarks.md).
+/// (filing time, lead id) -> the lead's Automerge document, saved whole. The filing time is
+/// the lead's creation time in ms, or one past the last filing time if that is later, so new
+/// leads append to the B-tree: random ids as the whole key left leaves half empty (2.8 KB of
+/// file per sample lead against 2.0 KB in order, docs/benchmarks.md), and leads created in the
+/// same millisecond (an import) slowed their writing by landing among each other at random.
 pub const DOCS: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("docs");
 
-/// Lead id -> the creation time its document is filed under in `DOCS`.
+/// Lead id -> the filing time its document is filed under in `DOCS`.
 pub const DOC_KEYS: TableDefinition<&str, u64> = TableDefinition::new("doc_keys");
 
 /// (lead id, sequence) -> an incremental change chunk not yet folded into `DOCS`.
@@ -51,6 +53,8 @@ pub mod meta_key {
     pub const REMOTE: &str = "remote";
     /// The relay's changes-feed position this device has applied everything up to.
     pub const SINCE: &str = "since";
+    /// The savepoint of a staged write in progress (`crate::staged`); absent otherwise.
+    pub const UNFINISHED_WRITE: &str = "unfinished_write";
 }
 
 /// Layout version of the store written by this code. Bump it, and add a migration or a clear

@@ -318,6 +318,7 @@ fn missing_garbage_and_locked_stores_are_reported() {
     let (_dir, path, store) = fresh();
     let options = StoreOptions {
         lock_wait: Duration::from_millis(100),
+        ..StoreOptions::default()
     };
     let err = Store::open(&path, options.clone()).err().unwrap();
     assert!(
@@ -408,4 +409,106 @@ fn a_store_left_unclean_by_a_killed_writer_is_repaired_and_read() {
     let rows = store.rows().unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].company, "Before the crash");
+}
+
+/// A store whose large writes commit every two leads.
+fn fresh_staged() -> (tempfile::TempDir, PathBuf, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let options = StoreOptions {
+        stage_leads: 2,
+        ..StoreOptions::default()
+    };
+    let store = Store::init(&path, "alice", templates::b2b(), options).unwrap();
+    (dir, path, store)
+}
+
+fn companies(store: &Store) -> Vec<String> {
+    let mut names: Vec<String> = store
+        .rows()
+        .unwrap()
+        .into_iter()
+        .map(|row| row.company.to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_failed_staged_write_undoes_the_stages_it_committed() {
+    let (_dir, path, mut store) = fresh_staged();
+    store.create_lead(history(id(1, 1), "Before")).unwrap();
+    let err = store
+        .write_batch(|batch| -> Result<(), StoreError> {
+            // Touched in two stages: undoing both, the last first, leaves it as before the first.
+            batch.update(&id(1, 1), &[log("early in the write")], &stamp())?;
+            for n in 2..7 {
+                batch.create_all(vec![history(id(n, n), "During")])?;
+            }
+            batch.update(&id(1, 1), &[log("late in the write")], &stamp())?;
+            Err(StoreError::Storage("the file went away".into()))
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("the file went away"), "{err}");
+    assert_eq!(
+        companies(&store),
+        ["Before"],
+        "three stages were committed, then undone"
+    );
+    assert_eq!(store.load(&id(1, 1)).unwrap().view().followups.len(), 0);
+    drop(store);
+    let mut store = reopen(&path);
+    assert_eq!(store.undone_write(), None, "nothing was left to undo");
+    store.create_lead(history(id(9, 9), "After")).unwrap();
+    assert_eq!(companies(&store), ["After", "Before"]);
+}
+
+#[test]
+fn a_staged_write_killed_after_a_stage_is_undone_when_the_store_opens() {
+    let (dir, path, mut store) = fresh_staged();
+    store.create_lead(history(id(1, 1), "Before")).unwrap();
+    let heads_before = store.heads(&[id(1, 1).as_str()]).unwrap()[0]
+        .clone()
+        .unwrap();
+    store
+        .acknowledge(&[(id(1, 1).as_str().to_owned(), heads_before.clone())])
+        .unwrap();
+    assert_eq!(store.unpushed_count().unwrap(), 0);
+    // A copy taken while the writer is live is what a killed writer leaves (see the test above).
+    let killed = dir.path().join("killed.redb");
+    store
+        .write_batch(|batch| -> Result<(), StoreError> {
+            batch.update(&id(1, 1), &[log("during the write")], &stamp())?;
+            for n in 2..7 {
+                batch.create_all(vec![history(id(n, n), "During")])?;
+            }
+            std::fs::copy(&path, &killed).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(companies(&store).len(), 6, "the finished write is kept");
+    drop(store);
+    assert_eq!(reopen(&path).undone_write(), None);
+
+    let before_open = std::time::SystemTime::now();
+    let mut store = reopen(&killed);
+    let undone = store.undone_write().expect("the killed write is undone");
+    assert!(undone <= DateTime::<Utc>::from(before_open));
+    assert_eq!(companies(&store), ["Before"]);
+    assert_eq!(store.load(&id(1, 1)).unwrap().view().followups.len(), 0);
+    assert_eq!(
+        store.heads(&[id(1, 1).as_str()]).unwrap()[0],
+        Some(heads_before),
+        "the lead's heads are back"
+    );
+    assert_eq!(
+        store.unpushed_count().unwrap(),
+        0,
+        "and the relay holds it all"
+    );
+    store.create_lead(history(id(9, 9), "After")).unwrap();
+    drop(store);
+    let store = reopen(&killed);
+    assert_eq!(store.undone_write(), None, "undone once, and only once");
+    assert_eq!(companies(&store), ["After", "Before"]);
 }
