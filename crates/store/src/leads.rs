@@ -207,6 +207,49 @@ impl<'db, 'meta> LeadBatch<'db, 'meta> {
         Ok(())
     }
 
+    /// Applies each lead's actions as one change to that lead, as [`LeadBatch::update`]
+    /// would one after the other, [`BUILD_BATCH`] leads at a time: the writer reads their
+    /// entries, the thread pool loads and changes their documents, and the writer stores the
+    /// changes. Returns how many leads changed.
+    pub fn update_all(
+        &mut self,
+        updates: &[(LeadId, Vec<Action>)],
+        stamp: &Stamp,
+    ) -> Result<usize, StoreError> {
+        self.flush()?;
+        let mut changed = 0;
+        let mut rest = updates;
+        while !rest.is_empty() {
+            let (chunk, after) = rest.split_at(distinct_prefix(rest, BUILD_BATCH));
+            rest = after;
+            let txn = self.stage()?;
+            let mut tables = LeadTables::open(txn)?;
+            let mut undo = UndoLog::open(txn)?;
+            let mut stored = Vec::with_capacity(chunk.len());
+            for (id, actions) in chunk {
+                let entries = tables
+                    .entries(id.as_str())?
+                    .ok_or_else(|| StoreError::Missing(id.clone()))?;
+                undo.record(id.as_str(), Some(&entries))?;
+                stored.push((entries, actions));
+            }
+            let prepared = stored
+                .par_iter()
+                .map(|(entries, actions)| {
+                    prepare_update(entries, actions, self.pipeline, self.actor, stamp)
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            for change in prepared.iter().flatten() {
+                tables.write_change(change, Origin::Local)?;
+            }
+            drop((tables, undo));
+            let chunk_changed = prepared.iter().flatten().count();
+            changed += chunk_changed;
+            self.wrote(chunk_changed)?;
+        }
+        Ok(changed)
+    }
+
     /// Applies `actions` to a lead (stored, or created earlier in this batch) as one change.
     pub fn update(
         &mut self,
@@ -223,6 +266,77 @@ impl<'db, 'meta> LeadBatch<'db, 'meta> {
         self.wrote(usize::from(updated.changed))?;
         Ok(updated)
     }
+}
+
+/// How a change to a stored lead is kept.
+enum Saved {
+    /// The whole document, replacing the saved one and its pending changes.
+    Whole(Vec<u8>),
+    /// One more pending change, with its sequence number.
+    Chunk(u32, Vec<u8>),
+}
+
+/// A change to a stored lead ready to write: everything derived from its document, computed
+/// off the writer.
+struct PreparedChange {
+    id: LeadId,
+    saved: Saved,
+    heads: Vec<u8>,
+    row: Vec<u8>,
+}
+
+impl PreparedChange {
+    /// The change made to `doc` (now reading as `lead`) since `heads`: folded into the whole
+    /// document once [`COMPACT_AFTER`] changes have accumulated.
+    fn new(
+        doc: &LeadDoc,
+        lead: &Lead,
+        heads: &[automerge::ChangeHash],
+        next_seq: u32,
+    ) -> Result<Self, StoreError> {
+        Ok(PreparedChange {
+            id: lead.id.clone(),
+            saved: if next_seq + 1 >= COMPACT_AFTER {
+                Saved::Whole(doc.save())
+            } else {
+                Saved::Chunk(next_seq, doc.save_after(heads))
+            },
+            heads: fieldsync_model::heads::to_bytes(&doc.heads()),
+            row: encode_row(lead)?,
+        })
+    }
+}
+
+/// The length of the longest start of `updates`, up to `most`, that changes no lead twice:
+/// a lead's second change must see its first.
+fn distinct_prefix(updates: &[(LeadId, Vec<Action>)], most: usize) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    updates
+        .iter()
+        .take(most)
+        .take_while(|(id, _)| seen.insert(id))
+        .count()
+}
+
+/// Applies `actions` to the lead stored as `entries`, as [`LeadTables::apply_local`] does;
+/// `None` if they change nothing.
+fn prepare_update(
+    entries: &LeadEntries,
+    actions: &[Action],
+    pipeline: &Pipeline,
+    actor: &ActorId,
+    stamp: &Stamp,
+) -> Result<Option<PreparedChange>, StoreError> {
+    let chunks = entries
+        .changes
+        .iter()
+        .map(|(seq, chunk)| (*seq, chunk.as_slice()));
+    let (mut doc, next_seq) = assemble(&entries.doc, chunks, actor)?;
+    let heads = doc.heads();
+    if !doc.apply(actions, pipeline, stamp)? {
+        return Ok(None);
+    }
+    PreparedChange::new(&doc, &doc.view(), &heads, next_seq).map(Some)
 }
 
 /// The `DOCS` key of a lead, from `DOC_KEYS`; `None` if the lead is not in the store.
@@ -254,14 +368,29 @@ fn load_from(
     let saved = docs
         .get(key)?
         .ok_or_else(|| StoreError::Corrupt(format!("the document of lead {id} is missing")))?;
-    let mut doc = LeadDoc::load(saved.value(), actor.clone())?;
-    let mut next = 0;
+    let mut chunks = Vec::new();
     for entry in changes.range((id.as_str(), 0)..=(id.as_str(), u32::MAX))? {
         let (key, chunk) = entry?;
-        doc.load_incremental(chunk.value())?;
-        next = key.value().1 + 1;
+        chunks.push((key.value().1, chunk));
     }
-    Ok(Some((doc, next)))
+    let chunks = chunks.iter().map(|(seq, chunk)| (*seq, chunk.value()));
+    assemble(saved.value(), chunks, actor).map(Some)
+}
+
+/// A document from its saved bytes and its pending changes in sequence order; also returns
+/// the next change sequence number.
+fn assemble<'a>(
+    saved: &[u8],
+    changes: impl Iterator<Item = (u32, &'a [u8])>,
+    actor: &ActorId,
+) -> Result<(LeadDoc, u32), StoreError> {
+    let mut doc = LeadDoc::load(saved, actor.clone())?;
+    let mut next = 0;
+    for (seq, chunk) in changes {
+        doc.load_incremental(chunk)?;
+        next = seq + 1;
+    }
+    Ok((doc, next))
 }
 
 fn encode_row(lead: &Lead) -> Result<Vec<u8>, StoreError> {
@@ -390,17 +519,7 @@ impl<'txn> LeadTables<'txn> {
         Ok(())
     }
 
-    /// Records a document's new heads and whether the relay still lacks some of it.
-    fn record_heads(
-        &mut self,
-        id: &str,
-        heads: &[automerge::ChangeHash],
-        origin: Origin,
-    ) -> Result<(), StoreError> {
-        self.record_head_bytes(id, &fieldsync_model::heads::to_bytes(heads), origin)
-    }
-
-    /// [`LeadTables::record_heads`] with the heads already as bytes.
+    /// Records a document's new heads (as bytes) and whether the relay still lacks some of it.
     fn record_head_bytes(
         &mut self,
         id: &str,
@@ -484,23 +603,33 @@ impl<'txn> LeadTables<'txn> {
         next_seq: u32,
         origin: Origin,
     ) -> Result<(), StoreError> {
-        let id = lead.id.as_str();
-        if next_seq + 1 >= COMPACT_AFTER {
-            self.fold(&lead.id, doc)?;
-        } else {
-            self.changes
-                .insert((id, next_seq), doc.save_after(heads).as_slice())?;
+        self.write_change(&PreparedChange::new(doc, lead, heads, next_seq)?, origin)
+    }
+
+    /// Writes a change [`PreparedChange::new`] made ready.
+    fn write_change(&mut self, change: &PreparedChange, origin: Origin) -> Result<(), StoreError> {
+        let id = change.id.as_str();
+        match &change.saved {
+            Saved::Whole(bytes) => self.replace_doc(id, bytes)?,
+            Saved::Chunk(seq, bytes) => {
+                self.changes.insert((id, *seq), bytes.as_slice())?;
+            }
         }
-        self.record_heads(id, &doc.heads(), origin)?;
-        self.put_row(lead)
+        self.record_head_bytes(id, &change.heads, origin)?;
+        self.rows.insert(id, change.row.as_slice())?;
+        Ok(())
     }
 
     /// Saves `doc` whole under its key and drops the lead's pending changes.
     pub(crate) fn fold(&mut self, id: &LeadId, doc: &LeadDoc) -> Result<(), StoreError> {
-        let id = id.as_str();
+        self.replace_doc(id.as_str(), &doc.save())
+    }
+
+    /// Replaces a lead's saved document with `bytes` and drops its pending changes.
+    fn replace_doc(&mut self, id: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let key = doc_key(&self.keys, id)?
             .ok_or_else(|| StoreError::Corrupt(format!("lead {id} has no document key")))?;
-        self.docs.insert(key, doc.save().as_slice())?;
+        self.docs.insert(key, bytes)?;
         self.changes
             .retain_in((id, 0)..=(id, u32::MAX), |_, _| false)?;
         Ok(())
@@ -614,13 +743,7 @@ impl Store {
         updates: &[(LeadId, Vec<Action>)],
         stamp: &Stamp,
     ) -> Result<usize, StoreError> {
-        self.write_batch(|batch| {
-            let mut changed = 0;
-            for (id, actions) in updates {
-                changed += usize::from(batch.update(id, actions, stamp)?.changed);
-            }
-            Ok(changed)
-        })
+        self.write_batch(|batch| batch.update_all(updates, stamp))
     }
 
     /// Loads a lead's document.

@@ -90,7 +90,12 @@ impl<'txn> UndoLog<'txn> {
         Ok(UndoLog { table, next })
     }
 
-    fn record(&mut self, id: &str, before: Option<&LeadEntries>) -> Result<(), StoreError> {
+    /// Records lead `id` as `before` the write touches it (`None`: the write creates it).
+    pub(crate) fn record(
+        &mut self,
+        id: &str,
+        before: Option<&LeadEntries>,
+    ) -> Result<(), StoreError> {
         let bytes = postcard::to_allocvec(&(id, before))
             .map_err(|err| StoreError::Corrupt(err.to_string()))?;
         self.table.insert(self.next, bytes.as_slice())?;

@@ -512,3 +512,33 @@ fn a_staged_write_killed_after_a_stage_is_undone_when_the_store_opens() {
     assert_eq!(store.undone_write(), None, "undone once, and only once");
     assert_eq!(companies(&store), ["After", "Before"]);
 }
+
+#[test]
+fn a_lead_changed_twice_in_one_batch_keeps_both_changes() {
+    let (_dir, _path, mut store) = fresh();
+    store.create_lead(history(id(1, 1), "Twice")).unwrap();
+    store.create_lead(history(id(2, 2), "Once")).unwrap();
+    let changed = store
+        .update_leads(
+            &[
+                (id(1, 1), vec![log("first")]),
+                (id(2, 2), vec![log("only")]),
+                (id(1, 1), vec![log("second")]),
+            ],
+            &stamp(),
+        )
+        .unwrap();
+    assert_eq!(changed, 3);
+    let summaries = |n| -> Vec<String> {
+        store
+            .load(&id(n, n))
+            .unwrap()
+            .view()
+            .followups
+            .iter()
+            .map(|followup| followup.summary.clone())
+            .collect()
+    };
+    assert_eq!(summaries(1), ["first", "second"]);
+    assert_eq!(summaries(2), ["only"]);
+}
