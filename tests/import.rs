@@ -236,6 +236,32 @@ fn a_dry_run_lists_what_would_happen_and_writes_nothing() {
 }
 
 #[test]
+fn an_import_removes_the_scratch_folders_of_killed_imports_and_no_others() {
+    let device = Device::init("manager");
+    let home = device.home.path();
+    // What a killed import leaves: its folder, with a lock file nobody holds any more.
+    let abandoned = home.join(".fieldsync-import-killed");
+    std::fs::create_dir(&abandoned).unwrap();
+    std::fs::write(abandoned.join("in-use"), b"").unwrap();
+    std::fs::write(abandoned.join("plan"), vec![0u8; 4096]).unwrap();
+    // An import still running holds its lock.
+    let running = home.join(".fieldsync-import-running");
+    std::fs::create_dir(&running).unwrap();
+    let held = std::fs::File::create(running.join("in-use")).unwrap();
+    held.lock().unwrap();
+    // A folder without the lock file is not judged.
+    let unknown = home.join(".fieldsync-import-unknown");
+    std::fs::create_dir(&unknown).unwrap();
+
+    let (file, _) = csv_file(home, 3, None);
+    device.ok(&["import", file.to_str().unwrap(), "--dry-run"]);
+    assert!(!abandoned.exists(), "the killed import's folder is removed");
+    assert!(running.exists(), "the running import's folder is kept");
+    assert!(unknown.exists(), "a folder without a lock file is kept");
+    drop(held);
+}
+
+#[test]
 fn a_file_longer_than_a_drafting_chunk_keeps_its_lines_order_and_duplicates() {
     // Rows are checked 1,024 at a time, one chunk while the next is drafted: 2,600 rows span
     // three chunks, with a bad row in the third and a duplicate of the first chunk at the end.
