@@ -135,7 +135,7 @@ impl<'db, 'meta> LeadBatch<'db, 'meta> {
     }
 
     /// Inserts the leads still being built, and keeps everything written.
-    fn finish(mut self) -> Result<(), StoreError> {
+    fn finish(&mut self) -> Result<(), StoreError> {
         self.flush()?;
         staged::finish(self.stage()?)?;
         if let Some(txn) = self.txn.take() {
@@ -706,16 +706,12 @@ impl Store {
         let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
         let stage_leads = self.options.stage_leads;
         let mut batch = LeadBatch::begin(self.writer()?, stage_leads, &pipeline, &actor)?;
-        match work(&mut batch) {
-            Ok(done) => {
-                batch.finish()?;
-                Ok(done)
-            }
-            Err(err) => {
+        work(&mut batch)
+            .and_then(|done| batch.finish().map(|()| done).map_err(E::from))
+            .or_else(|err| {
                 batch.undo()?;
                 Err(err)
-            }
-        }
+            })
     }
 
     /// Applies `actions` to a lead as one change. A refused action writes nothing.
