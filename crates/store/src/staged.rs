@@ -43,7 +43,7 @@ pub(crate) struct Unfinished {
 }
 
 /// A lead's entries in every lead table.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct LeadEntries {
     pub(crate) filed_at: u64,
     pub(crate) doc: Vec<u8>,

@@ -204,7 +204,7 @@ fn joined<T>(handle: ScopedJoinHandle<'_, T>) -> T {
 }
 
 /// The check pass: decides every row's fate against the stored leads and the rows above it,
-/// reports it, and writes the plan the write pass follows.
+/// reports it, and writes the plan the write pass follows (none for a dry run).
 fn check<Tz: TimeZone + Sync>(
     store: &Store,
     path: &Path,
@@ -213,10 +213,16 @@ fn check<Tz: TimeZone + Sync>(
     me: &str,
     scratch: &Scratch,
     progress: &mut dyn FnMut(Progress),
-) -> Result<(ImportReport, Plan), TransferError> {
+) -> Result<(ImportReport, Option<Plan>), TransferError> {
     duplicates::with_index(&scratch.file("duplicates.redb"), |index| {
         store.visit_rows(|rows| index.insert_stored(rows))?;
-        let mut plan = PlanWriter::create(scratch.file("plan"))?;
+        let mut plan = (!options.dry_run)
+            .then(|| PlanWriter::create(scratch.file("plan")))
+            .transpose()?;
+        let mut decide = |line, action, id: &LeadId| match plan.as_mut() {
+            Some(plan) => plan.push(line, action, id),
+            None => Ok(()),
+        };
         let mut report = ImportReport::default();
         let mapping = walk(path, options, parse, me, Keys::of, |line, drafted| {
             report.rows += 1;
@@ -235,11 +241,11 @@ fn check<Tz: TimeZone + Sync>(
                     };
                     match index.file(&keys, line, &new_lead, merged)? {
                         None => {
-                            plan.push(line, Action::Create, &id)?;
+                            decide(line, Action::Create, &id)?;
                             report.created += 1;
                         }
                         Some(duplicate) if merged => {
-                            plan.push(line, Action::Merge, duplicate.original.id())?;
+                            decide(line, Action::Merge, duplicate.original.id())?;
                             report.merged += 1;
                         }
                         Some(duplicate) => {
@@ -255,7 +261,7 @@ fn check<Tz: TimeZone + Sync>(
             Ok(())
         })?;
         report.unmapped = mapping.unmapped().into_iter().map(str::to_owned).collect();
-        Ok((report, plan.finish()?))
+        Ok((report, plan.map(PlanWriter::finish).transpose()?))
     })
 }
 
@@ -280,9 +286,9 @@ pub fn import<Tz: TimeZone + Sync>(
 ) -> Result<ImportReport, TransferError> {
     let scratch = Scratch::beside(store.path())?;
     let (mut report, plan) = check(store, path, options, parse, &stamp.by, &scratch, progress)?;
-    if options.dry_run || report.refusal(options).is_some() {
+    let Some(plan) = plan.filter(|_| report.refusal(options).is_none()) else {
         return Ok(report);
-    }
+    };
     let planned = report.created + report.merged;
     let changed = || TransferError::Changed(path.display().to_string());
     let mut steps = plan.steps()?;
