@@ -56,3 +56,54 @@ fn killing_the_demo_mid_build_leaves_a_usable_store_without_partial_leads() {
     ]);
     assert_eq!(device.list(&[]).len(), 1);
 }
+
+#[test]
+fn an_import_killed_after_committing_stages_is_undone_when_the_store_next_opens() {
+    let device = Device::init("manager");
+    let before = device.add(&["--company", "Before the import", "--contact", "Wang Fang"]);
+    let mut sheet = String::from("客户名称,联系人,联系方式\n");
+    for n in 0..4000 {
+        sheet.push_str(&format!("公司{n},联系人{n},138{n:08}\n"));
+    }
+    let file = device.home.path().join("customers.csv");
+    std::fs::write(&file, sheet).unwrap();
+    let size = || std::fs::metadata(device.store_path()).unwrap().len();
+    let mut child = device
+        .process()
+        .env("FIELDSYNC_STAGE_LEADS", "40")
+        .args(["import", file.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The check pass writes nothing to the store. A fresh store is some 70 KB, and redb
+    // doubles the file whenever its pages run out: past 2 MB, over 1 MB of pages has been
+    // used, some 300 leads of about 3 KB, so several 40-lead stages have been committed
+    // (and 4,000 leads are far from written).
+    wait_for("the import to grow the store past 2 MB", || {
+        size() > 2 << 20
+    });
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the import was killed, not finished");
+
+    let opened = device
+        .cmd()
+        .args(["lead", "list", "--json"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8(opened.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("did not finish; it was undone, and the store is as it was before it"),
+        "the next command says what it undid: {stderr}"
+    );
+    let leads = device.list(&[]);
+    assert_eq!(leads.len(), 1, "only the lead from before the import");
+    assert_eq!(leads[0]["id"], before.as_str());
+    device.ok(&["import", file.to_str().unwrap()]);
+    assert_eq!(
+        device.list(&[]).len(),
+        4001,
+        "the same file imports whole afterwards"
+    );
+}

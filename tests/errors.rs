@@ -201,23 +201,33 @@ fn a_file_that_is_not_a_store() {
 }
 
 #[test]
-fn a_malformed_lock_wait_is_named() {
+fn malformed_store_settings_in_the_environment_are_named() {
     let device = Device::init("lina");
     let before = device.store_bytes();
-    let output = device
-        .cmd()
-        .env("FIELDSYNC_LOCK_WAIT_MS", "soon")
-        .args(["lead", "list"])
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(
-        stderr.contains("FIELDSYNC_LOCK_WAIT_MS='soon' is not a number of milliseconds"),
-        "{stderr}"
-    );
-    assert_eq!(device.store_bytes(), before);
+    for (name, value, said) in [
+        (
+            "FIELDSYNC_LOCK_WAIT_MS",
+            "soon",
+            "FIELDSYNC_LOCK_WAIT_MS='soon' is not a number of milliseconds (0 or more)",
+        ),
+        (
+            "FIELDSYNC_STAGE_LEADS",
+            "0",
+            "FIELDSYNC_STAGE_LEADS='0' is not a number of leads (1 or more)",
+        ),
+    ] {
+        let output = device
+            .cmd()
+            .env(name, value)
+            .args(["lead", "list"])
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains(said), "{stderr}");
+        assert_eq!(device.store_bytes(), before);
+    }
 }
 
 #[test]

@@ -15,6 +15,9 @@ pub const STORE_FILE: &str = "store.redb";
 /// Environment variable: milliseconds to wait for another process to release the store.
 pub const LOCK_WAIT_ENV: &str = "FIELDSYNC_LOCK_WAIT_MS";
 
+/// Environment variable: leads a large write (an import, a handover) commits at a time.
+pub const STAGE_LEADS_ENV: &str = "FIELDSYNC_STAGE_LEADS";
+
 /// Everything a command needs besides its own arguments.
 pub struct Context {
     /// The home folder, if one was given with --home or FIELDSYNC_HOME.
@@ -25,7 +28,21 @@ pub struct Context {
     pub now: DateTime<Utc>,
     /// The user's time zone.
     pub zone: Local,
-    lock_wait: Duration,
+    options: StoreOptions,
+}
+
+/// The whole number in environment variable `name`, if it is set; `least` is the smallest
+/// it may be.
+fn env_number(name: &str, unit: &str, least: u64) -> Result<Option<u64>> {
+    match std::env::var(name) {
+        Ok(text) => match text.trim().parse() {
+            Ok(number) if number >= least => Ok(Some(number)),
+            _ => Err(anyhow!(
+                "{name}='{text}' is not a number of {unit} ({least} or more)"
+            )),
+        },
+        Err(_) => Ok(None),
+    }
 }
 
 impl Context {
@@ -40,19 +57,21 @@ impl Context {
             Some(dir) => dir.clone(),
             None => default_home()?,
         };
-        let lock_wait =
-            match std::env::var(LOCK_WAIT_ENV) {
-                Ok(ms) => Duration::from_millis(ms.trim().parse().map_err(|_| {
-                    anyhow!("{LOCK_WAIT_ENV}='{ms}' is not a number of milliseconds")
-                })?),
-                Err(_) => StoreOptions::default().lock_wait,
-            };
+        let defaults = StoreOptions::default();
+        let options = StoreOptions {
+            lock_wait: env_number(LOCK_WAIT_ENV, "milliseconds", 0)?
+                .map_or(defaults.lock_wait, Duration::from_millis),
+            stage_leads: env_number(STAGE_LEADS_ENV, "leads", 1)?
+                .map_or(defaults.stage_leads, |leads| {
+                    usize::try_from(leads).unwrap_or(usize::MAX)
+                }),
+        };
         Ok(Context {
             explicit_home: home,
             home: resolved,
             now: Utc::now(),
             zone: Local,
-            lock_wait,
+            options,
         })
     }
 
@@ -63,10 +82,7 @@ impl Context {
 
     /// How stores are opened.
     pub fn store_options(&self) -> StoreOptions {
-        StoreOptions {
-            lock_wait: self.lock_wait,
-            ..StoreOptions::default()
-        }
+        self.options.clone()
     }
 
     /// Opens this device's store, saying so if an interrupted write had to be undone.

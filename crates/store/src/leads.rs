@@ -318,8 +318,25 @@ fn distinct_prefix(updates: &[(LeadId, Vec<Action>)], most: usize) -> usize {
         .count()
 }
 
-/// Applies `actions` to the lead stored as `entries`, as [`LeadTables::apply_local`] does;
-/// `None` if they change nothing.
+/// Applies `actions` to `doc` (whose next change sequence number is `next_seq`) as one
+/// change: the lead it then reads as, and the change to write (`None` if nothing changed).
+fn change_doc(
+    mut doc: LeadDoc,
+    next_seq: u32,
+    actions: &[Action],
+    pipeline: &Pipeline,
+    stamp: &Stamp,
+) -> Result<(Lead, Option<PreparedChange>), StoreError> {
+    let heads = doc.heads();
+    let changed = doc.apply(actions, pipeline, stamp)?;
+    let lead = doc.view();
+    let change = changed
+        .then(|| PreparedChange::new(&doc, &lead, &heads, next_seq))
+        .transpose()?;
+    Ok((lead, change))
+}
+
+/// [`change_doc`] on the lead stored as `entries`.
 fn prepare_update(
     entries: &LeadEntries,
     actions: &[Action],
@@ -331,12 +348,8 @@ fn prepare_update(
         .changes
         .iter()
         .map(|(seq, chunk)| (*seq, chunk.as_slice()));
-    let (mut doc, next_seq) = assemble(&entries.doc, chunks, actor)?;
-    let heads = doc.heads();
-    if !doc.apply(actions, pipeline, stamp)? {
-        return Ok(None);
-    }
-    PreparedChange::new(&doc, &doc.view(), &heads, next_seq).map(Some)
+    let (doc, next_seq) = assemble(&entries.doc, chunks, actor)?;
+    Ok(change_doc(doc, next_seq, actions, pipeline, stamp)?.1)
 }
 
 /// The `DOCS` key of a lead, from `DOC_KEYS`; `None` if the lead is not in the store.
@@ -651,14 +664,15 @@ impl<'txn> LeadTables<'txn> {
         actor: &ActorId,
         stamp: &Stamp,
     ) -> Result<Updated, StoreError> {
-        let (mut doc, next_seq) = self.load(id, actor)?;
-        let heads = doc.heads();
-        let changed = doc.apply(actions, pipeline, stamp)?;
-        let lead = doc.view();
-        if changed {
-            self.store_changes(&doc, &lead, &heads, next_seq, Origin::Local)?;
+        let (doc, next_seq) = self.load(id, actor)?;
+        let (lead, change) = change_doc(doc, next_seq, actions, pipeline, stamp)?;
+        if let Some(change) = &change {
+            self.write_change(change, Origin::Local)?;
         }
-        Ok(Updated { changed, lead })
+        Ok(Updated {
+            changed: change.is_some(),
+            lead,
+        })
     }
 
     /// Removes every projection row.
