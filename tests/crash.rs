@@ -31,7 +31,7 @@ fn killing_the_demo_mid_build_leaves_a_usable_store_without_partial_leads() {
         .spawn()
         .unwrap();
     // The store appears under its final name only once init has committed; the 3000-lead
-    // batch follows in one transaction, which the kill interrupts.
+    // batch follows in one stage (a stage holds 20,000), which the kill interrupts.
     wait_for("the store to be initialised", || {
         device.store_path().exists()
     });
