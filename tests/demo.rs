@@ -51,6 +51,42 @@ fn the_demo_builds_a_sample_team_and_summarises_it() {
 }
 
 #[test]
+fn every_won_lead_of_the_demo_reaches_the_win_stage() {
+    let device = Device::empty();
+    device.ok(&[
+        "demo",
+        "--leads",
+        "120",
+        "--seed",
+        "11",
+        "--until",
+        "2024-06-30",
+    ]);
+    let all_time = [
+        "funnel",
+        "--from",
+        "2023-01-01",
+        "--to",
+        "2024-06-30",
+        "--json",
+    ];
+    let funnel: serde_json::Value = serde_json::from_str(&device.ok(&all_time)).unwrap();
+    let won = funnel["outcomes"]["won"].as_u64().unwrap();
+    assert!(won > 0, "the sample team wins deals");
+    let stages = funnel["funnel"]["stages"].as_array().unwrap();
+    let care = stages.iter().find(|s| s["stage"] == "care").unwrap();
+    assert_eq!(care["reached"].as_u64(), Some(won), "{care}");
+    // Under pass-through every won lead passed closing too, so closing -> care is no
+    // bottleneck made of wins from earlier stages.
+    let closing = stages.iter().find(|s| s["stage"] == "closing").unwrap();
+    assert!(closing["reached"].as_u64().unwrap() >= won);
+    let leads = device.list(&[]);
+    for lead in leads.iter().filter(|l| l["outcome"] == "won") {
+        assert_eq!(lead["stage"], "care", "{lead}");
+    }
+}
+
+#[test]
 fn the_same_seed_gives_the_same_team() {
     let (one, two, three) = (Device::empty(), Device::empty(), Device::empty());
     for (device, seed) in [(&one, "5"), (&two, "5"), (&three, "6")] {

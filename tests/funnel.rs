@@ -30,8 +30,9 @@ fn the_funnel_counts_both_rules_and_labels_them() {
     ];
     let pass: Value = serde_json::from_str(&device.ok(&march)).unwrap();
     // acq A B C; discovery A and B (skipped, counted as passed); solution A B; negotiation A
-    // (B was lost in solution).
-    assert_eq!(reached(&pass), [3, 2, 2, 1, 0, 0]);
+    // (B was lost in solution); A was won from negotiation, so it passed closing and reached
+    // account care, the win stage.
+    assert_eq!(reached(&pass), [3, 2, 2, 1, 1, 1]);
     assert_eq!(pass["funnel"]["counting"], "pass-through");
     let mut strict_args = march.to_vec();
     strict_args.push("--strict");

@@ -551,7 +551,7 @@ fn an_export_imports_back_as_the_same_leads_in_csv_and_xlsx() {
         "--due",
         "2026-12-01",
     ]);
-    // A deal won and moved on to account care, one lost at negotiation for a reason that needs
+    // A deal won (which enters account care), one lost at negotiation for a reason that needs
     // a note, one abandoned.
     let won = source.add(&[
         "--company",
@@ -563,7 +563,6 @@ fn an_export_imports_back_as_the_same_leads_in_csv_and_xlsx() {
     ]);
     source.ok(&["move", &won, "closing", "--at", "2026-04-01"]);
     source.ok(&["won", &won, "--amount", "88000", "--at", "2026-04-20"]);
-    source.ok(&["move", &won, "care", "--at", "2026-05-01"]);
     let lost = source.add(&[
         "--company",
         "温州鞋业",

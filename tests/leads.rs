@@ -6,6 +6,7 @@
 mod util;
 
 use predicates::prelude::*;
+use serde_json::Value;
 use util::{Device, column_of};
 
 #[test]
@@ -147,11 +148,22 @@ fn log_move_and_outcomes_record_backdated_events() {
         (lead["outcome"].as_str(), lead["deal_amount"].as_f64()),
         (Some("won"), Some(25.0))
     );
+    assert_eq!(lead["stage"], "care", "a win enters the win stage");
+    let entered = lead["stage_changes"].as_array().unwrap().last().unwrap();
     assert_eq!(
-        lead["stage"], "solution",
-        "a won lead keeps the stage it reached"
+        (&entered["from"], &entered["at"], &entered["cause"]),
+        (
+            &Value::from("solution"),
+            &Value::from("2024-03-31T16:00:00Z"),
+            &Value::from("won")
+        )
     );
     device.ok(&["reopen", &id[..5]]);
+    assert_eq!(
+        device.show(&id)["stage"],
+        "solution",
+        "reopening goes back to the stage the lead was won from"
+    );
     device.ok(&[
         "lost",
         &id[..5],

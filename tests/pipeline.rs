@@ -41,9 +41,10 @@ fn two_managers_edit_the_pipeline_offline_and_every_device_converges() {
     let zhao = joined_as(&relay, "华东", "zhao", "manager");
     let lina = joined(&relay, "华东", "lina");
 
-    // lina has a customer in account care, the stage wang is about to remove.
+    // lina has a customer in account care (the win entered it), the stage wang is about to
+    // remove.
     let customer = lina.add(&["--company", "深圳腾飞科技", "--contact", "王芳"]);
-    lina.ok(&["move", &customer, "care"]);
+    lina.ok(&["won", &customer, "--amount", "12"]);
     for device in [&lina, &wang, &zhao] {
         device.ok(&["sync"]);
     }
@@ -100,6 +101,11 @@ fn two_managers_edit_the_pipeline_offline_and_every_device_converges() {
         "--probability",
         "50",
     ]);
+    // Account care is where a win leads: it goes only once the win leads nowhere (or elsewhere).
+    let refused = wang.fails(&["pipeline", "edit", "remove", "care"]);
+    assert!(refused.contains("is where a win leads"), "{refused}");
+    let none = wang.ok(&["pipeline", "edit", "win-stage", "none"]);
+    assert!(none.contains("no win stage"), "{none}");
     let removed = wang.ok(&["pipeline", "edit", "remove", "care"]);
     assert!(removed.contains("removed stage account care"), "{removed}");
     wang.ok(&[

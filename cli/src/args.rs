@@ -136,6 +136,32 @@ pub struct StageNumbers {
     /// Share of leads expected to move on to the next stage: 60%, 0.6, or none.
     #[arg(long, value_name = "RATE")]
     pub ideal_rate: Option<String>,
+    /// Whether it is a sales stage, one a lead passes on its way to a win (auto: the stages
+    /// before the win stage are).
+    #[arg(long, value_enum)]
+    pub sales: Option<SalesStage>,
+}
+
+/// `--sales yes|no|auto`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SalesStage {
+    /// A sales stage.
+    Yes,
+    /// Not a sales stage.
+    No,
+    /// A sales stage when it comes before the win stage.
+    Auto,
+}
+
+impl SalesStage {
+    /// The stage's setting: `None` for auto.
+    pub fn setting(self) -> Option<bool> {
+        match self {
+            SalesStage::Yes => Some(true),
+            SalesStage::No => Some(false),
+            SalesStage::Auto => None,
+        }
+    }
 }
 
 /// `fieldsync pipeline edit ...`.
@@ -224,6 +250,11 @@ pub enum PipelineEdit {
     RemoveSource {
         /// The channel (key or label).
         source: String,
+    },
+    /// Name the stage a win leads into (`fieldsync won` enters it), or `none`.
+    WinStage {
+        /// The stage (key or label), or `none`.
+        stage: String,
     },
 }
 

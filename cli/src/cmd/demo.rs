@@ -8,6 +8,8 @@ use std::io::Write;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
+use fieldsync_funnel::Counting;
+use fieldsync_funnel::reach::reached;
 use fieldsync_model::{LeadRow, Outcome, templates};
 use fieldsync_sample::{SampleSpec, generate};
 use fieldsync_store::Store;
@@ -134,16 +136,19 @@ fn write_report(
 }
 
 fn print_stages(store: &Store, rows: &[LeadRow], out: &mut impl Write) -> Result<()> {
-    let mut stages = Table::new(&["stage", "open now", "ever reached"]);
-    for stage in &store.pipeline().stages {
+    let pipeline = store.pipeline();
+    let reached: Vec<Vec<Option<i64>>> = rows
+        .iter()
+        .filter(|r| !r.deleted)
+        .map(|r| reached(r, pipeline, Counting::PassThrough))
+        .collect();
+    let mut stages = Table::new(&["stage", "open now", "ever reached (pass-through)"]);
+    for (index, stage) in pipeline.stages.iter().enumerate() {
         let open = rows
             .iter()
-            .filter(|r| r.outcome == Outcome::Open && r.stage == stage.key)
+            .filter(|r| !r.deleted && r.outcome == Outcome::Open && r.stage == stage.key)
             .count();
-        let reached = rows
-            .iter()
-            .filter(|r| r.stage_path.iter().any(|e| e.stage == stage.key))
-            .count();
+        let reached = reached.iter().filter(|at| at[index].is_some()).count();
         stages.add_row(vec![
             stage.label.both(),
             open.to_string(),

@@ -30,6 +30,9 @@ use crate::output::{Table, print_json};
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PipelineFile {
+    /// The stage a win leads into; a file without it keeps the team's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    win_stage: Option<String>,
     stages: Vec<Stage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     loss_reasons: Option<Vec<LossReason>>,
@@ -69,6 +72,9 @@ fn set_numbers(stage: &mut Stage, numbers: &StageNumbers) -> Result<()> {
     if let Some(rate) = &numbers.ideal_rate {
         stage.ideal_rate = ideal_rate(rate)?;
     }
+    if let Some(sales) = numbers.sales {
+        stage.sales = sales.setting();
+    }
     Ok(())
 }
 
@@ -107,6 +113,7 @@ fn edited(current: &Pipeline, edit: &PipelineEdit) -> Result<(Pipeline, String)>
                 probability: 0,
                 stale_days: templates::DEFAULT_STALE_DAYS,
                 ideal_rate: None,
+                sales: None,
             };
             set_numbers(&mut stage, numbers)?;
             let index = place(&pipeline, at)?;
@@ -150,26 +157,38 @@ fn edited(current: &Pipeline, edit: &PipelineEdit) -> Result<(Pipeline, String)>
             if numbers.probability.is_none()
                 && numbers.stale_days.is_none()
                 && numbers.ideal_rate.is_none()
+                && numbers.sales.is_none()
             {
                 bail!(
-                    "say what to set: --probability PERCENT, --stale-days DAYS or --ideal-rate RATE"
+                    "say what to set: --probability PERCENT, --stale-days DAYS, --ideal-rate RATE or --sales yes|no|auto"
                 );
             }
             let index = stage_index(&pipeline, stage)?;
-            let stage = &mut pipeline.stages[index];
-            set_numbers(stage, numbers)?;
+            set_numbers(&mut pipeline.stages[index], numbers)?;
+            let sales = pipeline.is_sales(index);
+            let stage = &pipeline.stages[index];
             format!(
-                "{}: probability {}%, stale after {} days, ideal rate {}",
+                "{}: probability {}%, stale after {} days, ideal rate {}, {}",
                 stage.label.both(),
                 stage.probability,
                 stage.stale_days,
-                percent(stage.ideal_rate)
+                percent(stage.ideal_rate),
+                if sales {
+                    "a sales stage"
+                } else {
+                    "not a sales stage"
+                }
             )
         }
         PipelineEdit::Remove { stage } => {
             let index = stage_index(&pipeline, stage)?;
             if pipeline.stages.len() == 1 {
                 bail!("stage '{stage}' is the last one: a pipeline needs at least one stage");
+            }
+            if pipeline.win_stage_index() == Some(index) {
+                bail!(
+                    "stage '{stage}' is where a win leads: name another first with `fieldsync pipeline edit win-stage STAGE` (or none)"
+                );
             }
             let removed = pipeline.stages.remove(index);
             format!("removed stage {}", removed.label.both())
@@ -213,6 +232,16 @@ fn edited(current: &Pipeline, edit: &PipelineEdit) -> Result<(Pipeline, String)>
             let key = current.resolve_source(source)?.key.clone();
             pipeline.sources.retain(|c| c.key != key);
             format!("removed source {}", current.source_label(&key))
+        }
+        PipelineEdit::WinStage { stage } => {
+            if stage.trim().eq_ignore_ascii_case("none") {
+                pipeline.win_stage = None;
+                "no win stage: a win leaves a lead in its stage".to_owned()
+            } else {
+                let win = current.resolve_stage(stage)?;
+                pipeline.win_stage = Some(win.key.clone());
+                format!("a win now enters {}", win.label.both())
+            }
         }
     };
     Ok((pipeline, said))
@@ -320,7 +349,7 @@ pub fn load(cx: &Context, args: &PipelineLoadArgs, out: &mut impl Write) -> Resu
     let mut store = cx.open_store()?;
     require_manager(&store, "change the pipeline")?;
     let current = store.pipeline().clone();
-    let wanted = Pipeline {
+    let mut wanted = Pipeline {
         template: current.template.clone(),
         stages: file.stages,
         removed_stages: Vec::new(),
@@ -328,7 +357,15 @@ pub fn load(cx: &Context, args: &PipelineLoadArgs, out: &mut impl Write) -> Resu
             .loss_reasons
             .unwrap_or_else(|| current.loss_reasons.clone()),
         sources: file.sources.unwrap_or_else(|| current.sources.clone()),
+        win_stage: None,
     };
+    // A file without a win stage keeps the team's, while it still has that stage.
+    wanted.win_stage = file.win_stage.or_else(|| {
+        current
+            .win_stage
+            .clone()
+            .filter(|win| wanted.stage(win).is_some())
+    });
     wanted
         .check()
         .map_err(|err| anyhow!("{}: {err}", path.display()))?;
@@ -384,6 +421,15 @@ fn differences(current: &Pipeline, wanted: &Pipeline) -> Vec<String> {
     if current.sources != wanted.sources {
         lines.push("change sources".to_owned());
     }
+    if current.win_stage != wanted.win_stage {
+        lines.push(format!(
+            "a win enters {}",
+            wanted
+                .win_stage
+                .as_deref()
+                .map_or_else(|| "no stage".to_owned(), |win| wanted.stage_label(win))
+        ));
+    }
     lines
 }
 
@@ -413,6 +459,7 @@ pub fn show(cx: &Context, args: &PipelineShowArgs, out: &mut impl Write) -> Resu
         ),
         PipelineFormat::Toml => {
             let file = PipelineFile {
+                win_stage: pipeline.win_stage.clone(),
                 stages: pipeline.stages.clone(),
                 loss_reasons: Some(pipeline.loss_reasons.clone()),
                 sources: Some(pipeline.sources.clone()),
@@ -428,8 +475,15 @@ pub fn show(cx: &Context, args: &PipelineShowArgs, out: &mut impl Write) -> Resu
                 "probability",
                 "stale after",
                 "ideal rate",
+                "kind",
             ]);
+            let win = pipeline.win_stage_index();
             for (index, stage) in pipeline.stages.iter().enumerate() {
+                let kind = match (win == Some(index), pipeline.is_sales(index)) {
+                    (true, _) => "win stage",
+                    (false, true) => "sales",
+                    (false, false) => "",
+                };
                 table.add_row(vec![
                     (index + 1).to_string(),
                     stage.key.clone(),
@@ -437,6 +491,7 @@ pub fn show(cx: &Context, args: &PipelineShowArgs, out: &mut impl Write) -> Resu
                     format!("{}%", stage.probability),
                     format!("{} days", stage.stale_days),
                     percent(stage.ideal_rate),
+                    kind.to_owned(),
                 ]);
             }
             table.print(out)?;

@@ -6,8 +6,12 @@
 //!   order; a skipped stage ends its strict path there.
 //! - **Pass-through**: a lead that skipped stages counts as having passed them, at the time
 //!   it first reached a later stage.
+//!
+//! A won lead reaches the pipeline's win stage (or, without one, its last sales stage) at the
+//! time of the win, whatever its document records: so under pass-through a win has passed
+//! every sales stage, and wins recorded before pipelines named a win stage count the same.
 
-use fieldsync_model::{LeadRow, Pipeline};
+use fieldsync_model::{LeadRow, Outcome, Pipeline};
 use serde::Serialize;
 
 use crate::period::Period;
@@ -70,11 +74,21 @@ impl Window {
 pub fn reached(row: &LeadRow, pipeline: &Pipeline, counting: Counting) -> Vec<Option<i64>> {
     let stages = pipeline.stages.len();
     let mut first = vec![None::<i64>; stages];
-    for entry in &row.stage_path {
-        if let Some(index) = pipeline.stages.iter().position(|s| s.key == entry.stage) {
-            let slot = &mut first[index];
-            *slot = Some(slot.map_or(entry.at_ms, |at| at.min(entry.at_ms)));
-        }
+    let win = match (row.outcome, row.outcome_ms, pipeline.win_target()) {
+        (Outcome::Won, Some(at_ms), Some(index)) => Some((index, at_ms)),
+        _ => None,
+    };
+    let entries = row
+        .stage_path
+        .iter()
+        .filter_map(|entry| {
+            let index = pipeline.stages.iter().position(|s| s.key == entry.stage)?;
+            Some((index, entry.at_ms))
+        })
+        .chain(win);
+    for (index, at_ms) in entries {
+        let slot = &mut first[index];
+        *slot = Some(slot.map_or(at_ms, |at| at.min(at_ms)));
     }
     match counting {
         Counting::Strict => {

@@ -24,7 +24,8 @@ pub struct StageFigures {
     pub from_first: Rate,
     /// The pipeline's ideal share moving on, if set.
     pub ideal_to_next: Option<f64>,
-    /// Whether this step falls furthest below its ideal: the bottleneck.
+    /// Whether this step falls furthest below its ideal among the steps that lead to a win:
+    /// the bottleneck.
     pub bottleneck: bool,
 }
 
@@ -92,7 +93,12 @@ pub fn funnel<'a>(
             bottleneck: false,
         })
         .collect();
-    // The bottleneck is the step furthest below its ideal rate.
+    // The bottleneck is the step furthest below its ideal rate, among the steps on the way to
+    // a win: from a sales stage to the next, up to the win stage (what happens after a win,
+    // in account care, is not where deals are lost).
+    let win_target = pipeline.win_target();
+    let leads_to_win =
+        |index: usize| pipeline.is_sales(index) && win_target.is_some_and(|win| index < win);
     let shortfall = |figures: &StageFigures| -> Option<f64> {
         let actual = figures.to_next?.value()?;
         let ideal = figures.ideal_to_next?;
@@ -101,6 +107,7 @@ pub fn funnel<'a>(
     let worst = stages
         .iter()
         .enumerate()
+        .filter(|(index, _)| leads_to_win(*index))
         .filter_map(|(index, figures)| Some((index, shortfall(figures)?)))
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(index, _)| index);

@@ -1,7 +1,8 @@
 //! Every figure against a hand-computed fixture. The expected numbers are written out by hand
 //! below (the comments show the counting), never computed by the code under test.
 //!
-//! Pipeline b2b: acquisition, discovery, solution, negotiation, closing, care.
+//! Pipeline b2b: acquisition, discovery, solution, negotiation, closing, care (the win stage:
+//! a won lead reaches it at its win, and under pass-through every stage before it too).
 //! Period: March 2024 (UTC) unless a test says otherwise; now: 2024-04-15.
 //!
 //! | lead | created | stage path | outcome |
@@ -196,14 +197,89 @@ fn to_next(counting: Counting, window: Window) -> Vec<String> {
 fn cohort_pass_through() {
     // Created in March, not deleted: A B C F G.
     // acq: all 5. disc: A, B (skipped it, passed on 03-06), C, G = 4. sol: A, B, C (04-02,
-    // before now) = 3. neg: A, B = 2.
+    // before now), G (won 04-05 from discovery: passed every stage to care) = 4. neg: A, B, G
+    // = 3. closing and care: the wins A and G = 2.
     assert_eq!(
         reached(Counting::PassThrough, Window::Cohort),
-        [5, 4, 3, 2, 0, 0]
+        [5, 4, 4, 3, 2, 2]
     );
     assert_eq!(
         to_next(Counting::PassThrough, Window::Cohort),
-        ["80.0%", "75.0%", "66.7%", "0.0%", "n/a"]
+        ["80.0%", "100.0%", "75.0%", "66.7%", "100.0%"]
+    );
+}
+
+#[test]
+fn a_win_from_negotiation_reaches_closing_under_pass_through_but_not_strict() {
+    // A: acq, disc, sol, neg 03-20, won 03-25.
+    let a = &fixture()[..1];
+    assert_eq!(
+        reached_in(a, Counting::PassThrough, Window::Cohort),
+        [1, 1, 1, 1, 1, 1]
+    );
+    assert_eq!(
+        reached_in(a, Counting::Strict, Window::Cohort),
+        [1, 1, 1, 1, 0, 0]
+    );
+}
+
+#[test]
+fn a_win_that_entered_the_win_stage_counts_as_one_recorded_before_win_stages() {
+    // The same win, as a document made today records it (the win's entry into care is left
+    // out of the row's path, the projection marks it) and as one from before (no entry): the
+    // rows are equal, and so is every figure.
+    let lead = fieldsync_model::LeadDoc::create(
+        &LeadId::from_bytes([1; 16]),
+        &fieldsync_model::NewLead {
+            fields: vec![
+                (fieldsync_model::Field::Company, "A".into()),
+                (fieldsync_model::Field::Contact, "张伟".into()),
+            ],
+            owner: None,
+            created_at: at("03-02"),
+        },
+        &pipeline(),
+        &fieldsync_model::Stamp {
+            by: "lina".into(),
+            now: at("03-02"),
+        },
+        automerge::ActorId::random(),
+    );
+    let mut doc = lead.unwrap();
+    let stamp = fieldsync_model::Stamp {
+        by: "lina".into(),
+        now: at("03-25"),
+    };
+    let actions = [
+        fieldsync_model::Action::Move {
+            to: "negotiation".into(),
+            at: at("03-20"),
+        },
+        fieldsync_model::Action::Won {
+            amount: Money::from_units(100),
+            at: at("03-25"),
+            note: None,
+        },
+    ];
+    for action in actions {
+        doc.apply(&[action], &pipeline(), &stamp).unwrap();
+    }
+    let now = LeadRow::from_lead(&doc.view());
+    assert_eq!(now.stage, "care", "the win entered the win stage");
+    let mut legacy = now.clone();
+    legacy.stage = "negotiation".into();
+    legacy.stage_entered_ms = ms("03-20");
+    for counting in [Counting::PassThrough, Counting::Strict] {
+        for window in [Window::Cohort, Window::Activity] {
+            assert_eq!(
+                reached_in(std::slice::from_ref(&now), counting, window),
+                reached_in(std::slice::from_ref(&legacy), counting, window)
+            );
+        }
+    }
+    assert_eq!(
+        reached_in(&[now], Counting::PassThrough, Window::Cohort),
+        [1, 1, 1, 1, 1, 1]
     );
 }
 
@@ -227,14 +303,14 @@ fn activity_pass_through() {
     // Entries in March, any lead but the deleted E.
     // acq: A B C F G (D entered in February, H in April) = 5.
     // disc: A, B (passed 03-06), C (03-07), D (03-15), G = 5. sol: A, B, D (C's is in April) = 3.
-    // neg: A, B = 2.
+    // neg: A, B = 2. closing and care: A, won 03-25 (G's win on 04-05 is in April) = 1.
     assert_eq!(
         reached(Counting::PassThrough, Window::Activity),
-        [5, 5, 3, 2, 0, 0]
+        [5, 5, 3, 2, 1, 1]
     );
     assert_eq!(
         to_next(Counting::PassThrough, Window::Activity),
-        ["100.0%", "60.0%", "66.7%", "0.0%", "n/a"]
+        ["100.0%", "60.0%", "66.7%", "50.0%", "100.0%"]
     );
 }
 
@@ -250,7 +326,31 @@ fn activity_strict() {
 #[test]
 fn current_counts_and_the_bottleneck() {
     let rows = fixture();
-    let figures = funnel(
+    let strict = funnel(
+        &rows,
+        &pipeline(),
+        march(),
+        at("04-15"),
+        Counting::Strict,
+        Window::Cohort,
+    );
+    // Open and not deleted now: C and D in solution, H in acquisition.
+    let current: Vec<u64> = strict.stages.iter().map(|s| s.current).collect();
+    assert_eq!(current, [1, 0, 2, 0, 0, 0]);
+    assert_eq!(strict.leads, 5);
+    let bottlenecks = |figures: &fieldsync_funnel::stages::Funnel| -> Vec<String> {
+        figures
+            .stages
+            .iter()
+            .filter(|s| s.bottleneck)
+            .map(|s| s.stage.clone())
+            .collect()
+    };
+    // Strict, against ideals 60/60/50/50/90: 60%, 66.7%, 50%, then negotiation -> closing at
+    // 0% against 50% is the one step short.
+    assert_eq!(bottlenecks(&strict), ["negotiation"]);
+    // Pass-through, 80/100/75/66.7/100: no step is short.
+    let pass = funnel(
         &rows,
         &pipeline(),
         march(),
@@ -258,27 +358,41 @@ fn current_counts_and_the_bottleneck() {
         Counting::PassThrough,
         Window::Cohort,
     );
-    // Open and not deleted now: C and D in solution, H in acquisition.
-    let current: Vec<u64> = figures.stages.iter().map(|s| s.current).collect();
-    assert_eq!(current, [1, 0, 2, 0, 0, 0]);
-    assert_eq!(figures.leads, 5);
-    // Against ideals 60/60/50/50/90: only negotiation -> closing (0% vs 50%) falls short.
-    let bottlenecks: Vec<&str> = figures
-        .stages
-        .iter()
-        .filter(|s| s.bottleneck)
-        .map(|s| s.stage.as_str())
-        .collect();
-    assert_eq!(bottlenecks, ["negotiation"]);
-    let from_first: Vec<String> = figures
+    assert!(bottlenecks(&pass).is_empty());
+    let from_first: Vec<String> = pass
         .stages
         .iter()
         .map(|s| s.from_first.to_string())
         .collect();
     assert_eq!(
         from_first,
-        ["100.0%", "80.0%", "60.0%", "40.0%", "0.0%", "0.0%"]
+        ["100.0%", "80.0%", "80.0%", "60.0%", "40.0%", "40.0%"]
     );
+    // A step after the win stage is never the bottleneck: make care a sales stage's
+    // successor that falls short (care -> an added stage no one reached) and it is not named.
+    let mut after = pipeline();
+    after.stages.push(fieldsync_model::pipeline::Stage {
+        key: "renewal".into(),
+        label: fieldsync_model::pipeline::Label {
+            en: "renewal".into(),
+            zh: "续约".into(),
+        },
+        probability: 100,
+        stale_days: 30,
+        ideal_rate: None,
+        sales: None,
+    });
+    after.stages[5].ideal_rate = Some(0.9);
+    let figures = funnel(
+        &rows,
+        &after,
+        march(),
+        at("04-15"),
+        Counting::PassThrough,
+        Window::Cohort,
+    );
+    assert_eq!(figures.stages[5].to_next.unwrap().to_string(), "0.0%");
+    assert!(bottlenecks(&figures).is_empty());
 }
 
 #[test]
@@ -598,10 +712,11 @@ fn a_won_customer_in_account_care_ends_its_closing_stay_at_the_win() {
     );
     // Care goes on: no completed stay.
     assert_eq!(days(&stage("care").first_stay), (0, None, None));
-    // The funnel counts A as having reached care (pass-through: closing too).
+    // The funnel counts A as having reached care at its win, as without the move (and G, won
+    // from discovery, passed every stage to care).
     assert_eq!(
         reached_in(&rows, Counting::PassThrough, Window::Cohort),
-        [5, 4, 3, 2, 1, 1]
+        [5, 4, 4, 3, 2, 2]
     );
 }
 

@@ -1,8 +1,9 @@
 //! What a person does to a lead, already parsed and validated for shape: the inputs of
 //! [`crate::LeadDoc::create`] and [`crate::LeadDoc::apply`].
 //!
-//! Rules that depend on the lead's state (a closed lead moves only from won on to account care, a move cannot predate the
-//! current stage) are checked when the action is applied, against the document.
+//! Rules that depend on the lead's state (only a win enters the pipeline's win stage, a won
+//! lead moves only on past it, a move cannot predate the current stage) are checked when the
+//! action is applied, against the document.
 
 use automerge::ScalarValue;
 use chrono::{DateTime, Utc};

@@ -50,6 +50,17 @@ pub enum LeadError {
     /// An event dated before something it must follow.
     #[error("{0}")]
     TooEarly(String),
+    /// A move of an open lead into the win stage, or past it: only a win enters it.
+    #[error(
+        "'{stage}' {}: record the win with `fieldsync won ID --amount N`, which enters '{win_stage}'",
+        if stage == win_stage { "is where a won deal goes" } else { "comes after the win stage" }
+    )]
+    NeedsWin {
+        /// The stage asked for.
+        stage: String,
+        /// The pipeline's win stage.
+        win_stage: String,
+    },
     /// The document bytes are not a valid Automerge document.
     #[error("the lead document is unreadable: {0}")]
     Document(#[from] AutomergeError),
@@ -294,7 +305,7 @@ impl LeadDoc {
         let mut tx = self.doc.transaction();
         let mut wrote = false;
         for action in actions {
-            wrote |= write(&mut tx, action, &lead, stamp)?;
+            wrote |= write(&mut tx, action, &lead, pipeline, stamp)?;
         }
         if wrote {
             tx.commit_with(commit_options(stamp, verb));
@@ -320,6 +331,25 @@ fn not_before(
     } else {
         Ok(())
     }
+}
+
+/// The win stage a win would move `lead` into: the pipeline's, when the lead stands before
+/// it (or in a stage the pipeline no longer has).
+fn win_move<'p>(lead: &Lead, pipeline: &'p Pipeline) -> Option<&'p str> {
+    let win = pipeline.win_stage_index()?;
+    let before = pipeline
+        .stage_index(&lead.stage)
+        .is_none_or(|current| current < win);
+    before.then(|| pipeline.stages[win].key.as_str())
+}
+
+/// The stage a reopened won lead goes back to: the one it was won from, when the win moved it
+/// into the win stage and it has not moved since.
+fn reopen_move(lead: &Lead) -> Option<&str> {
+    let last = lead.stage_changes.last()?;
+    (lead.outcome == Outcome::Won && last.by_win() && last.to.as_deref() == Some(&lead.stage))
+        .then_some(last.from.as_deref())
+        .flatten()
 }
 
 fn require_open(lead: &Lead) -> Result<(), LeadError> {
@@ -354,13 +384,24 @@ fn check(action: &Action, lead: &Lead, pipeline: &Pipeline) -> Result<(), LeadEr
                 && pipeline
                     .stage_index(&lead.stage)
                     .is_some_and(|current| target > current);
-            if !after_the_sale {
-                require_open(lead)?;
-            }
             // Moving to the standing stage is refused, unless two devices moved the lead
             // concurrently: then it settles the conflict.
             let conflicted = lead.conflicts.iter().any(|c| c.field == key::STAGE);
-            if *to == lead.stage && !conflicted {
+            let settling = *to == lead.stage && conflicted;
+            if !after_the_sale {
+                require_open(lead)?;
+                // Only a win enters the win stage, so that "won" is one thing everywhere.
+                if let Some(win) = pipeline.win_stage_index()
+                    && target >= win
+                    && !settling
+                {
+                    return Err(LeadError::NeedsWin {
+                        stage: to.clone(),
+                        win_stage: pipeline.stages[win].key.clone(),
+                    });
+                }
+            }
+            if *to == lead.stage && !settling {
                 return Err(LeadError::SameStage(to.clone()));
             }
             not_before(
@@ -372,7 +413,16 @@ fn check(action: &Action, lead: &Lead, pipeline: &Pipeline) -> Result<(), LeadEr
         }
         Action::Won { at, .. } => {
             require_open(lead)?;
-            not_before("a win", *at, lead.created_at, created)
+            not_before("a win", *at, lead.created_at, created)?;
+            match win_move(lead, pipeline) {
+                Some(win) => not_before(
+                    &format!("a win (which enters '{win}')"),
+                    *at,
+                    lead.stage_entered_at,
+                    &format!("the lead entered '{}'", lead.stage),
+                ),
+                None => Ok(()),
+            }
         }
         Action::Lost { reason, note, at }
         | Action::Abandon {
@@ -482,11 +532,34 @@ fn close(
     append(tx, key::OUTCOMES, &event(at, stamp, entries))
 }
 
+/// Sets the stage register and appends the stage change; `cause` marks a change an outcome made.
+fn enter_stage(
+    tx: &mut Transaction<'_>,
+    lead: &Lead,
+    to: &str,
+    at: DateTime<Utc>,
+    cause: Option<&str>,
+    stamp: &Stamp,
+) -> Result<(), AutomergeError> {
+    tx.put(ROOT, key::STAGE, to)?;
+    let entry = event(
+        at,
+        stamp,
+        vec![
+            (key::FROM, lead.stage.as_str().into()),
+            (key::TO, to.into()),
+            (key::CAUSE, opt_str(cause)),
+        ],
+    );
+    append(tx, key::STAGE_CHANGES, &entry)
+}
+
 /// Writes one checked action; returns whether it changed anything.
 fn write(
     tx: &mut Transaction<'_>,
     action: &Action,
     lead: &Lead,
+    pipeline: &Pipeline,
     stamp: &Stamp,
 ) -> Result<bool, AutomergeError> {
     let note = |note: &Option<String>| opt_str(note.as_deref());
@@ -520,21 +593,13 @@ fn write(
             Ok(true)
         }
         Action::Move { to, at } => {
-            tx.put(ROOT, key::STAGE, to.as_str())?;
             if *to == lead.stage {
                 // Settling a conflict (see `check`): the lead does not enter the stage again,
                 // so the stage-change log, which analytics count entries from, is left alone.
+                tx.put(ROOT, key::STAGE, to.as_str())?;
                 return Ok(true);
             }
-            let entry = event(
-                *at,
-                stamp,
-                vec![
-                    (key::FROM, lead.stage.as_str().into()),
-                    (key::TO, to.as_str().into()),
-                ],
-            );
-            append(tx, key::STAGE_CHANGES, &entry)?;
+            enter_stage(tx, lead, to, *at, None, stamp)?;
             Ok(true)
         }
         Action::Won {
@@ -553,6 +618,9 @@ fn write(
                     (key::NOTE, note(text)),
                 ],
             )?;
+            if let Some(win) = win_move(lead, pipeline) {
+                enter_stage(tx, lead, win, *at, Some(schema::cause::WON), stamp)?;
+            }
             Ok(true)
         }
         Action::Lost {
@@ -600,6 +668,9 @@ fn write(
             set(tx, key::DEAL_AMOUNT, None)?;
             set(tx, key::LOSS_REASON, None)?;
             close(tx, Outcome::Open, *at, stamp, Vec::new())?;
+            if let Some(back) = reopen_move(lead) {
+                enter_stage(tx, lead, back, *at, Some(schema::cause::REOPEN), stamp)?;
+            }
             Ok(true)
         }
         Action::Delete => {

@@ -43,6 +43,11 @@ pub struct Stage {
     pub stale_days: u32,
     /// The share of leads expected to move on to the next stage (0.0-1.0), if the team set one.
     pub ideal_rate: Option<f64>,
+    /// Whether the stage is a sales stage, one a lead passes on its way to a win. `None`
+    /// follows its position: the stages before the win stage are sales stages, the win stage
+    /// and those after it (account care, implementation) are not. See [`Pipeline::is_sales`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sales: Option<bool>,
 }
 
 /// A reason a deal was lost.
@@ -82,6 +87,11 @@ pub struct Pipeline {
     pub loss_reasons: Vec<LossReason>,
     /// Channels a lead may come from.
     pub sources: Vec<SourceChannel>,
+    /// The stage a win leads into (`care` in `b2b`, `won` in `leads`, `signed` in `layers`):
+    /// `fieldsync won` enters it, a plain move into it is refused, and the funnel counts every
+    /// won lead as having reached it. `None`: a win leaves the lead in its stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub win_stage: Option<String>,
 }
 
 /// Finds the entry whose key or either label matches `text` (English case-insensitively).
@@ -155,6 +165,27 @@ impl Pipeline {
         self.stages.iter().position(|stage| stage.key == key)
     }
 
+    /// Position of the stage a win leads into, if the pipeline has one.
+    pub fn win_stage_index(&self) -> Option<usize> {
+        self.stage_index(self.win_stage.as_deref()?)
+    }
+
+    /// Whether the stage at `index` is a sales stage: as the team set it, or else whether it
+    /// comes before the win stage (every stage is one in a pipeline without a win stage).
+    pub fn is_sales(&self, index: usize) -> bool {
+        let by_position = self.win_stage_index().is_none_or(|win| index < win);
+        self.stages
+            .get(index)
+            .is_some_and(|stage| stage.sales.unwrap_or(by_position))
+    }
+
+    /// The stage a won lead counts as having reached: the win stage, or in a pipeline without
+    /// one the last sales stage.
+    pub fn win_target(&self) -> Option<usize> {
+        self.win_stage_index()
+            .or_else(|| (0..self.stages.len()).rev().find(|&i| self.is_sales(i)))
+    }
+
     /// Resolves what a person typed for a stage, or says which stages exist.
     pub fn resolve_stage(&self, text: &str) -> Result<&Stage, ValidationError> {
         find(&self.stages, text, |s| (&s.key, &s.label)).ok_or_else(|| self.unknown_stage(text))
@@ -211,7 +242,8 @@ impl Pipeline {
 
     /// Checks that this is a pipeline a team can work to: at least one stage; keys that are
     /// unique within each list and can be typed; English labels; no source called "other"
-    /// (it is refused where a source is given); probabilities from 0 to 100;
+    /// (it is refused where a source is given); a win stage that is one of the stages, with
+    /// no sales stage at or after it; probabilities from 0 to 100;
     /// stale limits from 1 to 3,650 days; ideal rates from 0 to 1.
     pub fn check(&self) -> Result<(), ValidationError> {
         if self.stages.is_empty() {
@@ -242,8 +274,28 @@ impl Pipeline {
                 "a source cannot be called 'other': it says nothing about where a lead came from; name the channel",
             ));
         }
-        for stage in &self.stages {
+        let win = match &self.win_stage {
+            Some(win) => Some(self.stage_index(win).ok_or_else(|| {
+                ValidationError::new(
+                    "win-stage",
+                    format!(
+                        "the win stage '{win}' is not a stage of this pipeline: use one of {}",
+                        keys(&self.stages, |s| &s.key)
+                    ),
+                )
+            })?),
+            None => None,
+        };
+        for (index, stage) in self.stages.iter().enumerate() {
             let key = &stage.key;
+            if stage.sales == Some(true) && win.is_some_and(|win| index >= win) {
+                return Err(ValidationError::new(
+                    "sales",
+                    format!(
+                        "stage '{key}' cannot be a sales stage: it is the win stage or comes after it; a sales stage leads to the win"
+                    ),
+                ));
+            }
             if stage.probability > 100 {
                 return Err(ValidationError::new(
                     "probability",

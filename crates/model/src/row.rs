@@ -16,7 +16,7 @@ use crate::vocab::Priority;
 use crate::when::{self, Due};
 
 /// Version of the row layout; bump it whenever [`LeadRow`] changes shape or meaning.
-pub const ROW_VERSION: u32 = 2;
+pub const ROW_VERSION: u32 = 3;
 
 /// One entry into a stage, for funnel analytics.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,7 +87,10 @@ pub struct LeadRow {
     pub last_followup_ms: Option<i64>,
     /// The latest follow-up's next-step due date, in stored form.
     pub next_due: Option<SmolStr>,
-    /// Every stage entry in event-time order, the creation first.
+    /// Every stage entry in event-time order, the creation first, except the entry a win
+    /// made into the win stage: analytics count every won lead as reaching that stage at its
+    /// win, whether or not its document has the entry (wins recorded before pipelines named
+    /// a win stage have none), so both read alike.
     pub stage_path: Vec<StageEntry>,
 }
 
@@ -130,6 +133,7 @@ impl LeadRow {
             stage_path: lead
                 .stage_changes
                 .iter()
+                .filter(|change| !change.by_win())
                 .filter_map(|change| {
                     Some(StageEntry {
                         stage: SmolStr::new(change.to.as_deref()?),

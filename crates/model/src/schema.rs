@@ -9,7 +9,8 @@
 //!   deal_amount: int           loss_reason: str
 //!   deleted: timestamp         deleted_by: str       (tombstone, set once, never removed)
 //!   followups:     [ {at, recorded_at, by, channel, summary, feedback?, next?, due?} ]
-//!   stage_changes: [ {at, recorded_at, by, from|null, to} ]
+//!   stage_changes: [ {at, recorded_at, by, from|null, to, cause?} ]   cause: "won" when a
+//!                  win entered the pipeline's win stage, "reopen" when reopening left it
 //!   owner_changes: [ {at, recorded_at, by, from|null, to|null} ]
 //!   outcomes:      [ {at, recorded_at, by, outcome, amount?, reason?, note?} ]
 //! ```
@@ -84,6 +85,16 @@ pub mod key {
     pub const REASON: &str = "reason";
     /// Outcome event: free note.
     pub const NOTE: &str = "note";
+    /// Stage change: what made it, when not a move (`won`, `reopen`).
+    pub const CAUSE: &str = "cause";
+}
+
+/// The causes a stage change records when an outcome, not a move, made it.
+pub mod cause {
+    /// A win entered the pipeline's win stage.
+    pub const WON: &str = "won";
+    /// Reopening a won lead took it back to the stage it was won from.
+    pub const REOPEN: &str = "reopen";
 }
 
 /// The object of type `kind` at `parent[name]`, made if it does not exist (an older document

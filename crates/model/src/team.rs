@@ -55,6 +55,8 @@ mod key {
     pub const STALE_DAYS: &str = "stale_days";
     pub const IDEAL_RATE: &str = "ideal_rate";
     pub const NEEDS_NOTE: &str = "needs_note";
+    pub const SALES: &str = "sales";
+    pub const WIN_STAGE: &str = "win_stage";
 }
 
 /// Why the team document cannot be changed as asked.
@@ -126,7 +128,14 @@ trait Entry: Sized {
     /// The map under `pipeline` that holds these entries.
     const LIST: &'static str;
     fn key(&self) -> &str;
+    /// The registers every release writes, the shared starting change included.
     fn props(&self) -> Props;
+    /// Registers added since the first release: written by edits only, never into the
+    /// starting change (which must stay byte for byte what older releases build), and not
+    /// at all while null and absent.
+    fn later_props(&self) -> Props {
+        Props::new()
+    }
     fn read(key: &str, map: &hydrate::Map) -> Self;
 }
 
@@ -175,6 +184,13 @@ impl Entry for Stage {
         props
     }
 
+    fn later_props(&self) -> Props {
+        vec![(
+            key::SALES,
+            self.sales.map_or(ScalarValue::Null, ScalarValue::Boolean),
+        )]
+    }
+
     fn read(key: &str, map: &hydrate::Map) -> Stage {
         Stage {
             key: key.to_owned(),
@@ -188,6 +204,10 @@ impl Entry for Stage {
                 .and_then(|d| u32::try_from(d).ok())
                 .unwrap_or(crate::templates::DEFAULT_STALE_DAYS),
             ideal_rate: float(map, key::IDEAL_RATE),
+            sales: match map.scalar(key::SALES) {
+                Some(ScalarValue::Boolean(sales)) => Some(*sales),
+                _ => None,
+            },
         }
     }
 }
@@ -278,6 +298,29 @@ fn put_changed(
     Ok(!same)
 }
 
+/// [`put_changed`] for a register added in a later release: a null is not written where the
+/// register is absent, so an edit does not fill every entry with nulls.
+fn put_later(
+    tx: &mut Transaction<'_>,
+    obj: &ObjId,
+    name: &str,
+    value: ScalarValue,
+) -> Result<bool, AutomergeError> {
+    if value == ScalarValue::Null && tx.get(obj, name)?.is_none() {
+        return Ok(false);
+    }
+    put_changed(tx, obj, name, value)
+}
+
+/// Which registers a write includes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Registers {
+    /// Those of the first release: the starting change.
+    First,
+    /// All of them: an edit.
+    All,
+}
+
 /// Positions for entries in the wanted order that moves as few entries as possible: entries
 /// whose current positions already rise in that order (the longest such run) keep them, the
 /// others get places between their neighbours. `None` where an entry keeps its position.
@@ -352,6 +395,7 @@ fn write_list<T: Entry>(
     tx: &mut Transaction<'_>,
     pipeline: &ObjId,
     wanted: &[T],
+    registers: Registers,
 ) -> Result<bool, AutomergeError> {
     let list = map_at(tx, pipeline, T::LIST)?;
     let mut changed = false;
@@ -387,6 +431,11 @@ fn write_list<T: Entry>(
         for (name, value) in item.props() {
             changed |= put_changed(tx, &obj, name, value)?;
         }
+        if registers == Registers::All {
+            for (name, value) in item.later_props() {
+                changed |= put_later(tx, &obj, name, value)?;
+            }
+        }
         changed |= put_changed(tx, &obj, key::REMOVED, ScalarValue::Boolean(false))?;
         current.push(position);
         objects.push(obj);
@@ -403,7 +452,11 @@ fn write_list<T: Entry>(
 }
 
 /// Writes the whole pipeline under `ROOT.pipeline`, only what differs.
-fn write_pipeline(tx: &mut Transaction<'_>, wanted: &Pipeline) -> Result<bool, AutomergeError> {
+fn write_pipeline(
+    tx: &mut Transaction<'_>,
+    wanted: &Pipeline,
+    registers: Registers,
+) -> Result<bool, AutomergeError> {
     let pipeline = map_at(tx, &ROOT, key::PIPELINE)?;
     let mut changed = put_changed(
         tx,
@@ -411,20 +464,49 @@ fn write_pipeline(tx: &mut Transaction<'_>, wanted: &Pipeline) -> Result<bool, A
         key::TEMPLATE,
         ScalarValue::Str(wanted.template.as_str().into()),
     )?;
-    changed |= write_list(tx, &pipeline, &wanted.stages)?;
-    changed |= write_list(tx, &pipeline, &wanted.loss_reasons)?;
-    changed |= write_list(tx, &pipeline, &wanted.sources)?;
+    if registers == Registers::All {
+        // "" says the team has no win stage; an absent register, that it never chose one and
+        // has its template's (see `default_win_stage`), which is then not written.
+        let absent = tx.get(&pipeline, key::WIN_STAGE)?.is_none();
+        if !(absent && wanted.win_stage.as_deref() == default_win_stage(wanted)) {
+            let win = wanted.win_stage.as_deref().unwrap_or_default();
+            changed |= put_changed(tx, &pipeline, key::WIN_STAGE, ScalarValue::Str(win.into()))?;
+        }
+    }
+    changed |= write_list(tx, &pipeline, &wanted.stages, registers)?;
+    changed |= write_list(tx, &pipeline, &wanted.loss_reasons, registers)?;
+    changed |= write_list(tx, &pipeline, &wanted.sources, registers)?;
     Ok(changed)
 }
 
+/// The win stage of a team that never chose one (its document was written before pipelines
+/// named one): its template's, if the team still has that stage.
+fn default_win_stage(pipeline: &Pipeline) -> Option<&'static str> {
+    crate::templates::default_win_stage(&pipeline.template)
+        .filter(|win| pipeline.stage(win).is_some())
+}
+
+/// The pipeline as the first release knew it: what its starting change was built from.
+fn first_release_view(pipeline: &Pipeline) -> Pipeline {
+    let mut first = pipeline.clone();
+    first.win_stage = None;
+    for stage in first.stages.iter_mut().chain(&mut first.removed_stages) {
+        stage.sales = None;
+    }
+    first
+}
+
 /// The change every device builds from the same starting pipeline, byte for byte: its actor
-/// is derived from the pipeline's content and its time is zero.
+/// is derived from the pipeline's content and its time is zero. It holds only what the first
+/// release wrote, so devices of every release share it (a release that wrote more would make
+/// a rival change under the same actor and sequence number).
 fn starting_point(pipeline: &Pipeline) -> Result<Automerge, AutomergeError> {
-    let content = serde_json::to_vec(pipeline).unwrap_or_default();
+    let first = first_release_view(pipeline);
+    let content = serde_json::to_vec(&first).unwrap_or_default();
     let digest = Sha256::digest(&content);
     let mut doc = Automerge::new().with_actor(ActorId::from(&digest[..16]));
     let mut tx = doc.transaction();
-    write_pipeline(&mut tx, pipeline)?;
+    write_pipeline(&mut tx, &first, Registers::First)?;
     tx.commit_with(
         CommitOptions::default()
             .with_time(0)
@@ -498,13 +580,23 @@ impl TeamDoc {
             // Only two concurrent edits that each removed the other's last stage get here.
             return fallback.clone();
         }
-        Pipeline {
-            template: pipeline.string(key::TEMPLATE).unwrap_or_default(),
+        let template = pipeline.string(key::TEMPLATE).unwrap_or_default();
+        let win_stage = match pipeline.string(key::WIN_STAGE) {
+            Some(win) => Some(win).filter(|win| !win.is_empty()),
+            None => None,
+        };
+        let mut read = Pipeline {
+            template,
             stages,
             removed_stages,
             loss_reasons: read_list::<LossReason>(pipeline).0,
             sources: read_list::<SourceChannel>(pipeline).0,
+            win_stage,
+        };
+        if pipeline.scalar(key::WIN_STAGE).is_none() {
+            read.win_stage = default_win_stage(&read).map(str::to_owned);
         }
+        read
     }
 
     /// Makes the pipeline `wanted`, writing only what differs from what the document holds
@@ -520,7 +612,7 @@ impl TeamDoc {
             self.doc.merge(&mut starting_point(fallback)?)?;
         }
         let mut tx = self.doc.transaction();
-        let changed = write_pipeline(&mut tx, wanted)?;
+        let changed = write_pipeline(&mut tx, wanted, Registers::All)?;
         if changed {
             tx.commit_with(commit_options(stamp, "pipeline"));
         } else {
@@ -628,6 +720,51 @@ mod tests {
         pipeline.stages.insert(to, stage);
     }
 
+    /// The starting change of each template as the first release built it (hashes taken from
+    /// that release's code): devices of every release must build the very same change.
+    #[test]
+    fn the_starting_change_is_the_one_older_releases_build() {
+        for (pipeline, hash) in [
+            (
+                templates::b2b(),
+                "612d882c3465859a2657c1686122c4611ea146e307a5120e3b1132fca64e5dbe",
+            ),
+            (
+                templates::leads(),
+                "42ff2f8ed9ca05d68c1aa066c2064a4dba90ced0306d6fa38b42aa062ed9db6c",
+            ),
+            (
+                templates::layers(),
+                "f61fe3325806eb45e85688554deb5026600038b0da8e63e22dea170e268bf02f",
+            ),
+        ] {
+            let doc = starting_point(&pipeline).unwrap();
+            assert_eq!(doc.get_changes(&[])[0].hash().to_string(), hash);
+        }
+    }
+
+    #[test]
+    fn a_team_document_from_before_win_stages_reads_the_templates_win_stage() {
+        // What an older release leaves: the starting change and an edit of a probability.
+        let mut doc = TeamDoc::from_automerge(starting_point(&templates::layers()).unwrap());
+        assert_eq!(
+            doc.pipeline(&templates::b2b()).win_stage.as_deref(),
+            Some("signed")
+        );
+        let mut wanted = doc.pipeline(&templates::layers());
+        wanted.win_stage = Some("implemented".into());
+        wanted.stages[0].sales = Some(false);
+        doc.set_pipeline(&wanted, &templates::layers(), &stamp("a"))
+            .unwrap();
+        let read = doc.pipeline(&templates::layers());
+        assert_eq!(read.win_stage.as_deref(), Some("implemented"));
+        assert!(!read.is_sales(0) && read.is_sales(5) && !read.is_sales(6));
+        wanted.win_stage = None;
+        doc.set_pipeline(&wanted, &templates::layers(), &stamp("a"))
+            .unwrap();
+        assert_eq!(doc.pipeline(&templates::layers()).win_stage, None);
+    }
+
     #[test]
     fn a_team_that_never_edited_uses_its_template() {
         let doc = TeamDoc::new(ActorId::random());
@@ -667,12 +804,14 @@ mod tests {
                 probability: 70,
                 stale_days: 14,
                 ideal_rate: Some(0.5),
+                sales: None,
             });
         });
         apply(&mut b, "b", |p| {
             p.stages[1].stale_days = 10;
             move_stage(p, "acquisition", 4);
             p.stages.retain(|s| s.key != "care");
+            p.win_stage = None;
         });
         let mut ab = TeamDoc::from_automerge(a.automerge().fork());
         ab.automerge_mut().merge(b.automerge_mut()).unwrap();

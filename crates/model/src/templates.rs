@@ -48,6 +48,7 @@ fn stage(
         probability,
         stale_days,
         ideal_rate: ideal,
+        sales: None,
     }
 }
 
@@ -58,6 +59,18 @@ fn build(template: &str, stages: Vec<Stage>) -> Pipeline {
         removed_stages: Vec::new(),
         loss_reasons: default_loss_reasons(),
         sources: default_sources(),
+        win_stage: default_win_stage(template).map(str::to_owned),
+    }
+}
+
+/// The stage a win leads into in each built-in template. A team document written before
+/// pipelines named their win stage reads this one, when the team still has that stage.
+pub fn default_win_stage(template: &str) -> Option<&'static str> {
+    match template {
+        "b2b" => Some("care"),
+        "leads" => Some("won"),
+        "layers" => Some("signed"),
+        _ => None,
     }
 }
 
@@ -188,5 +201,23 @@ mod tests {
         assert_eq!(leads().stages.len(), 5);
         assert_eq!(layers().stages.len(), 7);
         assert!(by_name("crm").unwrap_err().contains("b2b, leads, layers"));
+    }
+
+    #[test]
+    fn each_template_names_its_win_stage_and_sales_stages() {
+        for (pipeline, win, sales) in [
+            (b2b(), "care", 5),
+            (leads(), "won", 4),
+            (layers(), "signed", 5),
+        ] {
+            pipeline.check().unwrap();
+            let index = pipeline.win_stage_index().unwrap();
+            assert_eq!(pipeline.stages[index].key, win);
+            assert_eq!(pipeline.win_target(), Some(index));
+            let count = (0..pipeline.stages.len())
+                .filter(|&i| pipeline.is_sales(i))
+                .count();
+            assert_eq!(count, sales, "{}", pipeline.template);
+        }
     }
 }

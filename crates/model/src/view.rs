@@ -105,6 +105,17 @@ pub struct Change {
     pub from: Option<String>,
     /// New value (`None`: to the pool).
     pub to: Option<String>,
+    /// For a stage change made by an outcome rather than a move: `won` (the win entered the
+    /// win stage) or `reopen` (reopening went back to the stage the lead was won from).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+impl Change {
+    /// Whether a win made this stage change (entering the pipeline's win stage).
+    pub fn by_win(&self) -> bool {
+        self.cause.as_deref() == Some(schema::cause::WON)
+    }
 }
 
 /// One entry of the outcome log.
@@ -350,6 +361,7 @@ fn changes(root: &hydrate::Map, log: &str) -> Vec<Change> {
             times: event_times(entry),
             from: entry.string(key::FROM),
             to: entry.string(key::TO),
+            cause: entry.string(key::CAUSE),
         })
         .collect();
     sort_by_time(&mut list, |c| &c.times);

@@ -185,19 +185,12 @@ fn won_lost_abandon_and_reopen() {
         (Outcome::Won, Some(Money::from_units(25)))
     );
     assert_eq!(lead.outcome_at, Some(at("2024-03-19T00:00:00Z")));
-    // A won deal moves on to account care after the sale, but not back into the funnel.
-    apply(
-        &mut doc,
-        Action::Move {
-            to: "care".into(),
-            at: at(now),
-        },
-        now,
-    )
-    .unwrap();
+    // The win entered the win stage, account care, at the time of the win.
+    assert_eq!(lead.stage, "care");
+    let entered = lead.stage_changes.last().unwrap();
     assert_eq!(
-        (doc.view().stage, doc.view().outcome),
-        ("care".to_owned(), Outcome::Won)
+        (entered.from.as_deref(), entered.times.at, entered.by_win()),
+        (Some("acquisition"), at("2024-03-19T00:00:00Z"), true)
     );
     let closed = apply(
         &mut doc,
@@ -210,7 +203,12 @@ fn won_lost_abandon_and_reopen() {
     .unwrap_err();
     assert!(matches!(closed, LeadError::Closed(Outcome::Won)));
     apply(&mut doc, Action::Reopen { at: at(now) }, now).unwrap();
-    assert_eq!(doc.view().deal_amount, None);
+    let reopened = doc.view();
+    assert_eq!(reopened.deal_amount, None);
+    assert_eq!(
+        reopened.stage, "acquisition",
+        "reopening goes back to the stage the lead was won from"
+    );
     apply(
         &mut doc,
         Action::Abandon {
@@ -229,6 +227,101 @@ fn won_lost_abandon_and_reopen() {
         Some("alice")
     );
     assert_eq!(lead.outcomes.len(), 3);
+}
+
+#[test]
+fn only_a_win_enters_the_win_stage() {
+    let now = "2024-03-20T09:00:00Z";
+    let mut doc = new_lead("2024-03-10T00:00:00Z");
+    let heads = doc.heads();
+    let refused = apply(
+        &mut doc,
+        Action::Move {
+            to: "care".into(),
+            at: at(now),
+        },
+        now,
+    )
+    .unwrap_err();
+    assert!(matches!(refused, LeadError::NeedsWin { .. }), "{refused}");
+    assert!(refused.to_string().contains("fieldsync won"), "{refused}");
+    assert_eq!(doc.heads(), heads, "nothing written");
+    // A win dated before the lead entered its stage would enter the win stage before it.
+    apply(
+        &mut doc,
+        Action::Move {
+            to: "negotiation".into(),
+            at: at("2024-03-15T00:00:00Z"),
+        },
+        now,
+    )
+    .unwrap();
+    let early = apply(
+        &mut doc,
+        Action::Won {
+            amount: Money::from_units(5),
+            at: at("2024-03-12T00:00:00Z"),
+            note: None,
+        },
+        now,
+    )
+    .unwrap_err();
+    assert!(matches!(early, LeadError::TooEarly(_)), "{early}");
+}
+
+#[test]
+fn in_the_leads_template_won_enters_the_won_stage_and_layers_can_move_on_after_signing() {
+    let now = "2024-03-20T09:00:00Z";
+    let new = NewLead {
+        fields: vec![
+            (Field::Company, text("C Trading")),
+            (Field::Contact, text("李娜")),
+        ],
+        owner: None,
+        created_at: at("2024-03-01T00:00:00Z"),
+    };
+    let leads = templates::leads();
+    let by = stamp("bob", now);
+    let mut doc = LeadDoc::create(&LeadId::random(), &new, &leads, &by, ActorId::random()).unwrap();
+    let move_to = |to: &str| Action::Move {
+        to: to.into(),
+        at: at("2024-03-05T00:00:00Z"),
+    };
+    let refused = doc.apply(&[move_to("won")], &leads, &by).unwrap_err();
+    assert!(matches!(refused, LeadError::NeedsWin { .. }), "{refused}");
+    let won = Action::Won {
+        amount: Money::from_units(8),
+        at: at("2024-03-06T00:00:00Z"),
+        note: None,
+    };
+    doc.apply(std::slice::from_ref(&won), &leads, &by).unwrap();
+    assert_eq!(doc.view().stage, "won");
+
+    let layers = templates::layers();
+    let mut doc =
+        LeadDoc::create(&LeadId::random(), &new, &layers, &by, ActorId::random()).unwrap();
+    let past = doc
+        .apply(&[move_to("implemented")], &layers, &by)
+        .unwrap_err();
+    assert!(
+        past.to_string().contains("comes after the win stage"),
+        "{past}"
+    );
+    doc.apply(&[won], &layers, &by).unwrap();
+    assert_eq!(doc.view().stage, "signed");
+    // After the sale, a won customer moves on to implementation.
+    doc.apply(&[move_to("implemented")], &layers, &by)
+        .unwrap_err();
+    doc.apply(
+        &[Action::Move {
+            to: "implemented".into(),
+            at: at(now),
+        }],
+        &layers,
+        &by,
+    )
+    .unwrap();
+    assert_eq!(doc.view().stage, "implemented");
 }
 
 #[test]

@@ -132,12 +132,8 @@ fn one_lead(
             break;
         }
         if stage == 4 {
+            // The win enters account care, the pipeline's win stage.
             journey.win(profile.deal_size, leave);
-            // Most won customers move on to account care within a couple of weeks.
-            let care = leave + Duration::hours(journey.rng.random_range(24..14 * 24));
-            if care <= spec.now && journey.rng.random_bool(0.8) {
-                journey.move_to(&stages[5].key, care);
-            }
             break;
         }
         // Now and then a deal slips back a stage before moving on.

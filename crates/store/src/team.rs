@@ -210,6 +210,7 @@ mod tests {
         let mut wanted = a.pipeline().clone();
         wanted.stages[1].probability = 25;
         wanted.stages.retain(|stage| stage.key != "care");
+        wanted.win_stage = None;
         assert!(a.set_pipeline(&wanted, &stamp()).unwrap());
         assert!(!a.set_pipeline(&wanted, &stamp()).unwrap(), "nothing new");
         drop(a);

@@ -6,8 +6,8 @@ use std::fmt;
 use automerge::{ActorId, ScalarValue};
 use chrono::{DateTime, TimeZone, Utc};
 use fieldsync_model::{
-    Action, Field, LeadDoc, LeadHistory, LeadId, Money, NewLead, Outcome, ParseContext, Priority,
-    Stamp, validate, when,
+    Action, Field, LeadDoc, LeadHistory, LeadId, Money, NewLead, Outcome, ParseContext, Pipeline,
+    Priority, Stamp, validate, when,
 };
 
 use crate::columns::{Mapping, Target};
@@ -74,16 +74,22 @@ impl Draft {
     }
 
     /// The new lead, recorded by `stamp`: created, then moved to its stage if not the first and
-    /// closed if it is, in the order those happened.
-    pub fn history(&self, id: LeadId, stamp: &Stamp) -> LeadHistory {
+    /// closed if it is, in the order those happened. A won lead in the pipeline's win stage got
+    /// there by its win, which enters that stage; one in a stage after it moved on after the win.
+    pub fn history(&self, id: LeadId, stamp: &Stamp, pipeline: &Pipeline) -> LeadHistory {
         let mut fields = self.fields.clone();
         if !fields.iter().any(|(f, _)| *f == Field::Priority) {
             fields.push((Field::Priority, Priority::Medium.key().into()));
         }
         let stage_at = self.stage_entered_at.unwrap_or(self.created_at);
+        let entered_by_win = |stage: &String| {
+            self.outcome == Outcome::Won
+                && pipeline.win_stage_index() == pipeline.stage_index(stage)
+        };
         let mut events: Vec<(DateTime<Utc>, Action)> = self
             .stage
             .iter()
+            .filter(|stage| !entered_by_win(stage))
             .map(|stage| {
                 let to = stage.clone();
                 (stage_at, Action::Move { to, at: stage_at })
@@ -99,9 +105,17 @@ impl Draft {
             Outcome::Lost => reason.map(|reason| Action::Lost { reason, note, at }),
             Outcome::Abandoned => Some(Action::Abandon { reason, note, at }),
         };
-        // A lead won and then moved on to account care closed before it entered its stage.
+        // A lead won and then moved on (to implementation) closed before it entered its stage.
         events.extend(closing.map(|action| (at, action)));
-        events.sort_by_key(|(at, _)| *at);
+        // At the same time, a move into a stage after the win stage follows the win.
+        let after_win = |action: &Action| match action {
+            Action::Move { to, .. } => matches!(
+                (pipeline.stage_index(to), pipeline.win_stage_index()),
+                (Some(stage), Some(win)) if stage > win
+            ),
+            _ => false,
+        };
+        events.sort_by_key(|(at, action)| (*at, after_win(action)));
         let events = events
             .into_iter()
             .map(|(_, action)| (action, stamp.clone()))
@@ -215,7 +229,7 @@ impl<Tz: TimeZone> Drafter<'_, Tz> {
             by: self.me.to_owned(),
             now: self.parse.now,
         };
-        let history = draft.history(LeadId::random(), &stamp);
+        let history = draft.history(LeadId::random(), &stamp, self.parse.pipeline);
         LeadDoc::from_history(&history, self.parse.pipeline, ActorId::random())
             .map(drop)
             .map_err(|err| problem(err.to_string()))

@@ -316,7 +316,7 @@ pub fn import<Tz: TimeZone + Sync>(
                 next = steps.next_step()?;
                 match step.action {
                     Action::Create => {
-                        pending.push(draft.history(step.id, stamp));
+                        pending.push(draft.history(step.id, stamp, parse.pipeline));
                         if pending.len() < BUILD_BATCH {
                             return Ok(());
                         }
