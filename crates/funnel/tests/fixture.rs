@@ -226,8 +226,8 @@ fn a_win_from_negotiation_reaches_closing_under_pass_through_but_not_strict() {
 #[test]
 fn a_win_that_entered_the_win_stage_counts_as_one_recorded_before_win_stages() {
     // The same win, as a document made today records it (the win's entry into care is left
-    // out of the row's path, the projection marks it) and as one from before (no entry): the
-    // rows are equal, and so is every figure.
+    // out of the row's path) and as the previous release saved it (no entry): the stage paths
+    // are equal, and so is every figure.
     let lead = fieldsync_model::LeadDoc::create(
         &LeadId::from_bytes([1; 16]),
         &fieldsync_model::NewLead {
@@ -266,9 +266,13 @@ fn a_win_that_entered_the_win_stage_counts_as_one_recorded_before_win_stages() {
     }
     let now = LeadRow::from_lead(&doc.view());
     assert_eq!(now.stage, "care", "the win entered the win stage");
-    let mut legacy = now.clone();
-    legacy.stage = "negotiation".into();
-    legacy.stage_entered_ms = ms("03-20");
+    // The same lead saved by the release before win stages (created 03-02, moved to
+    // negotiation 03-20, won 03-25 for 100): it stayed in negotiation.
+    let saved = include_bytes!("data/won-before-win-stages.automerge");
+    let legacy = fieldsync_model::LeadDoc::load(saved, automerge::ActorId::random()).unwrap();
+    let legacy = LeadRow::from_lead(&legacy.view());
+    assert_eq!(legacy.stage, "negotiation");
+    assert_eq!(legacy.stage_path, now.stage_path);
     for counting in [Counting::PassThrough, Counting::Strict] {
         for window in [Window::Cohort, Window::Activity] {
             assert_eq!(
