@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use anyhow::Result;
+use chrono::{Offset, TimeZone};
 use fieldsync_model::{
     Action, ContactChannel, Due, Field, FollowUpDraft, Lead, Money, ValidationError, validate,
 };
@@ -40,8 +41,9 @@ fn parse_with<T>(field: &'static str, parsed: Result<T, String>) -> Result<T, Va
 /// `fieldsync log`.
 pub fn log(cx: &Context, args: &LogArgs, out: &mut impl Write) -> Result<()> {
     let store = cx.open_store()?;
+    let at = cx.event_time(args.at.at.as_deref())?;
     let draft = FollowUpDraft {
-        at: cx.event_time(args.at.at.as_deref())?,
+        at,
         channel: parse_with("channel", args.channel.parse::<ContactChannel>())?,
         summary: validate::required("summary", validate::free_text("summary", &args.summary)?)?,
         feedback: optional_text("feedback", args.feedback.as_deref())?,
@@ -51,19 +53,8 @@ pub fn log(cx: &Context, args: &LogArgs, out: &mut impl Write) -> Result<()> {
             .as_deref()
             .map(|due| parse_with("due", Due::parse(due, cx.now, &cx.zone)))
             .transpose()?,
+        zone: cx.zone.offset_from_utc_datetime(&at.naive_utc()).fix(),
     };
-    if let Some(due) = draft.due
-        && due.date_in(&cx.zone) < draft.at.with_timezone(&cx.zone).date_naive()
-    {
-        return Err(ValidationError::new(
-            "due",
-            "is before the follow-up itself: a next step is due after it",
-        )
-        .into());
-    }
-    if draft.due.is_some() && draft.next.is_none() {
-        return Err(ValidationError::new("due", "needs a next step: add --next TEXT").into());
-    }
     apply(
         cx,
         store,

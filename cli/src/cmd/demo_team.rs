@@ -195,6 +195,7 @@ fn visit(at: DateTime<Utc>, summary: String) -> Action {
         feedback: None,
         next: None,
         due: None,
+        zone: chrono::Offset::fix(&chrono::Utc),
     })
 }
 

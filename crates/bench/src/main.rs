@@ -49,6 +49,7 @@ fn lead(n: usize, now: DateTime<Utc>, followups: usize) -> LeadHistory {
                 due: Some(fieldsync_model::Due::Date(
                     (at + Days::days(2)).date_naive(),
                 )),
+                zone: chrono::Offset::fix(&chrono::Utc),
             };
             (Action::Log(draft), stamp(at))
         })

@@ -6,7 +6,7 @@
 //! action is applied, against the document.
 
 use automerge::ScalarValue;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::field::Field;
 use crate::id::LeadId;
@@ -47,8 +47,11 @@ pub struct FollowUpDraft {
     pub feedback: Option<String>,
     /// The next step.
     pub next: Option<String>,
-    /// When the next step is due.
+    /// When the next step is due; needs a next step, and may not precede the follow-up.
     pub due: Option<Due>,
+    /// The rep's UTC offset when it happened: a due date is a day in that zone, so "due today"
+    /// is checked against the follow-up's own day there.
+    pub zone: FixedOffset,
 }
 
 /// One change to an existing lead.

@@ -14,7 +14,7 @@ use automerge::{
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
-use crate::action::{Action, LeadHistory, NewLead, Stamp};
+use crate::action::{Action, FollowUpDraft, LeadHistory, NewLead, Stamp};
 use crate::field::Field;
 use crate::id::LeadId;
 use crate::pipeline::Pipeline;
@@ -352,6 +352,27 @@ fn reopen_move(lead: &Lead) -> Option<&str> {
         .flatten()
 }
 
+/// A next step's due date needs the next step, and may not fall before the follow-up's own day
+/// in the rep's zone.
+fn check_due(draft: &FollowUpDraft) -> Result<(), ValidationError> {
+    let Some(due) = draft.due else {
+        return Ok(());
+    };
+    if draft.next.is_none() {
+        return Err(ValidationError::new(
+            "due",
+            "needs a next step: add --next TEXT",
+        ));
+    }
+    if due.date_in(&draft.zone) < draft.at.with_timezone(&draft.zone).date_naive() {
+        return Err(ValidationError::new(
+            "due",
+            "is before the follow-up itself: a next step is due after it",
+        ));
+    }
+    Ok(())
+}
+
 fn require_open(lead: &Lead) -> Result<(), LeadError> {
     if lead.outcome.is_closed() {
         Err(LeadError::Closed(lead.outcome))
@@ -372,7 +393,10 @@ fn check(action: &Action, lead: &Lead, pipeline: &Pipeline) -> Result<(), LeadEr
     match action {
         Action::Edit(_) | Action::Delete => Ok(()),
         Action::Assign { at, .. } => not_before("a reassignment", *at, lead.created_at, created),
-        Action::Log(draft) => not_before("a follow-up", draft.at, lead.created_at, created),
+        Action::Log(draft) => {
+            check_due(draft)?;
+            not_before("a follow-up", draft.at, lead.created_at, created)
+        }
         Action::Move { to, at } => {
             // Actions carry stage keys; labels are resolved before an action is made.
             let target = pipeline

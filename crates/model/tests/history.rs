@@ -65,6 +65,7 @@ fn lead_with_history() -> LeadDoc {
             feedback: None,
             next: None,
             due: None,
+            zone: chrono::Offset::fix(&chrono::Utc),
         }),
     );
     apply(
@@ -200,6 +201,7 @@ fn a_handover_made_offline_merges_with_the_reps_own_offline_edits() {
             feedback: None,
             next: None,
             due: None,
+            zone: chrono::Offset::fix(&chrono::Utc),
         }),
     );
     apply(

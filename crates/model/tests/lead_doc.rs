@@ -425,6 +425,44 @@ fn setting_a_conflicted_field_resolves_it() {
 }
 
 #[test]
+fn a_due_date_needs_a_next_step_and_may_not_precede_the_follow_up_in_the_reps_zone() {
+    let mut doc = new_lead("2024-03-10T00:00:00Z");
+    let heads = doc.heads();
+    let now = "2024-03-20T09:00:00Z";
+    let shanghai = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    // 2024-03-19 17:00 UTC is already the 20th in Shanghai.
+    let draft = |next: Option<&str>, due: &str| FollowUpDraft {
+        at: at("2024-03-19T17:00:00Z"),
+        channel: ContactChannel::Phone,
+        summary: "电话".into(),
+        feedback: None,
+        next: next.map(Into::into),
+        due: Some(fieldsync_model::Due::Date(due.parse().unwrap())),
+        zone: shanghai,
+    };
+    let no_next = apply(&mut doc, Action::Log(draft(None, "2024-03-21")), now).unwrap_err();
+    assert!(
+        no_next.to_string().contains("needs a next step"),
+        "{no_next}"
+    );
+    let before = apply(
+        &mut doc,
+        Action::Log(draft(Some("报价"), "2024-03-19")),
+        now,
+    )
+    .unwrap_err();
+    assert!(before.to_string().starts_with("due: is before"), "{before}");
+    assert_eq!(doc.heads(), heads, "nothing written");
+    // Due the same local day is fine.
+    apply(
+        &mut doc,
+        Action::Log(draft(Some("报价"), "2024-03-20")),
+        now,
+    )
+    .unwrap();
+}
+
+#[test]
 fn save_load_and_incremental_round_trip() {
     let mut doc = new_lead("2024-03-10T00:00:00Z");
     let saved = doc.save();
@@ -437,6 +475,7 @@ fn save_load_and_incremental_round_trip() {
         feedback: Some("认可".into()),
         next: None,
         due: None,
+        zone: chrono::Offset::fix(&chrono::Utc),
     };
     apply(&mut doc, Action::Log(draft), now).unwrap();
     let increment = doc.save_after(&heads);

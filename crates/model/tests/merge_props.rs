@@ -55,6 +55,7 @@ fn run(
                 feedback: None,
                 next: None,
                 due: None,
+                zone: chrono::Offset::fix(&chrono::Utc),
             }),
             Op::Move(stage) => Action::Move {
                 to: pipeline.stages[*stage].key.clone(),

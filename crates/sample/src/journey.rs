@@ -173,6 +173,7 @@ impl<R: Rng> Journey<'_, R> {
                         (at + Duration::days(self.rng.random_range(2..8))).date_naive(),
                     )
                 }),
+                zone: chrono::Offset::fix(&chrono::Utc),
             };
             self.push(Action::Log(draft), at);
         }

@@ -84,7 +84,7 @@ proptest! {
                 }
                 Op::Log(n) => if let Some(id) = lead(n) {
                     let summary = format!("跟进 {step}");
-                    let draft = FollowUpDraft { at: now, channel: ContactChannel::Visit, summary: summary.clone(), feedback: None, next: None, due: None };
+                    let draft = FollowUpDraft { at: now, channel: ContactChannel::Visit, summary: summary.clone(), feedback: None, next: None, due: None, zone: chrono::Offset::fix(&chrono::Utc)  };
                     store.update_lead(&id, &[Action::Log(draft)], &stamp).unwrap();
                     model.get_mut(&id).unwrap().followups.push(summary);
                 },

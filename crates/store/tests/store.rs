@@ -67,6 +67,7 @@ fn log(summary: &str) -> Action {
         feedback: None,
         next: None,
         due: None,
+        zone: chrono::Offset::fix(&chrono::Utc),
     })
 }
 

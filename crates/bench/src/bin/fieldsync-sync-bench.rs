@@ -180,6 +180,7 @@ fn touch(store: &mut Store, ids: &[LeadId], who: &str) -> Result<()> {
             feedback: None,
             next: None,
             due: None,
+            zone: chrono::Offset::fix(&chrono::Utc),
         });
         store.update_lead(id, &[log], &stamp)?;
     }
