@@ -166,6 +166,47 @@ fn a_rep_handed_over_while_offline_and_removed_is_refused_and_the_handover_stand
         "{typo}"
     );
 
+    // Owners are checked against the roster: a typo is refused with the members and nothing
+    // written; a rep gives a lead only to themselves or the pool, a manager to anyone.
+    let before = manager.store_bytes();
+    let typo = manager.fails(&[
+        "lead",
+        "add",
+        "--company",
+        "宁波港务",
+        "--contact",
+        "李雷",
+        "--owner",
+        "lnia",
+    ]);
+    assert!(
+        typo.contains("owner: 'lnia' is not a member of the team: the team's members are"),
+        "{typo}"
+    );
+    assert_eq!(
+        manager.store_bytes(),
+        before,
+        "a refused lead writes nothing"
+    );
+    let mine = wang.add(&["--company", "温州鞋业", "--contact", "陈静"]);
+    let to_lina = wang.fails(&["lead", "edit", &mine, "--owner", "lina"]);
+    assert!(
+        to_lina.contains("a rep assigns leads only to themselves or the pool"),
+        "{to_lina}"
+    );
+    wang.ok(&["lead", "edit", &mine, "--unassign"]);
+    wang.ok(&["lead", "edit", &mine, "--owner", "wang"]);
+    manager.ok(&[
+        "lead",
+        "add",
+        "--company",
+        "苏州丝绸",
+        "--contact",
+        "周强",
+        "--owner",
+        "wang",
+    ]);
+
     // Offline on both sides: lina logs one more visit and edits a phone; the manager hands her
     // customers to zhangmin and the relay's admin removes her.
     lina.ok(&[

@@ -20,7 +20,6 @@ mod lead_show;
 mod maintenance;
 mod pipeline;
 mod report;
-mod roles;
 mod scope;
 mod sync;
 

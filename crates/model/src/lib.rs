@@ -12,6 +12,7 @@
 //! - [`row`]: [`LeadRow`], the compact projection the store keeps for lists and analytics.
 //! - [`heads`]: a document's heads as bytes, as stores and the sync protocol keep them.
 //! - [`team`]: [`TeamDoc`], the team's pipeline and members, synced like a lead.
+//! - [`roles`]: who may do what, from the team's roster ([`Roster`]).
 //! - [`history`]: who changed what and when, from Automerge's change metadata; the lead as of a date.
 //!
 //! ```
@@ -43,6 +44,7 @@ pub mod history;
 pub mod id;
 pub mod money;
 pub mod pipeline;
+pub mod roles;
 pub mod row;
 pub mod schema;
 pub mod team;
@@ -58,6 +60,7 @@ pub use field::{Field, ParseContext};
 pub use id::LeadId;
 pub use money::Money;
 pub use pipeline::Pipeline;
+pub use roles::{RoleError, Roster};
 pub use row::LeadRow;
 /// The text type of [`LeadRow`], re-exported so every crate names the same one.
 pub use smol_str::SmolStr;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use fieldsync_model::{LeadError, LeadId, TeamError};
+use fieldsync_model::{LeadError, LeadId, RoleError, TeamError, ValidationError};
 use thiserror::Error;
 
 /// Why a store could not be made or opened.
@@ -94,6 +94,9 @@ pub enum StoreError {
     /// The action was refused by the lead's rules or validation.
     #[error(transparent)]
     Lead(#[from] LeadError),
+    /// The team's roster refuses it: not a manager, not a member, a rep assigning to another.
+    #[error(transparent)]
+    Role(#[from] RoleError),
     /// The team document refused the change (boxed: it is rare and large).
     #[error(transparent)]
     Team(Box<TeamError>),
@@ -109,6 +112,12 @@ pub enum StoreError {
     /// Stored bytes could not be decoded.
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+}
+
+impl From<ValidationError> for StoreError {
+    fn from(err: ValidationError) -> Self {
+        StoreError::Lead(err.into())
+    }
 }
 
 impl From<TeamError> for StoreError {

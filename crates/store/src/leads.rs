@@ -683,25 +683,36 @@ impl<'txn> LeadTables<'txn> {
 }
 
 impl Store {
-    /// Creates one lead; validation failures write nothing.
+    /// Creates one lead; validation failures, and an owner the roster refuses (see
+    /// [`fieldsync_model::Roster::check_owner`]), write nothing.
     pub fn create_lead(&mut self, history: LeadHistory) -> Result<LeadId, StoreError> {
+        self.check_owner(history.new.owner.as_deref())?;
         let new = PreparedLead::build(&history, &self.meta.pipeline, &self.meta.actor)?;
         self.write(|txn| LeadTables::open(txn)?.insert_new(&new, Origin::Local))?;
         Ok(history.id)
     }
 
-    /// Creates many leads in one transaction: all of them, or none if one fails.
+    /// Creates many leads in one transaction: all of them, or none if one fails (an owner the
+    /// roster refuses among them).
     /// `progress` is called with the number handed to the builders so far.
     pub fn create_leads(
         &mut self,
         histories: impl IntoIterator<Item = LeadHistory>,
         mut progress: impl FnMut(usize),
     ) -> Result<usize, StoreError> {
+        let (members, me) = (self.members()?, self.me().to_owned());
+        let roster = fieldsync_model::Roster {
+            members: &members,
+            me: &me,
+        };
         self.write_batch(|batch| {
             let mut count = 0;
             let mut histories = histories.into_iter().peekable();
             while histories.peek().is_some() {
                 let pending: Vec<LeadHistory> = histories.by_ref().take(BUILD_BATCH).collect();
+                for history in &pending {
+                    roster.check_owner("owner", history.new.owner.as_deref())?;
+                }
                 count += pending.len();
                 batch.create_all(pending)?;
                 progress(count);
@@ -728,6 +739,19 @@ impl Store {
             })
     }
 
+    /// Refuses an assignment the roster does not allow, before anything is written.
+    fn check_assignments<'a>(
+        &self,
+        actions: impl IntoIterator<Item = &'a Action>,
+    ) -> Result<(), StoreError> {
+        for action in actions {
+            if let Action::Assign { owner, .. } = action {
+                self.check_owner(owner.as_deref())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Applies `actions` to a lead as one change. A refused action writes nothing.
     pub fn update_lead(
         &mut self,
@@ -735,6 +759,7 @@ impl Store {
         actions: &[Action],
         stamp: &Stamp,
     ) -> Result<Updated, StoreError> {
+        self.check_assignments(actions)?;
         let mut preview = self.load(id)?;
         if !preview.apply(actions, &self.meta.pipeline, stamp)? {
             return Ok(Updated {
@@ -753,6 +778,7 @@ impl Store {
         updates: &[(LeadId, Vec<Action>)],
         stamp: &Stamp,
     ) -> Result<usize, StoreError> {
+        self.check_assignments(updates.iter().flat_map(|(_, actions)| actions))?;
         self.write_batch(|batch| batch.update_all(updates, stamp))
     }
 

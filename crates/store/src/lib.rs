@@ -25,6 +25,7 @@
 
 mod error;
 mod handle;
+pub mod handover;
 pub mod leads;
 pub mod maintenance;
 mod staged;
@@ -44,6 +45,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use error::{LookupError, OpenError, StoreError};
+pub use handover::HandoverPlan;
 pub use leads::{BUILD_BATCH, LeadBatch, Updated};
 pub use maintenance::StoreStats;
 pub use sync::{Merged, Outgoing, Remote};

@@ -6,7 +6,7 @@
 //! document's, or the template the store was made with while the team has never edited it.
 
 use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
-use fieldsync_model::{Member, Pipeline, Stamp, TEAM_DOC_ID, TeamDoc, TeamError, heads};
+use fieldsync_model::{Member, Pipeline, Roster, Stamp, TEAM_DOC_ID, TeamDoc, TeamError, heads};
 use redb::{ReadableTable, WriteTransaction};
 
 use crate::error::StoreError;
@@ -159,11 +159,32 @@ impl Store {
         Ok(self.team()?.map(|team| team.members()).unwrap_or_default())
     }
 
+    /// The roster of `members` (from [`Store::members`]) as this device's member sees it.
+    pub fn roster<'a>(&'a self, members: &'a [Member]) -> Roster<'a> {
+        Roster {
+            members,
+            me: self.me(),
+        }
+    }
+
+    /// Checks a lead's new owner against the roster (see [`Roster::check_owner`]).
+    pub(crate) fn check_owner(&self, owner: Option<&str>) -> Result<(), StoreError> {
+        if owner.is_some() {
+            let members = self.members()?;
+            self.roster(&members).check_owner("owner", owner)?;
+        }
+        Ok(())
+    }
+
     /// Makes the team's pipeline `wanted`, recording only what differs in the team document,
-    /// which is then pushed with the next sync. Returns whether anything changed.
+    /// which is then pushed with the next sync. Returns whether anything changed. Only a
+    /// manager may (or a device that has no roster yet).
     pub fn set_pipeline(&mut self, wanted: &Pipeline, stamp: &Stamp) -> Result<bool, StoreError> {
         // Checked before the file is opened for writing, which rewrites its header even when
         // nothing is committed: a refused edit leaves the store's bytes as they were.
+        let members = self.members()?;
+        self.roster(&members)
+            .require_manager("change the pipeline")?;
         wanted.check().map_err(TeamError::from)?;
         let actor = self.meta.actor.clone();
         let (changed, pipeline) = self.write(|txn| {
