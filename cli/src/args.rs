@@ -88,7 +88,7 @@ pub enum PipelineCommand {
     /// Change one thing: add, rename, move, set or remove a stage; add or remove a loss reason
     /// or a source channel.
     #[command(subcommand)]
-    Edit(PipelineEdit),
+    Edit(PipelineEditArgs),
     /// Make the pipeline what a TOML file says (`pipeline show --format toml` writes one).
     Load(PipelineLoadArgs),
 }
@@ -166,7 +166,7 @@ impl SalesStage {
 
 /// `fieldsync pipeline edit ...`.
 #[derive(Debug, Subcommand)]
-pub enum PipelineEdit {
+pub enum PipelineEditArgs {
     /// Add a stage (at the end, or where --after/--before says).
     Add {
         /// The new stage's key, typed in commands (`trial`).

@@ -4,7 +4,8 @@
 use std::io::Write;
 
 use anyhow::Result;
-use fieldsync_model::{Action, Field, Lead, ValidationError};
+use fieldsync_model::resolve::resolution;
+use fieldsync_model::{Field, Lead};
 use serde::Serialize;
 
 use crate::args::{ConflictsArgs, ResolveArgs};
@@ -74,53 +75,17 @@ pub fn resolve(cx: &Context, args: &ResolveArgs, out: &mut impl Write) -> Result
     let mut store = cx.open_store()?;
     let id = cx.resolve(&store, &args.id)?;
     let lead = store.load(&id)?.view();
-    let field_name = args.field.trim().trim_start_matches("--");
-    let field = Field::from_name(field_name);
-    let key: &str = match field {
-        Some(field) => field.key(),
-        None => field_name,
-    };
-    if !lead.conflicts.iter().any(|conflict| conflict.field == key) {
-        return Err(ValidationError::new(
-            "field",
-            format!(
-                "'{}' of lead {} is not in conflict (see `fieldsync conflicts`); change it with `fieldsync lead edit`",
-                args.field,
-                id.short()
-            ),
-        )
-        .into());
-    }
-    let action = match (field, key) {
-        (Some(field), _) => {
-            let value = field.parse(&args.value, &cx.parse_context(store.pipeline()))?;
-            Action::Edit(vec![(field, value)])
-        }
-        (None, "owner") => Action::Assign {
-            owner: Some(fieldsync_model::validate::required(
-                "value",
-                fieldsync_model::validate::line("value", &args.value)?,
-            )?),
-            at: cx.now,
-        },
-        (None, "stage") => Action::Move {
-            to: store.pipeline().resolve_stage(&args.value)?.key.clone(),
-            at: cx.now,
-        },
-        (None, other) => {
-            return Err(ValidationError::new(
-                "field",
-                format!(
-                    "'{other}' is settled by closing or reopening the lead: use `fieldsync won`, `lost` or `reopen`"
-                ),
-            )
-            .into());
-        }
-    };
+    let action = resolution(
+        &lead,
+        &args.field,
+        &args.value,
+        &cx.parse_context(store.pipeline()),
+    )?;
     store.update_lead(&id, &[action], &cx.stamp(&store))?;
     writeln!(
         out,
-        "resolved {key} of {} ({}): {}",
+        "resolved {} of {} ({}): {}",
+        args.field.trim().trim_start_matches("--"),
         id.short(),
         lead.text(Field::Company),
         args.value.trim()

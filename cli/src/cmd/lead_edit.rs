@@ -26,13 +26,6 @@ pub fn run(cx: &Context, args: &EditArgs, out: &mut impl Write) -> Result<()> {
                 ),
             )
         })?;
-        if field.is_required() {
-            return Err(ValidationError::new(
-                "clear",
-                format!("{} is required and cannot be cleared", field.flag()),
-            )
-            .into());
-        }
         changes.push((field, None));
     }
     let mut actions = Vec::new();

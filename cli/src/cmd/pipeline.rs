@@ -11,14 +11,17 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, anyhow};
+use fieldsync_model::Pipeline;
 use fieldsync_model::pipeline::{Label, LossReason, SourceChannel, Stage};
-use fieldsync_model::{Pipeline, ValidationError, templates};
+use fieldsync_model::pipeline_edit::{
+    PipelineEdit, Place, StageSettings, parse_ideal_rate, percent,
+};
 use fieldsync_store::Store;
 use serde::{Deserialize, Serialize};
 
 use crate::args::{
-    JsonArg, PipelineEdit, PipelineFormat, PipelineLoadArgs, PipelineShowArgs, PlaceArgs,
+    JsonArg, PipelineEditArgs, PipelineFormat, PipelineLoadArgs, PipelineShowArgs, PlaceArgs,
     StageNumbers,
 };
 use crate::context::Context;
@@ -39,236 +42,90 @@ struct PipelineFile {
     sources: Option<Vec<SourceChannel>>,
 }
 
-/// `60%`, `0.6` or `none`.
-fn ideal_rate(text: &str) -> Result<Option<f64>, ValidationError> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("none") {
-        return Ok(None);
-    }
-    let problem = || {
-        ValidationError::new(
-            "ideal-rate",
-            format!("'{text}' is not a rate: write 60% or 0.6 (or none)"),
-        )
-    };
-    let rate = match text.strip_suffix('%') {
-        Some(percent) => percent.trim().parse::<f64>().map_err(|_| problem())? / 100.0,
-        None => text.parse::<f64>().map_err(|_| problem())?,
-    };
-    if !(0.0..=1.0).contains(&rate) {
-        return Err(problem());
-    }
-    Ok(Some(rate))
-}
-
-fn set_numbers(stage: &mut Stage, numbers: &StageNumbers) -> Result<()> {
-    if let Some(probability) = numbers.probability {
-        stage.probability = probability;
-    }
-    if let Some(days) = numbers.stale_days {
-        stage.stale_days = days;
-    }
-    if let Some(rate) = &numbers.ideal_rate {
-        stage.ideal_rate = ideal_rate(rate)?;
-    }
-    if let Some(sales) = numbers.sales {
-        stage.sales = sales.setting();
-    }
-    Ok(())
-}
-
-/// The index a stage goes to once taken out of `pipeline`: after or before another, or last.
-fn place(pipeline: &Pipeline, place: &PlaceArgs) -> Result<usize> {
-    Ok(match (&place.after, &place.before) {
-        (Some(after), _) => {
-            let key = &pipeline.resolve_stage(after)?.key;
-            pipeline
-                .stage_index(key)
-                .map_or(pipeline.stages.len(), |i| i + 1)
-        }
-        (None, Some(before)) => {
-            let key = &pipeline.resolve_stage(before)?.key;
-            pipeline.stage_index(key).unwrap_or(0)
-        }
-        (None, None) => pipeline.stages.len(),
+/// What `--probability`, `--stale-days`, `--ideal-rate` and `--sales` ask to set.
+fn settings(numbers: &StageNumbers) -> Result<StageSettings> {
+    Ok(StageSettings {
+        probability: numbers.probability,
+        stale_days: numbers.stale_days,
+        ideal_rate: numbers
+            .ideal_rate
+            .as_deref()
+            .map(parse_ideal_rate)
+            .transpose()?,
+        sales: numbers.sales.map(|sales| sales.setting()),
     })
 }
 
-/// The pipeline after one edit, and a line saying what it did.
-fn edited(current: &Pipeline, edit: &PipelineEdit) -> Result<(Pipeline, String)> {
-    let mut pipeline = current.clone();
-    let said = match edit {
-        PipelineEdit::Add {
+fn place(at: &PlaceArgs) -> Place {
+    match (&at.after, &at.before) {
+        (Some(after), _) => Place::After(after.clone()),
+        (None, Some(before)) => Place::Before(before.clone()),
+        (None, None) => Place::End,
+    }
+}
+
+fn label(en: &str, zh: &str) -> Label {
+    Label {
+        en: en.to_owned(),
+        zh: zh.to_owned(),
+    }
+}
+
+/// The edit as the model names it.
+fn edit_of(edit: &PipelineEditArgs) -> Result<PipelineEdit> {
+    Ok(match edit {
+        PipelineEditArgs::Add {
             key,
             en,
             zh,
             place: at,
             numbers,
-        } => {
-            ensure_new("stage", key, current.resolve_stage(key).map(|s| &s.label))?;
-            let mut stage = Stage {
-                key: key.trim().to_owned(),
-                label: label(en, zh),
-                probability: 0,
-                stale_days: templates::DEFAULT_STALE_DAYS,
-                ideal_rate: None,
-                sales: None,
-            };
-            set_numbers(&mut stage, numbers)?;
-            let index = place(&pipeline, at)?;
-            let said = format!("added stage {}", stage.label.both());
-            pipeline.stages.insert(index, stage);
-            said
-        }
-        PipelineEdit::Rename { stage, en, zh } => {
-            if en.is_none() && zh.is_none() {
-                bail!("give the new label with --en LABEL and/or --zh LABEL");
-            }
-            let index = stage_index(&pipeline, stage)?;
-            let stage = &mut pipeline.stages[index];
-            let before = stage.label.both();
-            if let Some(en) = en {
-                stage.label.en = en.trim().to_owned();
-            }
-            if let Some(zh) = zh {
-                stage.label.zh = zh.trim().to_owned();
-            }
-            format!(
-                "renamed {before} to {} (key {})",
-                stage.label.both(),
-                stage.key
-            )
-        }
-        PipelineEdit::Move { stage, place: at } => {
-            if at.after.is_none() && at.before.is_none() {
-                bail!("say where it goes with --after STAGE or --before STAGE");
-            }
-            let index = stage_index(&pipeline, stage)?;
-            let moving = pipeline.stages.remove(index);
-            let to = place(&pipeline, at).map_err(|err| {
-                anyhow!("{err} (the stage being moved cannot be its own reference point)")
-            })?;
-            let said = format!("moved {} to position {}", moving.label.both(), to + 1);
-            pipeline.stages.insert(to, moving);
-            said
-        }
-        PipelineEdit::Set { stage, numbers } => {
-            if numbers.probability.is_none()
-                && numbers.stale_days.is_none()
-                && numbers.ideal_rate.is_none()
-                && numbers.sales.is_none()
-            {
-                bail!(
-                    "say what to set: --probability PERCENT, --stale-days DAYS, --ideal-rate RATE or --sales yes|no|auto"
-                );
-            }
-            let index = stage_index(&pipeline, stage)?;
-            set_numbers(&mut pipeline.stages[index], numbers)?;
-            let sales = pipeline.is_sales(index);
-            let stage = &pipeline.stages[index];
-            format!(
-                "{}: probability {}%, stale after {} days, ideal rate {}, {}",
-                stage.label.both(),
-                stage.probability,
-                stage.stale_days,
-                percent(stage.ideal_rate),
-                if sales {
-                    "a sales stage"
-                } else {
-                    "not a sales stage"
-                }
-            )
-        }
-        PipelineEdit::Remove { stage } => {
-            let index = stage_index(&pipeline, stage)?;
-            if pipeline.stages.len() == 1 {
-                bail!("stage '{stage}' is the last one: a pipeline needs at least one stage");
-            }
-            if pipeline.win_stage_index() == Some(index) {
-                bail!(
-                    "stage '{stage}' is where a win leads: name another first with `fieldsync pipeline edit win-stage STAGE` (or none)"
-                );
-            }
-            let removed = pipeline.stages.remove(index);
-            format!("removed stage {}", removed.label.both())
-        }
-        PipelineEdit::AddReason {
+        } => PipelineEdit::AddStage {
+            key: key.clone(),
+            label: label(en, zh),
+            place: place(at),
+            settings: settings(numbers)?,
+        },
+        PipelineEditArgs::Rename { stage, en, zh } => PipelineEdit::Rename {
+            stage: stage.clone(),
+            en: en.clone(),
+            zh: zh.clone(),
+        },
+        PipelineEditArgs::Move { stage, place: at } => PipelineEdit::MoveStage {
+            stage: stage.clone(),
+            place: place(at),
+        },
+        PipelineEditArgs::Set { stage, numbers } => PipelineEdit::Set {
+            stage: stage.clone(),
+            settings: settings(numbers)?,
+        },
+        PipelineEditArgs::Remove { stage } => PipelineEdit::RemoveStage {
+            stage: stage.clone(),
+        },
+        PipelineEditArgs::AddReason {
             key,
             en,
             zh,
             needs_note,
-        } => {
-            ensure_new(
-                "loss reason",
-                key,
-                current.resolve_loss_reason(key).map(|r| &r.label),
-            )?;
-            let reason = LossReason {
-                key: key.trim().to_owned(),
-                label: label(en, zh),
-                needs_note: *needs_note,
-            };
-            let said = format!("added loss reason {}", reason.label.both());
-            pipeline.loss_reasons.push(reason);
-            said
-        }
-        PipelineEdit::RemoveReason { reason } => {
-            let key = current.resolve_loss_reason(reason)?.key.clone();
-            pipeline.loss_reasons.retain(|r| r.key != key);
-            format!("removed loss reason {}", current.loss_reason_label(&key))
-        }
-        PipelineEdit::AddSource { key, en, zh } => {
-            ensure_new("source", key, current.resolve_source(key).map(|c| &c.label))?;
-            let source = SourceChannel {
-                key: key.trim().to_owned(),
-                label: label(en, zh),
-            };
-            let said = format!("added source {}", source.label.both());
-            pipeline.sources.push(source);
-            said
-        }
-        PipelineEdit::RemoveSource { source } => {
-            let key = current.resolve_source(source)?.key.clone();
-            pipeline.sources.retain(|c| c.key != key);
-            format!("removed source {}", current.source_label(&key))
-        }
-        PipelineEdit::WinStage { stage } => {
-            if stage.trim().eq_ignore_ascii_case("none") {
-                pipeline.win_stage = None;
-                "no win stage: a win leaves a lead in its stage".to_owned()
-            } else {
-                let win = current.resolve_stage(stage)?;
-                pipeline.win_stage = Some(win.key.clone());
-                format!("a win now enters {}", win.label.both())
-            }
-        }
-    };
-    Ok((pipeline, said))
-}
-
-/// Refuses a new `kind` whose key already names one, by its key or one of its labels (`found`
-/// is what resolving the key gave).
-fn ensure_new<E>(kind: &str, key: &str, found: Result<&Label, E>) -> Result<()> {
-    match found {
-        Ok(existing) => bail!(
-            "{kind} '{key}' already exists ({}): pick another key",
-            existing.both()
-        ),
-        Err(_) => Ok(()),
-    }
-}
-
-/// A label as typed, trimmed.
-fn label(en: &str, zh: &str) -> Label {
-    Label {
-        en: en.trim().to_owned(),
-        zh: zh.trim().to_owned(),
-    }
-}
-
-fn stage_index(pipeline: &Pipeline, text: &str) -> Result<usize> {
-    let key = &pipeline.resolve_stage(text)?.key;
-    Ok(pipeline.stage_index(key).unwrap_or_default())
+        } => PipelineEdit::AddReason {
+            key: key.clone(),
+            label: label(en, zh),
+            needs_note: *needs_note,
+        },
+        PipelineEditArgs::RemoveReason { reason } => PipelineEdit::RemoveReason {
+            reason: reason.clone(),
+        },
+        PipelineEditArgs::AddSource { key, en, zh } => PipelineEdit::AddSource {
+            key: key.clone(),
+            label: label(en, zh),
+        },
+        PipelineEditArgs::RemoveSource { source } => PipelineEdit::RemoveSource {
+            source: source.clone(),
+        },
+        PipelineEditArgs::WinStage { stage } => PipelineEdit::WinStage {
+            stage: Some(stage.clone()).filter(|stage| !stage.trim().eq_ignore_ascii_case("none")),
+        },
+    })
 }
 
 /// Writes `wanted` (a manager's change), says what happened and lists leads left in removed
@@ -316,9 +173,9 @@ fn report_stranded(store: &Store, out: &mut impl Write) -> Result<()> {
 }
 
 /// `fieldsync pipeline edit ...`.
-pub fn edit(cx: &Context, edit: &PipelineEdit, out: &mut impl Write) -> Result<()> {
+pub fn edit(cx: &Context, edit: &PipelineEditArgs, out: &mut impl Write) -> Result<()> {
     let mut store = cx.open_store()?;
-    let (wanted, said) = edited(store.pipeline(), edit)?;
+    let (wanted, said) = store.pipeline().edited(&edit_of(edit)?)?;
     commit(cx, &mut store, &wanted, &said, out)
 }
 
@@ -433,10 +290,6 @@ fn differences(current: &Pipeline, wanted: &Pipeline) -> Vec<String> {
         ));
     }
     lines
-}
-
-fn percent(rate: Option<f64>) -> String {
-    rate.map_or_else(|| "-".to_owned(), |rate| format!("{:.0}%", rate * 100.0))
 }
 
 /// The pipeline as JSON: stages in order, loss reasons, sources, and leads in removed stages.

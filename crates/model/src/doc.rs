@@ -391,7 +391,18 @@ fn check(action: &Action, lead: &Lead, pipeline: &Pipeline) -> Result<(), LeadEr
     }
     let created = "the lead was created";
     match action {
-        Action::Edit(_) | Action::Delete => Ok(()),
+        Action::Edit(changes) => match changes
+            .iter()
+            .find(|(field, value)| value.is_none() && field.is_required())
+        {
+            Some((field, _)) => Err(ValidationError::new(
+                "clear",
+                format!("{} is required and cannot be cleared", field.flag()),
+            )
+            .into()),
+            None => Ok(()),
+        },
+        Action::Delete => Ok(()),
         Action::Assign { at, .. } => not_before("a reassignment", *at, lead.created_at, created),
         Action::Log(draft) => {
             check_due(draft)?;

@@ -5,6 +5,7 @@
 //!
 //! - [`field`], [`validate`], [`when`], [`money`], [`vocab`]: turning typed text into checked values.
 //! - [`pipeline`], [`templates`]: a team's stages, loss reasons and source channels.
+//! - [`pipeline_edit`]: one change to a pipeline, as a manager asks for it.
 //! - [`action`]: what a person does ([`NewLead`], [`Action`]), already parsed.
 //! - [`doc`]: [`LeadDoc`], the Automerge document of one lead, which checks and applies actions.
 //! - [`schema`]: the document's keys and layout.
@@ -12,6 +13,7 @@
 //! - [`row`]: [`LeadRow`], the compact projection the store keeps for lists and analytics.
 //! - [`heads`]: a document's heads as bytes, as stores and the sync protocol keep them.
 //! - [`team`]: [`TeamDoc`], the team's pipeline and members, synced like a lead.
+//! - [`resolve`]: the action that settles a conflict with the value a person chose.
 //! - [`roles`]: who may do what, from the team's roster ([`Roster`]).
 //! - [`history`]: who changed what and when, from Automerge's change metadata; the lead as of a date.
 //!
@@ -44,6 +46,8 @@ pub mod history;
 pub mod id;
 pub mod money;
 pub mod pipeline;
+pub mod pipeline_edit;
+pub mod resolve;
 pub mod roles;
 pub mod row;
 pub mod schema;
