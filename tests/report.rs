@@ -19,7 +19,8 @@ fn report(device: &util::Device, format: &str) -> String {
 // The march team (tests/util.rs): A won (100) after acquisition, discovery, solution and
 // negotiation; B skipped discovery and was lost in solution for price; C is still in
 // acquisition. All three are referrals created in March. Pass-through counting: reached
-// 3, 2, 2, 1, 0, 0. The b2b template's ideal rate is 60% at every step.
+// 3, 2, 2, 1, 1, 1 (A's win passed closing into account care). The b2b template's ideal rate
+// is 60% at every step.
 
 #[test]
 fn markdown_has_the_lead_tracking_and_market_reports_and_the_action_list() {
@@ -214,4 +215,34 @@ fn markdown_shortens_long_lists_and_csv_keeps_every_row() {
         .filter(|l| l.starts_with("profile-industry,"))
         .count();
     assert_eq!(rows, 1 + 7, "the heading and all seven industries:\n{csv}");
+}
+
+#[test]
+fn every_group_table_counts_what_the_top_of_the_report_counts_and_says_so() {
+    let device = march_team();
+    for window in ["--cohort", "--activity"] {
+        let mut args = MARCH.to_vec();
+        args.extend([window, "--format", "json"]);
+        let report: Value = serde_json::from_str(&device.ok(&args)).unwrap();
+        let won = report["tracking"]["outcomes"]["won"].as_u64().unwrap();
+        for table in ["channels", "owners"] {
+            let groups: u64 = report["market"][table]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["won"].as_u64().unwrap())
+                .sum();
+            assert_eq!(groups, won, "{window} {table}");
+        }
+        let mut md_args = MARCH.to_vec();
+        md_args.extend([window, "--format", "md"]);
+        let md = device.ok(&md_args);
+        let said = match window {
+            "--cohort" => {
+                "Channels compared (leads created in the period; won: of those, won by today"
+            }
+            _ => "Channels compared (leads: deals decided (won or lost) in the period",
+        };
+        assert!(md.contains(said), "{said} in {md}");
+    }
 }

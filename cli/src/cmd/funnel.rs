@@ -3,8 +3,9 @@
 use std::io::Write;
 
 use anyhow::Result;
+use fieldsync_funnel::Window;
 use fieldsync_funnel::durations::Durations;
-use fieldsync_funnel::groups::{GroupBy, GroupFigures, effectiveness};
+use fieldsync_funnel::groups::{GroupBy, GroupFigures, counted, effectiveness};
 use fieldsync_funnel::outcomes::Outcomes;
 use fieldsync_funnel::pipeline_value::{OpenPipeline, open_pipeline};
 use fieldsync_funnel::stages::Funnel;
@@ -30,6 +31,9 @@ pub struct Report {
     open_pipeline: OpenPipeline,
     #[serde(skip_serializing_if = "Option::is_none")]
     groups: Option<Vec<GroupFigures>>,
+    /// What the groups count (they follow the window).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups_counted: Option<&'static str>,
 }
 
 /// Prints the funnel.
@@ -54,13 +58,14 @@ pub fn report(rows: &[LeadRow], pipeline: &Pipeline, scope: Scope, by: Option<Gr
         || {
             rayon::join(
                 || open_pipeline(rows, pipeline),
-                || by.map(|by| effectiveness(rows, &scope.period, by)),
+                || by.map(|by| effectiveness(rows, &scope.period, scope.window, by)),
             )
         },
     );
     Report {
         tracking,
         open_pipeline,
+        groups_counted: groups.as_ref().map(|_| counted(scope.window)),
         groups,
     }
 }
@@ -77,7 +82,7 @@ pub fn print(
     print_outcomes(&report.tracking.outcomes, pipeline, out)?;
     print_open_pipeline(&report.open_pipeline, out)?;
     if let (Some(groups), Some(by)) = (&report.groups, by) {
-        print_groups(groups, by, pipeline, out)?;
+        print_groups(groups, (by, report.tracking.funnel.window), pipeline, out)?;
     }
     Ok(())
 }
@@ -222,19 +227,19 @@ fn print_outcomes(outcomes: &Outcomes, pipeline: &Pipeline, out: &mut impl Write
 
 fn print_groups(
     groups: &[GroupFigures],
-    by: GroupBy,
+    by: (GroupBy, Window),
     pipeline: &Pipeline,
     out: &mut impl Write,
 ) -> Result<()> {
-    writeln!(out)?;
     let figures = group_table(
         String::new(),
-        String::new(),
+        format!("by {}", by.0.name()),
         pipeline,
         by,
         groups,
         usize::MAX,
     );
+    writeln!(out, "\n{}", figures.caption)?;
     let mut table = Table::new(&figures.headers);
     for row in figures.rows {
         table.add_row(row);

@@ -1,13 +1,19 @@
 //! Channel effectiveness and the winning-customer profile: per source channel, owner,
-//! industry, size, contact role or budget band, the leads created in the period, how many were
-//! won, what share of all wins that is, and the average won deal.
+//! industry, size, contact role or budget band, the leads counted, how many were won, what
+//! share of all wins that is, and the average won deal.
+//!
+//! The groups follow the report's window, so their wins add up to the report's: a cohort counts
+//! the leads created in the period and those of them won by now; activity counts the deals
+//! decided (won or lost) in the period and those won, whenever the lead was created, so its
+//! conversion is the group's win rate. [`counted`] says which, for every table's caption.
 
 use fieldsync_model::{LeadRow, Money, Outcome, Pipeline};
 use serde::Serialize;
 
-use crate::outcomes::mean_and_median;
+use crate::outcomes::{mean_and_median, outcome_counts};
 use crate::period::Period;
 use crate::rate::Rate;
+use crate::reach::Window;
 
 /// What the leads are grouped by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -71,13 +77,13 @@ impl GroupBy {
 pub struct GroupFigures {
     /// Source key, owner name or field value; "" for leads with none (or in the pool).
     pub group: String,
-    /// Leads created in the period.
+    /// Leads counted: created in the period (cohort), or decided, won or lost, in it (activity).
     pub leads: u64,
-    /// Of those, won by now.
+    /// Of those, won (by now for a cohort, in the period for activity).
     pub won: u64,
     /// Won ÷ leads.
     pub conversion: Rate,
-    /// This group's wins ÷ all wins among the period's leads.
+    /// This group's wins ÷ all wins counted.
     pub share_of_won: Rate,
     /// Mean won deal amount.
     pub average_deal: Option<Money>,
@@ -95,15 +101,48 @@ pub fn group_of(row: &LeadRow, by: GroupBy) -> &str {
     }
 }
 
-/// Per group, for the leads created in `period` (not deleted), most leads first (ties by key).
+/// What the group figures of `window` count, for captions and JSON.
+pub fn counted(window: Window) -> &'static str {
+    match window {
+        Window::Cohort => {
+            "leads created in the period; won: of those, won by today; conversion: won ÷ leads"
+        }
+        Window::Activity => {
+            "leads: deals decided (won or lost) in the period; won: of those, won; conversion: the win rate"
+        }
+    }
+}
+
+/// The heading of the leads column under `window`.
+pub fn leads_heading(window: Window) -> &'static str {
+    match window {
+        Window::Cohort => "new leads",
+        Window::Activity => "decided",
+    }
+}
+
+/// Whether `row` counts in the groups of `period` under `window` (see the module's doc).
+fn counts(row: &LeadRow, period: &Period, window: Window) -> bool {
+    match window {
+        Window::Cohort => outcome_counts(row, period, window),
+        Window::Activity => {
+            matches!(row.outcome, Outcome::Won | Outcome::Lost)
+                && outcome_counts(row, period, window)
+        }
+    }
+}
+
+/// Per group, for the leads `window` counts in `period` (never deleted ones), most leads first
+/// (ties by key).
 pub fn effectiveness<'a>(
     rows: impl IntoIterator<Item = &'a LeadRow>,
     period: &Period,
+    window: Window,
     by: GroupBy,
 ) -> Vec<GroupFigures> {
     let mut groups: Vec<(&str, u64, Vec<i64>)> = Vec::new();
     for row in rows {
-        if row.deleted || !period.contains_ms(row.created_ms) {
+        if !counts(row, period, window) {
             continue;
         }
         let key = group_of(row, by);
@@ -143,11 +182,12 @@ pub fn effectiveness<'a>(
 pub fn winning_profile<'a>(
     rows: impl IntoIterator<Item = &'a LeadRow> + Clone,
     period: &Period,
+    window: Window,
 ) -> Vec<(GroupBy, Vec<GroupFigures>)> {
     GroupBy::PROFILE
         .into_iter()
         .map(|by| {
-            let mut groups = effectiveness(rows.clone(), period, by);
+            let mut groups = effectiveness(rows.clone(), period, window, by);
             groups.sort_by(|a, b| {
                 (b.won, b.leads)
                     .cmp(&(a.won, a.leads))

@@ -434,7 +434,7 @@ fn outcomes_by_cohort_and_by_activity() {
 fn channel_effectiveness() {
     let rows = fixture();
     // Created in March: referral A (won 100), G (won 50); website B, C; trade-show F.
-    let by_source = effectiveness(&rows, &march(), GroupBy::Source);
+    let by_source = effectiveness(&rows, &march(), Window::Cohort, GroupBy::Source);
     let table: Vec<(String, u64, u64, String, Option<Money>)> = by_source
         .into_iter()
         .map(|g| {
@@ -459,6 +459,34 @@ fn channel_effectiveness() {
             ),
             ("website".into(), 2, 0, "0.0%".into(), None),
             ("trade-show".into(), 1, 0, "0.0%".into(), None),
+        ]
+    );
+}
+
+#[test]
+fn groups_follow_the_window_so_their_wins_add_up_to_the_reports() {
+    let rows = fixture();
+    for window in [Window::Cohort, Window::Activity] {
+        let top = outcomes(&rows, &pipeline(), march(), at("04-15"), window);
+        for by in [GroupBy::Source, GroupBy::Owner, GroupBy::Industry] {
+            let groups = effectiveness(&rows, &march(), window, by);
+            let won: u64 = groups.iter().map(|g| g.won).sum();
+            assert_eq!(won, top.won, "{window:?} {by:?}");
+        }
+    }
+    // Activity in March: decided were A (referral, won 03-25), B (website, lost 03-28) and F
+    // (trade-show, lost 03-14); G's win on 04-05 and C, D, H (open) do not count.
+    let activity: Vec<(String, u64, u64, String)> =
+        effectiveness(&rows, &march(), Window::Activity, GroupBy::Source)
+            .into_iter()
+            .map(|g| (g.group, g.leads, g.won, g.conversion.to_string()))
+            .collect();
+    assert_eq!(
+        activity,
+        [
+            ("referral".into(), 1, 1, "100.0%".into()),
+            ("trade-show".into(), 1, 0, "0.0%".into()),
+            ("website".into(), 1, 0, "0.0%".into()),
         ]
     );
 }
@@ -512,7 +540,7 @@ fn winning_customer_profile() {
     }
     rows[0].budget = "20+".into(); // A, won 100
     rows[6].budget = "5-10".into(); // G, won 50
-    let profile = winning_profile(&rows, &march());
+    let profile = winning_profile(&rows, &march(), Window::Cohort);
     let dimensions: Vec<GroupBy> = profile.iter().map(|(by, _)| *by).collect();
     assert_eq!(dimensions, GroupBy::PROFILE);
     let table = |by: GroupBy| -> Vec<(String, u64, u64, String, String, Option<Money>)> {

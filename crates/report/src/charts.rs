@@ -165,8 +165,14 @@ fn horizontal_bars(area: &DrawingArea<SVGBackend, Shift>, chart: &Bars) -> DrawR
             .unwrap_or_default(),
         _ => String::new(),
     };
+    // A count axis is labelled at whole numbers only (no "0.5 leads").
+    let x_label = |value: &f64| match (chart.counts, value.fract() == 0.0) {
+        (true, false) => String::new(),
+        _ => format!("{value}"),
+    };
     grid.configure_mesh()
         .disable_y_mesh()
+        .x_label_formatter(&x_label)
         .light_line_style(TRANSPARENT)
         .y_labels(count)
         .y_label_formatter(&label_of)
@@ -207,4 +213,47 @@ fn horizontal_bars(area: &DrawingArea<SVGBackend, Shift>, chart: &Bars) -> DrawR
         )
     }))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::Bar;
+
+    /// The text of every `<text>` element of an SVG.
+    fn texts(svg: &str) -> Vec<&str> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|element| element.split_once('>')?.1.split_once("</text>"))
+            .map(|(text, _)| text.trim())
+            .collect()
+    }
+
+    #[test]
+    fn a_count_axis_shows_whole_numbers_only() {
+        let bars = |counts| Bars {
+            id: "loss-chart",
+            title: "Why deals were lost".to_owned(),
+            unit: "leads",
+            counts,
+            marker_name: None,
+            bars: vec![Bar {
+                label: "price 价格过高".to_owned(),
+                value: 2.0,
+                text: "2 (100.0%)".to_owned(),
+                marker: None,
+            }],
+        };
+        let fractional = |svg: &str| {
+            texts(svg)
+                .iter()
+                .any(|text| text.parse::<f64>().is_ok_and(|v| v.fract() != 0.0))
+        };
+        let counted = svg(&Chart::Bars(bars(true))).unwrap();
+        assert!(!fractional(&counted), "{:?}", texts(&counted));
+        assert!(texts(&counted).contains(&"1"), "{:?}", texts(&counted));
+        // Without the fix the same axis is labelled in halves.
+        let plain = svg(&Chart::Bars(bars(false))).unwrap();
+        assert!(fractional(&plain), "{:?}", texts(&plain));
+    }
 }

@@ -3,7 +3,8 @@
 //! layout, so the three never disagree on a figure or a word.
 
 use fieldsync_funnel::Rate;
-use fieldsync_funnel::groups::{GroupBy, GroupFigures};
+use fieldsync_funnel::Window;
+use fieldsync_funnel::groups::{GroupBy, GroupFigures, counted, leads_heading};
 use fieldsync_funnel::stages::StageFigures;
 use fieldsync_model::{Money, Pipeline};
 
@@ -118,6 +119,8 @@ pub struct Bars {
     pub title: String,
     /// What the values measure ("%", "days", "leads").
     pub unit: &'static str,
+    /// Whether the values are counts, whose axis shows whole numbers only.
+    pub counts: bool,
     /// What the reference mark is ("ideal", "limit"), if any bar has one.
     pub marker_name: Option<&'static str>,
     /// The bars, top to bottom.
@@ -166,22 +169,23 @@ pub fn funnel_cells(stage: &StageFigures, pipeline: &Pipeline) -> Vec<String> {
     ]
 }
 
-/// A table of per-group figures: leads, won, conversion, share of won, average deal.
+/// A table of per-group figures under `window`: leads, won, conversion, share of won,
+/// average deal; its caption ends with what they count.
 pub fn group_table(
     name: String,
     caption: String,
     pipeline: &Pipeline,
-    by: GroupBy,
+    (by, window): (GroupBy, Window),
     groups: &[GroupFigures],
     limit: usize,
 ) -> Table {
     let (shown, omitted) = truncated(groups, limit);
     Table {
         name,
-        caption,
+        caption: format!("{caption} ({})", counted(window)),
         headers: vec![
             by.name(),
-            "leads",
+            leads_heading(window),
             "won",
             "conversion",
             "share of won",
@@ -293,6 +297,7 @@ fn tracking(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
         id: "conversion-chart",
         title: "Conversion to the next stage".to_owned(),
         unit: "%",
+        counts: false,
         marker_name: Some("ideal"),
         bars: steps
             .iter()
@@ -325,6 +330,7 @@ fn tracking(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
         id: "loss-chart",
         title: "Why deals were lost".to_owned(),
         unit: "leads",
+        counts: true,
         marker_name: None,
         bars: outcomes
             .loss_reasons
@@ -380,6 +386,7 @@ fn tracking(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
         id: "time-chart",
         title: "Average days in each stage (first stay)".to_owned(),
         unit: "days",
+        counts: false,
         marker_name: Some("limit"),
         bars: durations
             .stages
@@ -416,12 +423,13 @@ fn tracking(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
 
 fn market(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
     let market = &report.market;
+    let window = report.tracking.funnel.window;
     let mut blocks = vec![
         Block::Table(group_table(
             "channels".to_owned(),
             "Channels compared".to_owned(),
             pipeline,
-            GroupBy::Source,
+            (GroupBy::Source, window),
             &market.channels,
             usize::MAX,
         )),
@@ -429,6 +437,7 @@ fn market(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
             id: "channel-chart",
             title: "Conversion to won per channel".to_owned(),
             unit: "%",
+            counts: false,
             marker_name: None,
             bars: market
                 .channels
@@ -445,7 +454,7 @@ fn market(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
             "owners".to_owned(),
             "Reps compared".to_owned(),
             pipeline,
-            GroupBy::Owner,
+            (GroupBy::Owner, window),
             &market.owners,
             usize::MAX,
         )),
@@ -455,7 +464,7 @@ fn market(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
             format!("profile-{}", dimension.by.name()),
             format!("Winning-customer profile: {}", dimension.by.name()),
             pipeline,
-            dimension.by,
+            (dimension.by, window),
             &dimension.groups,
             length.limit(PROFILE_ROWS),
         ))

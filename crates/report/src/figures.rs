@@ -6,7 +6,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use fieldsync_funnel::alerts::{Alerts, alerts};
 use fieldsync_funnel::competitors::{CompetitorFigures, competitors};
 use fieldsync_funnel::durations::{Durations, durations};
-use fieldsync_funnel::groups::{GroupBy, GroupFigures, effectiveness, winning_profile};
+use fieldsync_funnel::groups::{GroupBy, GroupFigures, counted, effectiveness, winning_profile};
 use fieldsync_funnel::outcomes::{Outcomes, outcomes};
 use fieldsync_funnel::pipeline_value::{OpenPipeline, open_pipeline};
 use fieldsync_funnel::stages::{Funnel, funnel};
@@ -88,6 +88,8 @@ pub struct ProfileDimension {
 /// Channels compared, the customers that are won, the competitors they name, the reps.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Market {
+    /// What the group tables count (they follow the report's window).
+    pub groups_counted: &'static str,
     /// Per source channel.
     pub channels: Vec<GroupFigures>,
     /// Per owner.
@@ -125,7 +127,12 @@ impl Report {
         scope: Scope,
         zone: &Z,
     ) -> Report {
-        let Scope { period, now, .. } = scope;
+        let Scope {
+            period,
+            now,
+            window,
+            ..
+        } = scope;
         let local = |at: DateTime<Utc>| at.with_timezone(zone).fixed_offset();
         let today = local(now).date_naive();
         // The figures are independent passes over the rows: run them on all cores.
@@ -141,13 +148,13 @@ impl Report {
                     rayon::join(
                         || {
                             rayon::join(
-                                || effectiveness(rows, &period, GroupBy::Source),
-                                || effectiveness(rows, &period, GroupBy::Owner),
+                                || effectiveness(rows, &period, window, GroupBy::Source),
+                                || effectiveness(rows, &period, window, GroupBy::Owner),
                             )
                         },
                         || {
                             rayon::join(
-                                || winning_profile(rows, &period),
+                                || winning_profile(rows, &period, window),
                                 || {
                                     rayon::join(
                                         || competitors(rows, &period),
@@ -165,6 +172,7 @@ impl Report {
             last_day: local(period.to() - chrono::Duration::milliseconds(1)).date_naive(),
             tracking,
             market: Market {
+                groups_counted: counted(window),
                 channels,
                 owners,
                 profile: profile
