@@ -28,12 +28,14 @@ fn markdown_has_the_lead_tracking_and_market_reports_and_the_action_list() {
     let md = report(&device, "md");
     for expected in [
         "# fieldsync report",
-        "2024-03-01 to 2024-03-31 · counting: pass-through",
+        "2024-03-01 to 2024-03-31 · compared with 2024-02-01 to 2024-02-29 (the previous period) · counting: pass-through",
         "## Lead-tracking report",
         "3 new leads. Win rate 50.0% (1 won of 2 closed; 0 abandoned). Deal size: average 100, median 100.",
-        "| stage | open now | reached | to next | ideal | from first |",
+        // February had no leads.
+        "Against 2024-02-01 to 2024-02-29 (the previous period): new leads 0 → 3 (+3); won 0 → 1 (+1); win rate n/a → 50.0% (n/a).",
+        "| stage | open now | reached | to next | ideal | from first | reached before | change | to next before |",
         // acquisition: C open; 3 reached; 2 of 3 went on.
-        "| lead acquisition 线索获取 | 1 | 3 | 66.7% | 60% | 100.0% |",
+        "| lead acquisition 线索获取 | 1 | 3 | 66.7% | 60% | 100.0% | 0 | +3 | n/a |",
         // discovery: A passed it, B skipped it (passes); both went on to solution.
         "| needs discovery 需求挖掘 | 0 | 2 | 100.0% | 60% | 66.7% |",
         // solution: A went on, B was lost there.
@@ -91,7 +93,10 @@ fn csv_gives_each_table_back_by_its_first_column() {
             "reached",
             "to next",
             "ideal",
-            "from first"
+            "from first",
+            "reached before",
+            "change",
+            "to next before"
         ]
     );
     assert_eq!(
@@ -102,7 +107,10 @@ fn csv_gives_each_table_back_by_its_first_column() {
             "3",
             "66.7%",
             "60%",
-            "100.0%"
+            "100.0%",
+            "0",
+            "+3",
+            "n/a"
         ]
     );
     assert_eq!(funnel.len(), 7, "a heading and six stages");
@@ -245,4 +253,66 @@ fn every_group_table_counts_what_the_top_of_the_report_counts_and_says_so() {
         };
         assert!(md.contains(said), "{said} in {md}");
     }
+}
+
+#[test]
+fn every_format_sets_the_period_beside_the_previous_one() {
+    let device = march_team();
+    // February: one lead, won from discovery; March has three, one won (util.rs).
+    let february = device.add(&[
+        "--company",
+        "苏州丝绸",
+        "--contact",
+        "周强",
+        "--source",
+        "referral",
+        "--at",
+        "2024-02-10 10:00",
+    ]);
+    device.ok(&["move", &february, "discovery", "--at", "2024-02-12"]);
+    device.ok(&["won", &february, "--amount", "40", "--at", "2024-02-20"]);
+    let headline = "Against 2024-02-01 to 2024-02-29 (the previous period): new leads 1 → 3 (+2 (+200.0%)); won 1 → 1 (0); win rate 100.0% → 50.0% (-50.0 pp).";
+    let md = report(&device, "md");
+    assert!(md.contains(headline), "{md}");
+    // February's win passed every stage to account care.
+    assert!(
+        md.contains("| lead acquisition 线索获取 | 1 | 3 | 66.7% | 60% | 100.0% | 1 | +2 (+200.0%) | 100.0% |"),
+        "{md}"
+    );
+    let html = report(&device, "html");
+    assert!(
+        html.contains("reached before") && html.contains("-50.0 pp"),
+        "{html}"
+    );
+    let csv = report(&device, "csv");
+    assert!(
+        csv.contains("funnel,lead acquisition 线索获取,1,3,66.7%,60%,100.0%,1,+2 (+200.0%),100.0%"),
+        "{csv}"
+    );
+    let json: Value = serde_json::from_str(&report(&device, "json")).unwrap();
+    let previous = &json["previous"];
+    assert_eq!(previous["compared_with"], "previous");
+    assert_eq!(previous["first_day"], "2024-02-01");
+    assert_eq!(previous["tracking"]["new_leads"], 1);
+    assert_eq!(previous["change"]["new_leads"], 2);
+    assert_eq!(previous["change"]["win_rate_points"], -50.0);
+    assert_eq!(previous["change"]["reached"][0], 2);
+
+    // The terminal funnel and its JSON, a year back and not at all.
+    let funnel = ["funnel", "--from", "2024-03-01", "--to", "2024-03-31"];
+    let terminal = device.ok(&funnel);
+    assert!(terminal.contains(headline), "{terminal}");
+    assert!(terminal.contains("REACHED BEFORE"), "{terminal}");
+    let mut year_ago = funnel.to_vec();
+    year_ago.extend(["--compare", "year-ago", "--json"]);
+    let json: Value = serde_json::from_str(&device.ok(&year_ago)).unwrap();
+    assert_eq!(json["previous"]["first_day"], "2023-03-01");
+    assert_eq!(json["previous"]["tracking"]["new_leads"], 0);
+    let mut none = funnel.to_vec();
+    none.extend(["--compare", "none"]);
+    let plain = device.ok(&none);
+    assert!(
+        !plain.contains("REACHED BEFORE") && !plain.contains("Against"),
+        "{plain}"
+    );
 }

@@ -751,6 +751,21 @@ pub struct ScopeArgs {
     /// Count the stage entries that happened in the period.
     #[arg(long)]
     pub activity: bool,
+    /// Set the figures beside those of the previous period (the default), of the same days a
+    /// year before, or of none.
+    #[arg(long, value_enum, default_value_t = CompareArg::Previous)]
+    pub compare: CompareArg,
+}
+
+/// `--compare previous|year-ago|none`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompareArg {
+    /// The period just before.
+    Previous,
+    /// The same days a year before.
+    YearAgo,
+    /// No comparison.
+    None,
 }
 
 /// `fieldsync funnel`.

@@ -105,22 +105,26 @@ fn write_report(
     until: chrono::DateTime<chrono::Utc>,
     out: &mut impl Write,
 ) -> Result<std::path::PathBuf> {
-    use fieldsync_funnel::period::{Calendar, Period};
-    use fieldsync_funnel::{Counting, Window};
+    use fieldsync_funnel::period::{Calendar, Span};
+    use fieldsync_funnel::{Compare, Counting, Window};
     use fieldsync_report::{Format, Report, Scope, render};
     let store = Store::open(path, cx.store_options())?;
     let rows = store.rows()?;
     let pipeline = store.pipeline();
+    let quarter = Span::containing(Calendar::Quarter, until, &cx.zone);
     let scope = Scope {
-        period: Period::containing(Calendar::Quarter, until, &cx.zone),
+        period: quarter.period(&cx.zone),
         counting: Counting::PassThrough,
         window: Window::Activity,
         now: until,
+        compare: quarter
+            .compared(Compare::Previous)
+            .map(|earlier| (Compare::Previous, earlier.period(&cx.zone))),
     };
     let by = Some(fieldsync_funnel::groups::GroupBy::Source);
     writeln!(out)?;
     super::funnel::print(
-        &super::funnel::report(&rows, pipeline, scope, by),
+        &super::funnel::report(&rows, pipeline, scope, by, &cx.zone),
         pipeline,
         by,
         out,

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use anyhow::Result;
+use chrono::TimeZone;
 use fieldsync_funnel::Window;
 use fieldsync_funnel::durations::Durations;
 use fieldsync_funnel::groups::{GroupBy, GroupFigures, counted, effectiveness};
@@ -11,8 +12,9 @@ use fieldsync_funnel::pipeline_value::{OpenPipeline, open_pipeline};
 use fieldsync_funnel::stages::Funnel;
 use fieldsync_model::{LeadRow, Pipeline};
 use fieldsync_report::Scope;
-use fieldsync_report::document::{funnel_cells, group_table};
-use fieldsync_report::figures::Tracking;
+use fieldsync_report::compare::{funnel_cells, funnel_headers, headline};
+use fieldsync_report::document::group_table;
+use fieldsync_report::figures::{Previous, Tracking};
 use serde::Serialize;
 
 use super::scope::scope;
@@ -28,6 +30,9 @@ const BAR_WIDTH: u64 = 24;
 pub struct Report {
     #[serde(flatten)]
     tracking: Tracking,
+    /// The same figures for the period compared with, and the changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous: Option<Previous>,
     open_pipeline: OpenPipeline,
     #[serde(skip_serializing_if = "Option::is_none")]
     groups: Option<Vec<GroupFigures>>,
@@ -43,18 +48,28 @@ pub fn run(cx: &Context, args: &FunnelArgs, out: &mut impl Write) -> Result<()> 
     let rows = store.rows()?;
     let pipeline = store.pipeline();
     let by = args.by.map(ByArg::group_by);
-    let report = report(&rows, pipeline, scope, by);
+    let report = report(&rows, pipeline, scope, by, &cx.zone);
     if args.json {
         return print_json(out, &report);
     }
     print(&report, pipeline, by, out)
 }
 
-/// Every figure of the funnel report.
-pub fn report(rows: &[LeadRow], pipeline: &Pipeline, scope: Scope, by: Option<GroupBy>) -> Report {
+/// Every figure of the funnel report; days shown in `zone`.
+pub fn report<Z: TimeZone + Sync>(
+    rows: &[LeadRow],
+    pipeline: &Pipeline,
+    scope: Scope,
+    by: Option<GroupBy>,
+    zone: &Z,
+) -> Report {
     // Independent passes over the rows: run them on all cores.
-    let (tracking, (open_pipeline, groups)) = rayon::join(
-        || Tracking::compute(rows, pipeline, scope),
+    let ((tracking, previous), (open_pipeline, groups)) = rayon::join(
+        || {
+            let tracking = Tracking::compute(rows, pipeline, scope);
+            let previous = Previous::compute(rows, pipeline, scope, &tracking, zone);
+            (tracking, previous)
+        },
         || {
             rayon::join(
                 || open_pipeline(rows, pipeline),
@@ -64,6 +79,7 @@ pub fn report(rows: &[LeadRow], pipeline: &Pipeline, scope: Scope, by: Option<Gr
     );
     Report {
         tracking,
+        previous,
         open_pipeline,
         groups_counted: groups.as_ref().map(|_| counted(scope.window)),
         groups,
@@ -77,9 +93,13 @@ pub fn print(
     by: Option<GroupBy>,
     out: &mut impl Write,
 ) -> Result<()> {
-    print_funnel(&report.tracking.funnel, pipeline, out)?;
+    let before = report.previous.as_ref().map(|p| &p.tracking.funnel);
+    print_funnel(&report.tracking.funnel, before, pipeline, out)?;
     print_durations(&report.tracking.durations, pipeline, out)?;
     print_outcomes(&report.tracking.outcomes, pipeline, out)?;
+    if let Some(previous) = &report.previous {
+        writeln!(out, "{}", headline(&report.tracking, previous))?;
+    }
     print_open_pipeline(&report.open_pipeline, out)?;
     if let (Some(groups), Some(by)) = (&report.groups, by) {
         print_groups(groups, (by, report.tracking.funnel.window), pipeline, out)?;
@@ -93,7 +113,12 @@ fn bar(count: u64, widest: u64) -> String {
     "█".repeat(usize::try_from(length).unwrap_or(0))
 }
 
-fn print_funnel(funnel: &Funnel, pipeline: &Pipeline, out: &mut impl Write) -> Result<()> {
+fn print_funnel(
+    funnel: &Funnel,
+    before: Option<&Funnel>,
+    pipeline: &Pipeline,
+    out: &mut impl Write,
+) -> Result<()> {
     let last_day = funnel.period.to() - chrono::Duration::milliseconds(1);
     writeln!(
         out,
@@ -105,17 +130,12 @@ fn print_funnel(funnel: &Funnel, pipeline: &Pipeline, out: &mut impl Write) -> R
         funnel.window.label()
     )?;
     let widest = funnel.stages.iter().map(|s| s.reached).max().unwrap_or(0);
-    let mut table = Table::new(&[
-        "stage",
-        "open now",
-        "reached",
-        "",
-        "to next",
-        "ideal",
-        "from first",
-    ]);
-    for stage in &funnel.stages {
-        let mut cells = funnel_cells(stage, pipeline);
+    let mut headers = funnel_headers(before.is_some());
+    // The bar goes after the reached count.
+    headers.insert(3, "");
+    let mut table = Table::new(&headers);
+    for (index, stage) in funnel.stages.iter().enumerate() {
+        let mut cells = funnel_cells(stage, before.and_then(|b| b.stages.get(index)), pipeline);
         // The bar goes after the reached count.
         cells.insert(3, bar(stage.reached, widest));
         table.add_row(cells);

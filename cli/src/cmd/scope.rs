@@ -1,17 +1,18 @@
-//! What `--period`, `--from/--to`, `--strict/--pass-through` and `--cohort/--activity` mean:
-//! the period (in the user's zone) and counting rules a funnel or report covers.
+//! What `--period`, `--from/--to`, `--strict/--pass-through`, `--cohort/--activity` and
+//! `--compare` mean: the period (in the user's zone), the counting rules and the earlier period
+//! a funnel or report covers.
 
 use anyhow::Result;
 use fieldsync_funnel::period::Calendar;
-use fieldsync_funnel::{Counting, Period, Window};
+use fieldsync_funnel::{Compare, Counting, Span, Window};
 use fieldsync_model::{ValidationError, when};
 use fieldsync_report::Scope;
 
-use crate::args::{PeriodArg, ScopeArgs};
+use crate::args::{CompareArg, PeriodArg, ScopeArgs};
 use crate::context::Context;
 
-/// The period the arguments name, in the user's zone.
-fn period(cx: &Context, args: &ScopeArgs) -> Result<Period> {
+/// The days the arguments name, in the user's zone.
+fn span(cx: &Context, args: &ScopeArgs) -> Result<Span> {
     let date = |field: &'static str, text: &str| {
         when::parse_date(text, cx.now, &cx.zone)
             .map_err(|problem| ValidationError::new(field, problem))
@@ -25,7 +26,7 @@ fn period(cx: &Context, args: &ScopeArgs) -> Result<Period> {
             )
             .into());
         }
-        return Ok(Period::days(first, last, &cx.zone));
+        return Ok(Span::days(first, last));
     }
     let calendar = match args.period {
         PeriodArg::Week => Calendar::Week,
@@ -33,13 +34,22 @@ fn period(cx: &Context, args: &ScopeArgs) -> Result<Period> {
         PeriodArg::Quarter => Calendar::Quarter,
         PeriodArg::Year => Calendar::Year,
     };
-    Ok(Period::containing(calendar, cx.now, &cx.zone))
+    Ok(Span::containing(calendar, cx.now, &cx.zone))
 }
 
 /// The scope the arguments name; checks the dates before anything is opened.
 pub fn scope(cx: &Context, args: &ScopeArgs) -> Result<Scope> {
+    let span = span(cx, args)?;
+    let compare = match args.compare {
+        CompareArg::Previous => Compare::Previous,
+        CompareArg::YearAgo => Compare::YearAgo,
+        CompareArg::None => Compare::None,
+    };
     Ok(Scope {
-        period: period(cx, args)?,
+        period: span.period(&cx.zone),
+        compare: span
+            .compared(compare)
+            .map(|earlier| (compare, earlier.period(&cx.zone))),
         counting: if args.strict {
             Counting::Strict
         } else {

@@ -24,6 +24,6 @@ pub mod rate;
 pub mod reach;
 pub mod stages;
 
-pub use period::Period;
+pub use period::{Compare, Period, Span};
 pub use rate::Rate;
 pub use reach::{Counting, Window};

@@ -53,28 +53,7 @@ impl Period {
 
     /// The calendar period containing `now`, as `zone` sees it.
     pub fn containing<Z: TimeZone>(calendar: Calendar, now: DateTime<Utc>, zone: &Z) -> Period {
-        let today = now.with_timezone(zone).date_naive();
-        let (first, next) = match calendar {
-            Calendar::Week => {
-                let first =
-                    today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
-                (first, first + Duration::days(7))
-            }
-            Calendar::Month => {
-                let first = today.with_day(1).unwrap_or(today);
-                (first, add_months(first, 1))
-            }
-            Calendar::Quarter => {
-                let month = (today.month0() / 3) * 3 + 1;
-                let first = NaiveDate::from_ymd_opt(today.year(), month, 1).unwrap_or(today);
-                (first, add_months(first, 3))
-            }
-            Calendar::Year => {
-                let first = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
-                (first, add_months(first, 12))
-            }
-        };
-        Period::new(midnight(first, zone), midnight(next, zone))
+        Span::containing(calendar, now, zone).period(zone)
     }
 
     /// Whether `at` (ms since the epoch) is inside.
@@ -100,6 +79,144 @@ impl Period {
     pub fn to(&self) -> DateTime<Utc> {
         self.to
     }
+}
+
+/// Which earlier period a period's figures are set beside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compare {
+    /// The period just before: the previous week, month, quarter or year, or as many days
+    /// right before a period given by its days.
+    Previous,
+    /// The same days a year before.
+    YearAgo,
+    /// No comparison.
+    None,
+}
+
+impl Compare {
+    /// How the comparison is named in every output.
+    pub fn label(self) -> &'static str {
+        match self {
+            Compare::Previous => "the previous period",
+            Compare::YearAgo => "a year before",
+            Compare::None => "nothing",
+        }
+    }
+}
+
+/// A period as a person names it: whole days in their zone, a calendar period or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Its first day.
+    pub first: NaiveDate,
+    /// Its last day.
+    pub last: NaiveDate,
+    /// The calendar period it is, if it is one.
+    pub calendar: Option<Calendar>,
+}
+
+impl Span {
+    /// The calendar period containing `now`, as `zone` sees it.
+    pub fn containing<Z: TimeZone>(calendar: Calendar, now: DateTime<Utc>, zone: &Z) -> Span {
+        let today = now.with_timezone(zone).date_naive();
+        let (first, next) = match calendar {
+            Calendar::Week => {
+                let first =
+                    today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+                (first, first + Duration::days(7))
+            }
+            Calendar::Month => {
+                let first = today.with_day(1).unwrap_or(today);
+                (first, add_months(first, 1))
+            }
+            Calendar::Quarter => {
+                let month = (today.month0() / 3) * 3 + 1;
+                let first = NaiveDate::from_ymd_opt(today.year(), month, 1).unwrap_or(today);
+                (first, add_months(first, 3))
+            }
+            Calendar::Year => {
+                let first = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
+                (first, add_months(first, 12))
+            }
+        };
+        Span {
+            first,
+            last: next.pred_opt().unwrap_or(next),
+            calendar: Some(calendar),
+        }
+    }
+
+    /// The days `first..=last`; a calendar period when they are one (March 1 to 31 is a
+    /// month, and is compared with February).
+    pub fn days(first: NaiveDate, last: NaiveDate) -> Span {
+        let ends = |months: u32| add_months(first, months).pred_opt() == Some(last);
+        let calendar =
+            if first.weekday() == chrono::Weekday::Mon && last == first + Duration::days(6) {
+                Some(Calendar::Week)
+            } else if first.day() != 1 {
+                None
+            } else if first.month() == 1 && ends(12) {
+                Some(Calendar::Year)
+            } else if first.month0().is_multiple_of(3) && ends(3) {
+                Some(Calendar::Quarter)
+            } else if ends(1) {
+                Some(Calendar::Month)
+            } else {
+                None
+            };
+        Span {
+            first,
+            last,
+            calendar,
+        }
+    }
+
+    /// The instants of these days in `zone`.
+    pub fn period<Z: TimeZone>(&self, zone: &Z) -> Period {
+        Period::days(self.first, self.last, zone)
+    }
+
+    /// The span to compare this one with, if any.
+    pub fn compared(&self, compare: Compare) -> Option<Span> {
+        let back = |months: u32| {
+            let first = sub_months(self.first, months);
+            Span {
+                first,
+                last: match self.calendar {
+                    // A calendar period's last day is the day before the next one begins.
+                    Some(_) => self.first.pred_opt().unwrap_or(self.first),
+                    None => sub_months(self.last, months),
+                },
+                calendar: self.calendar,
+            }
+        };
+        match (compare, self.calendar) {
+            (Compare::None, _) => None,
+            (Compare::Previous, Some(Calendar::Week)) | (Compare::Previous, None) => {
+                let days = (self.last - self.first).num_days() + 1;
+                Some(Span {
+                    first: self.first - Duration::days(days),
+                    last: self.first - Duration::days(1),
+                    calendar: self.calendar,
+                })
+            }
+            (Compare::Previous, Some(Calendar::Month)) => Some(back(1)),
+            (Compare::Previous, Some(Calendar::Quarter)) => Some(back(3)),
+            (Compare::Previous, Some(Calendar::Year))
+            | (Compare::YearAgo, Some(Calendar::Year)) => Some(back(12)),
+            (Compare::YearAgo, _) => Some(Span {
+                first: sub_months(self.first, 12),
+                last: sub_months(self.last, 12),
+                calendar: self.calendar,
+            }),
+        }
+    }
+}
+
+fn sub_months(date: NaiveDate, months: u32) -> NaiveDate {
+    date.checked_sub_months(chrono::Months::new(months))
+        .unwrap_or(date)
 }
 
 fn add_months(first: NaiveDate, months: u32) -> NaiveDate {
@@ -136,5 +253,54 @@ mod tests {
         assert_eq!(year.from, utc("2024-01-01T00:00:00Z"));
         assert!(!year.contains_ms(year.to.timestamp_millis()));
         assert!(year.contains_ms(year.from.timestamp_millis()));
+    }
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap_or_default()
+    }
+
+    #[test]
+    fn the_period_to_compare_with() {
+        let now = utc("2024-03-15T12:00:00Z");
+        let compared = |calendar, compare| {
+            Span::containing(calendar, now, &Utc)
+                .compared(compare)
+                .map(|span| (span.first, span.last))
+        };
+        let february = Some((day("2024-02-01"), day("2024-02-29")));
+        assert_eq!(compared(Calendar::Month, Compare::Previous), february);
+        assert_eq!(
+            compared(Calendar::Month, Compare::YearAgo),
+            Some((day("2023-03-01"), day("2023-03-31")))
+        );
+        assert_eq!(
+            compared(Calendar::Quarter, Compare::Previous),
+            Some((day("2023-10-01"), day("2023-12-31")))
+        );
+        assert_eq!(
+            compared(Calendar::Week, Compare::Previous),
+            Some((day("2024-03-04"), day("2024-03-10")))
+        );
+        assert_eq!(compared(Calendar::Year, Compare::None), None);
+        // A whole month given by its days is a month.
+        let whole = Span::days(day("2024-03-01"), day("2024-03-31"));
+        assert_eq!(whole.calendar, Some(Calendar::Month));
+        let before = whole.compared(Compare::Previous).unwrap();
+        assert_eq!(
+            (before.first, before.last),
+            (day("2024-02-01"), day("2024-02-29"))
+        );
+        // Days: as many days right before, or the same days a year before.
+        let days = Span::days(day("2024-03-01"), day("2024-03-10"));
+        let before = days.compared(Compare::Previous).unwrap();
+        assert_eq!(
+            (before.first, before.last),
+            (day("2024-02-20"), day("2024-02-29"))
+        );
+        let year = days.compared(Compare::YearAgo).unwrap();
+        assert_eq!(
+            (year.first, year.last),
+            (day("2023-03-01"), day("2023-03-10"))
+        );
     }
 }

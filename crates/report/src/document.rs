@@ -5,9 +5,9 @@
 use fieldsync_funnel::Rate;
 use fieldsync_funnel::Window;
 use fieldsync_funnel::groups::{GroupBy, GroupFigures, counted, leads_heading};
-use fieldsync_funnel::stages::StageFigures;
 use fieldsync_model::{Money, Pipeline};
 
+use crate::compare::{funnel_cells, funnel_headers, headline};
 use crate::figures::Report;
 
 /// Rows shown of the action list's lead alerts when read; CSV and JSON have them all.
@@ -154,21 +154,6 @@ fn truncated<T>(items: &[T], limit: usize) -> (&[T], usize) {
     (shown, items.len() - shown.len())
 }
 
-/// One stage's cells of the funnel table: stage, open now, reached, to next, ideal, from first.
-pub fn funnel_cells(stage: &StageFigures, pipeline: &Pipeline) -> Vec<String> {
-    vec![
-        pipeline.stage_label(&stage.stage),
-        stage.current.to_string(),
-        stage.reached.to_string(),
-        stage.to_next.map(|r| r.to_string()).unwrap_or_default(),
-        stage
-            .ideal_to_next
-            .map(|ideal| format!("{:.0}%", ideal * 100.0))
-            .unwrap_or_default(),
-        stage.from_first.to_string(),
-    ]
-}
-
 /// A table of per-group figures under `window`: leads, won, conversion, share of won,
 /// average deal; its caption ends with what they count.
 pub fn group_table(
@@ -214,9 +199,19 @@ pub fn lay_out(report: &Report, pipeline: &Pipeline, length: Length) -> Document
     Document {
         title: "fieldsync report".to_owned(),
         subtitle: format!(
-            "{} to {} · counting: {} · window: {} · made {}",
+            "{} to {}{} · counting: {} · window: {} · made {}",
             report.first_day,
             report.last_day,
+            report
+                .previous
+                .as_ref()
+                .map(|p| format!(
+                    " · compared with {} to {} ({})",
+                    p.first_day,
+                    p.last_day,
+                    p.compared_with.label()
+                ))
+                .unwrap_or_default(),
             funnel.counting.label(),
             funnel.window.label(),
             report.generated_at.format("%Y-%m-%d %H:%M %:z")
@@ -233,9 +228,10 @@ fn tracking(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
     let tracking = &report.tracking;
     let funnel = &tracking.funnel;
     let outcomes = &tracking.outcomes;
+    let before = report.previous.as_ref().map(|p| &p.tracking.funnel);
     let label = |key: &str| pipeline.stage_label(key);
     let mut blocks = vec![Block::Text(format!(
-        "{} new leads. Win rate {} ({} won of {} closed; {} abandoned). Deal size: average {}, median {}.",
+        "{} new leads. Win rate {} ({} won of {} closed; {} abandoned). Deal size: average {}, median {}.{}",
         tracking.new_leads,
         outcomes.win_rate,
         outcomes.won,
@@ -243,6 +239,11 @@ fn tracking(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
         outcomes.abandoned,
         money(outcomes.average_deal),
         money(outcomes.median_deal),
+        report
+            .previous
+            .as_ref()
+            .map(|previous| format!(" {}", headline(tracking, previous)))
+            .unwrap_or_default(),
     ))];
     blocks.push(Block::Chart(Chart::Funnel {
         id: "funnel-chart",
@@ -256,18 +257,14 @@ fn tracking(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
     blocks.push(Block::Table(Table {
         name: "funnel".to_owned(),
         caption: "Stage conversion".to_owned(),
-        headers: vec![
-            "stage",
-            "open now",
-            "reached",
-            "to next",
-            "ideal",
-            "from first",
-        ],
+        headers: funnel_headers(before.is_some()),
         rows: funnel
             .stages
             .iter()
-            .map(|stage| funnel_cells(stage, pipeline))
+            .enumerate()
+            .map(|(index, stage)| {
+                funnel_cells(stage, before.and_then(|b| b.stages.get(index)), pipeline)
+            })
             .collect(),
         omitted: 0,
     }));

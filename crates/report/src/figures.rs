@@ -10,9 +10,11 @@ use fieldsync_funnel::groups::{GroupBy, GroupFigures, counted, effectiveness, wi
 use fieldsync_funnel::outcomes::{Outcomes, outcomes};
 use fieldsync_funnel::pipeline_value::{OpenPipeline, open_pipeline};
 use fieldsync_funnel::stages::{Funnel, funnel};
-use fieldsync_funnel::{Counting, Period, Window};
+use fieldsync_funnel::{Compare, Counting, Period, Window};
 use fieldsync_model::{LeadRow, Pipeline};
 use serde::Serialize;
+
+use crate::compare::Change;
 
 /// What a report covers and how it counts.
 #[derive(Clone, Copy, Debug)]
@@ -25,6 +27,55 @@ pub struct Scope {
     pub window: Window,
     /// When the report is made.
     pub now: DateTime<Utc>,
+    /// The earlier period set beside it, if any.
+    pub compare: Option<(Compare, Period)>,
+}
+
+/// The lead-tracking figures of the period a report is compared with, counted the same way.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Previous {
+    /// Which period it is.
+    pub compared_with: Compare,
+    /// Its first day, in the reader's zone.
+    pub first_day: NaiveDate,
+    /// Its last day, in the reader's zone.
+    pub last_day: NaiveDate,
+    /// Its figures.
+    pub tracking: Tracking,
+    /// How the figures moved from it to the period reported.
+    pub change: Change,
+}
+
+impl Previous {
+    /// The figures of `scope`'s comparison period, if it has one, and how `now` (the figures
+    /// of `scope`) moved from them; days shown in `zone`.
+    pub fn compute<Z: TimeZone>(
+        rows: &[LeadRow],
+        pipeline: &Pipeline,
+        scope: Scope,
+        now: &Tracking,
+        zone: &Z,
+    ) -> Option<Previous> {
+        let (compared_with, period) = scope.compare?;
+        let (first_day, last_day) = local_days(&period, zone);
+        let tracking = Tracking::compute(rows, pipeline, Scope { period, ..scope });
+        Some(Previous {
+            compared_with,
+            first_day,
+            last_day,
+            change: Change::between(now, &tracking),
+            tracking,
+        })
+    }
+}
+
+/// The first and last day of `period`, in `zone`.
+fn local_days<Z: TimeZone>(period: &Period, zone: &Z) -> (NaiveDate, NaiveDate) {
+    let day = |at: DateTime<Utc>| at.with_timezone(zone).date_naive();
+    (
+        day(period.from()),
+        day(period.to() - chrono::Duration::milliseconds(1)),
+    )
 }
 
 /// New leads, how they moved through the stages, how long they took, and why deals were lost.
@@ -48,6 +99,7 @@ impl Tracking {
             counting,
             window,
             now,
+            ..
         } = scope;
         let ((funnel, outcomes), (durations, new_leads)) = rayon::join(
             || {
@@ -113,6 +165,9 @@ pub struct Report {
     pub last_day: NaiveDate,
     /// The lead-tracking report.
     pub tracking: Tracking,
+    /// The same figures for the period it is compared with (`--compare`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Previous>,
     /// The market report.
     pub market: Market,
     /// The action list: leads to attend to now, and the anomalies.
@@ -121,7 +176,7 @@ pub struct Report {
 
 impl Report {
     /// Computes every figure of `scope` over `rows`; dates are shown in `zone`.
-    pub fn compute<Z: TimeZone>(
+    pub fn compute<Z: TimeZone + Sync>(
         rows: &[LeadRow],
         pipeline: &Pipeline,
         scope: Scope,
@@ -136,41 +191,49 @@ impl Report {
         let local = |at: DateTime<Utc>| at.with_timezone(zone).fixed_offset();
         let today = local(now).date_naive();
         // The figures are independent passes over the rows: run them on all cores.
-        let ((tracking, actions), ((channels, owners), (profile, (competitors, open_pipeline)))) =
-            rayon::join(
-                || {
-                    rayon::join(
-                        || Tracking::compute(rows, pipeline, scope),
-                        || alerts(rows, pipeline, now, today),
-                    )
-                },
-                || {
-                    rayon::join(
-                        || {
-                            rayon::join(
-                                || effectiveness(rows, &period, window, GroupBy::Source),
-                                || effectiveness(rows, &period, window, GroupBy::Owner),
-                            )
-                        },
-                        || {
-                            rayon::join(
-                                || winning_profile(rows, &period, window),
-                                || {
-                                    rayon::join(
-                                        || competitors(rows, &period),
-                                        || open_pipeline(rows, pipeline),
-                                    )
-                                },
-                            )
-                        },
-                    )
-                },
-            );
+        let (
+            ((tracking, previous), actions),
+            ((channels, owners), (profile, (competitors, open_pipeline))),
+        ) = rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        let tracking = Tracking::compute(rows, pipeline, scope);
+                        let previous = Previous::compute(rows, pipeline, scope, &tracking, zone);
+                        (tracking, previous)
+                    },
+                    || alerts(rows, pipeline, now, today),
+                )
+            },
+            || {
+                rayon::join(
+                    || {
+                        rayon::join(
+                            || effectiveness(rows, &period, window, GroupBy::Source),
+                            || effectiveness(rows, &period, window, GroupBy::Owner),
+                        )
+                    },
+                    || {
+                        rayon::join(
+                            || winning_profile(rows, &period, window),
+                            || {
+                                rayon::join(
+                                    || competitors(rows, &period),
+                                    || open_pipeline(rows, pipeline),
+                                )
+                            },
+                        )
+                    },
+                )
+            },
+        );
+        let (first_day, last_day) = local_days(&period, zone);
         Report {
             generated_at: local(now),
-            first_day: local(period.from()).date_naive(),
-            last_day: local(period.to() - chrono::Duration::milliseconds(1)).date_naive(),
+            first_day,
+            last_day,
             tracking,
+            previous,
             market: Market {
                 groups_counted: counted(window),
                 channels,

@@ -3,11 +3,13 @@
 //! one self-contained HTML page with inline SVG charts, CSV or JSON.
 //!
 //! - [`figures`]: every figure, from the projection rows (the JSON format's shape).
+//! - [`compare`]: the figures beside an earlier period's, and the changes.
 //! - [`document`]: the figures laid out as sections of text, tables and charts, with labels.
 //! - [`markdown`], [`html`], [`csv`]: the layout written in each format.
 //! - [`charts`]: the charts as SVG, drawn with plotters.
 
 pub mod charts;
+pub mod compare;
 pub mod csv;
 pub mod document;
 pub mod figures;
@@ -18,7 +20,7 @@ use document::{Length, lay_out};
 use fieldsync_model::Pipeline;
 use thiserror::Error;
 
-pub use figures::{Report, Scope};
+pub use figures::{Previous, Report, Scope};
 
 /// The formats a report is written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

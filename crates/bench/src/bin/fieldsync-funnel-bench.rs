@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use chrono::{Local, NaiveDate, Utc};
 use fieldsync_bench::{BenchArgs, ms, percentile, time_process};
-use fieldsync_funnel::{Counting, Period, Window, alerts, stages};
+use fieldsync_funnel::{Compare, Counting, Period, Span, Window, alerts, stages};
 use fieldsync_model::{LeadRow, Outcome, Pipeline, templates};
 use fieldsync_report::{Format, Report, Scope, render};
 use fieldsync_sample::{SampleSpec, generate};
@@ -119,6 +119,13 @@ fn sqlite(path: &Path, rows: &[LeadRow], pipeline: &Pipeline) -> Result<()> {
             for step in &row.stage_path {
                 entry.execute(params![id as i64, step.stage.as_str(), step.at_ms])?;
             }
+            // A won lead reaches the win stage at its win (the row's path leaves that entry
+            // out; see `fieldsync_funnel::reach`).
+            if let (Outcome::Won, Some(at_ms), Some(win)) =
+                (row.outcome, row.outcome_ms, pipeline.win_target())
+            {
+                entry.execute(params![id as i64, pipeline.stages[win].key.as_str(), at_ms])?;
+            }
         }
     }
     tx.commit()?;
@@ -204,11 +211,16 @@ fn main() -> Result<()> {
         "open the store and read the rows",
         time(|| read_rows(&home).map(drop))?,
     );
+    // As the commands count by default: beside the as many days just before.
+    let earlier = Span::days(first, last)
+        .compared(Compare::Previous)
+        .map(|span| (Compare::Previous, span.period(&Local)));
     let scope = Scope {
         period,
         counting: Counting::PassThrough,
         window: Window::Cohort,
         now: Utc::now(),
+        compare: earlier,
     };
     line(
         "the funnel",
