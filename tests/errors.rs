@@ -76,14 +76,18 @@ fn unknown_and_malformed_ids() {
     refused(
         &device,
         &["lead", "show", "0000ffff"],
-        "no lead with id '0000ffff'",
+        "no lead with id or name '0000ffff'",
     );
     refused(
         &device,
         &["log", "abc", "--channel", "phone", "--summary", "x"],
         "too short",
     );
-    refused(&device, &["move", "zzzz", "discovery"], "not a lead id");
+    refused(
+        &device,
+        &["move", "zzzz", "discovery"],
+        "no lead with id or name 'zzzz'",
+    );
 }
 
 #[test]
@@ -117,7 +121,7 @@ fn an_ambiguous_prefix_lists_the_candidates() {
     refused(
         &device,
         &["move", "abcd", "discovery"],
-        "id 'abcd' is ambiguous: it matches abcd0101 (A Tech Co.), abcd0202 (B Group)",
+        "'abcd' is ambiguous: it matches abcd0101 (A Tech Co.), abcd0202 (B Group)",
     );
     device.ok(&["move", "abcd01", "discovery"]);
 }

@@ -363,3 +363,52 @@ fn status_and_compact_report_the_store() {
         "compaction keeps every follow-up"
     );
 }
+
+#[test]
+fn a_lead_is_found_by_a_piece_of_its_name_phone_or_email_and_mine_are_mine() {
+    let device = Device::init("lina");
+    let tengfei = device.add(&[
+        "--company",
+        "深圳市腾飞科技有限公司",
+        "--contact",
+        "张伟",
+        "--phone",
+        "+86 138 0013 8000",
+        "--email",
+        "zhang.wei@example.com",
+    ]);
+    let yunqi = device.add(&[
+        "--company",
+        "杭州云栖科技",
+        "--contact",
+        "陈静",
+        "--owner",
+        "wangwei",
+    ]);
+    let ids = |filters: &[&str]| -> Vec<String> {
+        device
+            .list(filters)
+            .iter()
+            .map(|l| l["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&["--search", "腾飞"]), vec![tengfei.clone()]);
+    assert_eq!(ids(&["--search", "13800138"]), vec![tengfei.clone()]);
+    assert_eq!(ids(&["--search", "ZHANG.WEI"]), vec![tengfei.clone()]);
+    assert_eq!(ids(&["--search", "科技"]).len(), 2);
+    assert_eq!(ids(&["--mine"]), vec![tengfei.clone()]);
+    assert_eq!(ids(&["--owner", "wangwei"]), vec![yunqi.clone()]);
+    // Every command that takes an id takes a unique match, and says which ones a vague one
+    // matches.
+    assert_eq!(device.show("云栖")["id"], yunqi.as_str());
+    device.ok(&["log", "腾飞", "--channel", "phone", "--summary", "电话沟通"]);
+    assert_eq!(device.show(&tengfei)["followups"][0]["summary"], "电话沟通");
+    let vague = device.fails(&["lead", "show", "科技"]);
+    assert!(vague.contains("'科技' is ambiguous"), "{vague}");
+    assert!(
+        vague.contains("杭州云栖科技") && vague.contains("腾飞"),
+        "{vague}"
+    );
+    let none = device.fails(&["lead", "show", "华为"]);
+    assert!(none.contains("no lead with id or name '华为'"), "{none}");
+}

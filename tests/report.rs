@@ -316,3 +316,23 @@ fn every_format_sets_the_period_beside_the_previous_one() {
         "{plain}"
     );
 }
+
+#[test]
+fn a_report_of_one_reps_leads_says_whose_they_are() {
+    let device = march_team();
+    let mut mine = MARCH.to_vec();
+    mine.extend(["--mine", "--format", "md"]);
+    let md = device.ok(&mine);
+    assert!(
+        md.contains("lina's leads · 2024-03-01 to 2024-03-31"),
+        "{md}"
+    );
+    assert!(md.contains("3 new leads."), "{md}");
+    let mut other = MARCH.to_vec();
+    other.extend(["--owner", "wangwei", "--format", "json"]);
+    let json: Value = serde_json::from_str(&device.ok(&other)).unwrap();
+    assert_eq!(json["leads_of"], "wangwei's leads");
+    assert_eq!(json["tracking"]["new_leads"], 0);
+    let alerts = device.ok(&["alerts", "--owner", "wangwei"]);
+    assert!(alerts.starts_with("wangwei's leads\nno alerts"), "{alerts}");
+}

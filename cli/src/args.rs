@@ -59,7 +59,7 @@ pub enum Command {
     /// The sales funnel for a period: stages, conversions, win rate, losses.
     Funnel(FunnelArgs),
     /// Leads that need attention now (stale, follow-up overdue, next step past due) and anomalies.
-    Alerts(JsonArg),
+    Alerts(AlertsArgs),
     /// Write the period's lead-tracking report, market report and action list.
     Report(ReportArgs),
     /// Every change to a lead: who, when, which values from and to.
@@ -311,10 +311,12 @@ pub enum LeadCommand {
     Delete(IdArg),
 }
 
-/// A lead id or unique prefix.
+/// A lead, as a person names it.
 #[derive(Debug, Args)]
 pub struct IdArg {
-    /// Lead id, or a unique prefix of at least 4 characters.
+    /// Lead id, a unique prefix of at least 4 characters, or a piece of the company, contact,
+    /// phone or email that only this lead has (腾飞, 13800138).
+    #[arg(value_name = "LEAD")]
     pub id: String,
 }
 
@@ -460,9 +462,9 @@ pub struct ListArgs {
     /// Only leads in this stage (key or label).
     #[arg(long)]
     pub stage: Option<String>,
-    /// Only leads of this rep ('none' for the unassigned pool).
-    #[arg(long)]
-    pub owner: Option<String>,
+    /// Whose leads.
+    #[command(flatten)]
+    pub of: LeadsOf,
     /// Only leads from this source channel.
     #[arg(long)]
     pub source: Option<String>,
@@ -481,6 +483,10 @@ pub struct ListArgs {
     /// Include deleted leads.
     #[arg(long)]
     pub deleted: bool,
+    /// Only leads whose company, contact, phone or email holds this text (Chinese substrings
+    /// too; digits match the phone whatever its spacing).
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
     /// Output format.
     #[command(flatten)]
     pub json: JsonArg,
@@ -755,6 +761,31 @@ pub struct ScopeArgs {
     /// year before, or of none.
     #[arg(long, value_enum, default_value_t = CompareArg::Previous)]
     pub compare: CompareArg,
+    /// Whose leads.
+    #[command(flatten)]
+    pub of: LeadsOf,
+}
+
+/// Whose leads a command covers: everyone's, mine, or one rep's.
+#[derive(Debug, Args)]
+pub struct LeadsOf {
+    /// Only my leads (those this device's member owns).
+    #[arg(long, conflicts_with = "owner")]
+    pub mine: bool,
+    /// Only this rep's leads ('none' for the unassigned pool).
+    #[arg(long, value_name = "REP")]
+    pub owner: Option<String>,
+}
+
+/// `fieldsync alerts`.
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// Whose leads.
+    #[command(flatten)]
+    pub of: LeadsOf,
+    /// Output format.
+    #[command(flatten)]
+    pub json: JsonArg,
 }
 
 /// `--compare previous|year-ago|none`.

@@ -125,9 +125,9 @@ impl Context {
         }
     }
 
-    /// Resolves a typed id or prefix.
+    /// The lead a person named: an id, its first characters, or a unique search match.
     pub fn resolve(&self, store: &Store, id: &str) -> Result<LeadId> {
-        store.resolve(id).map_err(Into::into)
+        store.find(id).map_err(Into::into)
     }
 }
 

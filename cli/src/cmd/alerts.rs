@@ -5,18 +5,22 @@ use std::io::Write;
 use anyhow::Result;
 use fieldsync_funnel::alerts::alerts;
 
-use crate::args::JsonArg;
+use super::owners::rows;
+use crate::args::AlertsArgs;
 use crate::context::Context;
 use crate::output::{Table, print_json};
 
 /// Prints the alerts, the most overdue first.
-pub fn run(cx: &Context, args: &JsonArg, out: &mut impl Write) -> Result<()> {
+pub fn run(cx: &Context, args: &AlertsArgs, out: &mut impl Write) -> Result<()> {
     let store = cx.open_store()?;
-    let rows = store.rows()?;
+    let (rows, owners) = rows(&store, &args.of)?;
     let today = cx.now.with_timezone(&cx.zone).date_naive();
     let found = alerts(&rows, store.pipeline(), cx.now, today);
-    if args.json {
+    if args.json.json {
         return print_json(out, &found);
+    }
+    if let Some(whose) = owners.describe() {
+        writeln!(out, "{whose}")?;
     }
     if found.leads.is_empty() && found.anomalies.is_empty() {
         writeln!(out, "no alerts")?;

@@ -17,6 +17,7 @@ use fieldsync_report::document::group_table;
 use fieldsync_report::figures::{Previous, Tracking};
 use serde::Serialize;
 
+use super::owners::rows;
 use super::scope::scope;
 use crate::args::{ByArg, FunnelArgs};
 use crate::context::Context;
@@ -39,18 +40,25 @@ pub struct Report {
     /// What the groups count (they follow the window).
     #[serde(skip_serializing_if = "Option::is_none")]
     groups_counted: Option<&'static str>,
+    /// Whose leads, when not everyone's (`--mine`, `--owner`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leads_of: Option<String>,
 }
 
 /// Prints the funnel.
 pub fn run(cx: &Context, args: &FunnelArgs, out: &mut impl Write) -> Result<()> {
     let scope = scope(cx, &args.scope)?;
     let store = cx.open_store()?;
-    let rows = store.rows()?;
+    let (rows, owners) = rows(&store, &args.scope.of)?;
     let pipeline = store.pipeline();
     let by = args.by.map(ByArg::group_by);
-    let report = report(&rows, pipeline, scope, by, &cx.zone);
+    let mut report = report(&rows, pipeline, scope, by, &cx.zone);
+    report.leads_of = owners.describe();
     if args.json {
         return print_json(out, &report);
+    }
+    if let Some(whose) = &report.leads_of {
+        writeln!(out, "{whose}")?;
     }
     print(&report, pipeline, by, out)
 }
@@ -83,6 +91,7 @@ pub fn report<Z: TimeZone + Sync>(
         open_pipeline,
         groups_counted: groups.as_ref().map(|_| counted(scope.window)),
         groups,
+        leads_of: None,
     }
 }
 

@@ -6,8 +6,10 @@
 use std::io::Write;
 
 use anyhow::Result;
+use fieldsync_model::search::Search;
 use fieldsync_model::{LeadRow, Outcome};
 
+use super::owners::owners;
 use crate::args::ListArgs;
 use crate::context::Context;
 use crate::output::{Table, local_date, print_json};
@@ -34,13 +36,8 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
     ]
     .into_iter()
     .find_map(|(wanted, outcome)| wanted.then_some(outcome));
-    let owner = args.owner.as_deref().map(|o| {
-        if o.eq_ignore_ascii_case("none") {
-            None
-        } else {
-            Some(o)
-        }
-    });
+    let owners = owners(&store, &args.of);
+    let search = args.search.as_deref().and_then(Search::new);
     let all = store.rows()?;
     // References, so sorting moves pointers rather than whole rows.
     let mut rows: Vec<&LeadRow> = all
@@ -49,7 +46,8 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
         .filter(|row| stage.as_ref().is_none_or(|s| row.stage == *s))
         .filter(|row| source.as_ref().is_none_or(|s| row.source == *s))
         .filter(|row| outcome.is_none_or(|o| row.outcome == o))
-        .filter(|row| owner.is_none_or(|o| row.owner.as_deref() == o))
+        .filter(|row| owners.includes(row))
+        .filter(|row| search.as_ref().is_none_or(|s| s.matches(row)))
         .collect();
     rows.sort_by(|a, b| {
         b.created_ms

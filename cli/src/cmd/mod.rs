@@ -18,6 +18,7 @@ mod lead_edit;
 mod lead_list;
 mod lead_show;
 mod maintenance;
+mod owners;
 mod pipeline;
 mod report;
 mod scope;

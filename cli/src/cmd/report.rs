@@ -7,6 +7,7 @@ use anyhow::Result;
 use fieldsync_report::{Format, Report, render};
 
 use super::destination::{check_destination, write_whole};
+use super::owners::rows;
 use super::scope::scope;
 use crate::args::{FormatArg, ReportArgs};
 use crate::context::Context;
@@ -18,8 +19,9 @@ pub fn run(cx: &Context, args: &ReportArgs, out: &mut impl Write) -> Result<()> 
         check_destination(path, "report.html")?;
     }
     let store = cx.open_store()?;
-    let rows = store.rows()?;
-    let report = Report::compute(&rows, store.pipeline(), scope, &cx.zone);
+    let (rows, owners) = rows(&store, &args.scope.of)?;
+    let mut report = Report::compute(&rows, store.pipeline(), scope, &cx.zone);
+    report.leads_of = owners.describe();
     let format = match args.format {
         FormatArg::Md => Format::Markdown,
         FormatArg::Html => Format::Html,

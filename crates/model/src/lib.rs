@@ -11,6 +11,7 @@
 //! - [`schema`]: the document's keys and layout.
 //! - [`view`]: [`Lead`], the whole lead as read from its document (the JSON shape).
 //! - [`row`]: [`LeadRow`], the compact projection the store keeps for lists and analytics.
+//! - [`search`]: finding a lead by a piece of its company, contact, phone or email.
 //! - [`heads`]: a document's heads as bytes, as stores and the sync protocol keep them.
 //! - [`team`]: [`TeamDoc`], the team's pipeline and members, synced like a lead.
 //! - [`resolve`]: the action that settles a conflict with the value a person chose.
@@ -51,6 +52,7 @@ pub mod resolve;
 pub mod roles;
 pub mod row;
 pub mod schema;
+pub mod search;
 pub mod team;
 pub mod templates;
 pub mod validate;

@@ -149,3 +149,31 @@ impl LeadRow {
         self.last_followup_ms.map(when::from_millis)
     }
 }
+
+/// Whose leads a list, a funnel or a report covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owners {
+    /// Every lead.
+    Everyone,
+    /// One rep's leads (`None`: the unassigned pool).
+    Of(Option<String>),
+}
+
+impl Owners {
+    /// Whether `row` is one of them.
+    pub fn includes(&self, row: &LeadRow) -> bool {
+        match self {
+            Owners::Everyone => true,
+            Owners::Of(owner) => row.owner.as_deref() == owner.as_deref(),
+        }
+    }
+
+    /// How outputs say whose leads they cover (`None` for everyone's).
+    pub fn describe(&self) -> Option<String> {
+        match self {
+            Owners::Everyone => None,
+            Owners::Of(Some(owner)) => Some(format!("{owner}'s leads")),
+            Owners::Of(None) => Some("the unassigned pool".to_owned()),
+        }
+    }
+}

@@ -199,7 +199,12 @@ pub fn lay_out(report: &Report, pipeline: &Pipeline, length: Length) -> Document
     Document {
         title: "fieldsync report".to_owned(),
         subtitle: format!(
-            "{} to {}{} · counting: {} · window: {} · made {}",
+            "{}{} to {}{} · counting: {} · window: {} · made {}",
+            report
+                .leads_of
+                .as_ref()
+                .map(|whose| format!("{whose} · "))
+                .unwrap_or_default(),
             report.first_day,
             report.last_day,
             report

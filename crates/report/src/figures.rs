@@ -163,6 +163,9 @@ pub struct Report {
     pub first_day: NaiveDate,
     /// The period's last day, in the reader's zone.
     pub last_day: NaiveDate,
+    /// Whose leads it covers, when not everyone's (one rep's, the pool's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leads_of: Option<String>,
     /// The lead-tracking report.
     pub tracking: Tracking,
     /// The same figures for the period it is compared with (`--compare`).
@@ -232,6 +235,7 @@ impl Report {
             generated_at: local(now),
             first_day,
             last_day,
+            leads_of: None,
             tracking,
             previous,
             market: Market {

@@ -63,11 +63,11 @@ pub enum LookupError {
     /// Not an id prefix at all.
     #[error("{0}")]
     Malformed(String),
-    /// No lead starts with it.
-    #[error("no lead with id '{0}': `fieldsync lead list` shows the ids")]
+    /// No lead's id starts with it, and no lead's company, contact, phone or email holds it.
+    #[error("no lead with id or name '{0}': `fieldsync lead list --search TEXT` finds leads")]
     NotFound(String),
-    /// Several leads start with it.
-    #[error("id '{prefix}' is ambiguous: it matches {}; give more characters", describe(.matches))]
+    /// Several leads' ids start with it, or several leads hold it.
+    #[error("'{prefix}' is ambiguous: it matches {}; give more of the id or the name", describe(.matches))]
     Ambiguous {
         /// What was typed.
         prefix: String,

@@ -7,6 +7,7 @@
 
 use automerge::ActorId;
 use fieldsync_model::id::normalize_prefix;
+use fieldsync_model::search::Search;
 use fieldsync_model::{Action, Lead, LeadDoc, LeadHistory, LeadId, LeadRow, Pipeline, Stamp};
 use std::collections::VecDeque;
 use std::sync::mpsc;
@@ -830,6 +831,43 @@ impl Store {
             decoded.clear();
         }
         Ok(())
+    }
+
+    /// The one lead `text` names: by the start of its id (at least 4 hex characters), or
+    /// else as the one lead (not deleted) a [`Search`] for it finds.
+    pub fn find(&self, text: &str) -> Result<LeadId, LookupError> {
+        let by_id = match self.resolve(text) {
+            Err(err @ (LookupError::Malformed(_) | LookupError::NotFound(_))) => err,
+            found => return found,
+        };
+        // What was typed like an id and matches no name keeps the id's error ("too short").
+        let looks_like_id = text.trim().bytes().all(|b| b.is_ascii_hexdigit());
+        let not_found = || match &by_id {
+            LookupError::Malformed(problem) if looks_like_id => {
+                LookupError::Malformed(problem.clone())
+            }
+            _ => LookupError::NotFound(text.trim().to_owned()),
+        };
+        let search = Search::new(text).ok_or_else(not_found)?;
+        // Up to five matches, to name in the error.
+        let mut matches: Vec<(LeadId, String)> = Vec::new();
+        self.visit_rows(|rows| {
+            let found = rows
+                .iter()
+                .filter(|row| !row.deleted && search.matches(row));
+            for row in found.take(5 - matches.len()) {
+                matches.push((row.id.clone(), row.company.to_string()));
+            }
+            Ok::<_, LookupError>(())
+        })?;
+        match matches.len() {
+            0 => Err(not_found()),
+            1 => Ok(matches.remove(0).0),
+            _ => Err(LookupError::Ambiguous {
+                prefix: text.trim().to_owned(),
+                matches,
+            }),
+        }
     }
 
     /// The one lead whose id starts with `prefix` (at least 4 characters).
