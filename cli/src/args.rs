@@ -42,6 +42,12 @@ pub enum Command {
     Abandon(AbandonArgs),
     /// Reopen a won, lost or abandoned lead.
     Reopen(ReopenArgs),
+    /// Put an open lead on hold (暂缓) until a day: it stays open, out of the stale and
+    /// follow-up alerts until then. `--release` ends the hold early.
+    Hold(HoldArgs),
+    /// My day: overdue follow-ups, next steps due, stale leads and holds ending, most urgent
+    /// first, each with the command to act on it.
+    Today(TodayArgs),
     /// Build a store from the built-in sample team and summarise it.
     Demo(DemoArgs),
     /// Show what this device's store holds.
@@ -591,6 +597,37 @@ pub struct ReopenArgs {
     /// When it was reopened.
     #[command(flatten)]
     pub at: AtArg,
+}
+
+/// `fieldsync hold`.
+#[derive(Debug, Args)]
+pub struct HoldArgs {
+    /// Which lead.
+    #[command(flatten)]
+    pub id: IdArg,
+    /// The last day it waits (YYYY-MM-DD, 2026/11/28, tomorrow).
+    #[arg(long, value_name = "DATE", required_unless_present = "release")]
+    pub until: Option<String>,
+    /// Why it waits (the customer's budget opens in Q3, ...).
+    #[arg(long, conflicts_with = "release")]
+    pub reason: Option<String>,
+    /// End the hold now.
+    #[arg(long, conflicts_with = "until")]
+    pub release: bool,
+    /// When it was put on hold.
+    #[command(flatten)]
+    pub at: AtArg,
+}
+
+/// `fieldsync today`.
+#[derive(Debug, Args)]
+pub struct TodayArgs {
+    /// Everyone's leads, not only mine.
+    #[arg(long)]
+    pub all: bool,
+    /// Output format.
+    #[command(flatten)]
+    pub json: JsonArg,
 }
 
 /// `fieldsync demo`.

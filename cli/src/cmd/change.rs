@@ -1,16 +1,16 @@
 //! The commands that record one event on a lead: `log`, `move`, `won`, `lost`, `abandon`,
-//! `reopen` and `lead delete`. Each builds an [`Action`] and hands it to [`apply`].
+//! `reopen`, `hold` and `lead delete`. Each builds an [`Action`] and hands it to [`apply`].
 
 use std::io::Write;
 
 use anyhow::Result;
 use chrono::{Offset, TimeZone};
 use fieldsync_model::{
-    Action, ContactChannel, Due, Field, FollowUpDraft, Lead, Money, ValidationError, validate,
+    Action, ContactChannel, Due, Field, FollowUpDraft, Lead, Money, ValidationError, validate, when,
 };
 use fieldsync_store::Store;
 
-use crate::args::{AbandonArgs, IdArg, LogArgs, LostArgs, MoveArgs, ReopenArgs, WonArgs};
+use crate::args::{AbandonArgs, HoldArgs, IdArg, LogArgs, LostArgs, MoveArgs, ReopenArgs, WonArgs};
 use crate::context::{Context, optional_text};
 
 /// Resolves the lead, applies the action as one change and prints what happened.
@@ -147,6 +147,27 @@ pub fn reopen(cx: &Context, args: &ReopenArgs, out: &mut impl Write) -> Result<(
         out,
         |lead, store| format!("reopened in {}:", store.pipeline().stage_label(&lead.stage)),
     )
+}
+
+/// `fieldsync hold`.
+pub fn hold(cx: &Context, args: &HoldArgs, out: &mut impl Write) -> Result<()> {
+    let store = cx.open_store()?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|day| parse_with("until", when::parse_date(day, cx.now, &cx.zone)))
+        .transpose()?;
+    let action = Action::Hold {
+        until,
+        reason: optional_text("reason", args.reason.as_deref())?,
+        at: cx.event_time(args.at.at.as_deref())?,
+    };
+    apply(cx, store, &args.id.id, action, out, |lead, _| {
+        match lead.hold_until {
+            Some(until) => format!("on hold until {until}:"),
+            None => "released from hold:".to_owned(),
+        }
+    })
 }
 
 /// `fieldsync lead delete`.

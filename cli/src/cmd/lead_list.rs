@@ -74,13 +74,23 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
         "last touch",
         "next due",
     ]);
+    let today = cx.now.with_timezone(&cx.zone).date_naive();
     for row in &rows {
         let status = match row.outcome {
             Outcome::Won => format!(
                 "won {}",
                 row.deal_amount.map(|a| a.to_string()).unwrap_or_default()
             ),
+            Outcome::Open if row.on_hold(today) => format!(
+                "on hold to {}",
+                row.hold_until.map(|d| d.to_string()).unwrap_or_default()
+            ),
             _ => row.outcome.to_string(),
+        };
+        // A closed lead has no next step to chase.
+        let next_due = match row.outcome {
+            Outcome::Open => row.next_due.as_deref().unwrap_or_default(),
+            _ => "",
         };
         let marks = format!(
             "{}{}",
@@ -101,7 +111,7 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
             row.amount.map(|a| a.to_string()).unwrap_or_default(),
             status.trim_end().to_owned(),
             row.last_followup_at().map(local_date).unwrap_or_default(),
-            row.next_due.as_deref().unwrap_or_default().to_owned(),
+            next_due.to_owned(),
         ]);
     }
     list.print(out)?;

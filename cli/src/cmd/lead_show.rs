@@ -41,7 +41,8 @@ pub fn run(cx: &Context, args: &ShowArgs, out: &mut impl Write) -> Result<()> {
     if let Some(at) = as_of {
         writeln!(out, "as of {}", local_time(at))?;
     }
-    print_lead(&lead, store.pipeline(), out)
+    let today = cx.now.with_timezone(&cx.zone).date_naive();
+    print_lead(&lead, store.pipeline(), today, out)
 }
 
 fn conflict_note(lead: &Lead, key: &str) -> String {
@@ -52,7 +53,12 @@ fn conflict_note(lead: &Lead, key: &str) -> String {
         .unwrap_or_default()
 }
 
-fn print_lead(lead: &Lead, pipeline: &Pipeline, out: &mut impl Write) -> Result<()> {
+fn print_lead(
+    lead: &Lead,
+    pipeline: &Pipeline,
+    today: chrono::NaiveDate,
+    out: &mut impl Write,
+) -> Result<()> {
     writeln!(out, "{}  {}", lead.text(Field::Company), lead.id)?;
     if let Some(deleted) = &lead.deleted {
         writeln!(
@@ -91,6 +97,15 @@ fn print_lead(lead: &Lead, pipeline: &Pipeline, out: &mut impl Write) -> Result<
         "outcome".to_owned(),
         format!("{outcome}{since}{}", conflict_note(lead, "outcome")),
     ]);
+    if let (true, Some(until)) = (lead.on_hold(today), lead.hold_until) {
+        let reason = lead
+            .holds
+            .last()
+            .and_then(|hold| hold.reason.as_deref())
+            .map(|reason| format!(": {reason}"))
+            .unwrap_or_default();
+        facts.add_row(vec!["on hold".to_owned(), format!("until {until}{reason}")]);
+    }
     facts.add_row(vec![
         "owner".to_owned(),
         format!(
@@ -164,6 +179,14 @@ fn print_lead(lead: &Lead, pipeline: &Pipeline, out: &mut impl Write) -> Result<
                     c.to.as_deref().unwrap_or("pool")
                 ),
             )
+        }))
+        .chain(lead.holds.iter().map(|hold| {
+            let what = match hold.until {
+                Some(until) => format!("on hold until {until}"),
+                None => "hold released".to_owned(),
+            };
+            let reason = hold.reason.as_deref().map(|r| format!(": {r}"));
+            (hold.times.clone(), what + &reason.unwrap_or_default())
         }))
         .chain(lead.outcomes.iter().map(|o| {
             let detail = [

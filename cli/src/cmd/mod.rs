@@ -23,6 +23,7 @@ mod pipeline;
 mod report;
 mod scope;
 mod sync;
+mod today;
 
 use std::io::Write;
 
@@ -47,6 +48,8 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<bool> {
         Command::Lost(args) => change::lost(&cx, &args, out),
         Command::Abandon(args) => change::abandon(&cx, &args, out),
         Command::Reopen(args) => change::reopen(&cx, &args, out),
+        Command::Hold(args) => change::hold(&cx, &args, out),
+        Command::Today(args) => today::run(&cx, &args, out),
         Command::Demo(args) => demo::run(&cx, &args, out),
         Command::Status(args) => maintenance::status(&cx, &args, out),
         Command::Compact => maintenance::compact(&cx, out),

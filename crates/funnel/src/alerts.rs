@@ -1,9 +1,12 @@
-//! What needs a manager's attention now: stale leads, missed follow-up cadences, next steps
-//! past due, and the playbooks' anomalies, each with the leads it concerns.
+//! What needs attention now: stale leads, missed follow-up cadences, next steps due or past
+//! due, holds about to end, and the playbooks' anomalies, each with the leads it concerns. A
+//! lead on hold (暂缓) is out of the stale, cadence and next-step alerts until its hold ends.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use fieldsync_model::{Due, LeadId, LeadRow, Outcome, Pipeline, Priority, SmolStr};
 use serde::Serialize;
+
+use crate::reach::{Counting, reached};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -26,7 +29,14 @@ pub enum LeadAlertKind {
     FollowUpOverdue,
     /// The latest follow-up's next step is past its due date.
     NextStepOverdue,
+    /// The latest follow-up's next step is due today.
+    NextStepDue,
+    /// A hold ends within [`HOLD_ENDING_DAYS`] days: the lead comes back to work.
+    HoldEnding,
 }
+
+/// Days before a hold's last day from which it is listed as ending.
+pub const HOLD_ENDING_DAYS: i64 = 3;
 
 /// One lead that needs attention.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -41,7 +51,8 @@ pub struct LeadAlert {
     pub owner: Option<SmolStr>,
     /// Its stage key.
     pub stage: SmolStr,
-    /// Whole days past the limit, cadence or due date.
+    /// Whole days past the limit, cadence or due date (0 for a next step due today; for a
+    /// hold, minus the days it has left).
     pub days_over: i64,
     /// The limit it broke, in days (stage limit or cadence; 0 for a due date).
     pub limit_days: i64,
@@ -73,6 +84,11 @@ impl LeadAlert {
             LeadAlertKind::NextStepOverdue => {
                 format!("next step {} past due", days(self.days_over))
             }
+            LeadAlertKind::NextStepDue => "next step due today".to_owned(),
+            LeadAlertKind::HoldEnding => match -self.days_over {
+                0 => "on hold until today".to_owned(),
+                left => format!("on hold, ends in {}", days(left)),
+            },
         }
     }
 }
@@ -87,6 +103,10 @@ pub enum AnomalyKind {
     HighAbandonRate,
     /// Won deals took longer than the stages' limits add up to.
     LongCycle,
+    /// Few open leads moved stage lately.
+    LowMoveRate,
+    /// Deals won straight from the first stage, never passing the funnel.
+    WonOutsideFunnel,
 }
 
 impl AnomalyKind {
@@ -96,6 +116,8 @@ impl AnomalyKind {
             AnomalyKind::FewSignatures => "many opportunities, few signatures",
             AnomalyKind::HighAbandonRate => "high abandon rate",
             AnomalyKind::LongCycle => "cycles longer than the ideal",
+            AnomalyKind::LowMoveRate => "low move rate",
+            AnomalyKind::WonOutsideFunnel => "deals won without passing the funnel",
         }
     }
 }
@@ -126,6 +148,11 @@ pub const MIN_SIGNED_SHARE: f64 = 0.2;
 pub const MIN_LATE_LEADS: usize = 5;
 /// Share of closed leads abandoned above which the abandon rate is an anomaly.
 pub const MAX_ABANDON_SHARE: f64 = 0.3;
+/// Days within which an open lead counts as having moved lately.
+pub const MOVE_WINDOW_DAYS: i64 = 14;
+/// Share of open leads (not on hold) that must have moved lately before "low move rate" stops
+/// firing, judged from [`MIN_LATE_LEADS`] open leads.
+pub const MIN_MOVE_SHARE: f64 = 0.2;
 
 fn alert(kind: LeadAlertKind, row: &LeadRow, days_over: i64, limit_days: i64) -> LeadAlert {
     LeadAlert {
@@ -152,17 +179,17 @@ pub fn alerts<'a>(
     let late_from = pipeline.stages.len().saturating_sub(3);
     let (mut late, mut signed) = (Vec::new(), 0usize);
     let (mut abandoned, mut closed) = (Vec::new(), 0usize);
-    let mut long = Vec::new();
+    let (mut long, mut outside) = (Vec::new(), Vec::new());
+    let (mut still, mut open) = (Vec::new(), 0usize);
     for row in rows {
         if row.deleted {
             continue;
         }
         let stage = pipeline.stages.iter().position(|s| s.key == row.stage);
-        let reached_late = row
-            .stage_path
+        let reached_late = reached(row, pipeline, Counting::PassThrough)
             .iter()
-            .filter_map(|e| pipeline.stages.iter().position(|s| s.key == e.stage))
-            .any(|index| index >= late_from);
+            .skip(late_from)
+            .any(Option::is_some);
         if reached_late {
             late.push(row.id.clone());
             signed += usize::from(row.outcome == Outcome::Won);
@@ -186,11 +213,28 @@ pub fn alerts<'a>(
                 {
                     long.push(row.id.clone());
                 }
+                // The path leaves out the win's own entry: a path of one stage was won from
+                // where the lead came in.
+                let first = &pipeline.first_stage().key;
+                if row.stage_path.iter().all(|entry| entry.stage == *first) {
+                    outside.push(row.id.clone());
+                }
             }
             Outcome::Lost => closed += 1,
         }
         if row.outcome != Outcome::Open {
             continue;
+        }
+        if let Some(until) = row.hold_until.filter(|until| *until >= today) {
+            let left = (until - today).num_days();
+            if left <= HOLD_ENDING_DAYS {
+                leads.push(alert(LeadAlertKind::HoldEnding, row, -left, 0));
+            }
+            continue;
+        }
+        open += 1;
+        if now_ms - row.stage_entered_ms > MOVE_WINDOW_DAYS * DAY_MS {
+            still.push(row.id.clone());
         }
         if let Some(index) = stage {
             let limit = i64::from(pipeline.stages[index].stale_days);
@@ -210,13 +254,21 @@ pub fn alerts<'a>(
                 cadence,
             ));
         }
-        let overdue = match row.next_due.as_deref().and_then(Due::from_stored) {
-            Some(Due::Date(date)) if date < today => Some((today - date).num_days()),
-            Some(Due::At(at)) if at < now => Some((now - at).num_days()),
+        let due = match row.next_due.as_deref().and_then(Due::from_stored) {
+            Some(Due::Date(date)) if date < today => {
+                Some((LeadAlertKind::NextStepOverdue, (today - date).num_days()))
+            }
+            Some(Due::Date(date)) if date == today => Some((LeadAlertKind::NextStepDue, 0)),
+            Some(Due::At(at)) if at < now => {
+                Some((LeadAlertKind::NextStepOverdue, (now - at).num_days()))
+            }
+            Some(Due::At(at)) if at.date_naive() == now.date_naive() => {
+                Some((LeadAlertKind::NextStepDue, 0))
+            }
             _ => None,
         };
-        if let Some(days) = overdue {
-            leads.push(alert(LeadAlertKind::NextStepOverdue, row, days, 0));
+        if let Some((kind, days)) = due {
+            leads.push(alert(kind, row, days, 0));
         }
     }
     // (lead, kind) is unique, so the order is total and an unstable sort is deterministic.
@@ -247,6 +299,31 @@ pub fn alerts<'a>(
                 MAX_ABANDON_SHARE * 100.0
             ),
             leads: abandoned,
+        });
+    }
+    let moved = open - still.len();
+    if open >= MIN_LATE_LEADS && (moved as f64) < MIN_MOVE_SHARE * open as f64 {
+        anomalies.push(Anomaly {
+            kind: AnomalyKind::LowMoveRate,
+            detail: format!(
+                "{moved} of {open} open leads moved stage in the last {MOVE_WINDOW_DAYS} days (under {:.0}%)",
+                MIN_MOVE_SHARE * 100.0
+            ),
+            leads: still,
+        });
+    }
+    if !outside.is_empty() {
+        anomalies.push(Anomaly {
+            kind: AnomalyKind::WonOutsideFunnel,
+            detail: format!(
+                "{} won straight from {}, without passing the funnel",
+                match outside.len() {
+                    1 => "1 won deal was".to_owned(),
+                    count => format!("{count} won deals were"),
+                },
+                pipeline.first_stage().label.both()
+            ),
+            leads: outside,
         });
     }
     if !long.is_empty() {

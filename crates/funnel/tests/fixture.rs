@@ -78,6 +78,7 @@ fn row(n: u8, source: &str, created: &str, path: &[(&str, &str)]) -> LeadRow {
         followups: 0,
         last_followup_ms: None,
         next_due: None,
+        hold_until: None,
         stage_path,
     }
 }
@@ -806,7 +807,7 @@ fn alerts_for_stale_leads_missed_cadences_past_steps_and_anomalies() {
     // P: high priority, in acquisition since 05-01, last follow-up 05-06, next step due 05-08:
     //    silent 4 days against a cadence of 3 (1 over); the step is 2 days past due.
     // Q: low priority, in acquisition since 03-01 (70 days, 40 over the limit), last follow-up
-    //    05-01 (9 days, within 14), next step due later today.
+    //    05-01 (9 days, within 14), next step due later today (due, not overdue).
     // R: won 05-01 in negotiation, created 01-01: 121 days against 4 x 30 = 120 allowed.
     // S, T: abandoned. Closed: R, S, T; abandoned 2 of 3, over 30%.
     let mut p = row(11, "website", "05-01", &[]);
@@ -842,9 +843,10 @@ fn alerts_for_stale_leads_missed_cadences_past_steps_and_anomalies() {
     assert_eq!(
         leads,
         [
-            (LeadAlertKind::Stale, q, 40, 30),
+            (LeadAlertKind::Stale, q.clone(), 40, 30),
             (LeadAlertKind::NextStepOverdue, p.clone(), 2, 0),
             (LeadAlertKind::FollowUpOverdue, p, 1, 3),
+            (LeadAlertKind::NextStepDue, q, 0, 0),
         ]
     );
     let anomalies: Vec<(AnomalyKind, usize)> = found
@@ -857,6 +859,69 @@ fn alerts_for_stale_leads_missed_cadences_past_steps_and_anomalies() {
         [
             (AnomalyKind::HighAbandonRate, 2),
             (AnomalyKind::LongCycle, 1)
+        ]
+    );
+}
+
+#[test]
+fn a_lead_on_hold_is_out_of_the_alerts_until_its_hold_ends() {
+    use fieldsync_funnel::alerts::{AnomalyKind, LeadAlertKind, alerts};
+    // Now 2024-05-10. All in acquisition since 03-01 and never followed up: stale and silent.
+    // H1 on hold until 05-12 (ends in 2 days), H2 until 06-30 (far), H3 until 05-09 (over).
+    let mut rows = Vec::new();
+    for (n, until) in [(21u8, "2024-05-12"), (22, "2024-06-30"), (23, "2024-05-09")] {
+        let mut lead = row(n, "website", "03-01", &[]);
+        lead.hold_until = Some(until.parse().unwrap());
+        rows.push(lead);
+    }
+    let today = NaiveDate::from_ymd_opt(2024, 5, 10).unwrap();
+    let found = alerts(&rows, &pipeline(), at("05-10"), today);
+    let of = |n: u8| -> Vec<(LeadAlertKind, i64)> {
+        found
+            .leads
+            .iter()
+            .filter(|a| a.id == LeadId::from_bytes([n; 16]))
+            .map(|a| (a.kind, a.days_over))
+            .collect()
+    };
+    assert_eq!(of(21), [(LeadAlertKind::HoldEnding, -2)]);
+    assert!(of(22).is_empty());
+    let ended: Vec<LeadAlertKind> = of(23).into_iter().map(|(kind, _)| kind).collect();
+    assert_eq!(
+        ended,
+        [LeadAlertKind::FollowUpOverdue, LeadAlertKind::Stale]
+    );
+    assert_eq!(
+        found.leads[found.leads.len() - 1].describe(),
+        "on hold, ends in 2 days"
+    );
+
+    // Six open leads not on hold, one of which moved in the last 14 days: a low move rate.
+    // A deal won straight from acquisition never passed the funnel.
+    let mut rows: Vec<LeadRow> = (30u8..35)
+        .map(|n| row(n, "website", "03-01", &[]))
+        .collect();
+    rows.push(row(36, "website", "03-01", &[("discovery", "05-05")]));
+    rows.push(won(row(37, "referral", "04-01", &[]), "04-03", 20));
+    let found = alerts(&rows, &pipeline(), at("05-10"), today);
+    let anomalies: Vec<(AnomalyKind, String, usize)> = found
+        .anomalies
+        .iter()
+        .map(|a| (a.kind, a.detail.clone(), a.leads.len()))
+        .collect();
+    assert_eq!(
+        anomalies,
+        [
+            (
+                AnomalyKind::LowMoveRate,
+                "1 of 6 open leads moved stage in the last 14 days (under 20%)".into(),
+                5
+            ),
+            (
+                AnomalyKind::WonOutsideFunnel,
+                "1 won deal was won straight from lead acquisition 线索获取, without passing the funnel".into(),
+                1
+            ),
         ]
     );
 }

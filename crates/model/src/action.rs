@@ -6,7 +6,7 @@
 //! action is applied, against the document.
 
 use automerge::ScalarValue;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
 use crate::field::Field;
 use crate::id::LeadId;
@@ -107,6 +107,16 @@ pub enum Action {
         /// When it happened.
         at: DateTime<Utc>,
     },
+    /// Put an open lead on hold (暂缓) until a day, or release it (`until: None`). On hold, it
+    /// is still open but out of the stale and cadence alerts.
+    Hold {
+        /// The last day of the hold; `None` releases it.
+        until: Option<NaiveDate>,
+        /// Why.
+        reason: Option<String>,
+        /// When it happened.
+        at: DateTime<Utc>,
+    },
     /// Delete the lead (a tombstone: it stays deleted on every device).
     Delete,
 }
@@ -123,6 +133,7 @@ impl Action {
             Action::Lost { .. } => "lost",
             Action::Abandon { .. } => "abandon",
             Action::Reopen { .. } => "reopen",
+            Action::Hold { .. } => "hold",
             Action::Delete => "delete",
         }
     }

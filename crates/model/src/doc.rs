@@ -403,6 +403,21 @@ fn check(action: &Action, lead: &Lead, pipeline: &Pipeline) -> Result<(), LeadEr
             None => Ok(()),
         },
         Action::Delete => Ok(()),
+        Action::Hold { until, at, .. } => {
+            require_open(lead)?;
+            match until {
+                Some(until) if *until < at.date_naive() => Err(ValidationError::new(
+                    "until",
+                    format!("{until} is before the hold itself: give the last day the lead waits"),
+                )
+                .into()),
+                Some(_) => not_before("a hold", *at, lead.created_at, created),
+                None if lead.hold_until.is_none() => {
+                    Err(ValidationError::new("release", "this lead is not on hold").into())
+                }
+                None => Ok(()),
+            }
+        }
         Action::Assign { at, .. } => not_before("a reassignment", *at, lead.created_at, created),
         Action::Log(draft) => {
             check_due(draft)?;
@@ -706,6 +721,20 @@ fn write(
             if let Some(back) = reopen_move(lead) {
                 enter_stage(tx, lead, back, *at, Some(schema::cause::REOPEN), stamp)?;
             }
+            Ok(true)
+        }
+        Action::Hold { until, reason, at } => {
+            let day = until.map(|day| day.format("%Y-%m-%d").to_string());
+            set(tx, key::HOLD_UNTIL, day.as_deref().map(ScalarValue::from))?;
+            let entry = event(
+                *at,
+                stamp,
+                vec![
+                    (key::UNTIL, opt_str(day.as_deref())),
+                    (key::REASON, opt_str(reason.as_deref())),
+                ],
+            );
+            append(tx, key::HOLDS, &entry)?;
             Ok(true)
         }
         Action::Delete => {

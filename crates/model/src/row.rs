@@ -4,7 +4,7 @@
 //! Rows are derived data: the store rebuilds them from documents whenever [`ROW_VERSION`]
 //! changes, so this layout may change freely between releases.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
 
@@ -87,6 +87,8 @@ pub struct LeadRow {
     pub last_followup_ms: Option<i64>,
     /// The latest follow-up's next-step due date, in stored form.
     pub next_due: Option<SmolStr>,
+    /// The last day the lead is on hold, if it was put on hold and not released.
+    pub hold_until: Option<NaiveDate>,
     /// Every stage entry in event-time order, the creation first, except the entry a win
     /// made into the win stage: analytics count every won lead as reaching that stage at its
     /// win, whether or not its document has the entry (wins recorded before pipelines named
@@ -130,6 +132,7 @@ impl LeadRow {
             next_due: latest_followup
                 .and_then(|f| f.due)
                 .map(|due| SmolStr::from(Due::to_stored(due))),
+            hold_until: lead.hold_until,
             stage_path: lead
                 .stage_changes
                 .iter()
@@ -142,6 +145,11 @@ impl LeadRow {
                 })
                 .collect(),
         }
+    }
+
+    /// Whether the lead is open and on hold on `today` (its hold runs through its last day).
+    pub fn on_hold(&self, today: NaiveDate) -> bool {
+        self.outcome == Outcome::Open && self.hold_until.is_some_and(|until| until >= today)
     }
 
     /// When the latest follow-up happened.

@@ -13,6 +13,8 @@
 //!                  win entered the pipeline's win stage, "reopen" when reopening left it
 //!   owner_changes: [ {at, recorded_at, by, from|null, to|null} ]
 //!   outcomes:      [ {at, recorded_at, by, outcome, amount?, reason?, note?} ]
+//!   hold_until: str            (YYYY-MM-DD; absent or null: not on hold)
+//!   holds:         [ {at, recorded_at, by, until?, reason?} ]    until absent: released
 //! ```
 //! Registers hold the current value and merge by Automerge's rules (concurrent sets stay
 //! visible through `get_all` as conflicts). Lists are append-only event logs: entries are
@@ -85,6 +87,12 @@ pub mod key {
     pub const REASON: &str = "reason";
     /// Outcome event: free note.
     pub const NOTE: &str = "note";
+    /// The last day an open lead is on hold (暂缓), `YYYY-MM-DD`.
+    pub const HOLD_UNTIL: &str = "hold_until";
+    /// Hold log: each hold and release.
+    pub const HOLDS: &str = "holds";
+    /// Hold event: until when.
+    pub const UNTIL: &str = "until";
     /// Stage change: what made it, when not a move (`won`, `reopen`).
     pub const CAUSE: &str = "cause";
 }

@@ -91,6 +91,7 @@ mod tests {
             followups: 0,
             last_followup_ms: None,
             next_due: None,
+            hold_until: None,
             stage_path: Vec::new(),
         }
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use automerge::{ROOT, ReadDoc, hydrate};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::field::Field;
@@ -134,6 +134,18 @@ pub struct OutcomeEvent {
     pub note: Option<String>,
 }
 
+/// One entry of the hold log: a hold until a day, or a release.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HoldEvent {
+    /// Times and author.
+    #[serde(flatten)]
+    pub times: EventTimes,
+    /// The last day of the hold; `None` for a release.
+    pub until: Option<NaiveDate>,
+    /// Why.
+    pub reason: Option<String>,
+}
+
 /// A register two devices set concurrently: the value that stands and the others.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Conflict {
@@ -191,6 +203,10 @@ pub struct Lead {
     pub owner_changes: Vec<Change>,
     /// Outcome changes, oldest first.
     pub outcomes: Vec<OutcomeEvent>,
+    /// The last day the lead is on hold (暂缓), if it was put on hold and not released.
+    pub hold_until: Option<NaiveDate>,
+    /// Holds and releases, oldest first.
+    pub holds: Vec<HoldEvent>,
     /// Registers with concurrent values.
     pub conflicts: Vec<Conflict>,
 }
@@ -284,6 +300,10 @@ impl Lead {
             stage_changes,
             owner_changes: changes(root, key::OWNER_CHANGES),
             outcomes,
+            hold_until: root
+                .string(key::HOLD_UNTIL)
+                .and_then(|day| day.parse().ok()),
+            holds: holds(root),
             conflicts: conflicts(doc, root),
         }
     }
@@ -295,6 +315,11 @@ impl Lead {
             .and_then(Option::as_ref)
             .map(ToString::to_string)
             .unwrap_or_default()
+    }
+
+    /// Whether the lead is open and on hold on `today` (its hold runs through its last day).
+    pub fn on_hold(&self, today: NaiveDate) -> bool {
+        self.outcome == Outcome::Open && self.hold_until.is_some_and(|until| until >= today)
     }
 
     /// The estimated amount.
@@ -379,6 +404,18 @@ fn outcome_events(root: &hydrate::Map) -> Vec<OutcomeEvent> {
         })
         .collect();
     sort_by_time(&mut list, |o| &o.times);
+    list
+}
+
+fn holds(root: &hydrate::Map) -> Vec<HoldEvent> {
+    let mut list: Vec<HoldEvent> = list_maps(root, key::HOLDS)
+        .map(|entry| HoldEvent {
+            times: event_times(entry),
+            until: entry.string(key::UNTIL).and_then(|day| day.parse().ok()),
+            reason: entry.string(key::REASON),
+        })
+        .collect();
+    sort_by_time(&mut list, |h| &h.times);
     list
 }
 

@@ -11,8 +11,36 @@ use chrono::{DateTime, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, T
 use serde::{Deserialize, Serialize};
 
 /// The forms accepted, for error messages.
-pub const ACCEPTED_FORMS: &str =
-    "use YYYY-MM-DD, 'YYYY-MM-DD HH:MM', RFC 3339 (2024-05-10T14:30:00+08:00), today or yesterday";
+pub const ACCEPTED_FORMS: &str = "use YYYY-MM-DD (or 2024/05/10, 2024年5月10日), 'YYYY-MM-DD HH:MM', RFC 3339 (2024-05-10T14:30:00+08:00), today, yesterday or tomorrow";
+
+/// A date written the way a Chinese team writes it (`2024/5/10`, `2024.05.10`,
+/// `2024年5月10日`, with or without a time after it) in the ISO form the parsers read.
+fn iso(text: &str) -> String {
+    let text = text.trim();
+    let (date, time) = match text.split_once([' ', 'T']) {
+        Some((date, time)) => (date, Some(time)),
+        None => (text, None),
+    };
+    let parts: Vec<&str> = date
+        .trim_end_matches('日')
+        .split(['-', '/', '.', '年', '月'])
+        .collect();
+    let date = match parts.as_slice() {
+        [year, month, day]
+            if year.len() == 4
+                && [year, month, day]
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            format!("{year}-{month:0>2}-{day:0>2}")
+        }
+        _ => return text.to_owned(),
+    };
+    match time {
+        Some(time) => format!("{date} {}", time.trim()),
+        None => date,
+    }
+}
 
 /// Events may not be dated before this (a typo guard, not a business rule).
 pub fn earliest_event() -> DateTime<Utc> {
@@ -58,9 +86,10 @@ fn parse_instant<Tz: TimeZone>(
     let today = now.with_timezone(zone).date_naive();
     let naive = match trimmed.to_ascii_lowercase().as_str() {
         "now" => return Ok(now),
-        "today" => today.and_time(NaiveTime::MIN),
-        "yesterday" => (today - Days::new(1)).and_time(NaiveTime::MIN),
-        _ => parse_naive(trimmed)
+        "today" | "今天" => today.and_time(NaiveTime::MIN),
+        "yesterday" | "昨天" => (today - Days::new(1)).and_time(NaiveTime::MIN),
+        "tomorrow" | "明天" => (today + Days::new(1)).and_time(NaiveTime::MIN),
+        _ => parse_naive(&iso(trimmed))
             .ok_or_else(|| format!("'{text}' is not a date or time: {ACCEPTED_FORMS}"))?,
     };
     local_to_utc(naive, zone).ok_or_else(|| {
@@ -121,7 +150,7 @@ pub fn parse_date<Tz: TimeZone>(
     now: DateTime<Utc>,
     zone: &Tz,
 ) -> Result<NaiveDate, String> {
-    let date = match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+    let date = match NaiveDate::parse_from_str(&iso(text), "%Y-%m-%d") {
         Ok(date) => date,
         Err(_) => parse_instant(text, now, zone)?
             .with_timezone(zone)
@@ -236,6 +265,24 @@ mod tests {
         assert_eq!(at.to_rfc3339(), "2024-05-09T06:30:00+00:00");
         let at = parse_event_time("yesterday", now(), &shanghai()).unwrap();
         assert_eq!(at.to_rfc3339(), "2024-05-08T16:00:00+00:00");
+    }
+
+    #[test]
+    fn dates_as_a_chinese_team_writes_them() {
+        for text in ["2024/5/9", "2024.05.09", "2024年5月9日", "2024-05-09"] {
+            assert_eq!(
+                parse_date(text, now(), &shanghai()).unwrap().to_string(),
+                "2024-05-09",
+                "{text}"
+            );
+        }
+        let at = parse_event_time("2024/05/09 14:30", now(), &shanghai()).unwrap();
+        assert_eq!(at.to_rfc3339(), "2024-05-09T06:30:00+00:00");
+        assert_eq!(
+            parse_date("明天", now(), &shanghai()).unwrap().to_string(),
+            "2024-05-11"
+        );
+        assert!(parse_date("2024年13月9日", now(), &shanghai()).is_err());
     }
 
     #[test]

@@ -1,0 +1,119 @@
+//! A rep's day at the command line: `fieldsync today` lists what needs them, most urgent
+//! first, with the command to act on it; `fieldsync hold` takes a lead out of the alerts until
+//! a day, and it is shown as on hold everywhere while still counted as open.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod util;
+
+use serde_json::Value;
+use util::Device;
+
+#[test]
+fn today_lists_my_work_most_urgent_first_and_a_lead_on_hold_waits() {
+    let device = Device::init("lina");
+    // Came in 40 days ago and never touched: stale (30-day limit) and silent (7-day cadence).
+    let stale = device.add(&[
+        "--company",
+        "深圳市腾飞科技有限公司",
+        "--contact",
+        "张伟",
+        "--at",
+        &days_ago(40),
+    ]);
+    // A next step due today.
+    let due = device.add(&["--company", "杭州云栖科技", "--contact", "陈静"]);
+    device.ok(&[
+        "log",
+        &due,
+        "--channel",
+        "visit",
+        "--summary",
+        "现场演示",
+        "--next",
+        "发报价",
+        "--due",
+        "today",
+    ]);
+    // Someone else's lead is not mine.
+    device.add(&[
+        "--company",
+        "宁波港务",
+        "--contact",
+        "李雷",
+        "--owner",
+        "wangwei",
+        "--at",
+        &days_ago(40),
+    ]);
+
+    let tasks: Vec<Value> = serde_json::from_str(&device.ok(&["today", "--json"])).unwrap();
+    let listed: Vec<(&str, &str)> = tasks
+        .iter()
+        .map(|t| (t["kind"].as_str().unwrap(), t["id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("follow-up-overdue", stale.as_str()),
+            ("stale", stale.as_str()),
+            ("next-step-due", due.as_str()),
+        ]
+    );
+    let short = &stale[..8];
+    assert_eq!(
+        tasks[1]["command"],
+        format!("fieldsync move {short} discovery")
+    );
+    let table = device.ok(&["today"]);
+    assert!(table.contains("lina's leads: 3 things to do"), "{table}");
+    assert!(table.contains("next step due today"), "{table}");
+    let all: Vec<Value> = serde_json::from_str(&device.ok(&["today", "--all", "--json"])).unwrap();
+    assert_eq!(all.len(), 5, "wangwei's lead is stale and silent too");
+
+    // On hold (暂缓) until a day written the Chinese way: out of the alerts, still open.
+    let until = (chrono::Local::now().date_naive() + chrono::Days::new(2))
+        .format("%Y年%m月%d日")
+        .to_string();
+    let said = device.ok(&[
+        "hold",
+        "腾飞",
+        "--until",
+        &until,
+        "--reason",
+        "预算三季度才批",
+    ]);
+    assert!(said.starts_with("on hold until"), "{said}");
+    let tasks: Vec<Value> = serde_json::from_str(&device.ok(&["today", "--json"])).unwrap();
+    let kinds: Vec<&str> = tasks.iter().map(|t| t["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["next-step-due", "hold-ending"]);
+    assert_eq!(tasks[1]["what"], "on hold, ends in 2 days");
+    let listed = device.ok(&["lead", "list"]);
+    assert!(listed.contains("on hold to"), "{listed}");
+    let shown = device.ok(&["lead", "show", &stale]);
+    assert!(shown.contains("预算三季度才批"), "{shown}");
+    let lead = device.show(&stale);
+    assert_eq!(lead["outcome"], "open", "on hold is still open");
+    assert_eq!(lead["holds"][0]["reason"], "预算三季度才批");
+
+    // A hold before the day it is made, or on a closed lead, is refused and writes nothing.
+    let before = device.store_bytes();
+    let past = device.fails(&["hold", &stale, "--until", "2020-01-01"]);
+    assert!(
+        past.contains("until: 2020-01-01 is before the hold itself"),
+        "{past}"
+    );
+    device.ok(&["hold", &stale, "--release"]);
+    let again = device.fails(&["hold", &stale, "--release"]);
+    assert!(again.contains("not on hold"), "{again}");
+    assert_ne!(device.store_bytes(), before, "the release was written");
+    let after = device.store_bytes();
+    device.fails(&["hold", &stale, "--release"]);
+    assert_eq!(device.store_bytes(), after, "a refused hold writes nothing");
+}
+
+fn days_ago(days: u64) -> String {
+    (chrono::Local::now().date_naive() - chrono::Days::new(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}
