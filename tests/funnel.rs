@@ -121,3 +121,52 @@ fn alerts_list_a_next_step_past_due_and_a_missed_cadence() {
         "{table}"
     );
 }
+
+#[test]
+fn the_funnel_breaks_down_by_tier_and_by_region() {
+    let device = Device::init("lina");
+    for (company, region, priority) in [
+        ("深圳腾飞", "华南", "A"),
+        ("广州云栖", "华南", "b"),
+        ("杭州港务", "华东", "高"),
+    ] {
+        device.add(&[
+            "--company",
+            company,
+            "--contact",
+            "张伟",
+            "--region",
+            region,
+            "--priority",
+            priority,
+        ]);
+    }
+    let groups = |by: &str| -> Vec<(String, u64)> {
+        let json: Value =
+            serde_json::from_str(&device.ok(&["funnel", "--by", by, "--json"])).unwrap();
+        json["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["group"].as_str().unwrap().to_owned(),
+                    g["leads"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        groups("priority"),
+        [("high".to_owned(), 2), ("medium".to_owned(), 1)]
+    );
+    assert_eq!(
+        groups("region"),
+        [("华南".to_owned(), 2), ("华东".to_owned(), 1)]
+    );
+    let table = device.ok(&["funnel", "--by", "priority"]);
+    assert!(
+        table.contains("A high 高") && table.contains("B medium 中"),
+        "{table}"
+    );
+}

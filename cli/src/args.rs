@@ -905,6 +905,10 @@ pub enum ByArg {
     Role,
     /// Per budget range.
     Budget,
+    /// Per tier: A/B/C (high, medium, low priority).
+    Priority,
+    /// Per sales region.
+    Region,
 }
 
 impl ByArg {
@@ -917,6 +921,8 @@ impl ByArg {
             ByArg::Size => GroupBy::Size,
             ByArg::Role => GroupBy::Role,
             ByArg::Budget => GroupBy::Budget,
+            ByArg::Priority => GroupBy::Priority,
+            ByArg::Region => GroupBy::Region,
         }
     }
 }

@@ -7,7 +7,7 @@
 //! decided (won or lost) in the period and those won, whenever the lead was created, so its
 //! conversion is the group's win rate. [`counted`] says which, for every table's caption.
 
-use fieldsync_model::{LeadRow, Money, Outcome, Pipeline};
+use fieldsync_model::{LeadRow, Money, Outcome, Pipeline, Priority};
 use serde::Serialize;
 
 use crate::outcomes::{mean_and_median, outcome_counts};
@@ -31,6 +31,10 @@ pub enum GroupBy {
     Role,
     /// The customer's budget range.
     Budget,
+    /// The lead's tier: A/B/C (high, medium, low priority).
+    Priority,
+    /// The lead's sales region.
+    Region,
 }
 
 impl GroupBy {
@@ -51,6 +55,8 @@ impl GroupBy {
             GroupBy::Size => "size",
             GroupBy::Role => "role",
             GroupBy::Budget => "budget",
+            GroupBy::Priority => "priority",
+            GroupBy::Region => "region",
         }
     }
 
@@ -67,6 +73,9 @@ impl GroupBy {
         match (self, key.is_empty()) {
             (_, true) => self.unnamed().to_owned(),
             (GroupBy::Source, false) => pipeline.source_label(key),
+            (GroupBy::Priority, false) => key
+                .parse::<Priority>()
+                .map_or_else(|_| key.to_owned(), |tier| tier.label().to_owned()),
             (_, false) => key.to_owned(),
         }
     }
@@ -98,6 +107,8 @@ pub fn group_of(row: &LeadRow, by: GroupBy) -> &str {
         GroupBy::Size => &row.size,
         GroupBy::Role => &row.title,
         GroupBy::Budget => &row.budget,
+        GroupBy::Priority => row.priority.map_or("", Priority::key),
+        GroupBy::Region => &row.region,
     }
 }
 

@@ -59,6 +59,7 @@ fn row(n: u8, source: &str, created: &str, path: &[(&str, &str)]) -> LeadRow {
         email: SmolStr::default(),
         industry: SmolStr::default(),
         size: SmolStr::default(),
+        region: SmolStr::default(),
         budget: SmolStr::default(),
         competitors: SmolStr::default(),
         source: source.into(),

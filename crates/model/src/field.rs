@@ -77,6 +77,7 @@ fields! {
     Email => "email", "email", Email, "Contact email.";
     Industry => "industry", "industry", Line, "Industry.";
     Size => "size", "size", Line, "Company size band (staff or revenue).";
+    Region => "region", "region", Line, "Sales region or territory (华东, 华南).";
     Source => "source", "source", Source, "Source channel key.";
     Priority => "priority", "priority", Priority, "Priority: high, medium or low.";
     Amount => "amount", "amount", Money, "Estimated deal amount.";

@@ -49,6 +49,8 @@ pub struct LeadRow {
     pub industry: SmolStr,
     /// Size band.
     pub size: SmolStr,
+    /// Sales region.
+    pub region: SmolStr,
     /// Budget range, as the rep wrote it.
     pub budget: SmolStr,
     /// Competitors the customer talks to, as the rep wrote them.
@@ -109,6 +111,7 @@ impl LeadRow {
             email: lead.text(Field::Email).into(),
             industry: lead.text(Field::Industry).into(),
             size: lead.text(Field::Size).into(),
+            region: lead.text(Field::Region).into(),
             budget: lead.text(Field::Budget).into(),
             competitors: lead.text(Field::Competitors).into(),
             source: lead.text(Field::Source).into(),

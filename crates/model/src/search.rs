@@ -72,6 +72,7 @@ mod tests {
             email: "Zhang.Wei@Example.com".into(),
             industry: "".into(),
             size: "".into(),
+            region: "".into(),
             budget: "".into(),
             competitors: "".into(),
             source: "".into(),

@@ -28,6 +28,17 @@ impl Priority {
     }
 }
 
+impl Priority {
+    /// The grade and both names, as tables show a tier: `A high 高`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Priority::High => "A high 高",
+            Priority::Medium => "B medium 中",
+            Priority::Low => "C low 低",
+        }
+    }
+}
+
 impl FromStr for Priority {
     type Err = String;
 
