@@ -340,3 +340,58 @@ ideal_rate = 0.4
     device.ok(&["move", &lead, "报价"]);
     assert_eq!(device.show(&lead)["stage"], "quote");
 }
+
+#[test]
+fn stage_criteria_and_ideal_loads_are_set_shown_and_told_when_a_lead_moves() {
+    let device = Device::init("wang");
+    device.ok(&[
+        "pipeline",
+        "edit",
+        "set",
+        "discovery",
+        "--exit",
+        "预算和决策人都已确认",
+        "--ideal-open",
+        "12",
+    ]);
+    let shown = device.ok(&["pipeline", "show"]);
+    // The b2b template's entry criteria for needs discovery, and the team's exit criteria.
+    assert!(
+        shown
+            .contains("needs discovery 需求挖掘 (enter): the customer agreed to a needs interview"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("needs discovery 需求挖掘 (leave): 预算和决策人都已确认"),
+        "{shown}"
+    );
+    assert_eq!(stage(&pipeline(&device), "discovery")["ideal_open"], 12);
+    let lead = device.add(&["--company", "深圳腾飞科技", "--contact", "王芳"]);
+    let moved = device.ok(&["move", &lead, "discovery"]);
+    assert!(
+        moved.contains("to enter needs discovery 需求挖掘: the customer agreed"),
+        "{moved}"
+    );
+    let moved = device.ok(&["move", &lead, "solution"]);
+    assert!(
+        moved.contains("to leave needs discovery 需求挖掘: 预算和决策人都已确认"),
+        "{moved}"
+    );
+    // The criteria go through the pipeline file and back.
+    let toml = device.ok(&["pipeline", "show", "--format", "toml"]);
+    assert!(toml.contains("exit = \"预算和决策人都已确认\""), "{toml}");
+    let bad = device.fails(&["pipeline", "edit", "set", "lead", "--ideal-open", "many"]);
+    assert!(
+        bad.contains("unknown stage 'lead'") || bad.contains("not a number"),
+        "{bad}"
+    );
+    let bad = device.fails(&[
+        "pipeline",
+        "edit",
+        "set",
+        "solution",
+        "--ideal-open",
+        "many",
+    ]);
+    assert!(bad.contains("'many' is not a number of leads"), "{bad}");
+}

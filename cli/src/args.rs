@@ -146,6 +146,15 @@ pub struct StageNumbers {
     /// before the win stage are).
     #[arg(long, value_enum)]
     pub sales: Option<SalesStage>,
+    /// What must be true for a lead to enter the stage ("" clears it).
+    #[arg(long, value_name = "TEXT")]
+    pub entry: Option<String>,
+    /// What must be true for a lead to leave it ("" clears it).
+    #[arg(long, value_name = "TEXT")]
+    pub exit: Option<String>,
+    /// The open leads a rep should ideally hold in the stage, or none.
+    #[arg(long, value_name = "N")]
+    pub ideal_open: Option<String>,
 }
 
 /// `--sales yes|no|auto`.

@@ -65,19 +65,31 @@ pub fn log(cx: &Context, args: &LogArgs, out: &mut impl Write) -> Result<()> {
     )
 }
 
-/// `fieldsync move`.
+/// `fieldsync move`: the move, then the criteria of the stage left and of the stage entered,
+/// for the rep to check.
 pub fn move_to(cx: &Context, args: &MoveArgs, out: &mut impl Write) -> Result<()> {
     let store = cx.open_store()?;
-    let stage = store.pipeline().resolve_stage(&args.stage)?.key.clone();
+    let pipeline = store.pipeline().clone();
+    let target = pipeline.resolve_stage(&args.stage)?;
     let at = cx.event_time(args.at.at.as_deref())?;
-    apply(
-        cx,
-        store,
-        &args.id.id,
-        Action::Move { to: stage, at },
-        out,
-        |lead, store| format!("moved to {}:", store.pipeline().stage_label(&lead.stage)),
-    )
+    let from = store.load(&cx.resolve(&store, &args.id.id)?)?.view().stage;
+    let action = Action::Move {
+        to: target.key.clone(),
+        at,
+    };
+    apply(cx, store, &args.id.id, action, out, |lead, store| {
+        format!("moved to {}:", store.pipeline().stage_label(&lead.stage))
+    })?;
+    let left = pipeline.stage(&from);
+    for (stage, criteria, when) in [
+        (left, left.and_then(|s| s.exit.as_deref()), "to leave"),
+        (Some(target), target.entry.as_deref(), "to enter"),
+    ] {
+        if let (Some(stage), Some(criteria)) = (stage, criteria) {
+            writeln!(out, "  {when} {}: {criteria}", stage.label.both())?;
+        }
+    }
+    Ok(())
 }
 
 /// `fieldsync won`.

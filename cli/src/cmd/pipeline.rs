@@ -15,7 +15,7 @@ use anyhow::{Result, anyhow};
 use fieldsync_model::Pipeline;
 use fieldsync_model::pipeline::{Label, LossReason, SourceChannel, Stage};
 use fieldsync_model::pipeline_edit::{
-    PipelineEdit, Place, StageSettings, parse_ideal_rate, percent,
+    PipelineEdit, Place, StageSettings, criteria, parse_ideal_open, parse_ideal_rate, percent,
 };
 use fieldsync_store::Store;
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,7 @@ struct PipelineFile {
     sources: Option<Vec<SourceChannel>>,
 }
 
-/// What `--probability`, `--stale-days`, `--ideal-rate` and `--sales` ask to set.
+/// What the stage settings given (`--probability`, `--entry`, ...) ask to set.
 fn settings(numbers: &StageNumbers) -> Result<StageSettings> {
     Ok(StageSettings {
         probability: numbers.probability,
@@ -53,6 +53,13 @@ fn settings(numbers: &StageNumbers) -> Result<StageSettings> {
             .map(parse_ideal_rate)
             .transpose()?,
         sales: numbers.sales.map(|sales| sales.setting()),
+        entry: numbers.entry.as_deref().map(criteria),
+        exit: numbers.exit.as_deref().map(criteria),
+        ideal_open: numbers
+            .ideal_open
+            .as_deref()
+            .map(parse_ideal_open)
+            .transpose()?,
     })
 }
 
@@ -330,6 +337,7 @@ pub fn show(cx: &Context, args: &PipelineShowArgs, out: &mut impl Write) -> Resu
                 "probability",
                 "stale after",
                 "ideal rate",
+                "ideal open per rep",
                 "kind",
             ]);
             let win = pipeline.win_stage_index();
@@ -346,10 +354,20 @@ pub fn show(cx: &Context, args: &PipelineShowArgs, out: &mut impl Write) -> Resu
                     format!("{}%", stage.probability),
                     format!("{} days", stage.stale_days),
                     percent(stage.ideal_rate),
+                    stage
+                        .ideal_open
+                        .map_or_else(|| "-".to_owned(), |n| n.to_string()),
                     kind.to_owned(),
                 ]);
             }
             table.print(out)?;
+            for stage in &pipeline.stages {
+                for (when, criteria) in [("enter", &stage.entry), ("leave", &stage.exit)] {
+                    if let Some(criteria) = criteria {
+                        writeln!(out, "{} ({when}): {criteria}", stage.label.both())?;
+                    }
+                }
+            }
             writeln!(out)?;
             let mut reasons = Table::new(&["loss reason", "label", "needs a note"]);
             for reason in &pipeline.loss_reasons {

@@ -2,6 +2,8 @@
 //! due, holds about to end, and the playbooks' anomalies, each with the leads it concerns. A
 //! lead on hold (暂缓) is out of the stale, cadence and next-step alerts until its hold ends.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use fieldsync_model::{Due, LeadId, LeadRow, Outcome, Pipeline, Priority, SmolStr};
 use serde::Serialize;
@@ -107,6 +109,8 @@ pub enum AnomalyKind {
     LowMoveRate,
     /// Deals won straight from the first stage, never passing the funnel.
     WonOutsideFunnel,
+    /// A rep holds far more or far fewer open leads in a stage than the stage's ideal.
+    OffIdealLoad,
 }
 
 impl AnomalyKind {
@@ -118,6 +122,7 @@ impl AnomalyKind {
             AnomalyKind::LongCycle => "cycles longer than the ideal",
             AnomalyKind::LowMoveRate => "low move rate",
             AnomalyKind::WonOutsideFunnel => "deals won without passing the funnel",
+            AnomalyKind::OffIdealLoad => "open leads far from the ideal",
         }
     }
 }
@@ -148,6 +153,9 @@ pub const MIN_SIGNED_SHARE: f64 = 0.2;
 pub const MIN_LATE_LEADS: usize = 5;
 /// Share of closed leads abandoned above which the abandon rate is an anomaly.
 pub const MAX_ABANDON_SHARE: f64 = 0.3;
+/// A rep's open leads in a stage are far from its ideal below this share of it, or above its
+/// multiple.
+pub const IDEAL_LOAD_BAND: (f64, f64) = (0.5, 2.0);
 /// Days within which an open lead counts as having moved lately.
 pub const MOVE_WINDOW_DAYS: i64 = 14;
 /// Share of open leads (not on hold) that must have moved lately before "low move rate" stops
@@ -181,6 +189,9 @@ pub fn alerts<'a>(
     let (mut abandoned, mut closed) = (Vec::new(), 0usize);
     let (mut long, mut outside) = (Vec::new(), Vec::new());
     let (mut still, mut open) = (Vec::new(), 0usize);
+    // Per (rep, stage index): the rep's open leads there, not on hold.
+    let mut load: BTreeMap<(SmolStr, usize), Vec<LeadId>> = BTreeMap::new();
+    let mut reps: BTreeSet<SmolStr> = BTreeSet::new();
     for row in rows {
         if row.deleted {
             continue;
@@ -233,6 +244,14 @@ pub fn alerts<'a>(
             continue;
         }
         open += 1;
+        if let Some(owner) = &row.owner {
+            reps.insert(owner.clone());
+            if let Some(index) = stage {
+                load.entry((owner.clone(), index))
+                    .or_default()
+                    .push(row.id.clone());
+            }
+        }
         if now_ms - row.stage_entered_ms > MOVE_WINDOW_DAYS * DAY_MS {
             still.push(row.id.clone());
         }
@@ -325,6 +344,30 @@ pub fn alerts<'a>(
             ),
             leads: outside,
         });
+    }
+    for rep in &reps {
+        for (index, stage) in pipeline.stages.iter().enumerate() {
+            let Some(ideal) = stage.ideal_open.filter(|ideal| *ideal > 0) else {
+                continue;
+            };
+            let leads = load.remove(&(rep.clone(), index)).unwrap_or_default();
+            let held = leads.len() as f64;
+            let (low, high) = IDEAL_LOAD_BAND;
+            if held < low * f64::from(ideal) || held > high * f64::from(ideal) {
+                anomalies.push(Anomaly {
+                    kind: AnomalyKind::OffIdealLoad,
+                    detail: format!(
+                        "{rep} holds {} in {} against an ideal {ideal} per rep",
+                        match leads.len() {
+                            1 => "1 open lead".to_owned(),
+                            count => format!("{count} open leads"),
+                        },
+                        stage.label.both()
+                    ),
+                    leads,
+                });
+            }
+        }
     }
     if !long.is_empty() {
         anomalies.push(Anomaly {

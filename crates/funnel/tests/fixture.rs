@@ -387,6 +387,9 @@ fn current_counts_and_the_bottleneck() {
         stale_days: 30,
         ideal_rate: None,
         sales: None,
+        entry: None,
+        exit: None,
+        ideal_open: None,
     });
     after.stages[5].ideal_rate = Some(0.9);
     let figures = funnel(
@@ -922,6 +925,55 @@ fn a_lead_on_hold_is_out_of_the_alerts_until_its_hold_ends() {
                 AnomalyKind::WonOutsideFunnel,
                 "1 won deal was won straight from lead acquisition 线索获取, without passing the funnel".into(),
                 1
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_rep_far_from_the_ideal_open_leads_of_a_stage_is_an_anomaly() {
+    use fieldsync_funnel::alerts::{AnomalyKind, alerts};
+    // The layers deck: ideal open leads per rep 10 graded, 13 contacted, 7 lead, 2 opportunity.
+    // lina holds 30 in contacted (over twice 13), 5 in lead (within half to twice 7), none
+    // graded or in opportunity (under half). Leads in the pool count for no rep.
+    let layers = templates::layers();
+    let mut rows = Vec::new();
+    for (n, stage) in (0u8..30)
+        .map(|n| (n, "contacted"))
+        .chain((30u8..35).map(|n| (n, "lead")))
+    {
+        let mut lead = row(n, "website", "05-08", &[]);
+        lead.stage = stage.into();
+        rows.push(lead);
+    }
+    let mut pooled = row(40, "website", "05-08", &[]);
+    pooled.stage = "graded".into();
+    pooled.owner = None;
+    rows.push(pooled);
+    let today = NaiveDate::from_ymd_opt(2024, 5, 10).unwrap();
+    let found = alerts(&rows, &layers, at("05-10"), today);
+    let off: Vec<(String, usize)> = found
+        .anomalies
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::OffIdealLoad)
+        .map(|a| (a.detail.clone(), a.leads.len()))
+        .collect();
+    assert_eq!(
+        off,
+        [
+            (
+                "lina holds 0 open leads in graded 已分级 against an ideal 10 per rep".to_owned(),
+                0
+            ),
+            (
+                "lina holds 30 open leads in contacted 已接触 against an ideal 13 per rep"
+                    .to_owned(),
+                30
+            ),
+            (
+                "lina holds 0 open leads in opportunity 意向客户(商机) against an ideal 2 per rep"
+                    .to_owned(),
+                0
             ),
         ]
     );

@@ -48,6 +48,17 @@ pub struct Stage {
     /// and those after it (account care, implementation) are not. See [`Pipeline::is_sales`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sales: Option<bool>,
+    /// What must be true for a lead to enter the stage ("the customer agreed to a needs
+    /// interview and named a decision maker").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    /// What must be true for a lead to leave it for the next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<String>,
+    /// The open leads a rep should ideally hold in the stage (the `layers` deck: 10, 13, 7, 2);
+    /// a rep far off it is an anomaly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ideal_open: Option<u32>,
 }
 
 /// A reason a deal was lost.

@@ -29,6 +29,12 @@ pub struct StageSettings {
     pub ideal_rate: Option<Option<f64>>,
     /// Whether it is a sales stage (`Some(None)`: by its position).
     pub sales: Option<Option<bool>>,
+    /// Its entry criteria (`Some(None)` clears them).
+    pub entry: Option<Option<String>>,
+    /// Its exit criteria (`Some(None)` clears them).
+    pub exit: Option<Option<String>>,
+    /// The ideal open leads per rep in it (`Some(None)` clears it).
+    pub ideal_open: Option<Option<u32>>,
 }
 
 impl StageSettings {
@@ -48,6 +54,15 @@ impl StageSettings {
         }
         if let Some(sales) = self.sales {
             stage.sales = sales;
+        }
+        if let Some(entry) = &self.entry {
+            stage.entry = entry.clone();
+        }
+        if let Some(exit) = &self.exit {
+            stage.exit = exit.clone();
+        }
+        if let Some(ideal) = self.ideal_open {
+            stage.ideal_open = ideal;
         }
     }
 }
@@ -149,6 +164,25 @@ pub fn parse_ideal_rate(text: &str) -> Result<Option<f64>, ValidationError> {
     Ok(Some(rate))
 }
 
+/// An ideal number of open leads per rep as typed: a whole number, or `none`.
+pub fn parse_ideal_open(text: &str) -> Result<Option<u32>, ValidationError> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    text.parse::<u32>().map(Some).map_err(|_| {
+        ValidationError::new(
+            "ideal-open",
+            format!("'{text}' is not a number of leads: write a whole number like 7 (or none)"),
+        )
+    })
+}
+
+/// Entry or exit criteria as typed: trimmed; empty clears them.
+pub fn criteria(text: &str) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|text| !text.is_empty())
+}
+
 /// A label as typed, trimmed.
 fn trimmed(label: &Label) -> Label {
     Label {
@@ -209,6 +243,9 @@ impl Pipeline {
                     stale_days: templates::DEFAULT_STALE_DAYS,
                     ideal_rate: None,
                     sales: None,
+                    entry: None,
+                    exit: None,
+                    ideal_open: None,
                 };
                 settings.apply(&mut stage);
                 let index = pipeline.place(place)?;
@@ -261,7 +298,7 @@ impl Pipeline {
                 if settings.is_empty() {
                     return Err(ValidationError::new(
                         "set",
-                        "say what to set: --probability PERCENT, --stale-days DAYS, --ideal-rate RATE or --sales yes|no|auto",
+                        "say what to set: --probability PERCENT, --stale-days DAYS, --ideal-rate RATE, --sales yes|no|auto, --entry TEXT, --exit TEXT or --ideal-open N",
                     ));
                 }
                 let index = pipeline.index_of(stage)?;

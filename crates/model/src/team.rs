@@ -56,6 +56,9 @@ mod key {
     pub const IDEAL_RATE: &str = "ideal_rate";
     pub const NEEDS_NOTE: &str = "needs_note";
     pub const SALES: &str = "sales";
+    pub const ENTRY: &str = "entry";
+    pub const EXIT: &str = "exit";
+    pub const IDEAL_OPEN: &str = "ideal_open";
     pub const WIN_STAGE: &str = "win_stage";
 }
 
@@ -185,10 +188,23 @@ impl Entry for Stage {
     }
 
     fn later_props(&self) -> Props {
-        vec![(
-            key::SALES,
-            self.sales.map_or(ScalarValue::Null, ScalarValue::Boolean),
-        )]
+        let text = |text: &Option<String>| {
+            text.as_deref()
+                .map_or(ScalarValue::Null, |text| ScalarValue::Str(text.into()))
+        };
+        vec![
+            (
+                key::SALES,
+                self.sales.map_or(ScalarValue::Null, ScalarValue::Boolean),
+            ),
+            (key::ENTRY, text(&self.entry)),
+            (key::EXIT, text(&self.exit)),
+            (
+                key::IDEAL_OPEN,
+                self.ideal_open
+                    .map_or(ScalarValue::Null, |n| ScalarValue::Uint(n.into())),
+            ),
+        ]
     }
 
     fn read(key: &str, map: &hydrate::Map) -> Stage {
@@ -208,6 +224,9 @@ impl Entry for Stage {
                 Some(ScalarValue::Boolean(sales)) => Some(*sales),
                 _ => None,
             },
+            entry: map.string(key::ENTRY),
+            exit: map.string(key::EXIT),
+            ideal_open: map.int(key::IDEAL_OPEN).and_then(|n| u32::try_from(n).ok()),
         }
     }
 }
@@ -492,6 +511,9 @@ fn first_release_view(pipeline: &Pipeline) -> Pipeline {
     first.win_stage = None;
     for stage in first.stages.iter_mut().chain(&mut first.removed_stages) {
         stage.sales = None;
+        stage.entry = None;
+        stage.exit = None;
+        stage.ideal_open = None;
     }
     first
 }
@@ -608,6 +630,16 @@ impl TeamDoc {
         stamp: &Stamp,
     ) -> Result<bool, TeamError> {
         wanted.check()?;
+        // The pipeline the team works to already is so (an unedited template included, whose
+        // newer registers the starting change does not hold): nothing to write.
+        let current = self.pipeline(fallback);
+        let without_removed = |p: &Pipeline| Pipeline {
+            removed_stages: Vec::new(),
+            ..p.clone()
+        };
+        if without_removed(&current) == without_removed(wanted) {
+            return Ok(false);
+        }
         if !self.has_pipeline() {
             self.doc.merge(&mut starting_point(fallback)?)?;
         }
@@ -805,6 +837,9 @@ mod tests {
                 stale_days: 14,
                 ideal_rate: Some(0.5),
                 sales: None,
+                entry: None,
+                exit: None,
+                ideal_open: None,
             });
         });
         apply(&mut b, "b", |p| {

@@ -49,6 +49,9 @@ fn stage(
         stale_days,
         ideal_rate: ideal,
         sales: None,
+        entry: None,
+        exit: None,
+        ideal_open: None,
     }
 }
 
@@ -89,7 +92,13 @@ pub fn b2b() -> Pipeline {
                 d,
                 baseline,
             ),
-            stage("discovery", "needs discovery", "需求挖掘", 20, d, baseline),
+            Stage {
+                entry: Some(
+                    "the customer agreed to a needs interview and named at least one decision maker"
+                        .to_owned(),
+                ),
+                ..stage("discovery", "needs discovery", "需求挖掘", 20, d, baseline)
+            },
             stage("solution", "solution design", "方案制定", 40, d, baseline),
             stage("negotiation", "negotiation", "商务谈判", 60, d, baseline),
             stage("closing", "closing", "成交促成", 80, d, baseline),
@@ -113,9 +122,11 @@ pub fn leads() -> Pipeline {
     )
 }
 
-/// Seven customer layers, from the resource pool to implemented customers.
+/// Seven customer layers, from the resource pool to implemented customers. The deck's ideal
+/// open leads per rep (10, 13, 7, 2) are read as those of the four working layers, graded to
+/// opportunity.
 pub fn layers() -> Pipeline {
-    build(
+    let mut pipeline = build(
         "layers",
         vec![
             stage("pool", "resource pool", "客户资源", 1, 1, Some(1.0)),
@@ -140,7 +151,11 @@ pub fn layers() -> Pipeline {
                 None,
             ),
         ],
-    )
+    );
+    for (stage, ideal) in pipeline.stages[1..5].iter_mut().zip([10, 13, 7, 2]) {
+        stage.ideal_open = Some(ideal);
+    }
+    pipeline
 }
 
 /// The default loss-reason list.
