@@ -117,3 +117,74 @@ fn days_ago(days: u64) -> String {
         .format("%Y-%m-%d")
         .to_string()
 }
+
+#[test]
+fn a_corrected_follow_up_counts_as_corrected_and_the_original_stays_in_history() {
+    let device = Device::init("lina");
+    let lead = device.add(&[
+        "--company",
+        "深圳市腾飞科技有限公司",
+        "--contact",
+        "张伟",
+        "--priority",
+        "high",
+        "--at",
+        &days_ago(60),
+    ]);
+    // Logged with the wrong date: 50 days ago instead of yesterday.
+    device.ok(&[
+        "log",
+        &lead,
+        "--channel",
+        "visit",
+        "--summary",
+        "演示产品，IT部门参加",
+        "--at",
+        &days_ago(50),
+    ]);
+    let kinds = |device: &Device| -> Vec<String> {
+        let tasks: Vec<Value> = serde_json::from_str(&device.ok(&["today", "--json"])).unwrap();
+        tasks
+            .iter()
+            .map(|t| t["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(kinds(&device).contains(&"follow-up-overdue".to_owned()));
+    let said = device.ok(&[
+        "correct",
+        &lead,
+        "1",
+        "--happened",
+        &days_ago(1),
+        "--summary",
+        "演示产品，IT和采购部门参加",
+    ]);
+    assert!(said.starts_with("corrected follow-up #1 of"), "{said}");
+    // Analytics read the corrected entry: touched yesterday, within the 3-day cadence.
+    assert!(!kinds(&device).contains(&"follow-up-overdue".to_owned()));
+    let shown = device.show(&lead);
+    let followup = &shown["followups"][0];
+    assert_eq!(followup["summary"], "演示产品，IT和采购部门参加");
+    assert_eq!(followup["channel"], "visit", "fields not given are kept");
+    assert_eq!(followup["corrected"]["by"], "lina");
+    assert_eq!(shown["corrections"].as_array().unwrap().len(), 1);
+    // The original stays in the history, beside the correction.
+    let history = device.ok(&["history", &lead]);
+    assert!(history.contains("visit: 演示产品，IT部门参加"), "{history}");
+    assert!(
+        history.contains("visit: 演示产品，IT和采购部门参加"),
+        "{history}"
+    );
+
+    // A void takes it out of the log and the figures; a wrong number is refused.
+    let wrong = device.fails(&["correct", &lead, "2", "--void"]);
+    assert!(
+        wrong.contains("has 1 follow-ups") || wrong.contains("has 1 follow-up"),
+        "{wrong}"
+    );
+    device.ok(&["correct", &lead, "1", "--void"]);
+    assert_eq!(device.show(&lead)["followups"].as_array().unwrap().len(), 0);
+    assert!(kinds(&device).contains(&"follow-up-overdue".to_owned()));
+    let history = device.ok(&["history", &lead]);
+    assert!(history.contains("(void)"), "{history}");
+}

@@ -42,6 +42,9 @@ pub enum Command {
     Abandon(AbandonArgs),
     /// Reopen a won, lost or abandoned lead.
     Reopen(ReopenArgs),
+    /// Correct a follow-up logged with a typo (the fields given replace its own), or void it;
+    /// the original stays in `history`.
+    Correct(CorrectArgs),
     /// Put an open lead on hold (暂缓) until a day: it stays open, out of the stale and
     /// follow-up alerts until then. `--release` ends the hold early.
     Hold(HoldArgs),
@@ -531,6 +534,38 @@ pub struct LogArgs {
     /// When the touch happened.
     #[command(flatten)]
     pub at: AtArg,
+}
+
+/// `fieldsync correct`.
+#[derive(Debug, Args)]
+pub struct CorrectArgs {
+    /// Which lead.
+    #[command(flatten)]
+    pub id: IdArg,
+    /// The follow-up's number, as `lead show` numbers them (1 is the oldest).
+    #[arg(value_name = "N")]
+    pub number: usize,
+    /// How you reached the customer: phone, email, visit or message.
+    #[arg(long, conflicts_with = "void")]
+    pub channel: Option<String>,
+    /// What was discussed.
+    #[arg(long, conflicts_with = "void")]
+    pub summary: Option<String>,
+    /// The customer's feedback ("" clears it).
+    #[arg(long, conflicts_with = "void")]
+    pub feedback: Option<String>,
+    /// The next step ("" clears it, and its due date).
+    #[arg(long, conflicts_with = "void")]
+    pub next: Option<String>,
+    /// When the next step is due ("" clears it).
+    #[arg(long, value_name = "DATE", conflicts_with = "void")]
+    pub due: Option<String>,
+    /// When the touch really happened.
+    #[arg(long, value_name = "TIME", conflicts_with = "void")]
+    pub happened: Option<String>,
+    /// The follow-up should not be there at all.
+    #[arg(long)]
+    pub void: bool,
 }
 
 /// `fieldsync move`.

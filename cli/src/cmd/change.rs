@@ -10,7 +10,9 @@ use fieldsync_model::{
 };
 use fieldsync_store::Store;
 
-use crate::args::{AbandonArgs, HoldArgs, IdArg, LogArgs, LostArgs, MoveArgs, ReopenArgs, WonArgs};
+use crate::args::{
+    AbandonArgs, CorrectArgs, HoldArgs, IdArg, LogArgs, LostArgs, MoveArgs, ReopenArgs, WonArgs,
+};
 use crate::context::{Context, optional_text};
 
 /// Resolves the lead, applies the action as one change and prints what happened.
@@ -159,6 +161,78 @@ pub fn reopen(cx: &Context, args: &ReopenArgs, out: &mut impl Write) -> Result<(
         out,
         |lead, store| format!("reopened in {}:", store.pipeline().stage_label(&lead.stage)),
     )
+}
+
+/// `fieldsync correct`: the follow-up as it stands with the fields given replaced, or void.
+pub fn correct(cx: &Context, args: &CorrectArgs, out: &mut impl Write) -> Result<()> {
+    let store = cx.open_store()?;
+    let id = cx.resolve(&store, &args.id.id)?;
+    let lead = store.load(&id)?.view();
+    let original = args
+        .number
+        .checked_sub(1)
+        .and_then(|index| lead.followups.get(index))
+        .ok_or_else(|| {
+            ValidationError::new(
+                "number",
+                format!(
+                    "lead {} has {}: give a number from 1 (`fieldsync lead show` numbers them)",
+                    id.short(),
+                    match lead.followups.len() {
+                        1 => "1 follow-up".to_owned(),
+                        count => format!("{count} follow-ups"),
+                    }
+                ),
+            )
+        })?;
+    let text = |given: &Option<String>, old: &Option<String>, field| match given {
+        Some(text) => optional_text(field, Some(text)),
+        None => Ok(old.clone()),
+    };
+    let followup = match args.void {
+        true => None,
+        false => {
+            let next = text(&args.next, &original.next, "next")?;
+            let due = match (&args.due, &next) {
+                (_, None) => None,
+                (Some(due), Some(_)) if due.trim().is_empty() => None,
+                (Some(due), Some(_)) => Some(parse_with("due", Due::parse(due, cx.now, &cx.zone))?),
+                (None, Some(_)) => original.due,
+            };
+            let at = match &args.happened {
+                Some(at) => cx.event_time(Some(at))?,
+                None => original.times.at,
+            };
+            Some(FollowUpDraft {
+                at,
+                channel: match &args.channel {
+                    Some(channel) => parse_with("channel", channel.parse::<ContactChannel>())?,
+                    None => parse_with("channel", original.channel.parse::<ContactChannel>())?,
+                },
+                summary: match &args.summary {
+                    Some(summary) => {
+                        validate::required("summary", validate::free_text("summary", summary)?)?
+                    }
+                    None => original.summary.clone(),
+                },
+                feedback: text(&args.feedback, &original.feedback, "feedback")?,
+                next,
+                due,
+                zone: cx.zone.offset_from_utc_datetime(&at.naive_utc()).fix(),
+            })
+        }
+    };
+    let action = Action::Correct {
+        of: original.key.clone(),
+        followup,
+    };
+    let number = args.number;
+    apply(cx, store, &args.id.id, action, out, |_, _| {
+        match args.void {
+            true => format!("voided follow-up #{number} of"),
+            false => format!("corrected follow-up #{number} of"),
+        }
+    })
 }
 
 /// `fieldsync hold`.

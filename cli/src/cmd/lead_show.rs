@@ -136,10 +136,16 @@ fn print_lead(
     writeln!(out, "\nfollow-ups ({})", lead.followups.len())?;
     if !lead.followups.is_empty() {
         let mut log = Table::new(&[
-            "when", "channel", "by", "summary", "feedback", "next", "due",
+            "#", "when", "channel", "by", "summary", "feedback", "next", "due",
         ]);
-        for f in &lead.followups {
+        for (number, f) in lead.followups.iter().enumerate() {
+            let corrected = f
+                .corrected
+                .as_ref()
+                .map(|c| format!(" (corrected by {})", c.by))
+                .unwrap_or_default();
             log.add_row(vec![
+                format!("{}{corrected}", number + 1),
                 local_time(f.times.at),
                 f.channel.clone(),
                 f.times.by.clone(),

@@ -49,6 +49,7 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<bool> {
         Command::Abandon(args) => change::abandon(&cx, &args, out),
         Command::Reopen(args) => change::reopen(&cx, &args, out),
         Command::Hold(args) => change::hold(&cx, &args, out),
+        Command::Correct(args) => change::correct(&cx, &args, out),
         Command::Today(args) => today::run(&cx, &args, out),
         Command::Demo(args) => demo::run(&cx, &args, out),
         Command::Status(args) => maintenance::status(&cx, &args, out),

@@ -107,6 +107,14 @@ pub enum Action {
         /// When it happened.
         at: DateTime<Utc>,
     },
+    /// Correct a follow-up logged with a typo, or void it: the correction is appended and the
+    /// original stays in the log and the history; the lead reads the corrected entry.
+    Correct {
+        /// The follow-up's key ([`crate::view::FollowUp::key`]).
+        of: String,
+        /// What it should say (its `at` is when it happened); `None` voids it.
+        followup: Option<FollowUpDraft>,
+    },
     /// Put an open lead on hold (暂缓) until a day, or release it (`until: None`). On hold, it
     /// is still open but out of the stale and cadence alerts.
     Hold {
@@ -134,6 +142,7 @@ impl Action {
             Action::Abandon { .. } => "abandon",
             Action::Reopen { .. } => "reopen",
             Action::Hold { .. } => "hold",
+            Action::Correct { .. } => "correct",
             Action::Delete => "delete",
         }
     }

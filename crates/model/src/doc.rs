@@ -403,6 +403,24 @@ fn check(action: &Action, lead: &Lead, pipeline: &Pipeline) -> Result<(), LeadEr
             None => Ok(()),
         },
         Action::Delete => Ok(()),
+        Action::Correct { of, followup } => {
+            if !lead.followups.iter().any(|f| f.key == *of) {
+                return Err(ValidationError::new(
+                    "follow-up",
+                    format!(
+                        "this lead has no follow-up '{of}' (or it was voided): `fieldsync lead show ID` numbers them"
+                    ),
+                )
+                .into());
+            }
+            match followup {
+                Some(draft) => {
+                    check_due(draft)?;
+                    not_before("a follow-up", draft.at, lead.created_at, created)
+                }
+                None => Ok(()),
+            }
+        }
         Action::Hold { until, at, .. } => {
             require_open(lead)?;
             match until {
@@ -582,6 +600,22 @@ fn close(
     append(tx, key::OUTCOMES, &event(at, stamp, entries))
 }
 
+/// What a follow-up says, as entries of its log entry (or of a correction).
+fn followup_entries(draft: &FollowUpDraft) -> Vec<(&'static str, ScalarValue)> {
+    vec![
+        (key::CHANNEL, draft.channel.key().into()),
+        (key::SUMMARY, draft.summary.as_str().into()),
+        (key::FEEDBACK, opt_str(draft.feedback.as_deref())),
+        (key::NEXT, opt_str(draft.next.as_deref())),
+        (
+            key::DUE,
+            draft
+                .due
+                .map_or(ScalarValue::Null, |due| due.to_stored().into()),
+        ),
+    ]
+}
+
 /// Sets the stage register and appends the stage change; `cause` marks a change an outcome made.
 fn enter_stage(
     tx: &mut Transaction<'_>,
@@ -623,22 +657,7 @@ fn write(
         }
         Action::Assign { owner, at } => assign(tx, lead, owner.as_deref(), *at, stamp),
         Action::Log(draft) => {
-            let entry = event(
-                draft.at,
-                stamp,
-                vec![
-                    (key::CHANNEL, draft.channel.key().into()),
-                    (key::SUMMARY, draft.summary.as_str().into()),
-                    (key::FEEDBACK, opt_str(draft.feedback.as_deref())),
-                    (key::NEXT, opt_str(draft.next.as_deref())),
-                    (
-                        key::DUE,
-                        draft
-                            .due
-                            .map_or(ScalarValue::Null, |due| due.to_stored().into()),
-                    ),
-                ],
-            );
+            let entry = event(draft.at, stamp, followup_entries(draft));
             append(tx, key::FOLLOWUPS, &entry)?;
             Ok(true)
         }
@@ -721,6 +740,24 @@ fn write(
             if let Some(back) = reopen_move(lead) {
                 enter_stage(tx, lead, back, *at, Some(schema::cause::REOPEN), stamp)?;
             }
+            Ok(true)
+        }
+        Action::Correct { of, followup } => {
+            let entries = match followup {
+                None => vec![
+                    (key::OF, ScalarValue::from(of.as_str())),
+                    (key::VOID, ScalarValue::Boolean(true)),
+                ],
+                Some(draft) => {
+                    let mut entries = vec![
+                        (key::OF, ScalarValue::from(of.as_str())),
+                        (key::FOLLOWUP_AT, timestamp(draft.at)),
+                    ];
+                    entries.extend(followup_entries(draft));
+                    entries
+                }
+            };
+            append(tx, key::CORRECTIONS, &event(stamp.now, stamp, entries))?;
             Ok(true)
         }
         Action::Hold { until, reason, at } => {

@@ -102,16 +102,29 @@ fn differences(before: Option<&Lead>, after: &Lead) -> Vec<ValueChange> {
                 || change.new.as_deref() != Some(Outcome::Open.key())
         })
         .collect();
-    let logged = before.map_or(0, |lead| lead.followups.len());
+    let said = |f: &crate::view::FollowUp| format!("{}: {}", f.channel, f.summary);
+    let was = |key: &str| before.and_then(|lead| lead.followups.iter().find(|f| f.key == key));
     changes.extend(
         after
             .followups
             .iter()
-            .skip(logged)
+            .filter(|followup| was(&followup.key).is_none_or(|old| old != *followup))
             .map(|followup| ValueChange {
                 field: "follow-up".into(),
-                old: None,
-                new: Some(format!("{}: {}", followup.channel, followup.summary)),
+                old: was(&followup.key).map(said),
+                new: Some(said(followup)),
+            }),
+    );
+    // A follow-up voided by this change.
+    changes.extend(
+        before
+            .iter()
+            .flat_map(|lead| &lead.followups)
+            .filter(|old| !after.followups.iter().any(|f| f.key == old.key))
+            .map(|old| ValueChange {
+                field: "follow-up".into(),
+                old: Some(said(old)),
+                new: Some("(void)".to_owned()),
             }),
     );
     changes

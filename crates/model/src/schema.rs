@@ -13,6 +13,8 @@
 //!                  win entered the pipeline's win stage, "reopen" when reopening left it
 //!   owner_changes: [ {at, recorded_at, by, from|null, to|null} ]
 //!   outcomes:      [ {at, recorded_at, by, outcome, amount?, reason?, note?} ]
+//!   corrections:   [ {at, recorded_at, by, of, void?, followup_at?, channel?, summary?,
+//!                     feedback?, next?, due?} ]   of: the corrected follow-up's key
 //!   hold_until: str            (YYYY-MM-DD; absent or null: not on hold)
 //!   holds:         [ {at, recorded_at, by, until?, reason?} ]    until absent: released
 //! ```
@@ -87,6 +89,14 @@ pub mod key {
     pub const REASON: &str = "reason";
     /// Outcome event: free note.
     pub const NOTE: &str = "note";
+    /// Corrections and voids of follow-ups (the originals stay in `followups`).
+    pub const CORRECTIONS: &str = "corrections";
+    /// Correction: the key of the follow-up it corrects.
+    pub const OF: &str = "of";
+    /// Correction: the follow-up is void.
+    pub const VOID: &str = "void";
+    /// Correction: when the corrected follow-up happened.
+    pub const FOLLOWUP_AT: &str = "followup_at";
     /// The last day an open lead is on hold (暂缓), `YYYY-MM-DD`.
     pub const HOLD_UNTIL: &str = "hold_until";
     /// Hold log: each hold and release.

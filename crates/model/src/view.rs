@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use automerge::{ROOT, ReadDoc, hydrate};
+use automerge::{ROOT, ReadDoc, ScalarValue, hydrate};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::field::Field;
 use crate::id::LeadId;
@@ -77,12 +78,17 @@ pub struct EventTimes {
     pub by: String,
 }
 
-/// One entry of the activity log.
+/// One entry of the activity log, as corrected.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FollowUp {
-    /// Times and author.
+    /// Identifies the entry across devices and corrections (from its first recording).
+    pub key: String,
+    /// Times and author (`at` as corrected).
     #[serde(flatten)]
     pub times: EventTimes,
+    /// Who corrected it last and when, if it was corrected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrected: Option<EventTimes>,
     /// phone / email / visit / message.
     pub channel: String,
     /// What was discussed.
@@ -132,6 +138,18 @@ pub struct OutcomeEvent {
     pub reason: Option<String>,
     /// Free note.
     pub note: Option<String>,
+}
+
+/// A correction or void of a follow-up.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Correction {
+    /// Who corrected it and when.
+    #[serde(flatten)]
+    pub times: EventTimes,
+    /// The key of the follow-up corrected.
+    pub of: String,
+    /// The follow-up as it should read; `None`: it is void.
+    pub followup: Option<FollowUp>,
 }
 
 /// One entry of the hold log: a hold until a day, or a release.
@@ -195,8 +213,11 @@ pub struct Lead {
     pub created_by: String,
     /// Tombstone.
     pub deleted: Option<Deletion>,
-    /// Activity log, oldest first.
+    /// Activity log, oldest first, as corrected (void entries left out).
     pub followups: Vec<FollowUp>,
+    /// Every correction and void of a follow-up, oldest first (the originals they replace are
+    /// in the document's history).
+    pub corrections: Vec<Correction>,
     /// Stage changes, oldest first; the first is the creation.
     pub stage_changes: Vec<Change>,
     /// Owner changes, oldest first; the first is the creation.
@@ -273,6 +294,7 @@ impl Lead {
             .string(key::OUTCOME)
             .map_or(Outcome::Open, |k| Outcome::from_key(&k));
         let outcomes = outcome_events(root);
+        let corrections = corrections(root);
         let outcome_at = outcomes
             .iter()
             .rev()
@@ -296,7 +318,8 @@ impl Lead {
                 at,
                 by: root.string(key::DELETED_BY).unwrap_or_default(),
             }),
-            followups: followups(root),
+            followups: followups(root, &corrections),
+            corrections,
             stage_changes,
             owner_changes: changes(root, key::OWNER_CHANGES),
             outcomes,
@@ -365,15 +388,79 @@ fn sort_by_time<T>(items: &mut [T], times: impl Fn(&T) -> &EventTimes) {
     });
 }
 
-fn followups(root: &hydrate::Map) -> Vec<FollowUp> {
+/// A follow-up's key: a digest of when it happened, when and by whom it was first recorded,
+/// and what it said, the same on every device.
+fn followup_key(times: &EventTimes, summary: &str) -> String {
+    let text = format!(
+        "{}|{}|{}|{summary}",
+        times.at.timestamp_millis(),
+        times.recorded_at.timestamp_millis(),
+        times.by
+    );
+    let digest = Sha256::digest(text.as_bytes());
+    digest[..4]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+fn followup_from(entry: &hydrate::Map, times: EventTimes, key: String) -> FollowUp {
+    FollowUp {
+        key,
+        times,
+        corrected: None,
+        channel: entry.string(key::CHANNEL).unwrap_or_default(),
+        summary: entry.string(key::SUMMARY).unwrap_or_default(),
+        feedback: entry.string(key::FEEDBACK),
+        next: entry.string(key::NEXT),
+        due: entry.string(key::DUE).and_then(|d| Due::from_stored(&d)),
+    }
+}
+
+fn corrections(root: &hydrate::Map) -> Vec<Correction> {
+    let mut list: Vec<Correction> = list_maps(root, key::CORRECTIONS)
+        .map(|entry| {
+            let times = event_times(entry);
+            let of = entry.string(key::OF).unwrap_or_default();
+            let void = matches!(entry.scalar(key::VOID), Some(ScalarValue::Boolean(true)));
+            let followup = (!void).then(|| {
+                let happened = EventTimes {
+                    at: entry.time(key::FOLLOWUP_AT).unwrap_or(times.at),
+                    ..times.clone()
+                };
+                followup_from(entry, happened, of.clone())
+            });
+            Correction {
+                times,
+                of,
+                followup,
+            }
+        })
+        .collect();
+    sort_by_time(&mut list, |c| &c.times);
+    list
+}
+
+/// The activity log as corrected: each entry replaced by its latest correction, void ones left
+/// out, sorted by when they happened.
+fn followups(root: &hydrate::Map, corrections: &[Correction]) -> Vec<FollowUp> {
     let mut list: Vec<FollowUp> = list_maps(root, key::FOLLOWUPS)
-        .map(|entry| FollowUp {
-            times: event_times(entry),
-            channel: entry.string(key::CHANNEL).unwrap_or_default(),
-            summary: entry.string(key::SUMMARY).unwrap_or_default(),
-            feedback: entry.string(key::FEEDBACK),
-            next: entry.string(key::NEXT),
-            due: entry.string(key::DUE).and_then(|d| Due::from_stored(&d)),
+        .filter_map(|entry| {
+            let times = event_times(entry);
+            let key = followup_key(&times, &entry.string(key::SUMMARY).unwrap_or_default());
+            let original = followup_from(entry, times.clone(), key.clone());
+            match corrections.iter().rev().find(|c| c.of == key) {
+                None => Some(original),
+                Some(correction) => {
+                    let mut corrected = correction.followup.clone()?;
+                    corrected.times = EventTimes {
+                        at: corrected.times.at,
+                        ..times
+                    };
+                    corrected.corrected = Some(correction.times.clone());
+                    Some(corrected)
+                }
+            }
         })
         .collect();
     sort_by_time(&mut list, |f| &f.times);
