@@ -607,12 +607,19 @@ fn an_export_imports_back_as_the_same_leads_in_csv_and_xlsx() {
         "high",
     ]);
     let dir = source.home.path();
-    for (format, name) in [("csv", "leads.csv"), ("xlsx", "leads.xlsx")] {
+    for (format, labels, name) in [
+        ("csv", "keys", "leads.csv"),
+        ("xlsx", "keys", "leads.xlsx"),
+        ("csv", "zh", "线索.csv"),
+        ("xlsx", "zh", "线索.xlsx"),
+    ] {
         let file = dir.join(name);
         let said = source.ok(&[
             "export",
             "--format",
             format,
+            "--labels",
+            labels,
             "--out",
             file.to_str().unwrap(),
         ]);
@@ -620,7 +627,25 @@ fn an_export_imports_back_as_the_same_leads_in_csv_and_xlsx() {
         let copy = Device::init("someone-else");
         let said = copy.ok(&["import", file.to_str().unwrap()]);
         assert!(said.contains("5 rows: 5 new leads"), "{said}");
-        assert_eq!(portrait(&copy), portrait(&source), "{format} round trip");
+        assert_eq!(
+            portrait(&copy),
+            portrait(&source),
+            "{format} {labels} round trip"
+        );
+    }
+    // The Chinese export reads as a Chinese team writes its sheet.
+    let chinese = source.ok(&["export", "--labels", "zh"]);
+    for expected in [
+        "客户名称",
+        "来源渠道",
+        "销售阶段",
+        "成交",
+        "丢单",
+        "放弃",
+        "高",
+        "其他",
+    ] {
+        assert!(chinese.contains(expected), "{expected} in {chinese}");
     }
 
     let json: Value = serde_json::from_str(&source.ok(&["export", "--format", "json"])).unwrap();

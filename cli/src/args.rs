@@ -450,6 +450,19 @@ pub struct ExportArgs {
     /// Write to this file (replaced whole, never half-written) instead of printing; XLSX needs it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Headers and labels: keys (as scripts and `import` know them) or Chinese (客户名称,
+    /// 行业展会, 成交); both import back.
+    #[arg(long, value_enum, default_value = "keys")]
+    pub labels: LabelsArg,
+}
+
+/// `export --labels`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LabelsArg {
+    /// Column names and keys.
+    Keys,
+    /// Chinese headers and labels.
+    Zh,
 }
 
 /// `export --format`.

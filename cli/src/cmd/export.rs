@@ -4,11 +4,11 @@
 use std::io::Write;
 
 use anyhow::{Result, anyhow};
-use fieldsync_transfer::export::{Destination, ExportFormat, ExportWhat, export};
+use fieldsync_transfer::export::{Destination, ExportFormat, ExportWhat, Labels, export};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::destination::{check_destination, write_whole};
-use crate::args::{ExportArgs, ExportFormatArg};
+use crate::args::{ExportArgs, ExportFormatArg, LabelsArg};
 use crate::context::Context;
 
 /// Writes the export where `--out` says, or prints it.
@@ -32,12 +32,15 @@ pub fn run(cx: &Context, args: &ExportArgs, out: &mut impl Write) -> Result<()> 
         }
         None => {}
     }
+    let labels = match args.labels {
+        LabelsArg::Keys => Labels::Keys,
+        LabelsArg::Zh => Labels::Chinese,
+    };
     let store = cx.open_store()?;
     let Some(path) = &args.out else {
         export(
             &store,
-            what,
-            format,
+            (what, format, labels),
             &cx.zone,
             Destination::Stream(out),
             &mut |_, _| {},
@@ -53,8 +56,7 @@ pub fn run(cx: &Context, args: &ExportArgs, out: &mut impl Write) -> Result<()> 
     let written = write_whole(path, |file| {
         records = export(
             &store,
-            what,
-            format,
+            (what, format, labels),
             &cx.zone,
             Destination::File(file),
             &mut |done, total| {

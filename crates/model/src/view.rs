@@ -45,6 +45,27 @@ impl Outcome {
         }
     }
 
+    /// The Chinese name: 进行中, 成交, 丢单, 放弃.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Outcome::Open => "进行中",
+            Outcome::Won => "成交",
+            Outcome::Lost => "丢单",
+            Outcome::Abandoned => "放弃",
+        }
+    }
+
+    /// What a person or a sheet wrote for an outcome: its key or its Chinese name.
+    pub fn parse(text: &str) -> Result<Outcome, String> {
+        let text = text.trim();
+        [Outcome::Open, Outcome::Won, Outcome::Lost, Outcome::Abandoned]
+            .into_iter()
+            .find(|outcome| outcome.key().eq_ignore_ascii_case(text) || outcome.zh() == text)
+            .ok_or_else(|| {
+                format!("'{text}' is not an outcome: use open, won, lost or abandoned (进行中, 成交, 丢单, 放弃)")
+            })
+    }
+
     /// Reads a stored key; unknown keys read as open.
     pub fn from_key(text: &str) -> Self {
         match text {

@@ -29,6 +29,15 @@ impl Priority {
 }
 
 impl Priority {
+    /// The Chinese name: 高, 中, 低.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Priority::High => "高",
+            Priority::Medium => "中",
+            Priority::Low => "低",
+        }
+    }
+
     /// The grade and both names, as tables show a tier: `A high 高`.
     pub fn label(self) -> &'static str {
         match self {

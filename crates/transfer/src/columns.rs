@@ -135,6 +135,10 @@ const ALIASES: &[(&str, Target)] = &[
     ("createdat", Target::CreatedAt),
     ("创建时间", Target::CreatedAt),
     ("录入时间", Target::CreatedAt),
+    ("进入阶段时间", Target::StageEnteredAt),
+    ("结果", Target::Outcome),
+    ("结束时间", Target::OutcomeAt),
+    ("结果说明", Target::OutcomeNote),
     ("成交金额", Target::DealAmount),
     ("输单原因", Target::LossReason),
     ("丢单原因", Target::LossReason),
@@ -142,6 +146,62 @@ const ALIASES: &[(&str, Target)] = &[
     ("输单说明", Target::OutcomeNote),
     ("丢单说明", Target::OutcomeNote),
 ];
+
+/// The Chinese header of each column an export writes, by its English name; the lead
+/// columns' are among the names [`Target::of_header`] knows, so a Chinese export imports back.
+const CHINESE_HEADERS: &[(&str, &str)] = &[
+    ("id", "编号"),
+    ("company", "客户名称"),
+    ("contact", "联系人"),
+    ("title", "职位"),
+    ("phone", "联系电话"),
+    ("email", "邮箱"),
+    ("industry", "行业"),
+    ("size", "公司规模"),
+    ("region", "区域"),
+    ("source", "来源渠道"),
+    ("priority", "优先级"),
+    ("amount", "预估金额"),
+    ("expected_close", "预计成交日期"),
+    ("notes", "备注"),
+    ("pain_points", "痛点"),
+    ("goals", "目标"),
+    ("decision_chain", "决策链"),
+    ("budget", "预算"),
+    ("timeline", "项目周期"),
+    ("competitors", "竞争对手"),
+    ("history", "合作历史"),
+    ("risks", "风险"),
+    ("owner", "负责人"),
+    ("stage", "销售阶段"),
+    ("stage_entered_at", "进入阶段时间"),
+    ("created_at", "创建时间"),
+    ("outcome", "结果"),
+    ("outcome_at", "结束时间"),
+    ("deal_amount", "成交金额"),
+    ("loss_reason", "丢单原因"),
+    ("outcome_note", "结果说明"),
+    ("followups", "跟进次数"),
+    ("last_followup_at", "最近跟进时间"),
+    ("last_followup", "最近跟进"),
+    ("next_step", "下一步"),
+    ("next_due", "下一步截止"),
+    ("lead_id", "线索编号"),
+    ("at", "跟进时间"),
+    ("recorded_at", "记录时间"),
+    ("recorded_by", "记录人"),
+    ("channel", "跟进方式"),
+    ("summary", "跟进内容"),
+    ("feedback", "客户反馈"),
+];
+
+/// The Chinese header of an exported column (its English name when it has none).
+pub fn chinese_header(name: &'static str) -> &'static str {
+    CHINESE_HEADERS
+        .iter()
+        .find(|(english, _)| *english == name)
+        .map_or(name, |(_, chinese)| chinese)
+}
 
 /// A header as compared: lower case, without spaces, `_`, `-`, a trailing `*` or a colon.
 fn normalize(header: &str) -> String {
@@ -203,6 +263,24 @@ impl Target {
             .chain(OTHER_TARGETS.iter().map(|(name, _)| *name))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod chinese_tests {
+    use super::*;
+
+    #[test]
+    fn every_chinese_lead_header_names_its_column() {
+        for (english, chinese) in CHINESE_HEADERS {
+            let Some(target) = Target::named(english) else {
+                // Columns an import does not take (id, counts, the latest follow-up) must not
+                // be mistaken for one it does.
+                assert_eq!(Target::of_header(chinese), None, "{chinese}");
+                continue;
+            };
+            assert_eq!(Target::of_header(chinese), Some(target), "{chinese}");
+        }
     }
 }
 

@@ -270,17 +270,8 @@ impl<Tz: TimeZone> Drafter<'_, Tz> {
             }
             Target::CreatedAt if !text.is_empty() => draft.created_at = time("created_at")?,
             Target::Outcome if !text.is_empty() => {
-                draft.outcome = match text.to_lowercase().as_str() {
-                    "open" => Outcome::Open,
-                    "won" => Outcome::Won,
-                    "lost" => Outcome::Lost,
-                    "abandoned" => Outcome::Abandoned,
-                    _ => {
-                        return Err(format!(
-                            "outcome: '{text}' is not an outcome: use open, won, lost or abandoned"
-                        ));
-                    }
-                };
+                draft.outcome =
+                    Outcome::parse(text).map_err(|problem| format!("outcome: {problem}"))?;
             }
             Target::OutcomeAt if !text.is_empty() => draft.outcome_at = Some(time("outcome_at")?),
             Target::DealAmount if !text.is_empty() => {

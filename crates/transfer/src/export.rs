@@ -2,18 +2,20 @@
 //! or every follow-up of every lead, as CSV, JSON or XLSX. Times are written in the user's
 //! zone with their offset (`2026-03-02T09:30:00+08:00`, with milliseconds when there are
 //! some), which `import` reads back exactly.
-//! Lead columns use the names `import` matches, so an export imports as the same leads.
+//! Lead columns use the names `import` matches, so an export imports as the same leads; with
+//! [`Labels::Chinese`] the headers and labelled values are Chinese, and import back too.
 
 use std::fs::File;
 use std::io::Write;
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
-use fieldsync_model::{Field, Lead, Money, Outcome};
+use fieldsync_model::{Field, Lead, Money, Outcome, Pipeline, Priority};
 use fieldsync_store::Store;
 use rust_xlsxwriter::Workbook;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::TransferError;
+use crate::columns::chinese_header;
 
 /// The file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +35,25 @@ pub enum ExportWhat {
     Leads,
     /// One row per follow-up.
     FollowUps,
+}
+
+/// The language of the headers and of the values that have labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Labels {
+    /// Column names and keys as `import` and scripts know them (`source: trade-show`).
+    Keys,
+    /// Chinese headers and the pipeline's Chinese labels (`来源渠道: 行业展会`, `成交`,
+    /// priority 高/中/低), all of which `import` reads back.
+    Chinese,
+}
+
+impl Labels {
+    fn header(self, name: &'static str) -> &'static str {
+        match self {
+            Labels::Keys => name,
+            Labels::Chinese => chinese_header(name),
+        }
+    }
 }
 
 /// Where the export goes. XLSX needs a file (the format is a zip archive).
@@ -148,13 +169,25 @@ const FOLLOW_UP_COLUMNS: [&str; 10] = [
     "next_due",
 ];
 
-fn header(what: ExportWhat) -> Vec<&'static str> {
-    match what {
+fn header(what: ExportWhat, labels: Labels) -> Vec<&'static str> {
+    let names: Vec<&'static str> = match what {
         ExportWhat::Leads => std::iter::once("id")
             .chain(Field::ALL.iter().map(|field| field.key()))
             .chain(LEAD_TAIL)
             .collect(),
         ExportWhat::FollowUps => FOLLOW_UP_COLUMNS.to_vec(),
+    };
+    names.into_iter().map(|name| labels.header(name)).collect()
+}
+
+/// A key as `labels` writes it: itself, or the Chinese label `zh` gives (the key when the
+/// label is blank).
+fn labelled(key: &str, labels: Labels, zh: impl FnOnce(&str) -> Option<String>) -> String {
+    match labels {
+        Labels::Chinese if !key.is_empty() => zh(key)
+            .filter(|label| !label.is_empty())
+            .unwrap_or_else(|| key.to_owned()),
+        _ => key.to_owned(),
     }
 }
 
@@ -172,7 +205,12 @@ fn closing_note(lead: &Lead) -> Option<String> {
 }
 
 /// The records of one lead.
-fn records<Tz: TimeZone>(lead: &Lead, what: ExportWhat, zone: &Tz) -> Vec<Vec<Value>>
+fn records<Tz: TimeZone>(
+    lead: &Lead,
+    what: ExportWhat,
+    (pipeline, labels): (&Pipeline, Labels),
+    zone: &Tz,
+) -> Vec<Vec<Value>>
 where
     Tz::Offset: std::fmt::Display,
 {
@@ -182,20 +220,40 @@ where
             let mut record = vec![Value::text(lead.id.as_str())];
             record.extend(Field::ALL.iter().map(|field| match field {
                 Field::Amount => Value::money(lead.amount()),
+                Field::Source => Value::text(labelled(&lead.text(*field), labels, |key| {
+                    let source = pipeline.sources.iter().find(|c| c.key == key)?;
+                    Some(source.label.zh.clone())
+                })),
+                Field::Priority => Value::text(labelled(&lead.text(*field), labels, |key| {
+                    let tier: Priority = key.parse().ok()?;
+                    Some(tier.zh().to_owned())
+                })),
                 _ => Value::text(lead.text(*field)),
             }));
+            let outcome = match labels {
+                Labels::Keys => lead.outcome.key(),
+                Labels::Chinese => lead.outcome.zh(),
+            };
+            let stage = labelled(&lead.stage, labels, |key| {
+                Some(pipeline.stage(key)?.label.zh.clone())
+            });
+            let reason = labelled(
+                lead.loss_reason.as_deref().unwrap_or_default(),
+                labels,
+                |key| Some(pipeline.resolve_loss_reason(key).ok()?.label.zh.clone()),
+            );
             record.extend([
                 Value::text(lead.owner.clone().unwrap_or_default()),
-                Value::text(lead.stage.clone()),
+                Value::text(stage),
                 Value::time(Some(lead.stage_entered_at), zone),
                 Value::time(Some(lead.created_at), zone),
-                Value::text(lead.outcome.key()),
+                Value::text(outcome),
                 Value::time(
                     lead.outcome_at.filter(|_| lead.outcome != Outcome::Open),
                     zone,
                 ),
                 Value::money(lead.deal_amount),
-                Value::text(lead.loss_reason.clone().unwrap_or_default()),
+                Value::text(reason),
                 Value::text(closing_note(lead).unwrap_or_default()),
                 Value::Count(lead.followups.len() as u64),
                 Value::time(latest.map(|f| f.times.at), zone),
@@ -357,12 +415,11 @@ fn column_number(index: usize) -> Result<u16, TransferError> {
     u16::try_from(index).map_err(write_error)
 }
 
-/// Exports every lead that is not deleted, in id order; `progress` gets leads done and the
-/// total. Returns the number of records written.
+/// Exports every lead that is not deleted, in id order, with `labels`; `progress` gets leads
+/// done and the total. Returns the number of records written.
 pub fn export<Tz: TimeZone>(
     store: &Store,
-    what: ExportWhat,
-    format: ExportFormat,
+    (what, format, labels): (ExportWhat, ExportFormat, Labels),
     zone: &Tz,
     destination: Destination<'_>,
     progress: &mut dyn FnMut(u64, u64),
@@ -376,11 +433,12 @@ where
         .filter(|row| !row.deleted)
         .map(|row| row.id)
         .collect();
-    let mut sink = Sink::new(format, destination, header(what))?;
+    let mut sink = Sink::new(format, destination, header(what, labels))?;
+    let pipeline = store.pipeline();
     let mut written = 0;
     for (done, id) in ids.iter().enumerate() {
         let lead = store.load(id)?.view();
-        for record in records(&lead, what, zone) {
+        for record in records(&lead, what, (pipeline, labels), zone) {
             sink.record(&record)?;
             written += 1;
         }
