@@ -672,3 +672,60 @@ fn an_export_imports_back_as_the_same_leads_in_csv_and_xlsx() {
         "fieldsync: format: an XLSX export needs a file: give --out leads.xlsx"
     );
 }
+
+#[test]
+fn a_sheet_written_the_chinese_way_imports_in_the_teams_money_unit() {
+    let device = Device::init("lina");
+    let said = device.ok(&[
+        "pipeline", "edit", "currency", "CNY", "--unit", "10000", "--label", "万元",
+    ]);
+    assert!(said.contains("amounts are now in 万元"), "{said}");
+    let file = device.home.path().join("客户.csv");
+    std::fs::write(
+        &file,
+        "客户名称,联系人,预估金额,预计成交日期,创建时间\n\
+         深圳腾飞科技,王芳,20万,2026/12/28,2026年3月2日\n\
+         杭州云栖科技,陈静,\"¥200,000\",2026年12月28日,2026/3/3\n\
+         宁波港务,李雷,25,2026-12-28,2026-03-04\n",
+    )
+    .unwrap();
+    device.ok(&["import", file.to_str().unwrap()]);
+    let mut amounts: Vec<(String, f64, String)> = device
+        .list(&[])
+        .iter()
+        .map(|lead| {
+            (
+                lead["company"].as_str().unwrap().to_owned(),
+                lead["amount"].as_f64().unwrap(),
+                lead["expected_close"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    amounts.sort_by(|a, b| a.0.cmp(&b.0));
+    // Every amount is 20 or 25 in units of 10,000 CNY.
+    assert_eq!(
+        amounts,
+        [
+            ("宁波港务".to_owned(), 25.0, "2026-12-28".to_owned()),
+            ("杭州云栖科技".to_owned(), 20.0, "2026-12-28".to_owned()),
+            ("深圳腾飞科技".to_owned(), 20.0, "2026-12-28".to_owned()),
+        ]
+    );
+    // The unit stands beside every amount: lists, reports, exports (which import back).
+    let listed = device.ok(&["lead", "list"]);
+    assert!(listed.contains("AMOUNT (万元)"), "{listed}");
+    let report = device.ok(&["report", "--period", "year", "--format", "md"]);
+    assert!(report.contains("amounts in 万元"), "{report}");
+    let export = device.ok(&["export", "--labels", "zh"]);
+    assert!(export.contains("预估金额（万元）"), "{export}");
+    let copy = Device::init("lina");
+    copy.ok(&[
+        "pipeline", "edit", "currency", "CNY", "--unit", "10000", "--label", "万元",
+    ]);
+    let back = copy.home.path().join("back.csv");
+    std::fs::write(&back, export).unwrap();
+    copy.ok(&["import", back.to_str().unwrap()]);
+    assert_eq!(portrait(&copy), portrait(&device));
+    let bad = device.fails(&["pipeline", "edit", "currency", "yuan"]);
+    assert!(bad.contains("'yuan' is not a currency code"), "{bad}");
+}

@@ -269,6 +269,18 @@ pub enum PipelineEditArgs {
         /// The channel (key or label).
         source: String,
     },
+    /// The team's currency and the unit amounts are counted in (`CNY --unit 10000 --label
+    /// 万元`), shown beside every amount; or `none`.
+    Currency {
+        /// ISO code (CNY), or none.
+        code: String,
+        /// How many of the currency one unit of an amount is (10000 for 万元).
+        #[arg(long, default_value_t = 1)]
+        unit: u32,
+        /// How the unit is written beside amounts (万元).
+        #[arg(long, default_value = "")]
+        label: String,
+    },
     /// Name the stage a win leads into (`fieldsync won` enters it), or `none`.
     WinStage {
         /// The stage (key or label), or `none`.

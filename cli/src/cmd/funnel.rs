@@ -109,7 +109,7 @@ pub fn print(
     if let Some(previous) = &report.previous {
         writeln!(out, "{}", headline(&report.tracking, previous))?;
     }
-    print_open_pipeline(&report.open_pipeline, out)?;
+    print_open_pipeline(&report.open_pipeline, pipeline, out)?;
     if let (Some(groups), Some(by)) = (&report.groups, by) {
         print_groups(groups, (by, report.tracking.funnel.window), pipeline, out)?;
     }
@@ -191,18 +191,25 @@ fn print_durations(durations: &Durations, pipeline: &Pipeline, out: &mut impl Wr
     Ok(())
 }
 
-fn print_open_pipeline(value: &OpenPipeline, out: &mut impl Write) -> Result<()> {
+fn print_open_pipeline(
+    value: &OpenPipeline,
+    pipeline: &Pipeline,
+    out: &mut impl Write,
+) -> Result<()> {
     writeln!(
         out,
         "open pipeline: {} leads, {} with an amount totalling {}, weighted by stage probability {}",
-        value.leads, value.with_amount, value.amount, value.weighted
+        value.leads,
+        value.with_amount,
+        pipeline.amount(value.amount),
+        pipeline.amount(value.weighted)
     )?;
     if !value.expected.is_empty() {
         let months: Vec<String> = value
             .expected
             .iter()
             .take(6)
-            .map(|m| format!("{} {} ({})", m.month, m.leads, m.weighted))
+            .map(|m| format!("{} {} ({})", m.month, m.leads, pipeline.amount(m.weighted)))
             .collect();
         writeln!(
             out,
@@ -213,10 +220,6 @@ fn print_open_pipeline(value: &OpenPipeline, out: &mut impl Write) -> Result<()>
     Ok(())
 }
 
-fn money(amount: Option<fieldsync_model::Money>) -> String {
-    amount.map_or_else(|| "n/a".to_owned(), |a| a.to_string())
-}
-
 fn print_outcomes(outcomes: &Outcomes, pipeline: &Pipeline, out: &mut impl Write) -> Result<()> {
     writeln!(
         out,
@@ -225,8 +228,8 @@ fn print_outcomes(outcomes: &Outcomes, pipeline: &Pipeline, out: &mut impl Write
         outcomes.won,
         outcomes.won + outcomes.lost,
         outcomes.abandoned,
-        money(outcomes.average_deal),
-        money(outcomes.median_deal)
+        pipeline.amount_or_na(outcomes.average_deal),
+        pipeline.amount_or_na(outcomes.median_deal)
     )?;
     if outcomes.loss_reasons.is_empty() {
         return Ok(());

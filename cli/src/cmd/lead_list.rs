@@ -62,6 +62,10 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
             .collect::<Result<Vec<_>, _>>()?;
         return print_json(out, &leads);
     }
+    let amount = match pipeline.amount_unit() {
+        Some(unit) => format!("amount ({unit})"),
+        None => "amount".to_owned(),
+    };
     let mut list = Table::new(&[
         "id",
         "company",
@@ -69,7 +73,7 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
         "stage",
         "owner",
         "priority",
-        "amount",
+        &amount,
         "status",
         "last touch",
         "next due",

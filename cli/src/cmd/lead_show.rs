@@ -83,7 +83,9 @@ fn print_lead(
         ),
     ]);
     let outcome = match (lead.outcome, &lead.deal_amount, &lead.loss_reason) {
-        (fieldsync_model::Outcome::Won, Some(amount), _) => format!("won, {amount}"),
+        (fieldsync_model::Outcome::Won, Some(amount), _) => {
+            format!("won, {}", pipeline.amount(*amount))
+        }
         (fieldsync_model::Outcome::Lost | fieldsync_model::Outcome::Abandoned, _, Some(reason)) => {
             format!("{}: {}", lead.outcome, pipeline.loss_reason_label(reason))
         }
@@ -118,8 +120,9 @@ fn print_lead(
         let Some(Some(value)) = lead.fields.get(field.key()) else {
             continue;
         };
-        let shown = match field {
-            Field::Source => pipeline.source_label(&value.to_string()),
+        let shown = match (field, value) {
+            (Field::Source, _) => pipeline.source_label(&value.to_string()),
+            (_, fieldsync_model::view::FieldValue::Money(money)) => pipeline.amount(*money),
             _ => value.to_string(),
         };
         facts.add_row(vec![

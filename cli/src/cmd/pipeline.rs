@@ -13,6 +13,7 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow};
 use fieldsync_model::Pipeline;
+use fieldsync_model::money::Currency;
 use fieldsync_model::pipeline::{Label, LossReason, SourceChannel, Stage};
 use fieldsync_model::pipeline_edit::{
     PipelineEdit, Place, StageSettings, criteria, parse_ideal_open, parse_ideal_rate, percent,
@@ -35,6 +36,9 @@ struct PipelineFile {
     /// The stage a win leads into; a file without it keeps the team's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     win_stage: Option<String>,
+    /// The team's currency; a file without it keeps the team's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    currency: Option<Currency>,
     stages: Vec<Stage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     loss_reasons: Option<Vec<LossReason>>,
@@ -128,6 +132,15 @@ fn edit_of(edit: &PipelineEditArgs) -> Result<PipelineEdit> {
         },
         PipelineEditArgs::RemoveSource { source } => PipelineEdit::RemoveSource {
             source: source.clone(),
+        },
+        PipelineEditArgs::Currency { code, unit, label } => PipelineEdit::Currency {
+            currency: Some(code.trim())
+                .filter(|code| !code.eq_ignore_ascii_case("none"))
+                .map(|code| Currency {
+                    code: code.to_owned(),
+                    unit: *unit,
+                    label: label.trim().to_owned(),
+                }),
         },
         PipelineEditArgs::WinStage { stage } => PipelineEdit::WinStage {
             stage: Some(stage.clone()).filter(|stage| !stage.trim().eq_ignore_ascii_case("none")),
@@ -224,6 +237,7 @@ pub fn load(cx: &Context, args: &PipelineLoadArgs, out: &mut impl Write) -> Resu
             .unwrap_or_else(|| current.loss_reasons.clone()),
         sources: file.sources.unwrap_or_else(|| current.sources.clone()),
         win_stage: None,
+        currency: file.currency.or_else(|| current.currency.clone()),
     };
     // A file without a win stage keeps the team's, while it still has that stage.
     wanted.win_stage = file.win_stage.or_else(|| {
@@ -287,6 +301,14 @@ fn differences(current: &Pipeline, wanted: &Pipeline) -> Vec<String> {
     if current.sources != wanted.sources {
         lines.push("change sources".to_owned());
     }
+    if current.currency != wanted.currency {
+        lines.push(format!(
+            "amounts in {}",
+            wanted
+                .amount_unit()
+                .unwrap_or_else(|| "no stated currency".to_owned())
+        ));
+    }
     if current.win_stage != wanted.win_stage {
         lines.push(format!(
             "a win enters {}",
@@ -322,6 +344,7 @@ pub fn show(cx: &Context, args: &PipelineShowArgs, out: &mut impl Write) -> Resu
         PipelineFormat::Toml => {
             let file = PipelineFile {
                 win_stage: pipeline.win_stage.clone(),
+                currency: pipeline.currency.clone(),
                 stages: pipeline.stages.clone(),
                 loss_reasons: Some(pipeline.loss_reasons.clone()),
                 sources: Some(pipeline.sources.clone()),

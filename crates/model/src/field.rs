@@ -151,9 +151,9 @@ impl Field {
                 ScalarValue::Str(priority.key().into())
             }
             FieldKind::Money => {
-                let money: Money = text
-                    .parse()
-                    .map_err(|problem: String| ValidationError::new(flag, problem))?;
+                let unit = cx.pipeline.currency.as_ref().map_or(1, |c| c.unit);
+                let money = Money::parse_written(text, unit)
+                    .map_err(|problem| ValidationError::new(flag, problem))?;
                 ScalarValue::Int(money.cents())
             }
             FieldKind::Date => {

@@ -74,6 +74,98 @@ impl FromStr for Money {
     }
 }
 
+/// The team's currency and the unit its amounts are counted in (CNY in units of 10,000:
+/// 万元), kept in the team document and shown beside every amount.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Currency {
+    /// ISO code (`CNY`).
+    pub code: String,
+    /// How many of the currency one unit of an amount is (10000 for 万元; 1 for yuan).
+    pub unit: u32,
+    /// How the unit is written beside an amount (`万元`; `CNY` when blank).
+    #[serde(default)]
+    pub label: String,
+}
+
+impl Currency {
+    /// What is written beside an amount: the label, or the code (with the unit when not 1).
+    pub fn beside(&self) -> String {
+        match (self.label.trim(), self.unit) {
+            ("", 1) => self.code.clone(),
+            ("", unit) => format!("{} {unit}", self.code),
+            (label, _) => label.to_owned(),
+        }
+    }
+
+    /// Checks the code is three letters and the unit not zero.
+    pub fn check(&self) -> Result<(), String> {
+        if self.code.len() != 3 || !self.code.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(format!(
+                "'{}' is not a currency code: use three capital letters like CNY",
+                self.code
+            ));
+        }
+        if self.unit == 0 {
+            return Err("a currency unit of 0 counts nothing: use 1, 1000 or 10000".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// How many currency units a written multiplier stands for (`万` is 10,000).
+const MULTIPLIERS: [(&str, f64); 7] = [
+    ("亿", 100_000_000.0),
+    ("万", 10_000.0),
+    ("w", 10_000.0),
+    ("W", 10_000.0),
+    ("千", 1_000.0),
+    ("k", 1_000.0),
+    ("K", 1_000.0),
+];
+
+/// Currency marks a sheet may write around an amount.
+const MARKS: [&str; 7] = ["¥", "￥", "RMB", "CNY", "人民币", "元", "$"];
+
+impl Money {
+    /// An amount as a sheet or a person writes it, in a team whose amounts count `unit` of
+    /// the currency: `25` (already in the team's unit), `20万`, `¥200,000`, `200000元`,
+    /// `1.5k`. A written multiplier or currency mark means currency, converted to the unit.
+    pub fn parse_written(text: &str, unit: u32) -> Result<Money, String> {
+        let mut rest = text.trim().to_owned();
+        let mut currency = false;
+        for mark in MARKS {
+            if let Some(stripped) = rest.strip_prefix(mark).or_else(|| rest.strip_suffix(mark)) {
+                rest = stripped.trim().to_owned();
+                currency = true;
+            }
+        }
+        let mut factor = 1.0;
+        for (suffix, times) in MULTIPLIERS {
+            if let Some(stripped) = rest.strip_suffix(suffix) {
+                rest = stripped.trim().to_owned();
+                factor = times;
+                currency = true;
+                break;
+            }
+        }
+        if !currency {
+            return text.parse();
+        }
+        let number: f64 = rest
+            .replace([',', '_'], "")
+            .parse()
+            .ok()
+            .filter(|n: &f64| n.is_finite() && *n >= 0.0)
+            .ok_or_else(|| format!("'{text}' is not an amount: write 25, 20万 or ¥200,000"))?;
+        let cents = (number * factor / f64::from(unit.max(1)) * 100.0).round();
+        if cents > i64::MAX as f64 {
+            return Err(format!("'{text}' is too large"));
+        }
+        Ok(Money(cents as i64))
+    }
+}
+
 impl fmt::Display for Money {
     /// `25`, `25.5`, `25.05`: no trailing zeros, no thousands separators.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -126,6 +218,27 @@ mod tests {
             assert_eq!(m.cents(), cents, "{input}");
             assert_eq!(m.to_string(), shown, "{input}");
         }
+    }
+
+    #[test]
+    fn amounts_written_with_units_convert_to_the_teams_unit() {
+        for (text, unit, cents) in [
+            ("20万", 10_000, 2000),
+            ("¥200,000", 10_000, 2000),
+            ("200000元", 10_000, 2000),
+            ("25", 10_000, 2500),
+            ("20万", 1, 20_000_000),
+            ("1.5k", 1, 150_000),
+            ("￥ 3,000", 1_000, 300),
+        ] {
+            assert_eq!(
+                Money::parse_written(text, unit).unwrap().cents(),
+                cents,
+                "{text} in units of {unit}"
+            );
+        }
+        assert!(Money::parse_written("二十万", 1).is_err());
+        assert!(Money::parse_written("-5万", 1).is_err());
     }
 
     #[test]

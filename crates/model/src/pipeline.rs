@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::money::{Currency, Money};
 use crate::validate::ValidationError;
 
 /// A display name in English and in the playbooks' original Chinese.
@@ -103,6 +104,9 @@ pub struct Pipeline {
     /// won lead as having reached it. `None`: a win leaves the lead in its stage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub win_stage: Option<String>,
+    /// The team's currency and the unit amounts are counted in (`None`: not said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
 }
 
 /// Finds the entry whose key or either label matches `text` (English case-insensitively).
@@ -160,6 +164,24 @@ fn keys<T>(items: &[T], key: impl Fn(&T) -> &str) -> String {
 }
 
 impl Pipeline {
+    /// What is written beside an amount (`万元`), if the team said.
+    pub fn amount_unit(&self) -> Option<String> {
+        self.currency.as_ref().map(Currency::beside)
+    }
+
+    /// An amount with the team's unit beside it: `25 万元`, or `25`.
+    pub fn amount(&self, money: Money) -> String {
+        match self.amount_unit() {
+            Some(unit) => format!("{money} {unit}"),
+            None => money.to_string(),
+        }
+    }
+
+    /// An amount that may be missing, as figures show it: `25 万元`, or `n/a`.
+    pub fn amount_or_na(&self, money: Option<Money>) -> String {
+        money.map_or_else(|| "n/a".to_owned(), |money| self.amount(money))
+    }
+
     /// The stage every new lead starts in.
     pub fn first_stage(&self) -> &Stage {
         // A pipeline is validated non-empty when built; templates are never empty.
@@ -297,6 +319,11 @@ impl Pipeline {
             })?),
             None => None,
         };
+        if let Some(currency) = &self.currency {
+            currency
+                .check()
+                .map_err(|problem| ValidationError::new("currency", problem))?;
+        }
         for (index, stage) in self.stages.iter().enumerate() {
             let key = &stage.key;
             if stage.sales == Some(true) && win.is_some_and(|win| index >= win) {

@@ -3,6 +3,7 @@
 //! makes the changed copy and says what it did; the store records only what differs. Stage
 //! keys never change (a rename changes labels), so no lead is ever rewritten.
 
+use crate::money::Currency;
 use crate::pipeline::{Label, LossReason, Pipeline, SourceChannel, Stage};
 use crate::templates;
 use crate::validate::ValidationError;
@@ -134,6 +135,11 @@ pub enum PipelineEdit {
     RemoveSource {
         /// The source (key or label).
         source: String,
+    },
+    /// The team's currency and unit, or none.
+    Currency {
+        /// The currency; `None` for none stated.
+        currency: Option<Currency>,
     },
     /// The stage a win leads into (key or label), or none.
     WinStage {
@@ -377,6 +383,13 @@ impl Pipeline {
                 let key = self.resolve_source(source)?.key.clone();
                 pipeline.sources.retain(|c| c.key != key);
                 format!("removed source {}", self.source_label(&key))
+            }
+            PipelineEdit::Currency { currency } => {
+                pipeline.currency = currency.clone();
+                match currency {
+                    Some(currency) => format!("amounts are now in {}", currency.beside()),
+                    None => "amounts have no stated currency".to_owned(),
+                }
             }
             PipelineEdit::WinStage { stage: None } => {
                 pipeline.win_stage = None;

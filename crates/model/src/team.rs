@@ -32,6 +32,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::action::Stamp;
+use crate::money::Currency;
 use crate::pipeline::{Label, LossReason, Pipeline, SourceChannel, Stage};
 use crate::schema::{MapRead, object_at};
 use crate::validate::ValidationError;
@@ -60,6 +61,10 @@ mod key {
     pub const EXIT: &str = "exit";
     pub const IDEAL_OPEN: &str = "ideal_open";
     pub const WIN_STAGE: &str = "win_stage";
+    pub const CURRENCY: &str = "currency";
+    pub const CODE: &str = "code";
+    pub const UNIT: &str = "unit";
+    pub const LABEL: &str = "label";
 }
 
 /// Why the team document cannot be changed as asked.
@@ -492,6 +497,9 @@ fn write_pipeline(
             changed |= put_changed(tx, &pipeline, key::WIN_STAGE, ScalarValue::Str(win.into()))?;
         }
     }
+    if registers == Registers::All {
+        changed |= write_currency(tx, &pipeline, wanted.currency.as_ref())?;
+    }
     changed |= write_list(tx, &pipeline, &wanted.stages, registers)?;
     changed |= write_list(tx, &pipeline, &wanted.loss_reasons, registers)?;
     changed |= write_list(tx, &pipeline, &wanted.sources, registers)?;
@@ -505,10 +513,46 @@ fn default_win_stage(pipeline: &Pipeline) -> Option<&'static str> {
         .filter(|win| pipeline.stage(win).is_some())
 }
 
+/// Writes the team's currency under `pipeline.currency` (its code, unit and label registers),
+/// or removes it.
+fn write_currency(
+    tx: &mut Transaction<'_>,
+    pipeline: &ObjId,
+    currency: Option<&Currency>,
+) -> Result<bool, AutomergeError> {
+    let Some(currency) = currency else {
+        if tx.get(pipeline, key::CURRENCY)?.is_some() {
+            tx.delete(pipeline, key::CURRENCY)?;
+            return Ok(true);
+        }
+        return Ok(false);
+    };
+    let map = map_at(tx, pipeline, key::CURRENCY)?;
+    let mut changed = put_changed(tx, &map, key::CODE, currency.code.as_str().into())?;
+    changed |= put_changed(tx, &map, key::UNIT, ScalarValue::Uint(currency.unit.into()))?;
+    changed |= put_changed(tx, &map, key::LABEL, currency.label.as_str().into())?;
+    Ok(changed)
+}
+
+/// The team's currency, if it set one.
+fn read_currency(pipeline: &hydrate::Map) -> Option<Currency> {
+    let Some(hydrate::Value::Map(map)) = pipeline.get(key::CURRENCY) else {
+        return None;
+    };
+    Some(Currency {
+        code: map.string(key::CODE)?,
+        unit: map
+            .int(key::UNIT)
+            .and_then(|unit| u32::try_from(unit).ok())?,
+        label: map.string(key::LABEL).unwrap_or_default(),
+    })
+}
+
 /// The pipeline as the first release knew it: what its starting change was built from.
 fn first_release_view(pipeline: &Pipeline) -> Pipeline {
     let mut first = pipeline.clone();
     first.win_stage = None;
+    first.currency = None;
     for stage in first.stages.iter_mut().chain(&mut first.removed_stages) {
         stage.sales = None;
         stage.entry = None;
@@ -614,6 +658,7 @@ impl TeamDoc {
             loss_reasons: read_list::<LossReason>(pipeline).0,
             sources: read_list::<SourceChannel>(pipeline).0,
             win_stage,
+            currency: read_currency(pipeline),
         };
         if pipeline.scalar(key::WIN_STAGE).is_none() {
             read.win_stage = default_win_stage(&read).map(str::to_owned);

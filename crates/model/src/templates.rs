@@ -63,6 +63,7 @@ fn build(template: &str, stages: Vec<Stage>) -> Pipeline {
         loss_reasons: default_loss_reasons(),
         sources: default_sources(),
         win_stage: default_win_stage(template).map(str::to_owned),
+        currency: None,
     }
 }
 

@@ -5,7 +5,7 @@
 use fieldsync_funnel::Rate;
 use fieldsync_funnel::Window;
 use fieldsync_funnel::groups::{GroupBy, GroupFigures, counted, leads_heading};
-use fieldsync_model::{Money, Pipeline};
+use fieldsync_model::Pipeline;
 
 use crate::compare::{funnel_cells, funnel_headers, headline};
 use crate::figures::Report;
@@ -140,10 +140,6 @@ pub struct Bar {
     pub marker: Option<f64>,
 }
 
-fn money(amount: Option<Money>) -> String {
-    amount.map_or_else(|| "n/a".to_owned(), |a| a.to_string())
-}
-
 fn percent(rate: Rate) -> f64 {
     rate.value().map_or(0.0, |value| value * 100.0)
 }
@@ -185,7 +181,7 @@ pub fn group_table(
                     group.won.to_string(),
                     group.conversion.to_string(),
                     group.share_of_won.to_string(),
-                    money(group.average_deal),
+                    pipeline.amount_or_na(group.average_deal),
                 ]
             })
             .collect(),
@@ -199,7 +195,7 @@ pub fn lay_out(report: &Report, pipeline: &Pipeline, length: Length) -> Document
     Document {
         title: "fieldsync report".to_owned(),
         subtitle: format!(
-            "{}{} to {}{} · counting: {} · window: {} · made {}",
+            "{}{} to {}{} · counting: {} · window: {}{} · made {}",
             report
                 .leads_of
                 .as_ref()
@@ -219,6 +215,10 @@ pub fn lay_out(report: &Report, pipeline: &Pipeline, length: Length) -> Document
                 .unwrap_or_default(),
             funnel.counting.label(),
             funnel.window.label(),
+            pipeline
+                .amount_unit()
+                .map(|unit| format!(" · amounts in {unit}"))
+                .unwrap_or_default(),
             report.generated_at.format("%Y-%m-%d %H:%M %:z")
         ),
         sections: vec![
@@ -242,8 +242,8 @@ fn tracking(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
         outcomes.won,
         outcomes.won + outcomes.lost,
         outcomes.abandoned,
-        money(outcomes.average_deal),
-        money(outcomes.median_deal),
+        pipeline.amount_or_na(outcomes.average_deal),
+        pipeline.amount_or_na(outcomes.median_deal),
         report
             .previous
             .as_ref()
@@ -501,7 +501,10 @@ fn market(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
     let open = &market.open_pipeline;
     blocks.push(Block::Text(format!(
         "Open pipeline now: {} leads, {} with an amount totalling {}; weighted by stage probability {}.",
-        open.leads, open.with_amount, open.amount, open.weighted
+        open.leads,
+        open.with_amount,
+        pipeline.amount(open.amount),
+        pipeline.amount(open.weighted)
     )));
     blocks.push(Block::Table(Table {
         name: "expected-closes".to_owned(),
@@ -514,8 +517,8 @@ fn market(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
                 vec![
                     month.month.clone(),
                     month.leads.to_string(),
-                    month.amount.to_string(),
-                    month.weighted.to_string(),
+                    pipeline.amount(month.amount),
+                    pipeline.amount(month.weighted),
                 ]
             })
             .collect(),

@@ -203,8 +203,14 @@ pub fn chinese_header(name: &'static str) -> &'static str {
         .map_or(name, |(_, chinese)| chinese)
 }
 
-/// A header as compared: lower case, without spaces, `_`, `-`, a trailing `*` or a colon.
+/// A header as compared: lower case, without spaces, `_`, `-`, a trailing `*` or a colon, or
+/// a unit in brackets after it (`amount (万元)`, `预估金额（万元）`).
 fn normalize(header: &str) -> String {
+    let header = header.trim();
+    let header = match header.strip_suffix([')', '）']) {
+        Some(open) => open.rfind(['(', '（']).map_or(header, |at| &header[..at]),
+        None => header,
+    };
     header
         .trim()
         .trim_end_matches(['*', ':', '：'])

@@ -275,9 +275,9 @@ impl<Tz: TimeZone> Drafter<'_, Tz> {
             }
             Target::OutcomeAt if !text.is_empty() => draft.outcome_at = Some(time("outcome_at")?),
             Target::DealAmount if !text.is_empty() => {
-                let amount = text
-                    .parse()
-                    .map_err(|problem: String| format!("deal_amount: {problem}"))?;
+                let unit = pipeline.currency.as_ref().map_or(1, |c| c.unit);
+                let amount = Money::parse_written(text, unit)
+                    .map_err(|problem| format!("deal_amount: {problem}"))?;
                 draft.deal_amount = Some(amount);
             }
             Target::LossReason if !text.is_empty() => {

@@ -86,7 +86,7 @@ impl Serialize for Value {
 
 /// One record as a JSON object, its keys in column order.
 struct Record<'a> {
-    header: &'a [&'static str],
+    header: &'a [String],
     values: &'a [Value],
 }
 
@@ -169,7 +169,9 @@ const FOLLOW_UP_COLUMNS: [&str; 10] = [
     "next_due",
 ];
 
-fn header(what: ExportWhat, labels: Labels) -> Vec<&'static str> {
+/// The headers, with the team's money unit beside the amount columns (`amount (万元)`,
+/// which `import` reads as `amount`).
+fn header(what: ExportWhat, labels: Labels, unit: Option<&str>) -> Vec<String> {
     let names: Vec<&'static str> = match what {
         ExportWhat::Leads => std::iter::once("id")
             .chain(Field::ALL.iter().map(|field| field.key()))
@@ -177,7 +179,19 @@ fn header(what: ExportWhat, labels: Labels) -> Vec<&'static str> {
             .collect(),
         ExportWhat::FollowUps => FOLLOW_UP_COLUMNS.to_vec(),
     };
-    names.into_iter().map(|name| labels.header(name)).collect()
+    names
+        .into_iter()
+        .map(|name| {
+            let header = labels.header(name);
+            match (unit, name) {
+                (Some(unit), "amount" | "deal_amount") => match labels {
+                    Labels::Keys => format!("{header} ({unit})"),
+                    Labels::Chinese => format!("{header}（{unit}）"),
+                },
+                _ => header.to_owned(),
+            }
+        })
+        .collect()
 }
 
 /// A key as `labels` writes it: itself, or the Chinese label `zh` gives (the key when the
@@ -298,7 +312,7 @@ enum Sink<'a> {
     Csv(Box<csv::Writer<&'a mut dyn Write>>),
     Json {
         out: &'a mut dyn Write,
-        header: Vec<&'static str>,
+        header: Vec<String>,
         first: bool,
     },
     Xlsx {
@@ -319,7 +333,7 @@ impl<'a> Sink<'a> {
     fn new(
         format: ExportFormat,
         destination: Destination<'a>,
-        header: Vec<&'static str>,
+        header: Vec<String>,
     ) -> Result<Sink<'a>, TransferError> {
         let stream: &'a mut dyn Write = match destination {
             Destination::File(file) if format == ExportFormat::Xlsx => {
@@ -329,7 +343,7 @@ impl<'a> Sink<'a> {
                     .map_err(write_error)?;
                 for (column, name) in header.iter().enumerate() {
                     sheet
-                        .write_string(0, column_number(column)?, *name)
+                        .write_string(0, column_number(column)?, name.as_str())
                         .map_err(write_error)?;
                 }
                 return Ok(Sink::Xlsx {
@@ -433,8 +447,9 @@ where
         .filter(|row| !row.deleted)
         .map(|row| row.id)
         .collect();
-    let mut sink = Sink::new(format, destination, header(what, labels))?;
     let pipeline = store.pipeline();
+    let unit = pipeline.amount_unit();
+    let mut sink = Sink::new(format, destination, header(what, labels, unit.as_deref()))?;
     let mut written = 0;
     for (done, id) in ids.iter().enumerate() {
         let lead = store.load(id)?.view();
