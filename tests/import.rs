@@ -221,7 +221,14 @@ fn a_dry_run_lists_what_would_happen_and_writes_nothing() {
     let device = Device::init("manager");
     let (file, _) = csv_file(device.home.path(), 12, Some(4));
     let before = device.store_bytes();
-    let said = device.ok(&["import", file.to_str().unwrap(), "--dry-run"]);
+    // The import would stop: the dry run exits 1 (a clean "no"), its report on stdout.
+    let output = device
+        .run(&["import", file.to_str().unwrap(), "--dry-run"])
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let said = String::from_utf8(output).unwrap();
     assert!(said.contains("line 6, column C (联系方式)"), "{said}");
     assert!(
         said.contains("dry run: 12 rows: 11 new leads, 1 invalid; nothing was written"),
@@ -728,4 +735,67 @@ fn a_sheet_written_the_chinese_way_imports_in_the_teams_money_unit() {
     assert_eq!(portrait(&copy), portrait(&device));
     let bad = device.fails(&["pipeline", "edit", "currency", "yuan"]);
     assert!(bad.contains("'yuan' is not a currency code"), "{bad}");
+}
+
+#[test]
+fn a_dry_run_shows_the_columns_and_fails_when_the_import_would_stop() {
+    let device = Device::init("lina");
+    device.ok(&["pipeline", "edit", "source-alias", "referral", "老同学介绍"]);
+    let file = device.home.path().join("客户.csv");
+    std::fs::write(
+        &file,
+        "客户名称,联系人,来源,手机\n\
+         深圳腾飞科技,王芳,展会,13800138000\n\
+         杭州云栖科技,陈静,朋友介绍,13900139000\n\
+         宁波港务,李雷,老同学介绍,13700137000\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let before = device.store_bytes();
+    let dry = device.ok(&["import", path, "--dry-run", "--owner", "lina"]);
+    assert!(
+        dry.contains("columns: A (客户名称) → company, B (联系人) → contact, C (来源) → source, D (手机) → phone"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("3 rows: 3 new leads; nothing was written"),
+        "{dry}"
+    );
+    assert_eq!(device.store_bytes(), before, "a dry run writes nothing");
+
+    // A sheet the import would refuse: the dry run says why and exits 1.
+    let bad = device.home.path().join("bad.csv");
+    std::fs::write(&bad, "客户名称,联系人,来源\n温州鞋业,陈静,地推\n").unwrap();
+    let output = device
+        .run(&["import", bad.to_str().unwrap(), "--dry-run"])
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let said = String::from_utf8(output).unwrap();
+    assert!(said.contains("unknown source '地推'"), "{said}");
+    assert!(said.contains("the import would stop"), "{said}");
+
+    // The sources by their aliases, and every row to the owner given.
+    device.ok(&["import", path, "--owner", "wangwei"]);
+    let mut leads: Vec<(String, String, String)> = device
+        .list(&[])
+        .iter()
+        .map(|lead| {
+            (
+                lead["company"].as_str().unwrap().to_owned(),
+                lead["source"].as_str().unwrap().to_owned(),
+                lead["owner"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    leads.sort();
+    assert_eq!(
+        leads,
+        [
+            ("宁波港务".into(), "referral".into(), "wangwei".into()),
+            ("杭州云栖科技".into(), "referral".into(), "wangwei".into()),
+            ("深圳腾飞科技".into(), "trade-show".into(), "wangwei".into()),
+        ]
+    );
 }

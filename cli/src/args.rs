@@ -264,6 +264,17 @@ pub enum PipelineEditArgs {
         #[arg(long, value_name = "LABEL", default_value = "")]
         zh: String,
     },
+    /// Another word a team writes for a source (展会 for trade-show), accepted wherever a
+    /// source is, imports included; `--remove` takes one back.
+    SourceAlias {
+        /// The source (key, label or alias).
+        source: String,
+        /// The word.
+        alias: String,
+        /// Take the word back.
+        #[arg(long)]
+        remove: bool,
+    },
     /// Remove a source channel (leads that came from it keep it).
     RemoveSource {
         /// The channel (key or label).
@@ -426,9 +437,13 @@ pub struct ImportArgs {
     /// --map D=phone (the column by its header or letter). Repeat for more columns.
     #[arg(long = "map", value_name = "COLUMN=FIELD")]
     pub maps: Vec<String>,
-    /// Check every row and report; write nothing.
+    /// Check every row, print which column holds what, and report; write nothing. Exits 1
+    /// when the import would stop.
     #[arg(long)]
     pub dry_run: bool,
+    /// Owner of the rows that name none (default: you).
+    #[arg(long, value_name = "REP")]
+    pub owner: Option<String>,
     /// Import the valid rows and list the invalid ones (by default one invalid row stops the
     /// whole import).
     #[arg(long)]

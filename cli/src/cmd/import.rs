@@ -13,7 +13,9 @@ use crate::args::{DuplicatesArg, ImportArgs};
 use crate::context::Context;
 
 /// Imports the file, or says why not.
-pub fn run(cx: &Context, args: &ImportArgs, out: &mut impl Write) -> Result<()> {
+/// Imports the file, or checks it with `--dry-run`; returns false when a dry run finds the
+/// import would stop.
+pub fn run(cx: &Context, args: &ImportArgs, out: &mut impl Write) -> Result<bool> {
     let options = ImportOptions {
         maps: args.maps.clone(),
         skip_invalid: args.skip_invalid,
@@ -23,6 +25,11 @@ pub fn run(cx: &Context, args: &ImportArgs, out: &mut impl Write) -> Result<()> 
             DuplicatesArg::Merge => OnDuplicate::Merge,
         },
         dry_run: args.dry_run,
+        owner: args
+            .owner
+            .as_deref()
+            .map(|owner| fieldsync_model::validate::line("owner", owner))
+            .transpose()?,
     };
     let mut store = cx.open_store()?;
     let stamp = cx.stamp(&store);
@@ -69,16 +76,22 @@ pub fn run(cx: &Context, args: &ImportArgs, out: &mut impl Write) -> Result<()> 
     }
     match (args.dry_run, refusal) {
         (true, refusal) => {
+            let columns: Vec<String> = report
+                .columns
+                .iter()
+                .map(|(column, target)| format!("{column} → {target}"))
+                .collect();
+            writeln!(to, "columns: {}", columns.join(", "))?;
             writeln!(to, "dry run: {}; nothing was written", summary(&report))?;
-            if let Some(refusal) = refusal {
+            if let Some(refusal) = &refusal {
                 writeln!(to, "the import would stop: {refusal}")?;
             }
-            Ok(())
+            Ok(refusal.is_none())
         }
         (false, Some(refusal)) => Err(anyhow!("{file}: {refusal}")),
         (false, None) => {
             writeln!(to, "imported {file}: {}", summary(&report))?;
-            Ok(())
+            Ok(true)
         }
     }
 }

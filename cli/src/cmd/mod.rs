@@ -63,7 +63,8 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<bool> {
         Command::Report(args) => report::run(&cx, &args, out),
         Command::History(args) => history::run(&cx, &args, out),
         Command::Handover(args) => handover::run(&cx, &args, out),
-        Command::Import(args) => import::run(&cx, &args, out),
+        // A dry run that would stop is a clean "no".
+        Command::Import(args) => return import::run(&cx, &args, out),
         Command::Export(args) => export::run(&cx, &args, out),
         Command::Pipeline(PipelineCommand::Show(args)) => pipeline::show(&cx, &args, out),
         Command::Pipeline(PipelineCommand::Edit(edit)) => pipeline::edit(&cx, &edit, out),

@@ -130,6 +130,15 @@ fn edit_of(edit: &PipelineEditArgs) -> Result<PipelineEdit> {
             key: key.clone(),
             label: label(en, zh),
         },
+        PipelineEditArgs::SourceAlias {
+            source,
+            alias,
+            remove,
+        } => PipelineEdit::SourceAlias {
+            source: source.clone(),
+            alias: alias.clone(),
+            remove: *remove,
+        },
         PipelineEditArgs::RemoveSource { source } => PipelineEdit::RemoveSource {
             source: source.clone(),
         },

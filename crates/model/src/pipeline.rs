@@ -82,6 +82,9 @@ pub struct SourceChannel {
     pub key: String,
     /// How it is shown.
     pub label: Label,
+    /// Other words a team writes for it (展会, 朋友介绍), accepted wherever a source is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
 }
 
 /// A team's pipeline: stages in order, the loss-reason list and the source channels.
@@ -257,12 +260,21 @@ impl Pipeline {
                 format!("source 'other' is not specific: use one of {choices}"),
             ));
         }
-        find(&self.sources, text, |c| (&c.key, &c.label)).ok_or_else(|| {
-            ValidationError::new(
-                "source",
-                format!("unknown source '{text}': use one of {choices}"),
-            )
-        })
+        let alias = || {
+            self.sources.iter().find(|c| {
+                c.aliases
+                    .iter()
+                    .any(|alias| alias.trim().eq_ignore_ascii_case(text.trim()))
+            })
+        };
+        find(&self.sources, text, |c| (&c.key, &c.label))
+            .or_else(alias)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "source",
+                    format!("unknown source '{text}': use one of {choices}"),
+                )
+            })
     }
 
     /// The display label of a stage key, for current and removed stages alike, falling back
@@ -319,6 +331,27 @@ impl Pipeline {
             })?),
             None => None,
         };
+        for source in &self.sources {
+            for alias in &source.aliases {
+                let other = self
+                    .sources
+                    .iter()
+                    .filter(|other| other.key != source.key)
+                    .find(|other| {
+                        find(std::slice::from_ref(*other), alias, |c| (&c.key, &c.label)).is_some()
+                            || other.aliases.iter().any(|a| a == alias)
+                    });
+                if let Some(other) = other {
+                    return Err(ValidationError::new(
+                        "alias",
+                        format!(
+                            "'{alias}' is an alias of source '{}' and names '{}' too: an alias names one source",
+                            source.key, other.key
+                        ),
+                    ));
+                }
+            }
+        }
         if let Some(currency) = &self.currency {
             currency
                 .check()

@@ -131,6 +131,15 @@ pub enum PipelineEdit {
         /// Its labels.
         label: Label,
     },
+    /// Another word for a source, or one taken back.
+    SourceAlias {
+        /// The source (key, label or alias).
+        source: String,
+        /// The word.
+        alias: String,
+        /// Take it back instead.
+        remove: bool,
+    },
     /// A source channel removed (leads from it keep it).
     RemoveSource {
         /// The source (key or label).
@@ -374,10 +383,39 @@ impl Pipeline {
                 let source = SourceChannel {
                     key: key.trim().to_owned(),
                     label: trimmed(label),
+                    aliases: Vec::new(),
                 };
                 let said = format!("added source {}", source.label.both());
                 pipeline.sources.push(source);
                 said
+            }
+            PipelineEdit::SourceAlias {
+                source,
+                alias,
+                remove,
+            } => {
+                let key = self.resolve_source(source)?.key.clone();
+                let alias = alias.trim().to_owned();
+                let entry = pipeline
+                    .sources
+                    .iter_mut()
+                    .find(|c| c.key == key)
+                    .ok_or_else(|| ValidationError::new("source", format!("no source '{key}'")))?;
+                if *remove {
+                    entry.aliases.retain(|a| *a != alias);
+                    format!("'{alias}' no longer names {}", entry.label.both())
+                } else {
+                    if alias.is_empty() || alias.contains('\n') {
+                        return Err(ValidationError::new(
+                            "alias",
+                            "an alias is one line of text",
+                        ));
+                    }
+                    if !entry.aliases.contains(&alias) {
+                        entry.aliases.push(alias.clone());
+                    }
+                    format!("'{alias}' now names {}", entry.label.both())
+                }
             }
             PipelineEdit::RemoveSource { source } => {
                 let key = self.resolve_source(source)?.key.clone();

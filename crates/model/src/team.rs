@@ -60,6 +60,7 @@ mod key {
     pub const ENTRY: &str = "entry";
     pub const EXIT: &str = "exit";
     pub const IDEAL_OPEN: &str = "ideal_open";
+    pub const ALIASES: &str = "aliases";
     pub const WIN_STAGE: &str = "win_stage";
     pub const CURRENCY: &str = "currency";
     pub const CODE: &str = "code";
@@ -269,10 +270,26 @@ impl Entry for SourceChannel {
         label_props(&self.label)
     }
 
+    /// Aliases as one register, one per line: a team edits the list as a whole.
+    fn later_props(&self) -> Props {
+        let aliases = self.aliases.join("\n");
+        vec![(
+            key::ALIASES,
+            match aliases.is_empty() {
+                true => ScalarValue::Null,
+                false => ScalarValue::Str(aliases.into()),
+            },
+        )]
+    }
+
     fn read(key: &str, map: &hydrate::Map) -> SourceChannel {
         SourceChannel {
             key: key.to_owned(),
             label: read_label(map),
+            aliases: map
+                .string(key::ALIASES)
+                .map(|aliases| aliases.lines().map(str::to_owned).collect())
+                .unwrap_or_default(),
         }
     }
 }
@@ -553,6 +570,9 @@ fn first_release_view(pipeline: &Pipeline) -> Pipeline {
     let mut first = pipeline.clone();
     first.win_stage = None;
     first.currency = None;
+    for source in &mut first.sources {
+        source.aliases.clear();
+    }
     for stage in first.stages.iter_mut().chain(&mut first.removed_stages) {
         stage.sales = None;
         stage.entry = None;

@@ -189,20 +189,41 @@ pub fn default_loss_reasons() -> Vec<LossReason> {
     .collect()
 }
 
-/// The default source channels.
+/// The default source channels, with the synonyms Chinese sheets commonly write for them.
 pub fn default_sources() -> Vec<SourceChannel> {
     [
-        ("website", "website sign-up", "官网注册"),
-        ("trade-show", "trade show", "行业展会"),
-        ("referral", "referral", "转介绍"),
-        ("social", "social media", "社交媒体"),
-        ("search-ads", "search ads", "搜索引擎广告"),
-        ("event", "offline event", "线下活动"),
+        (
+            "website",
+            "website sign-up",
+            "官网注册",
+            &["官网", "网站"][..],
+        ),
+        ("trade-show", "trade show", "行业展会", &["展会", "展览会"]),
+        (
+            "referral",
+            "referral",
+            "转介绍",
+            &["朋友介绍", "老客户介绍", "客户介绍"],
+        ),
+        (
+            "social",
+            "social media",
+            "社交媒体",
+            &["微信", "抖音", "小红书"],
+        ),
+        (
+            "search-ads",
+            "search ads",
+            "搜索引擎广告",
+            &["百度推广", "搜索广告"],
+        ),
+        ("event", "offline event", "线下活动", &["活动", "沙龙"]),
     ]
     .into_iter()
-    .map(|(key, en, zh)| SourceChannel {
+    .map(|(key, en, zh, aliases)| SourceChannel {
         key: key.to_owned(),
         label: label(en, zh),
+        aliases: aliases.iter().map(|alias| (*alias).to_owned()).collect(),
     })
     .collect()
 }

@@ -7,7 +7,7 @@ use automerge::{ActorId, ScalarValue};
 use chrono::{DateTime, TimeZone, Utc};
 use fieldsync_model::{
     Action, Field, LeadDoc, LeadHistory, LeadId, Money, NewLead, Outcome, ParseContext, Pipeline,
-    Priority, Stamp, validate, when,
+    Priority, Roster, Stamp, validate, when,
 };
 
 use crate::columns::{Mapping, Target};
@@ -149,8 +149,11 @@ pub struct Drafter<'a, Tz: TimeZone> {
     pub mapping: &'a Mapping,
     /// Pipeline, clock and zone.
     pub parse: ParseContext<'a, Tz>,
-    /// Owner of rows that name none: the member importing.
-    pub me: &'a str,
+    /// Owner of rows that name none (the member importing, or `--owner`).
+    pub owner: &'a str,
+    /// The team's roster as the importing device knows it: every row's owner must be an active
+    /// member, and one a rep may give leads to.
+    pub roster: Roster<'a>,
 }
 
 impl<Tz: TimeZone> Drafter<'_, Tz> {
@@ -164,7 +167,7 @@ impl<Tz: TimeZone> Drafter<'_, Tz> {
         let mut draft = Draft {
             line: row.line,
             fields: Vec::new(),
-            owner: self.me.to_owned(),
+            owner: self.owner.to_owned(),
             stage: None,
             stage_entered_at: None,
             created_at: self.parse.now,
@@ -191,6 +194,13 @@ impl<Tz: TimeZone> Drafter<'_, Tz> {
                 column: None,
                 reason: "the stage was entered before the lead was created: check both dates"
                     .to_owned(),
+            });
+        }
+        if let Err(refused) = self.roster.check_owner("owner", Some(&draft.owner)) {
+            problems.push(Problem {
+                line: row.line,
+                column: None,
+                reason: refused.to_string(),
             });
         }
         if problems.is_empty() {
@@ -226,7 +236,7 @@ impl<Tz: TimeZone> Drafter<'_, Tz> {
             _ => {}
         }
         let stamp = Stamp {
-            by: self.me.to_owned(),
+            by: self.roster.me.to_owned(),
             now: self.parse.now,
         };
         let history = draft.history(LeadId::random(), &stamp, self.parse.pipeline);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread::{self, ScopedJoinHandle};
 
 use chrono::TimeZone;
-use fieldsync_model::{LeadHistory, LeadId, ParseContext, Stamp};
+use fieldsync_model::{LeadHistory, LeadId, ParseContext, Roster, Stamp};
 use fieldsync_store::{BUILD_BATCH, LeadBatch, Store};
 use rayon::prelude::*;
 
@@ -47,6 +47,8 @@ pub struct ImportOptions {
     pub on_duplicate: OnDuplicate,
     /// Check and report only.
     pub dry_run: bool,
+    /// Owner of rows that name none (default: the member importing).
+    pub owner: Option<String>,
 }
 
 /// What an import found and did.
@@ -68,6 +70,8 @@ pub struct ImportReport {
     pub duplicates: Vec<Duplicate>,
     /// Headers of columns nothing was imported from.
     pub unmapped: Vec<String>,
+    /// Each imported column ("C (联系方式)") and what it holds (`phone`).
+    pub columns: Vec<(String, &'static str)>,
     /// Whether the store was written.
     pub written: bool,
 }
@@ -134,7 +138,7 @@ fn walk<Tz: TimeZone + Sync, T: Send>(
     path: &Path,
     options: &ImportOptions,
     parse: &ParseContext<'_, Tz>,
-    me: &str,
+    roster: Roster<'_>,
     prepare: impl Fn(&Draft) -> T + Sync,
     mut each: impl FnMut(u64, Drafted<T>) -> Result<(), TransferError>,
 ) -> Result<Arc<Mapping>, TransferError> {
@@ -146,7 +150,8 @@ fn walk<Tz: TimeZone + Sync, T: Send>(
                 now: parse.now,
                 zone: parse.zone,
             },
-            me,
+            owner: options.owner.as_deref().unwrap_or(roster.me),
+            roster,
         };
         chunk
             .par_iter()
@@ -210,7 +215,7 @@ fn check<Tz: TimeZone + Sync>(
     path: &Path,
     options: &ImportOptions,
     parse: &ParseContext<'_, Tz>,
-    me: &str,
+    roster: Roster<'_>,
     scratch: &Scratch,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(ImportReport, Option<Plan>), TransferError> {
@@ -224,7 +229,7 @@ fn check<Tz: TimeZone + Sync>(
             None => Ok(()),
         };
         let mut report = ImportReport::default();
-        let mapping = walk(path, options, parse, me, Keys::of, |line, drafted| {
+        let mapping = walk(path, options, parse, roster, Keys::of, |line, drafted| {
             report.rows += 1;
             match drafted {
                 Err(problems) => {
@@ -261,6 +266,10 @@ fn check<Tz: TimeZone + Sync>(
             Ok(())
         })?;
         report.unmapped = mapping.unmapped().into_iter().map(str::to_owned).collect();
+        report.columns = mapping
+            .columns()
+            .map(|(index, target)| (mapping.describe(index), target.name()))
+            .collect();
         Ok((report, plan.map(PlanWriter::finish).transpose()?))
     })
 }
@@ -285,7 +294,12 @@ pub fn import<Tz: TimeZone + Sync>(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportReport, TransferError> {
     let scratch = Scratch::beside(store.path())?;
-    let (mut report, plan) = check(store, path, options, parse, &stamp.by, &scratch, progress)?;
+    let members = store.members()?;
+    let roster = Roster {
+        members: &members,
+        me: &stamp.by,
+    };
+    let (mut report, plan) = check(store, path, options, parse, roster, &scratch, progress)?;
     let Some(plan) = plan.filter(|_| report.refusal(options).is_none()) else {
         return Ok(report);
     };
@@ -302,7 +316,7 @@ pub fn import<Tz: TimeZone + Sync>(
             path,
             options,
             parse,
-            &stamp.by,
+            roster,
             |_| (),
             |line, drafted| {
                 // Rows the check left out have no step.
