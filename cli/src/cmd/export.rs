@@ -5,6 +5,7 @@ use std::io::Write;
 
 use anyhow::{Result, anyhow};
 use fieldsync_transfer::export::{Destination, ExportFormat, ExportWhat, Labels, export};
+use fieldsync_transfer::import::counted;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::destination::{check_destination, write_whole};
@@ -68,11 +69,12 @@ pub fn run(cx: &Context, args: &ExportArgs, out: &mut impl Write) -> Result<()> 
     });
     bar.finish_and_clear();
     written?;
-    let noun = if args.followups {
-        "follow-ups"
-    } else {
-        "leads"
-    };
-    writeln!(out, "wrote {records} {noun} to {}", path.display())?;
+    let noun = if args.followups { "follow-up" } else { "lead" };
+    writeln!(
+        out,
+        "wrote {} to {}",
+        counted(records, noun),
+        path.display()
+    )?;
     Ok(())
 }

@@ -183,7 +183,7 @@ impl Due {
     /// Parses `--due`: a date stays a date; anything with a time becomes a moment.
     pub fn parse<Tz: TimeZone>(text: &str, now: DateTime<Utc>, zone: &Tz) -> Result<Self, String> {
         let trimmed = text.trim();
-        let due = match NaiveDate::parse_from_str(trimmed, "%Y-%m-%d") {
+        let due = match NaiveDate::parse_from_str(&iso(trimmed), "%Y-%m-%d") {
             Ok(date) => Due::Date(date),
             Err(_) => match trimmed.to_ascii_lowercase().as_str() {
                 "today" | "yesterday" => Due::Date(
