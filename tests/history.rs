@@ -74,3 +74,49 @@ fn as_of_shows_the_lead_as_recorded_then_and_refuses_other_moments() {
     assert_eq!(then["company"], "宁波港务");
     assert_eq!(device.show(&id)["company"], "宁波港务集团");
 }
+
+#[test]
+fn history_says_when_each_thing_happened_beside_when_it_was_recorded() {
+    let device = Device::init("lina");
+    let id = device.add(&[
+        "--company",
+        "深圳腾飞科技",
+        "--contact",
+        "王芳",
+        "--at",
+        "2026-03-02",
+    ]);
+    device.ok(&[
+        "log",
+        &id,
+        "--channel",
+        "visit",
+        "--summary",
+        "现场拜访",
+        "--at",
+        "2026-03-05 14:30",
+    ]);
+    device.ok(&["lead", "edit", &id, "--title", "采购总监"]);
+    let history: Value = serde_json::from_str(&device.ok(&["history", &id, "--json"])).unwrap();
+    let happened: Vec<&Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|revision| &revision["happened_at"])
+        .collect();
+    // Shanghai: 2026-03-02 00:00 is 03-01 16:00 UTC; 03-05 14:30 is 06:30 UTC. An edit of a
+    // field records no event.
+    assert_eq!(
+        happened,
+        [
+            &Value::from("2026-03-01T16:00:00Z"),
+            &Value::from("2026-03-05T06:30:00Z"),
+            &Value::Null
+        ]
+    );
+    let table = device.ok(&["history", &id]);
+    assert!(
+        table.contains("HAPPENED") && table.contains("2026-03-05 14:30"),
+        "{table}"
+    );
+}

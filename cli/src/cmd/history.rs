@@ -1,5 +1,6 @@
 //! `fieldsync history`: every change to a lead, from its document's change metadata: when it
-//! was recorded (local time), who made it, the action, and each value from and to.
+//! was recorded and when what it records happened (local time), who made it, the action, and
+//! each value from and to.
 
 use std::io::Write;
 
@@ -18,7 +19,7 @@ pub fn run(cx: &Context, args: &HistoryArgs, out: &mut impl Write) -> Result<()>
         return print_json(out, &history);
     }
     let show = |value: &Option<String>| value.clone().unwrap_or_else(|| "(none)".to_owned());
-    let mut table = Table::new(&["recorded", "by", "action", "change"]);
+    let mut table = Table::new(&["recorded", "happened", "by", "action", "change"]);
     for revision in &history {
         let changes = if revision.changes.is_empty() {
             vec!["(no visible change)".to_owned()]
@@ -46,6 +47,7 @@ pub fn run(cx: &Context, args: &HistoryArgs, out: &mut impl Write) -> Result<()>
             let cell = |text: String| if first { text } else { String::new() };
             table.add_row(vec![
                 cell(local_time(revision.recorded_at)),
+                cell(revision.happened_at.map(local_time).unwrap_or_default()),
                 cell(revision.by.clone()),
                 cell(revision.action.clone()),
                 change,

@@ -38,6 +38,9 @@ pub struct Revision {
     pub action: String,
     /// When it was recorded, by the device's clock (whole seconds).
     pub recorded_at: DateTime<Utc>,
+    /// When what it records happened (a visit logged the day after, a move dated back), for a
+    /// change that records an event; `None` for an edit of fields.
+    pub happened_at: Option<DateTime<Utc>>,
     /// What it changed, in field order.
     pub changes: Vec<ValueChange>,
 }
@@ -53,6 +56,63 @@ fn author_and_action(message: Option<&str>) -> (String, String) {
             .to_owned()
     };
     (text("by"), text("op"))
+}
+
+/// When the event a change appended happened: the earliest new entry of any event log.
+fn happened(before: Option<&Lead>, after: &Lead) -> Option<DateTime<Utc>> {
+    let new = |was: usize, now: Vec<DateTime<Utc>>| -> Vec<DateTime<Utc>> {
+        now.into_iter().skip(was).collect()
+    };
+    let count = |lead: Option<&Lead>, log: fn(&Lead) -> usize| lead.map_or(0, log);
+    let followups = after
+        .followups
+        .iter()
+        .filter(|f| before.is_none_or(|lead| !lead.followups.iter().any(|o| o.key == f.key)))
+        .map(|f| f.times.at);
+    let mut times: Vec<DateTime<Utc>> = followups.collect();
+    // The other logs only grow: their new entries are past the old length, in recording order.
+    let by_recording = |mut entries: Vec<(DateTime<Utc>, DateTime<Utc>)>| {
+        entries.sort_by_key(|(_, recorded)| *recorded);
+        entries.into_iter().map(|(at, _)| at).collect::<Vec<_>>()
+    };
+    let logs: [(fn(&Lead) -> usize, Vec<(DateTime<Utc>, DateTime<Utc>)>); 4] = [
+        (
+            |l| l.stage_changes.len(),
+            after
+                .stage_changes
+                .iter()
+                .map(|c| (c.times.at, c.times.recorded_at))
+                .collect(),
+        ),
+        (
+            |l| l.owner_changes.len(),
+            after
+                .owner_changes
+                .iter()
+                .map(|c| (c.times.at, c.times.recorded_at))
+                .collect(),
+        ),
+        (
+            |l| l.outcomes.len(),
+            after
+                .outcomes
+                .iter()
+                .map(|o| (o.times.at, o.times.recorded_at))
+                .collect(),
+        ),
+        (
+            |l| l.holds.len(),
+            after
+                .holds
+                .iter()
+                .map(|h| (h.times.at, h.times.recorded_at))
+                .collect(),
+        ),
+    ];
+    for (length, entries) in logs {
+        times.extend(new(count(before, length), by_recording(entries)));
+    }
+    times.into_iter().min()
 }
 
 /// The lead as the document read with only the changes up to `heads`.
@@ -146,6 +206,7 @@ impl LeadDoc {
                     action,
                     recorded_at: DateTime::from_timestamp(change.timestamp(), 0)
                         .unwrap_or_default(),
+                    happened_at: happened(before.as_ref(), &after),
                     changes: differences(before.as_ref(), &after),
                 })
             })
