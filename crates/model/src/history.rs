@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::doc::LeadDoc;
-use crate::view::{Lead, Outcome};
+use crate::view::{EventTimes, Lead, Outcome};
 
 /// One value a change set, from what to what (`None`: unset).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -58,61 +58,43 @@ fn author_and_action(message: Option<&str>) -> (String, String) {
     (text("by"), text("op"))
 }
 
+/// When the entries a log gained happened: those past its old length, in recording order.
+fn gained<'a>(was: usize, log: impl Iterator<Item = &'a EventTimes>) -> Vec<DateTime<Utc>> {
+    let mut entries: Vec<&EventTimes> = log.collect();
+    entries.sort_by_key(|times| times.recorded_at);
+    entries
+        .into_iter()
+        .skip(was)
+        .map(|times| times.at)
+        .collect()
+}
+
 /// When the event a change appended happened: the earliest new entry of any event log.
 fn happened(before: Option<&Lead>, after: &Lead) -> Option<DateTime<Utc>> {
-    let new = |was: usize, now: Vec<DateTime<Utc>>| -> Vec<DateTime<Utc>> {
-        now.into_iter().skip(was).collect()
-    };
-    let count = |lead: Option<&Lead>, log: fn(&Lead) -> usize| lead.map_or(0, log);
-    let followups = after
+    let was = |length: fn(&Lead) -> usize| before.map_or(0, length);
+    let new_followups = after
         .followups
         .iter()
         .filter(|f| before.is_none_or(|lead| !lead.followups.iter().any(|o| o.key == f.key)))
         .map(|f| f.times.at);
-    let mut times: Vec<DateTime<Utc>> = followups.collect();
-    // The other logs only grow: their new entries are past the old length, in recording order.
-    let by_recording = |mut entries: Vec<(DateTime<Utc>, DateTime<Utc>)>| {
-        entries.sort_by_key(|(_, recorded)| *recorded);
-        entries.into_iter().map(|(at, _)| at).collect::<Vec<_>>()
-    };
-    let logs: [(fn(&Lead) -> usize, Vec<(DateTime<Utc>, DateTime<Utc>)>); 4] = [
-        (
-            |l| l.stage_changes.len(),
-            after
-                .stage_changes
-                .iter()
-                .map(|c| (c.times.at, c.times.recorded_at))
-                .collect(),
-        ),
-        (
-            |l| l.owner_changes.len(),
-            after
-                .owner_changes
-                .iter()
-                .map(|c| (c.times.at, c.times.recorded_at))
-                .collect(),
-        ),
-        (
-            |l| l.outcomes.len(),
-            after
-                .outcomes
-                .iter()
-                .map(|o| (o.times.at, o.times.recorded_at))
-                .collect(),
-        ),
-        (
-            |l| l.holds.len(),
-            after
-                .holds
-                .iter()
-                .map(|h| (h.times.at, h.times.recorded_at))
-                .collect(),
-        ),
-    ];
-    for (length, entries) in logs {
-        times.extend(new(count(before, length), by_recording(entries)));
-    }
-    times.into_iter().min()
+    new_followups
+        .chain(gained(
+            was(|l| l.stage_changes.len()),
+            after.stage_changes.iter().map(|c| &c.times),
+        ))
+        .chain(gained(
+            was(|l| l.owner_changes.len()),
+            after.owner_changes.iter().map(|c| &c.times),
+        ))
+        .chain(gained(
+            was(|l| l.outcomes.len()),
+            after.outcomes.iter().map(|o| &o.times),
+        ))
+        .chain(gained(
+            was(|l| l.holds.len()),
+            after.holds.iter().map(|h| &h.times),
+        ))
+        .min()
 }
 
 /// The lead as the document read with only the changes up to `heads`.
