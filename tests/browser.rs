@@ -95,6 +95,44 @@ fn the_html_report_loads_clean_and_its_charts_name_the_stages() {
 }
 
 #[test]
+fn the_html_report_reads_on_a_phone() {
+    let device = march_team();
+    let folder = tempfile::tempdir().unwrap();
+    let page = folder.path().join("report.html");
+    device.ok(&[
+        "report",
+        "--period",
+        "year",
+        "--format",
+        "html",
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+    // At 390 px the page itself does not scroll sideways (wide tables and charts scroll in
+    // their own boxes), and charts keep a width their text is legible at.
+    let layout = "JSON.stringify({
+        page: document.documentElement.scrollWidth,
+        boxes: Array.from(document.querySelectorAll('.scroll, figure'))
+            .map(b => b.getBoundingClientRect().right),
+        charts: Array.from(document.querySelectorAll('figure svg'))
+            .map(s => s.getBoundingClientRect().width),
+    })";
+    let loaded = Browser::start().load(&page, 390, layout);
+    let screenshot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-390.png");
+    std::fs::write(&screenshot, &loaded.screenshot).unwrap();
+    eprintln!("screenshot: {}", screenshot.display());
+    assert!(loaded.problems.is_empty(), "{:#?}", loaded.problems);
+    let layout: Value = serde_json::from_str(loaded.value.as_str().unwrap()).unwrap();
+    assert!(layout["page"].as_f64().unwrap() <= 390.0, "{layout}");
+    for right in layout["boxes"].as_array().unwrap() {
+        assert!(right.as_f64().unwrap() <= 390.0, "{layout}");
+    }
+    for width in layout["charts"].as_array().unwrap() {
+        assert!(width.as_f64().unwrap() >= 560.0, "{layout}");
+    }
+}
+
+#[test]
 fn the_browser_check_catches_a_console_error_and_a_failed_load() {
     let folder = tempfile::tempdir().unwrap();
     let page = folder.path().join("broken.html");

@@ -80,7 +80,7 @@ pub fn report<Z: TimeZone + Sync>(
         },
         || {
             rayon::join(
-                || open_pipeline(rows, pipeline),
+                || open_pipeline(rows, pipeline, scope.now.with_timezone(zone).date_naive()),
                 || by.map(|by| effectiveness(rows, &scope.period, scope.window, by)),
             )
         },
@@ -209,7 +209,15 @@ fn print_open_pipeline(
             .expected
             .iter()
             .take(6)
-            .map(|m| format!("{} {} ({})", m.month, m.leads, pipeline.amount(m.weighted)))
+            .map(|m| {
+                let past = if m.past { ", past" } else { "" };
+                format!(
+                    "{} {} ({}{past})",
+                    m.month,
+                    m.leads,
+                    pipeline.amount(m.weighted)
+                )
+            })
             .collect();
         writeln!(
             out,

@@ -1,6 +1,7 @@
 //! What the open pipeline is worth: estimated amounts weighted by each stage's probability,
 //! and the closes expected per month from expected-close dates.
 
+use chrono::NaiveDate;
 use fieldsync_model::{LeadRow, Money, Outcome, Pipeline};
 use serde::Serialize;
 
@@ -15,6 +16,8 @@ pub struct ExpectedMonth {
     pub amount: Money,
     /// Their amounts weighted by stage probability.
     pub weighted: Money,
+    /// Whether the month is already over: these leads' expected close dates need updating.
+    pub past: bool,
 }
 
 /// The open pipeline.
@@ -32,11 +35,14 @@ pub struct OpenPipeline {
     pub expected: Vec<ExpectedMonth>,
 }
 
-/// The open pipeline of `rows` now.
+/// The open pipeline of `rows` now; `today` is the reader's date (months before its month are
+/// past).
 pub fn open_pipeline<'a>(
     rows: impl IntoIterator<Item = &'a LeadRow>,
     pipeline: &Pipeline,
+    today: NaiveDate,
 ) -> OpenPipeline {
+    let this_month = today.format("%Y-%m").to_string();
     let mut value = OpenPipeline {
         leads: 0,
         with_amount: 0,
@@ -80,6 +86,7 @@ pub fn open_pipeline<'a>(
     value.expected = months
         .into_iter()
         .map(|(month, leads, amount, weighted)| ExpectedMonth {
+            past: month < this_month,
             month,
             leads,
             amount: Money::from_cents(amount),

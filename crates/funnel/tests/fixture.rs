@@ -774,7 +774,21 @@ fn the_weighted_open_pipeline_and_expected_closes() {
         row.amount = Some(Money::from_cents(amount * 100));
         row.expected_close = close.map(SmolStr::from);
     }
-    let value = open_pipeline(&rows, &pipeline());
+    // Read on 2024-05-15: April's expected closes are past.
+    let value = open_pipeline(
+        &rows,
+        &pipeline(),
+        NaiveDate::from_ymd_opt(2024, 5, 15).unwrap(),
+    );
+    let past: Vec<(String, bool)> = value
+        .expected
+        .iter()
+        .map(|m| (m.month.clone(), m.past))
+        .collect();
+    assert_eq!(
+        past,
+        [("2024-04".to_owned(), true), ("2024-05".to_owned(), false)]
+    );
     assert_eq!((value.leads, value.with_amount), (3, 3));
     assert_eq!(value.amount, Money::from_cents(6_000));
     // 30 x 0.4 + 20 x 0.4 + 10 x 0.1 = 21.

@@ -4,6 +4,7 @@
 
 use fieldsync_funnel::Rate;
 use fieldsync_funnel::Window;
+use fieldsync_funnel::alerts::LeadAlert;
 use fieldsync_funnel::groups::{GroupBy, GroupFigures, counted, leads_heading};
 use fieldsync_model::Pipeline;
 
@@ -515,7 +516,12 @@ fn market(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
             .iter()
             .map(|month| {
                 vec![
-                    month.month.clone(),
+                    match month.past {
+                        true => {
+                            format!("{} (past: update these expected close dates)", month.month)
+                        }
+                        false => month.month.clone(),
+                    },
                     month.leads.to_string(),
                     pipeline.amount(month.amount),
                     pipeline.amount(month.weighted),
@@ -538,17 +544,25 @@ fn actions(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
             blocks: vec![Block::Text("Nothing needs attention.".to_owned())],
         };
     }
-    let (shown, omitted) = truncated(&actions.leads, length.limit(ALERT_ROWS));
+    // One row per lead, its alerts together, in the order of its most overdue one.
+    let mut leads: Vec<(&LeadAlert, Vec<String>)> = Vec::new();
+    for alert in &actions.leads {
+        match leads.iter_mut().find(|(first, _)| first.id == alert.id) {
+            Some((_, said)) => said.push(alert.describe()),
+            None => leads.push((alert, vec![alert.describe()])),
+        }
+    }
+    let (shown, omitted) = truncated(&leads, length.limit(ALERT_ROWS));
     Section {
         title: "Action list",
         blocks: vec![
             Block::Table(Table {
                 name: "alerts".to_owned(),
                 caption: "Leads to attend to, the most overdue first".to_owned(),
-                headers: vec!["id", "company", "owner", "stage", "alert"],
+                headers: vec!["id", "company", "owner", "stage", "alerts"],
                 rows: shown
                     .iter()
-                    .map(|alert| {
+                    .map(|(alert, said)| {
                         vec![
                             alert.id.short().to_owned(),
                             alert.company.to_string(),
@@ -558,7 +572,7 @@ fn actions(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
                                 .unwrap_or(GroupBy::Owner.unnamed())
                                 .to_owned(),
                             pipeline.stage_label(&alert.stage),
-                            alert.describe(),
+                            said.join("; "),
                         ]
                     })
                     .collect(),

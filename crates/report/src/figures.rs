@@ -222,7 +222,7 @@ impl Report {
                             || {
                                 rayon::join(
                                     || competitors(rows, &period),
-                                    || open_pipeline(rows, pipeline),
+                                    || open_pipeline(rows, pipeline, today),
                                 )
                             },
                         )
