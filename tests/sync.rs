@@ -209,6 +209,18 @@ fn a_conflict_is_listed_on_every_device_and_resolved() {
             .collect();
         values.sort();
         assert_eq!(values, ["13800000002", "13800000003"]);
+        // Each value says which member set it.
+        let set_by: Vec<(&str, &str)> = conflicts[0]["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(conflicts[0]["set_by"].as_array().unwrap())
+            .map(|(value, by)| (value.as_str().unwrap(), by.as_str().unwrap()))
+            .collect();
+        assert!(set_by.contains(&("13800000002", "lina")), "{set_by:?}");
+        assert!(set_by.contains(&("13800000003", "wang")), "{set_by:?}");
+        let table = device.ok(&["conflicts"]);
+        assert!(table.contains("13800000002 (set by lina)"), "{table}");
         let shown = device.ok(&["lead", "show", &id]);
         assert!(shown.contains("CONFLICT"), "{shown}");
         let lead = device.show(&id);

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use fieldsync_model::resolve::resolution;
-use fieldsync_model::{Field, Lead};
+use fieldsync_model::{Field, Lead, LeadDoc};
 use serde::Serialize;
 
 use crate::args::{ConflictsArgs, ResolveArgs};
@@ -22,26 +22,30 @@ struct Listed<'a> {
     standing: &'a str,
     /// Every value, the standing one first.
     values: &'a [String],
+    /// Who set each value, in the same order.
+    set_by: Vec<String>,
 }
 
 /// Lists every conflicted field of every lead that is not deleted.
 pub fn list(cx: &Context, args: &ConflictsArgs, out: &mut impl Write) -> Result<()> {
     let store = cx.open_store()?;
-    let mut leads: Vec<Lead> = Vec::new();
+    let mut leads: Vec<(Lead, LeadDoc)> = Vec::new();
     for row in store.rows()? {
         if row.conflicts > 0 && !row.deleted {
-            leads.push(store.load(&row.id)?.view());
+            let doc = store.load(&row.id)?;
+            leads.push((doc.view(), doc));
         }
     }
     let listed: Vec<Listed> = leads
         .iter()
-        .flat_map(|lead| {
+        .flat_map(|(lead, doc)| {
             lead.conflicts.iter().map(|conflict| Listed {
                 id: lead.id.as_str(),
                 company: lead.text(Field::Company),
                 field: &conflict.field,
                 standing: conflict.values.first().map_or("", String::as_str),
                 values: &conflict.values,
+                set_by: doc.conflict_authors(&conflict.field),
             })
         })
         .collect();
@@ -54,12 +58,22 @@ pub fn list(cx: &Context, args: &ConflictsArgs, out: &mut impl Write) -> Result<
     }
     let mut table = Table::new(&["id", "company", "field", "standing", "other values"]);
     for item in &listed {
+        // "+86 138 ... (set by wang)".
+        let shown: Vec<String> = item
+            .values
+            .iter()
+            .enumerate()
+            .map(|(index, value)| match item.set_by.get(index) {
+                Some(by) => format!("{value} (set by {by})"),
+                None => value.clone(),
+            })
+            .collect();
         table.add_row(vec![
             item.id[..8].to_owned(),
             item.company.clone(),
             item.field.to_owned(),
-            item.standing.to_owned(),
-            item.values[1..].join(" | "),
+            shown[0].clone(),
+            shown[1..].join(" | "),
         ]);
     }
     table.print(out)?;

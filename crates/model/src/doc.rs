@@ -284,6 +284,47 @@ impl LeadDoc {
         &self.doc
     }
 
+    /// Who set each value of the conflicted register `register`, in the order
+    /// [`Lead::conflicts`] lists its values (the standing one first): the member each value's
+    /// change names as its author.
+    pub fn conflict_authors(&self, register: &str) -> Vec<String> {
+        let doc = &self.doc;
+        let changes = doc.get_changes(&[]);
+        let author = |id: &automerge::ObjId| -> String {
+            let automerge::ObjId::Id(counter, actor, _) = id else {
+                return "?".to_owned();
+            };
+            changes
+                .iter()
+                .find(|change| {
+                    let start = change.start_op().get();
+                    change.actor_id() == actor
+                        && start <= *counter
+                        && *counter < start + change.len() as u64
+                })
+                .map_or_else(
+                    || "?".to_owned(),
+                    |change| crate::history::author_and_action(change.message()).0,
+                )
+        };
+        let winner = schema::scalar(doc, &ROOT, register);
+        let mut values: Vec<(ScalarValue, String)> = doc
+            .get_all(ROOT, register)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(value, id)| match value {
+                automerge::Value::Scalar(value) => Some((value.into_owned(), author(&id))),
+                automerge::Value::Object(_) => None,
+            })
+            .collect();
+        if let Some(winner) = winner
+            && let Some(pos) = values.iter().position(|(v, _)| *v == winner)
+        {
+            values.swap(0, pos);
+        }
+        values.into_iter().map(|(_, by)| by).collect()
+    }
+
     /// The lead as it reads now.
     pub fn view(&self) -> Lead {
         Lead::read(&self.doc)

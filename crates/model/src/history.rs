@@ -46,7 +46,7 @@ pub struct Revision {
 }
 
 /// The author and action a change's message names.
-fn author_and_action(message: Option<&str>) -> (String, String) {
+pub(crate) fn author_and_action(message: Option<&str>) -> (String, String) {
     let parsed: Option<serde_json::Value> = message.and_then(|m| serde_json::from_str(m).ok());
     let text = |key: &str| {
         parsed
