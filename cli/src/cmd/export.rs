@@ -4,8 +4,8 @@
 use std::io::Write;
 
 use anyhow::{Result, anyhow};
+use fieldsync_model::plural::counted;
 use fieldsync_transfer::export::{Destination, ExportFormat, ExportWhat, Labels, export};
-use fieldsync_transfer::import::counted;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::destination::{check_destination, write_whole};

@@ -10,7 +10,7 @@ use fieldsync_funnel::groups::{GroupBy, GroupFigures, counted, effectiveness};
 use fieldsync_funnel::outcomes::Outcomes;
 use fieldsync_funnel::pipeline_value::{OpenPipeline, open_pipeline};
 use fieldsync_funnel::stages::Funnel;
-use fieldsync_model::{LeadRow, Pipeline};
+use fieldsync_model::{LeadRow, Pipeline, plural};
 use fieldsync_report::Scope;
 use fieldsync_report::compare::{funnel_cells, funnel_headers, headline};
 use fieldsync_report::document::group_table;
@@ -131,10 +131,10 @@ fn print_funnel(
     let last_day = funnel.period.to() - chrono::Duration::milliseconds(1);
     writeln!(
         out,
-        "funnel {} to {}: {} leads\ncounting: {}\nwindow:   {}\n",
+        "funnel {} to {}: {}\ncounting: {}\nwindow:   {}\n",
         local_date(funnel.period.from()),
         local_date(last_day),
-        funnel.leads,
+        plural::counted(funnel.leads, "lead"),
         funnel.counting.label(),
         funnel.window.label()
     )?;
@@ -198,8 +198,8 @@ fn print_open_pipeline(
 ) -> Result<()> {
     writeln!(
         out,
-        "open pipeline: {} leads, {} with an amount totalling {}, weighted by stage probability {}",
-        value.leads,
+        "open pipeline: {}, {} with an amount totalling {}, weighted by stage probability {}",
+        plural::counted(value.leads, "lead"),
         value.with_amount,
         pipeline.amount(value.amount),
         pipeline.amount(value.weighted)

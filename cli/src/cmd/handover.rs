@@ -5,6 +5,7 @@
 use std::io::Write;
 
 use anyhow::Result;
+use fieldsync_model::plural::counted;
 
 use crate::args::HandoverArgs;
 use crate::context::Context;
@@ -46,7 +47,8 @@ pub fn run(cx: &Context, args: &HandoverArgs, out: &mut impl Write) -> Result<()
         table.print(out)?;
         writeln!(
             out,
-            "dry run: {handed} leads would go to {to}, {pooled} abandoned to the pool; nothing written"
+            "dry run: {} would go to {to}, {pooled} abandoned to the pool; nothing written",
+            counted(handed as u64, "lead")
         )?;
         return Ok(());
     }
@@ -54,7 +56,8 @@ pub fn run(cx: &Context, args: &HandoverArgs, out: &mut impl Write) -> Result<()
     store.hand_over(&plan, &stamp)?;
     writeln!(
         out,
-        "handed over {handed} leads from {from} to {to}; {pooled} abandoned went to the pool"
+        "handed over {} from {from} to {to}; {pooled} abandoned went to the pool",
+        counted(handed as u64, "lead")
     )?;
     Ok(())
 }

@@ -4,8 +4,9 @@
 use std::io::Write;
 
 use anyhow::{Result, anyhow};
+use fieldsync_model::plural::counted;
 use fieldsync_transfer::import::{
-    ImportOptions, ImportReport, MAX_LISTED, OnDuplicate, Progress, counted, import,
+    ImportOptions, ImportReport, MAX_LISTED, OnDuplicate, Progress, import,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 

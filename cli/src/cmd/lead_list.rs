@@ -6,6 +6,7 @@
 use std::io::Write;
 
 use anyhow::Result;
+use fieldsync_model::plural::counted;
 use fieldsync_model::search::Search;
 use fieldsync_model::{LeadRow, Outcome};
 
@@ -121,8 +122,8 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
     list.print(out)?;
     writeln!(
         out,
-        "{} leads{}",
-        rows.len(),
+        "{}{}",
+        counted(rows.len() as u64, "lead"),
         if rows.iter().any(|r| r.conflicts > 0) {
             " (! = has conflicting values: see `lead show`)"
         } else {

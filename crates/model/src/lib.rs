@@ -14,6 +14,7 @@
 //! - [`search`]: finding a lead by a piece of its company, contact, phone or email.
 //! - [`heads`]: a document's heads as bytes, as stores and the sync protocol keep them.
 //! - [`team`]: [`TeamDoc`], the team's pipeline and members, synced like a lead.
+//! - [`plural`]: counts as a person reads them ("1 lead").
 //! - [`resolve`]: the action that settles a conflict with the value a person chose.
 //! - [`roles`]: who may do what, from the team's roster ([`Roster`]).
 //! - [`history`]: who changed what and when, from Automerge's change metadata; the lead as of a date.
@@ -48,6 +49,7 @@ pub mod id;
 pub mod money;
 pub mod pipeline;
 pub mod pipeline_edit;
+pub mod plural;
 pub mod resolve;
 pub mod roles;
 pub mod row;

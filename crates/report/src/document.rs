@@ -6,7 +6,7 @@ use fieldsync_funnel::Rate;
 use fieldsync_funnel::Window;
 use fieldsync_funnel::alerts::LeadAlert;
 use fieldsync_funnel::groups::{GroupBy, GroupFigures, counted, leads_heading};
-use fieldsync_model::Pipeline;
+use fieldsync_model::{Pipeline, plural};
 
 use crate::compare::{funnel_cells, funnel_headers, headline};
 use crate::figures::Report;
@@ -501,8 +501,8 @@ fn market(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
     }));
     let open = &market.open_pipeline;
     blocks.push(Block::Text(format!(
-        "Open pipeline now: {} leads, {} with an amount totalling {}; weighted by stage probability {}.",
-        open.leads,
+        "Open pipeline now: {}, {} with an amount totalling {}; weighted by stage probability {}.",
+        plural::counted(open.leads, "lead"),
         open.with_amount,
         pipeline.amount(open.amount),
         pipeline.amount(open.weighted)

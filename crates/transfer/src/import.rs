@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::thread::{self, ScopedJoinHandle};
 
 use chrono::TimeZone;
+use fieldsync_model::plural::counted;
 use fieldsync_model::{LeadHistory, LeadId, ParseContext, Roster, Stamp};
 use fieldsync_store::{BUILD_BATCH, LeadBatch, Store};
 use rayon::prelude::*;
@@ -74,15 +75,6 @@ pub struct ImportReport {
     pub columns: Vec<(String, &'static str)>,
     /// Whether the store was written.
     pub written: bool,
-}
-
-/// A count with its noun: "1 row", "2 rows".
-pub fn counted(count: u64, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
 }
 
 impl ImportReport {
