@@ -159,6 +159,38 @@ pub fn layers() -> Pipeline {
     pipeline
 }
 
+/// A pipeline as a release before win stages, criteria, ideal loads and source aliases stored
+/// it (`stored`, its JSON), with what its built-in template now says of them: the template's
+/// win stage, if the pipeline still has that stage, and each stage's criteria and ideal open
+/// leads and each source's aliases, by key. Nothing the stored pipeline set is changed.
+pub fn upgraded(stored: Pipeline) -> Pipeline {
+    let Ok(template) = by_name(&stored.template) else {
+        return stored;
+    };
+    let mut pipeline = stored;
+    if pipeline.win_stage.is_none() {
+        pipeline.win_stage = template
+            .win_stage
+            .clone()
+            .filter(|win| pipeline.stage(win).is_some());
+    }
+    for stage in &mut pipeline.stages {
+        if let Some(known) = template.stage(&stage.key) {
+            stage.entry = stage.entry.take().or_else(|| known.entry.clone());
+            stage.exit = stage.exit.take().or_else(|| known.exit.clone());
+            stage.ideal_open = stage.ideal_open.or(known.ideal_open);
+        }
+    }
+    for source in &mut pipeline.sources {
+        if let Some(known) = template.sources.iter().find(|c| c.key == source.key)
+            && source.aliases.is_empty()
+        {
+            source.aliases = known.aliases.clone();
+        }
+    }
+    pipeline
+}
+
 /// The default loss-reason list.
 pub fn default_loss_reasons() -> Vec<LossReason> {
     [
@@ -238,6 +270,30 @@ mod tests {
         assert_eq!(leads().stages.len(), 5);
         assert_eq!(layers().stages.len(), 7);
         assert!(by_name("crm").unwrap_err().contains("b2b, leads, layers"));
+    }
+
+    #[test]
+    fn a_pipeline_stored_before_win_stages_gets_the_templates_new_settings() {
+        let mut stored = b2b();
+        stored.win_stage = None;
+        stored.stages[1].entry = None;
+        stored.stages[2].stale_days = 9;
+        for source in &mut stored.sources {
+            source.aliases.clear();
+        }
+        let upgraded = upgraded(stored);
+        assert_eq!(upgraded.win_stage.as_deref(), Some("care"));
+        assert!(upgraded.stages[1].entry.is_some());
+        assert_eq!(upgraded.stages[2].stale_days, 9, "what the store set stays");
+        assert_eq!(upgraded.resolve_source("展会").unwrap().key, "trade-show");
+        let mut no_care = b2b();
+        no_care.win_stage = None;
+        no_care.stages.retain(|s| s.key != "care");
+        assert_eq!(upgraded_win(no_care), None);
+    }
+
+    fn upgraded_win(pipeline: Pipeline) -> Option<String> {
+        upgraded(pipeline).win_stage
     }
 
     #[test]

@@ -172,14 +172,15 @@ impl Store {
     }
 
     /// Opens an existing store read-only; it becomes writable on the first change. A store
-    /// from before sync existed (layout 1) is upgraded first.
+    /// from before sync existed (layout 1) or before pipelines named a win stage (layout 2) is
+    /// upgraded first, one layout at a time.
     pub fn open(path: &Path, options: StoreOptions) -> Result<Store, OpenError> {
-        match Store::open_current(path, options.clone()) {
-            Err(OpenError::OlderSchema { found: 1, .. }) => {
-                upgrade_from_v1(path, &options)?;
-                Store::open_current(path, options)
+        loop {
+            match Store::open_current(path, options.clone()) {
+                Err(OpenError::OlderSchema { found: 1, .. }) => upgrade_from_v1(path, &options)?,
+                Err(OpenError::OlderSchema { found: 2, .. }) => upgrade_from_v2(path, &options)?,
+                other => return other,
             }
-            other => other,
         }
     }
 
@@ -312,10 +313,35 @@ impl Store {
 }
 
 /// Adds the sync tables to a layout-1 store, counting every lead as not yet pushed.
+/// Layout 2 to 3: the template the store keeps (its pipeline until the team edits one) gets
+/// what its built-in template now says (the win stage, criteria, ideal loads, source aliases;
+/// see `templates::upgraded`). A release that reads layout 2 refuses layout 3 with "made by a
+/// newer fieldsync" rather than misreading the pipeline's new fields.
+fn upgrade_from_v2(path: &Path, options: &StoreOptions) -> Result<(), OpenError> {
+    let unusable = |err: StoreError| OpenError::Unusable {
+        path: path.to_owned(),
+        detail: format!("upgrading it to layout 3 failed: {err}"),
+    };
+    let db = handle::open_write(path, options.lock_wait)?;
+    let upgrade = || -> Result<(), StoreError> {
+        let txn = db.begin_write()?;
+        let stored = team::template_in(&txn.open_table(META)?)?;
+        put_meta(
+            &txn,
+            meta_key::PIPELINE,
+            &fieldsync_model::templates::upgraded(stored),
+        )?;
+        put_meta(&txn, meta_key::SCHEMA, &3u32)?;
+        txn.commit()?;
+        Ok(())
+    };
+    upgrade().map_err(unusable)
+}
+
 fn upgrade_from_v1(path: &Path, options: &StoreOptions) -> Result<(), OpenError> {
     let unusable = |err: StoreError| OpenError::Unusable {
         path: path.to_owned(),
-        detail: format!("upgrading it to layout {STORE_SCHEMA} failed: {err}"),
+        detail: format!("upgrading it to layout 2 failed: {err}"),
     };
     let db = handle::open_write(path, options.lock_wait)?;
     let upgrade = || -> Result<(), StoreError> {
@@ -330,7 +356,7 @@ fn upgrade_from_v1(path: &Path, options: &StoreOptions) -> Result<(), OpenError>
         let actor = ActorId::try_from(actor.as_str())
             .map_err(|err| StoreError::Corrupt(format!("metadata 'actor': {err}")))?;
         sync::fill_sync_tables(&txn, &actor)?;
-        put_meta(&txn, meta_key::SCHEMA, &STORE_SCHEMA)?;
+        put_meta(&txn, meta_key::SCHEMA, &2u32)?;
         txn.commit()?;
         Ok(())
     };

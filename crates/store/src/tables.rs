@@ -59,7 +59,7 @@ pub mod meta_key {
 
 /// Layout version of the store written by this code. Bump it, and add a migration or a clear
 /// refusal, whenever a table changes meaning.
-pub const STORE_SCHEMA: u32 = 2;
+pub const STORE_SCHEMA: u32 = 3;
 
 /// Pending incremental changes per lead before the document is re-saved whole.
 pub const COMPACT_AFTER: u32 = 8;
