@@ -108,6 +108,7 @@ fn an_ambiguous_prefix_lists_the_candidates() {
                     ],
                     owner: None,
                     created_at: now,
+                    number: None,
                 },
                 creator: Stamp {
                     by: "lina".into(),

@@ -412,3 +412,54 @@ fn a_lead_is_found_by_a_piece_of_its_name_phone_or_email_and_mine_are_mine() {
     let none = device.fails(&["lead", "show", "华为"]);
     assert!(none.contains("no lead with id or name '华为'"), "{none}");
 }
+
+#[test]
+fn every_lead_gets_a_number_to_say_on_the_phone_and_it_names_the_lead() {
+    let device = Device::init("lina");
+    let first = device.add(&[
+        "--company",
+        "深圳腾飞科技",
+        "--contact",
+        "王芳",
+        "--at",
+        "2026-03-02",
+    ]);
+    let second = device.add(&[
+        "--company",
+        "杭州云栖科技",
+        "--contact",
+        "陈静",
+        "--at",
+        "2026-03-09",
+    ]);
+    let number = |id: &str| device.show(id)["number"].as_str().unwrap().to_owned();
+    let (one, two) = (number(&first), number(&second));
+    // LX, the month it came in, this device's three letters, its sequence that month.
+    assert!(one.starts_with("LX2603") && one.ends_with("001"), "{one}");
+    assert_eq!(two, format!("{}002", &one[..9]));
+    // Wherever a lead is named, its number names it (in any case), and lists show it.
+    assert_eq!(device.show(&two.to_lowercase())["id"], second.as_str());
+    device.ok(&["log", &one, "--channel", "phone", "--summary", "电话沟通"]);
+    assert_eq!(
+        device.show(&first)["followups"].as_array().unwrap().len(),
+        1
+    );
+    assert!(device.ok(&["lead", "list"]).contains(&one));
+    let found = device.list(&["--search", &two[..9]]);
+    assert_eq!(found.len(), 2, "a number's start finds that device's month");
+    // An export carries it, and an import keeps it.
+    let file = device.home.path().join("leads.csv");
+    device.ok(&["export", "--out", file.to_str().unwrap()]);
+    let copy = Device::init("wangwei");
+    copy.ok(&["import", file.to_str().unwrap()]);
+    assert_eq!(copy.show(&one)["company"], "深圳腾飞科技");
+    // A number made by hand in a sheet must look like one.
+    let bad = device.home.path().join("bad.csv");
+    std::fs::write(&bad, "company,contact,number\n温州鞋业,李雷,12345\n").unwrap();
+    let output = copy.run(&["import", bad.to_str().unwrap()]).code(2);
+    let refused = String::from_utf8(output.get_output().stderr.clone()).unwrap();
+    assert!(
+        refused.contains("'12345' is not a lead number"),
+        "{refused}"
+    );
+}

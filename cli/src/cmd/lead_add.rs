@@ -33,6 +33,7 @@ pub fn run(cx: &Context, args: &AddArgs, out: &mut impl Write) -> Result<()> {
             fields,
             owner: Some(owner),
             created_at,
+            number: None,
         },
         creator: cx.stamp(&store),
         events: Vec::new(),

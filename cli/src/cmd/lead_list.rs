@@ -69,6 +69,7 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
     };
     let mut list = Table::new(&[
         "id",
+        "no.",
         "company",
         "contact",
         "stage",
@@ -108,6 +109,7 @@ pub fn run(cx: &Context, args: &ListArgs, out: &mut impl Write) -> Result<()> {
         );
         list.add_row(vec![
             format!("{}{marks}", row.id.short()),
+            row.number.to_string(),
             row.company.to_string(),
             row.contact.to_string(),
             stage_label,

@@ -74,6 +74,7 @@ fn lead(n: usize, now: DateTime<Utc>, followups: usize) -> LeadHistory {
             ],
             owner: Some(by.to_owned()),
             created_at: created,
+            number: None,
         },
         creator: stamp(created),
         events,

@@ -52,6 +52,7 @@ fn row(n: u8, source: &str, created: &str, path: &[(&str, &str)]) -> LeadRow {
     let last = stage_path.last().unwrap().clone();
     LeadRow {
         id: LeadId::from_bytes([n; 16]),
+        number: SmolStr::default(),
         company: format!("lead {n}").into(),
         contact: SmolStr::default(),
         title: SmolStr::default(),
@@ -239,6 +240,7 @@ fn a_win_that_entered_the_win_stage_counts_as_one_recorded_before_win_stages() {
             ],
             owner: None,
             created_at: at("03-02"),
+            number: None,
         },
         &pipeline(),
         &fieldsync_model::Stamp {

@@ -22,6 +22,7 @@ fn new_lead(created: &str) -> LeadDoc {
         ],
         owner: Some("lina".into()),
         created_at: at(created),
+        number: None,
     };
     let stamp = Stamp {
         by: "lina".into(),

@@ -32,6 +32,8 @@ pub struct NewLead {
     pub owner: Option<String>,
     /// When the lead came in (`--at`), which is also when it entered the first stage.
     pub created_at: DateTime<Utc>,
+    /// Its lead number ([`crate::number`]); `None` until the store numbers it.
+    pub number: Option<String>,
 }
 
 /// A follow-up to append to the activity log.

@@ -201,6 +201,9 @@ impl LeadDoc {
         root.insert(key::ID, scalar(id.as_str()));
         root.insert(key::CREATED_AT, scalar(timestamp(new.created_at)));
         root.insert(key::CREATED_BY, scalar(stamp.by.as_str()));
+        if let Some(number) = &new.number {
+            root.insert(key::NUMBER, scalar(number.as_str()));
+        }
         for (field, value) in &new.fields {
             root.insert(field.key(), scalar(value.clone()));
         }

@@ -4,6 +4,7 @@
 //! of fieldsync's data, so the store, sync and analytics crates all build on it.
 //!
 //! - [`field`], [`validate`], [`when`], [`money`], [`vocab`]: turning typed text into checked values.
+//! - [`number`]: lead numbers people can say on the phone (`LX2611KQM007`).
 //! - [`pipeline`], [`templates`]: a team's stages, loss reasons and source channels.
 //! - [`pipeline_edit`]: one change to a pipeline, as a manager asks for it.
 //! - [`action`]: what a person does ([`NewLead`], [`Action`]), already parsed.
@@ -33,6 +34,7 @@
 //!     ],
 //!     owner: Some("alice".into()),
 //!     created_at: now,
+//!     number: None,
 //! };
 //! let mut doc = LeadDoc::create(&LeadId::random(), &new, &pipeline, &stamp, ActorId::random()).unwrap();
 //! doc.apply(&[Action::Move { to: "discovery".into(), at: now }], &pipeline, &stamp).unwrap();
@@ -47,6 +49,7 @@ pub mod heads;
 pub mod history;
 pub mod id;
 pub mod money;
+pub mod number;
 pub mod pipeline;
 pub mod pipeline_edit;
 pub mod plural;

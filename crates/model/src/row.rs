@@ -35,6 +35,8 @@ pub struct StageEntry {
 pub struct LeadRow {
     /// Identity.
     pub id: LeadId,
+    /// Lead number ("" for a lead made before leads had numbers).
+    pub number: SmolStr,
     /// Company name.
     pub company: SmolStr,
     /// Contact name.
@@ -104,6 +106,7 @@ impl LeadRow {
         let latest_followup = lead.followups.last();
         LeadRow {
             id: lead.id.clone(),
+            number: lead.number.as_deref().unwrap_or_default().into(),
             company: lead.text(Field::Company).into(),
             contact: lead.text(Field::Contact).into(),
             title: lead.text(Field::Title).into(),

@@ -3,7 +3,7 @@
 //! ```text
 //! ROOT
 //!   schema: uint               document schema version (SCHEMA_VERSION)
-//!   id, created_by: str       created_at: timestamp
+//!   id, created_by: str       created_at: timestamp      number: str (LX2611KQM007)
 //!   <Field::key()>: str|int    the registers of crate::field (company, phone, amount...)
 //!   owner: str|null            stage: str     outcome: str ("open"|"won"|"lost"|"abandoned")
 //!   deal_amount: int           loss_reason: str
@@ -41,6 +41,8 @@ pub mod key {
     pub const CREATED_AT: &str = "created_at";
     /// Who created it.
     pub const CREATED_BY: &str = "created_by";
+    /// The lead number (`LX2611KQM007`), set at creation.
+    pub const NUMBER: &str = "number";
     /// Current owner (null: the unassigned pool).
     pub const OWNER: &str = "owner";
     /// Current stage key.

@@ -1,5 +1,6 @@
 //! Finding a lead by what a person knows of the customer: a piece of the company's or the
-//! contact's name (Chinese substrings included), of the phone number or of the email.
+//! contact's name (Chinese substrings included), of the phone number, of the email or of the
+//! lead number.
 //! Letters match without regard to case; a query of digits matches the phone's digits whatever
 //! the spacing (`13800138` finds `+86 138 0013 8000`).
 
@@ -46,6 +47,7 @@ impl Search {
             }
         };
         contains(&row.company)
+            || contains(&row.number)
             || contains(&row.contact)
             || contains(&row.email)
             || contains(&row.phone)
@@ -65,6 +67,7 @@ mod tests {
     fn row() -> LeadRow {
         LeadRow {
             id: LeadId::from_bytes([1; 16]),
+            number: "LX2611KQM007".into(),
             company: "深圳市腾飞科技有限公司".into(),
             contact: "张伟".into(),
             title: "".into(),

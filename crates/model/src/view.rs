@@ -212,6 +212,8 @@ pub struct Lead {
     /// `null`) when unset, so scripts always find every key.
     #[serde(flatten)]
     pub fields: BTreeMap<&'static str, Option<FieldValue>>,
+    /// Its lead number (`LX2611KQM007`); `None` for a lead made before leads had numbers.
+    pub number: Option<String>,
     /// Responsible rep; `None` is the unassigned pool.
     pub owner: Option<String>,
     /// Current stage key.
@@ -325,6 +327,7 @@ impl Lead {
             id: LeadId::parse(&root.string(key::ID).unwrap_or_default())
                 .unwrap_or_else(|| LeadId::from_bytes([0; 16])),
             fields,
+            number: root.string(key::NUMBER),
             owner: root.string(key::OWNER),
             stage,
             stage_entered_at,

@@ -36,6 +36,7 @@ fn lead_with_history() -> LeadDoc {
         ],
         owner: Some("alice".into()),
         created_at: at("2024-03-20T09:00:00Z"),
+        number: None,
     };
     let mut alice = LeadDoc::create(
         &LeadId::random(),

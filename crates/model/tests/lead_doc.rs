@@ -25,6 +25,7 @@ fn new_lead(created: &str) -> LeadDoc {
         ],
         owner: Some("alice".into()),
         created_at: at(created),
+        number: None,
     };
     LeadDoc::create(
         &LeadId::random(),
@@ -63,6 +64,7 @@ fn create_requires_company_and_contact() {
         fields: vec![(Field::Company, text("B Group"))],
         owner: None,
         created_at: at("2024-03-20T00:00:00Z"),
+        number: None,
     };
     let err = LeadDoc::create(
         &LeadId::random(),
@@ -279,6 +281,7 @@ fn in_the_leads_template_won_enters_the_won_stage_and_layers_can_move_on_after_s
         ],
         owner: None,
         created_at: at("2024-03-01T00:00:00Z"),
+        number: None,
     };
     let leads = templates::leads();
     let by = stamp("bob", now);
@@ -534,6 +537,7 @@ fn a_new_lead_read_from_what_it_was_made_of_equals_its_document_read_back() {
                 fields: every_field.clone(),
                 owner,
                 created_at: at("2024-03-01T08:00:00Z"),
+                number: None,
             },
             creator: stamp("alice", "2024-03-20T09:00:00Z"),
             events: Vec::new(),

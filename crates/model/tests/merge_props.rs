@@ -86,6 +86,7 @@ proptest! {
             fields: vec![(Field::Company, ScalarValue::Str("C Trading".into())), (Field::Contact, ScalarValue::Str("李娜".into()))],
             owner: Some("alice".into()),
             created_at: created,
+            number: None,
         };
         let pipeline = templates::b2b();
         let base = LeadDoc::create(&LeadId::random(), &new, &pipeline, &Stamp { by: "alice".into(), now: created }, ActorId::random()).unwrap();

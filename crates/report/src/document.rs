@@ -6,7 +6,9 @@ use fieldsync_funnel::Rate;
 use fieldsync_funnel::Window;
 use fieldsync_funnel::alerts::LeadAlert;
 use fieldsync_funnel::groups::{GroupBy, GroupFigures, counted, leads_heading};
-use fieldsync_model::{Pipeline, plural};
+use std::collections::HashMap;
+
+use fieldsync_model::{LeadId, Pipeline, plural};
 
 use crate::compare::{funnel_cells, funnel_headers, headline};
 use crate::figures::Report;
@@ -546,10 +548,14 @@ fn actions(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
     }
     // One row per lead, its alerts together, in the order of its most overdue one.
     let mut leads: Vec<(&LeadAlert, Vec<String>)> = Vec::new();
+    let mut row_of: HashMap<&LeadId, usize> = HashMap::new();
     for alert in &actions.leads {
-        match leads.iter_mut().find(|(first, _)| first.id == alert.id) {
-            Some((_, said)) => said.push(alert.describe()),
-            None => leads.push((alert, vec![alert.describe()])),
+        match row_of.get(&alert.id) {
+            Some(&row) => leads[row].1.push(alert.describe()),
+            None => {
+                row_of.insert(&alert.id, leads.len());
+                leads.push((alert, vec![alert.describe()]));
+            }
         }
     }
     let (shown, omitted) = truncated(&leads, length.limit(ALERT_ROWS));

@@ -155,6 +155,7 @@ fn one_lead(
             fields,
             owner: Some(rep.to_owned()),
             created_at: created,
+            number: None,
         },
         creator: Stamp {
             by: rep.to_owned(),

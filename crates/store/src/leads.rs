@@ -17,6 +17,7 @@ use redb::{Database, Range, ReadableTable, Table, WriteTransaction};
 
 use crate::Store;
 use crate::error::{LookupError, StoreError};
+use crate::numbers::{self, Numbering};
 use crate::staged::{self, LeadEntries, UndoLog};
 use crate::tables::{ACKED, CHANGES, COMPACT_AFTER, DOC_KEYS, DOCS, HEADS, ROWS, UNPUSHED};
 
@@ -53,6 +54,8 @@ pub struct LeadBatch<'db, 'meta> {
     /// The leads of the last calls to `create_all`, oldest first, being built on the thread
     /// pool.
     building: VecDeque<mpsc::Receiver<Result<Vec<PreparedLead>, StoreError>>>,
+    /// The lead numbers given so far, saved with each stage.
+    numbering: Numbering,
 }
 
 /// A new lead ready to insert: everything derived from its document, computed off the writer.
@@ -102,7 +105,9 @@ impl<'db, 'meta> LeadBatch<'db, 'meta> {
     ) -> Result<Self, StoreError> {
         let txn = db.begin_write()?;
         staged::begin(&txn)?;
+        let numbering = numbers::numbering(&txn, actor)?;
         Ok(LeadBatch {
+            numbering,
             db,
             txn: Some(txn),
             in_stage: 0,
@@ -161,7 +166,10 @@ impl<'db, 'meta> LeadBatch<'db, 'meta> {
     /// built while this call inserts the oldest ones built, and the caller reads its next
     /// rows. The batch inserts the last ones before it ends (or before an update, which may
     /// concern them).
-    pub fn create_all(&mut self, histories: Vec<LeadHistory>) -> Result<(), StoreError> {
+    pub fn create_all(&mut self, mut histories: Vec<LeadHistory>) -> Result<(), StoreError> {
+        for history in &mut histories {
+            self.numbering.number(history);
+        }
         let (pipeline, actor) = (self.pipeline.clone(), self.actor.clone());
         let (done, building) = mpsc::sync_channel(1);
         rayon::spawn(move || {
@@ -197,6 +205,7 @@ impl<'db, 'meta> LeadBatch<'db, 'meta> {
             tables.insert_new(lead, Origin::Local)?;
         }
         drop((tables, undo));
+        self.numbering.save(txn)?;
         self.wrote(built.len())
     }
 
@@ -686,10 +695,19 @@ impl<'txn> LeadTables<'txn> {
 impl Store {
     /// Creates one lead; validation failures, and an owner the roster refuses (see
     /// [`fieldsync_model::Roster::check_owner`]), write nothing.
-    pub fn create_lead(&mut self, history: LeadHistory) -> Result<LeadId, StoreError> {
+    pub fn create_lead(&mut self, mut history: LeadHistory) -> Result<LeadId, StoreError> {
         self.check_owner(history.new.owner.as_deref())?;
-        let new = PreparedLead::build(&history, &self.meta.pipeline, &self.meta.actor)?;
-        self.write(|txn| LeadTables::open(txn)?.insert_new(&new, Origin::Local))?;
+        // Checked before the file is opened for writing: a refused lead leaves its bytes as
+        // they were. The lead is built again with its number inside the write.
+        PreparedLead::build(&history, &self.meta.pipeline, &self.meta.actor)?;
+        let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
+        self.write(|txn| {
+            let mut numbering = numbers::numbering(txn, &actor)?;
+            numbering.number(&mut history);
+            let new = PreparedLead::build(&history, &pipeline, &actor)?;
+            LeadTables::open(txn)?.insert_new(&new, Origin::Local)?;
+            numbering.save(txn)
+        })?;
         Ok(history.id)
     }
 
@@ -833,8 +851,8 @@ impl Store {
         Ok(())
     }
 
-    /// The one lead `text` names: by the start of its id (at least 4 hex characters), or
-    /// else as the one lead (not deleted) a [`Search`] for it finds.
+    /// The one lead `text` names: by the start of its id (at least 4 hex characters), by its
+    /// lead number, or else as the one lead (not deleted) a [`Search`] for it finds.
     pub fn find(&self, text: &str) -> Result<LeadId, LookupError> {
         let by_id = match self.resolve(text) {
             Err(err @ (LookupError::Malformed(_) | LookupError::NotFound(_))) => err,
@@ -842,6 +860,28 @@ impl Store {
         };
         // What was typed like an id and matches no name keeps the id's error ("too short").
         let looks_like_id = text.trim().bytes().all(|b| b.is_ascii_hexdigit());
+        // A lead number names its lead exactly.
+        if fieldsync_model::number::looks_like_number(text) {
+            let wanted = text.trim().to_ascii_uppercase();
+            let mut numbered: Vec<(LeadId, String)> = Vec::new();
+            self.visit_rows(|rows| {
+                let found = rows
+                    .iter()
+                    .filter(|row| !row.deleted && row.number == wanted);
+                numbered.extend(found.map(|row| (row.id.clone(), row.company.to_string())));
+                Ok::<_, LookupError>(())
+            })?;
+            match numbered.len() {
+                0 => {}
+                1 => return Ok(numbered.remove(0).0),
+                _ => {
+                    return Err(LookupError::Ambiguous {
+                        prefix: wanted,
+                        matches: numbered,
+                    });
+                }
+            }
+        }
         let not_found = || match &by_id {
             LookupError::Malformed(problem) if looks_like_id => {
                 LookupError::Malformed(problem.clone())

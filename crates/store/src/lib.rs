@@ -28,6 +28,7 @@ mod handle;
 pub mod handover;
 pub mod leads;
 pub mod maintenance;
+mod numbers;
 mod staged;
 pub mod sync;
 pub mod tables;

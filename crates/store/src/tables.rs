@@ -53,6 +53,8 @@ pub mod meta_key {
     pub const REMOTE: &str = "remote";
     /// The relay's changes-feed position this device has applied everything up to.
     pub const SINCE: &str = "since";
+    /// Per month, the last lead-number sequence this device used (`crate::numbers`).
+    pub const NUMBERS: &str = "numbers";
     /// The savepoint of a staged write in progress (`crate::staged`); absent otherwise.
     pub const UNFINISHED_WRITE: &str = "unfinished_write";
 }

@@ -75,6 +75,7 @@ proptest! {
                             fields: vec![(Field::Company, ScalarValue::Str(format!("公司 {step}").into())), (Field::Contact, ScalarValue::Str("张伟".into()))],
                             owner: Some("lina".into()),
                             created_at: now,
+                            number: None,
                         },
                         creator: stamp,
                         events: Vec::new(),
@@ -84,7 +85,7 @@ proptest! {
                 }
                 Op::Log(n) => if let Some(id) = lead(n) {
                     let summary = format!("跟进 {step}");
-                    let draft = FollowUpDraft { at: now, channel: ContactChannel::Visit, summary: summary.clone(), feedback: None, next: None, due: None, zone: chrono::Offset::fix(&chrono::Utc)  };
+                    let draft = FollowUpDraft { at: now, channel: ContactChannel::Visit, summary: summary.clone(), feedback: None, next: None, due: None, zone: chrono::Offset::fix(&chrono::Utc) };
                     store.update_lead(&id, &[Action::Log(draft)], &stamp).unwrap();
                     model.get_mut(&id).unwrap().followups.push(summary);
                 },

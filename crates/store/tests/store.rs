@@ -35,6 +35,7 @@ fn history(id: LeadId, company: &str) -> LeadHistory {
             ],
             owner: Some("alice".into()),
             created_at: now(),
+            number: None,
         },
         creator: stamp(),
         events: Vec::new(),

@@ -10,6 +10,8 @@ use crate::TransferError;
 pub enum Target {
     /// A lead field.
     Field(Field),
+    /// The lead number (`LX2611KQM007`), kept as given.
+    Number,
     /// The responsible rep.
     Owner,
     /// The stage the lead is in.
@@ -33,7 +35,8 @@ pub enum Target {
 }
 
 /// The names a target is given in `--map` and in exported headers, besides field names.
-const OTHER_TARGETS: [(&str, Target); 10] = [
+const OTHER_TARGETS: [(&str, Target); 11] = [
+    ("number", Target::Number),
     ("owner", Target::Owner),
     ("stage", Target::Stage),
     ("stage_entered_at", Target::StageEnteredAt),
@@ -135,6 +138,8 @@ const ALIASES: &[(&str, Target)] = &[
     ("createdat", Target::CreatedAt),
     ("创建时间", Target::CreatedAt),
     ("录入时间", Target::CreatedAt),
+    ("线索编号", Target::Number),
+    ("客户编号", Target::Number),
     ("进入阶段时间", Target::StageEnteredAt),
     ("结果", Target::Outcome),
     ("结束时间", Target::OutcomeAt),
@@ -150,7 +155,8 @@ const ALIASES: &[(&str, Target)] = &[
 /// The Chinese header of each column an export writes, by its English name; the lead
 /// columns' are among the names [`Target::of_header`] knows, so a Chinese export imports back.
 const CHINESE_HEADERS: &[(&str, &str)] = &[
-    ("id", "编号"),
+    ("id", "线索ID"),
+    ("number", "线索编号"),
     ("company", "客户名称"),
     ("contact", "联系人"),
     ("title", "职位"),
@@ -186,7 +192,7 @@ const CHINESE_HEADERS: &[(&str, &str)] = &[
     ("last_followup", "最近跟进"),
     ("next_step", "下一步"),
     ("next_due", "下一步截止"),
-    ("lead_id", "线索编号"),
+    ("lead_id", "线索ID"),
     ("at", "跟进时间"),
     ("recorded_at", "记录时间"),
     ("recorded_by", "记录人"),

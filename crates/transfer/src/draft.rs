@@ -42,6 +42,8 @@ pub struct Draft {
     pub fields: Vec<(Field, ScalarValue)>,
     /// Responsible rep.
     pub owner: String,
+    /// The lead number the sheet gives, if any.
+    pub number: Option<String>,
     /// Stage key, when not the first stage.
     pub stage: Option<String>,
     /// When it entered that stage.
@@ -126,6 +128,7 @@ impl Draft {
                 fields,
                 owner: Some(self.owner.clone()),
                 created_at: self.created_at,
+                number: self.number.clone(),
             },
             creator: stamp.clone(),
             events,
@@ -168,6 +171,7 @@ impl<Tz: TimeZone> Drafter<'_, Tz> {
             line: row.line,
             fields: Vec::new(),
             owner: self.owner.to_owned(),
+            number: None,
             stage: None,
             stage_entered_at: None,
             created_at: self.parse.now,
@@ -279,6 +283,14 @@ impl<Tz: TimeZone> Drafter<'_, Tz> {
                 draft.stage_entered_at = Some(time("stage_entered_at")?);
             }
             Target::CreatedAt if !text.is_empty() => draft.created_at = time("created_at")?,
+            Target::Number if !text.is_empty() => {
+                if !fieldsync_model::number::looks_like_number(text) {
+                    return Err(format!(
+                        "number: '{text}' is not a lead number (LX, year and month, three letters, a sequence: LX2611KQM007)"
+                    ));
+                }
+                draft.number = Some(text.trim().to_ascii_uppercase());
+            }
             Target::Outcome if !text.is_empty() => {
                 draft.outcome =
                     Outcome::parse(text).map_err(|problem| format!("outcome: {problem}"))?;
@@ -301,6 +313,7 @@ impl<Tz: TimeZone> Drafter<'_, Tz> {
                     Some(validate::free_text("outcome_note", text).map_err(|e| e.to_string())?);
             }
             Target::Owner
+            | Target::Number
             | Target::Stage
             | Target::StageEnteredAt
             | Target::CreatedAt

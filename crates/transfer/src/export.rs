@@ -173,7 +173,8 @@ const FOLLOW_UP_COLUMNS: [&str; 10] = [
 /// which `import` reads as `amount`).
 fn header(what: ExportWhat, labels: Labels, unit: Option<&str>) -> Vec<String> {
     let names: Vec<&'static str> = match what {
-        ExportWhat::Leads => std::iter::once("id")
+        ExportWhat::Leads => ["id", "number"]
+            .into_iter()
             .chain(Field::ALL.iter().map(|field| field.key()))
             .chain(LEAD_TAIL)
             .collect(),
@@ -231,7 +232,10 @@ where
     match what {
         ExportWhat::Leads => {
             let latest = lead.followups.last();
-            let mut record = vec![Value::text(lead.id.as_str())];
+            let mut record = vec![
+                Value::text(lead.id.as_str()),
+                Value::text(lead.number.clone().unwrap_or_default()),
+            ];
             record.extend(Field::ALL.iter().map(|field| match field {
                 Field::Amount => Value::money(lead.amount()),
                 Field::Source => Value::text(labelled(&lead.text(*field), labels, |key| {

@@ -140,6 +140,7 @@ fn handover_store(path: &Path) -> Result<()> {
                 .into(),
             ),
             created_at: now,
+            number: None,
         },
         creator: stamp.clone(),
         events: Vec::new(),
