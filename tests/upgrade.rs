@@ -39,6 +39,20 @@ fn reached(device: &Device) -> Vec<u64> {
         .collect()
 }
 
+/// A lead from a trade show, written by the alias 展会 (the upgraded template knows it).
+fn add_from_a_trade_show(device: &Device) {
+    device.add(&[
+        "--company",
+        "宁波港务",
+        "--contact",
+        "李雷",
+        "--source",
+        "展会",
+        "--at",
+        "2026-03-04",
+    ]);
+}
+
 #[test]
 fn a_store_of_the_previous_release_opens_upgraded_and_counts_its_win_the_same_way() {
     let old = Device::empty();
@@ -61,16 +75,7 @@ fn a_store_of_the_previous_release_opens_upgraded_and_counts_its_win_the_same_wa
     assert_eq!(pipeline["win_stage"], "care");
     let refused = old.fails(&["move", OPEN, "care"]);
     assert!(refused.contains("fieldsync won"), "{refused}");
-    old.add(&[
-        "--company",
-        "宁波港务",
-        "--contact",
-        "李雷",
-        "--source",
-        "展会",
-        "--at",
-        "2026-03-04",
-    ]);
+    add_from_a_trade_show(&old);
 
     // The same work done with this release: the win enters account care.
     let new = Device::init("lina");
@@ -96,16 +101,7 @@ fn a_store_of_the_previous_release_opens_upgraded_and_counts_its_win_the_same_wa
         "trade-show",
     ]);
     new.ok(&["move", &b, "discovery", "--at", "2026-03-05"]);
-    new.add(&[
-        "--company",
-        "宁波港务",
-        "--contact",
-        "李雷",
-        "--source",
-        "展会",
-        "--at",
-        "2026-03-04",
-    ]);
+    add_from_a_trade_show(&new);
 
     // acquisition 3; discovery: both worked leads; solution, negotiation, closing, care: the
     // win, passed through.

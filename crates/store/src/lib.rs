@@ -313,40 +313,46 @@ impl Store {
     }
 }
 
-/// Adds the sync tables to a layout-1 store, counting every lead as not yet pushed.
+/// Upgrades the store at `path` to layout `to` with `work`, in one transaction that also
+/// records the new layout: the store is upgraded whole, or left as it was.
+fn upgrade_layout(
+    path: &Path,
+    options: &StoreOptions,
+    to: u32,
+    work: impl FnOnce(&WriteTransaction) -> Result<(), StoreError>,
+) -> Result<(), OpenError> {
+    let db = handle::open_write(path, options.lock_wait)?;
+    let upgrade = || -> Result<(), StoreError> {
+        let txn = db.begin_write()?;
+        work(&txn)?;
+        put_meta(&txn, meta_key::SCHEMA, &to)?;
+        txn.commit()?;
+        Ok(())
+    };
+    upgrade().map_err(|err| OpenError::Unusable {
+        path: path.to_owned(),
+        detail: format!("upgrading it to layout {to} failed: {err}"),
+    })
+}
+
 /// Layout 2 to 3: the template the store keeps (its pipeline until the team edits one) gets
 /// what its built-in template now says (the win stage, criteria, ideal loads, source aliases;
 /// see `templates::upgraded`). A release that reads layout 2 refuses layout 3 with "made by a
 /// newer fieldsync" rather than misreading the pipeline's new fields.
 fn upgrade_from_v2(path: &Path, options: &StoreOptions) -> Result<(), OpenError> {
-    let unusable = |err: StoreError| OpenError::Unusable {
-        path: path.to_owned(),
-        detail: format!("upgrading it to layout 3 failed: {err}"),
-    };
-    let db = handle::open_write(path, options.lock_wait)?;
-    let upgrade = || -> Result<(), StoreError> {
-        let txn = db.begin_write()?;
+    upgrade_layout(path, options, 3, |txn| {
         let stored = team::template_in(&txn.open_table(META)?)?;
         put_meta(
-            &txn,
+            txn,
             meta_key::PIPELINE,
             &fieldsync_model::templates::upgraded(stored),
-        )?;
-        put_meta(&txn, meta_key::SCHEMA, &3u32)?;
-        txn.commit()?;
-        Ok(())
-    };
-    upgrade().map_err(unusable)
+        )
+    })
 }
 
+/// Layout 1 to 2: adds the sync tables, counting every lead as not yet pushed.
 fn upgrade_from_v1(path: &Path, options: &StoreOptions) -> Result<(), OpenError> {
-    let unusable = |err: StoreError| OpenError::Unusable {
-        path: path.to_owned(),
-        detail: format!("upgrading it to layout 2 failed: {err}"),
-    };
-    let db = handle::open_write(path, options.lock_wait)?;
-    let upgrade = || -> Result<(), StoreError> {
-        let txn = db.begin_write()?;
+    upgrade_layout(path, options, 2, |txn| {
         let actor: String = {
             let meta = txn.open_table(META)?;
             let bytes = meta
@@ -356,12 +362,8 @@ fn upgrade_from_v1(path: &Path, options: &StoreOptions) -> Result<(), OpenError>
         };
         let actor = ActorId::try_from(actor.as_str())
             .map_err(|err| StoreError::Corrupt(format!("metadata 'actor': {err}")))?;
-        sync::fill_sync_tables(&txn, &actor)?;
-        put_meta(&txn, meta_key::SCHEMA, &2u32)?;
-        txn.commit()?;
-        Ok(())
-    };
-    upgrade().map_err(unusable)
+        sync::fill_sync_tables(txn, &actor)
+    })
 }
 
 enum MetaError {
