@@ -90,6 +90,28 @@ fn today_lists_my_work_most_urgent_first_and_a_lead_on_hold_waits() {
     assert_eq!(tasks[1]["what"], "on hold, ends in 2 days");
     let listed = device.ok(&["lead", "list"]);
     assert!(listed.contains("on hold to"), "{listed}");
+    // An open lead shows its next step's due date; a closed one has none to chase.
+    let next_due = |device: &Device| -> String {
+        let listed = device.ok(&["lead", "list"]);
+        let at = util::column_of(listed.lines().next().unwrap(), "NEXT DUE");
+        let line = listed.lines().find(|l| l.contains("杭州云栖科技")).unwrap();
+        // What stands from the NEXT DUE column on, counting display width (CJK is 2).
+        let mut width = 0;
+        let start = line
+            .char_indices()
+            .find(|(_, c)| {
+                let before = width;
+                width += unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
+                before >= at
+            })
+            .map_or(line.len(), |(index, _)| index);
+        line[start..].trim().to_owned()
+    };
+    let today = chrono::Local::now().date_naive().to_string();
+    assert_eq!(next_due(&device), &today[..], "due today, shown");
+    device.ok(&["lost", &due, "--reason", "price"]);
+    assert_eq!(next_due(&device), "", "a closed lead shows no next due");
+    device.ok(&["reopen", &due]);
     let shown = device.ok(&["lead", "show", &stale]);
     assert!(shown.contains("预算三季度才批"), "{shown}");
     let lead = device.show(&stale);

@@ -547,14 +547,15 @@ fn actions(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
         };
     }
     // One row per lead, its alerts together, in the order of its most overdue one.
-    let mut leads: Vec<(&LeadAlert, Vec<String>)> = Vec::new();
+    // (Only the rows shown are put in words: a team's alerts run to tens of thousands.)
+    let mut leads: Vec<Vec<&LeadAlert>> = Vec::new();
     let mut row_of: HashMap<&LeadId, usize> = HashMap::new();
     for alert in &actions.leads {
         match row_of.get(&alert.id) {
-            Some(&row) => leads[row].1.push(alert.describe()),
+            Some(&row) => leads[row].push(alert),
             None => {
                 row_of.insert(&alert.id, leads.len());
-                leads.push((alert, vec![alert.describe()]));
+                leads.push(vec![alert]);
             }
         }
     }
@@ -568,7 +569,9 @@ fn actions(report: &Report, pipeline: &Pipeline, length: Length) -> Section {
                 headers: vec!["id", "company", "owner", "stage", "alerts"],
                 rows: shown
                     .iter()
-                    .map(|(alert, said)| {
+                    .map(|alerts| {
+                        let alert = alerts[0];
+                        let said: Vec<String> = alerts.iter().map(|a| a.describe()).collect();
                         vec![
                             alert.id.short().to_owned(),
                             alert.company.to_string(),
