@@ -15,7 +15,8 @@ use crate::args::{
 };
 use crate::context::{Context, optional_text};
 
-/// Resolves the lead, applies the action as one change and prints what happened.
+/// Resolves the lead, applies the action as one change, prints what happened and returns the
+/// lead as it now reads.
 fn apply(
     cx: &Context,
     mut store: Store,
@@ -23,7 +24,7 @@ fn apply(
     action: Action,
     out: &mut impl Write,
     describe: impl FnOnce(&Lead, &Store) -> String,
-) -> Result<()> {
+) -> Result<Lead> {
     let id = cx.resolve(&store, id)?;
     let updated = store.update_lead(&id, &[action], &cx.stamp(&store))?;
     let company = updated.lead.text(Field::Company);
@@ -33,7 +34,7 @@ fn apply(
         describe(&updated.lead, &store),
         id.short()
     )?;
-    Ok(())
+    Ok(updated.lead)
 }
 
 fn parse_with<T>(field: &'static str, parsed: Result<T, String>) -> Result<T, ValidationError> {
@@ -65,6 +66,7 @@ pub fn log(cx: &Context, args: &LogArgs, out: &mut impl Write) -> Result<()> {
         out,
         |lead, _| format!("logged follow-up #{} on", lead.followups.len()),
     )
+    .map(drop)
 }
 
 /// `fieldsync move`: the move, then the criteria of the stage left and of the stage entered,
@@ -74,15 +76,21 @@ pub fn move_to(cx: &Context, args: &MoveArgs, out: &mut impl Write) -> Result<()
     let pipeline = store.pipeline().clone();
     let target = pipeline.resolve_stage(&args.stage)?;
     let at = cx.event_time(args.at.at.as_deref())?;
-    let from = store.load(&cx.resolve(&store, &args.id.id)?)?.view().stage;
     let action = Action::Move {
         to: target.key.clone(),
         at,
     };
-    apply(cx, store, &args.id.id, action, out, |lead, store| {
+    let moved = apply(cx, store, &args.id.id, action, out, |lead, store| {
         format!("moved to {}:", store.pipeline().stage_label(&lead.stage))
     })?;
-    let left = pipeline.stage(&from);
+    // The move is the lead's latest stage change, dated `at`: it names the stage left (a move
+    // that settled a conflict appended none, and left nothing).
+    let from = moved
+        .stage_changes
+        .last()
+        .filter(|change| change.times.at.timestamp_millis() == at.timestamp_millis())
+        .and_then(|change| change.from.as_deref());
+    let left = from.and_then(|from| pipeline.stage(from));
     for (stage, criteria, when) in [
         (left, left.and_then(|s| s.exit.as_deref()), "to leave"),
         (Some(target), target.entry.as_deref(), "to enter"),
@@ -106,6 +114,7 @@ pub fn won(cx: &Context, args: &WonArgs, out: &mut impl Write) -> Result<()> {
     apply(cx, store, &args.id.id, action, out, |_, _| {
         format!("won ({amount}):")
     })
+    .map(drop)
 }
 
 /// `fieldsync lost`.
@@ -124,6 +133,7 @@ pub fn lost(cx: &Context, args: &LostArgs, out: &mut impl Write) -> Result<()> {
     apply(cx, store, &args.id.id, action, out, |_, store| {
         format!("lost ({}):", store.pipeline().loss_reason_label(&reason))
     })
+    .map(drop)
 }
 
 /// `fieldsync abandon`.
@@ -147,6 +157,7 @@ pub fn abandon(cx: &Context, args: &AbandonArgs, out: &mut impl Write) -> Result
     apply(cx, store, &args.id.id, action, out, |_, _| {
         "abandoned (back to the pool):".to_owned()
     })
+    .map(drop)
 }
 
 /// `fieldsync reopen`.
@@ -161,6 +172,7 @@ pub fn reopen(cx: &Context, args: &ReopenArgs, out: &mut impl Write) -> Result<(
         out,
         |lead, store| format!("reopened in {}:", store.pipeline().stage_label(&lead.stage)),
     )
+    .map(drop)
 }
 
 /// `fieldsync correct`: the follow-up as it stands with the fields given replaced, or void.
@@ -233,6 +245,7 @@ pub fn correct(cx: &Context, args: &CorrectArgs, out: &mut impl Write) -> Result
             false => format!("corrected follow-up #{number} of"),
         }
     })
+    .map(drop)
 }
 
 /// `fieldsync hold`.
@@ -254,6 +267,7 @@ pub fn hold(cx: &Context, args: &HoldArgs, out: &mut impl Write) -> Result<()> {
             None => "released from hold:".to_owned(),
         }
     })
+    .map(drop)
 }
 
 /// `fieldsync lead delete`.
@@ -262,4 +276,5 @@ pub fn delete(cx: &Context, args: &IdArg, out: &mut impl Write) -> Result<()> {
     apply(cx, store, &args.id, Action::Delete, out, |_, _| {
         "deleted".to_owned()
     })
+    .map(drop)
 }
