@@ -14,8 +14,12 @@ use crate::output::{Table, print_json};
 pub fn run(cx: &Context, args: &AlertsArgs, out: &mut impl Write) -> Result<()> {
     let store = cx.open_store()?;
     let (rows, owners) = rows(&store, &args.of)?;
-    let today = cx.now.with_timezone(&cx.zone).date_naive();
-    let found = alerts(&rows, store.pipeline(), cx.now, today);
+    let found = alerts(
+        &rows,
+        store.pipeline(),
+        cx.now,
+        *cx.now.with_timezone(&cx.zone).fixed_offset().offset(),
+    );
     if args.json.json {
         return print_json(out, &found);
     }

@@ -56,7 +56,12 @@ pub fn run(cx: &Context, args: &TodayArgs, out: &mut impl Write) -> Result<()> {
     rows.retain(|row| owners.includes(row));
     let today = cx.now.with_timezone(&cx.zone).date_naive();
     let pipeline = store.pipeline();
-    let found = alerts(&rows, pipeline, cx.now, today);
+    let found = alerts(
+        &rows,
+        pipeline,
+        cx.now,
+        *cx.now.with_timezone(&cx.zone).fixed_offset().offset(),
+    );
     let tasks: Vec<Task> = found
         .leads
         .iter()

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use fieldsync_model::{Due, LeadId, LeadRow, Outcome, Pipeline, Priority, SmolStr};
 use serde::Serialize;
 
@@ -174,14 +174,16 @@ fn alert(kind: LeadAlertKind, row: &LeadRow, days_over: i64, limit_days: i64) ->
     }
 }
 
-/// The alerts of `rows` at `now`; `today` is the user's local date (a next step due on a date
-/// is overdue from the day after).
+/// The alerts of `rows` at `now`, for a reader at UTC offset `zone`: a next step due on a date
+/// is overdue from the day after, and one due at a time is due today when that time falls on
+/// the reader's today.
 pub fn alerts<'a>(
     rows: impl IntoIterator<Item = &'a LeadRow>,
     pipeline: &Pipeline,
     now: DateTime<Utc>,
-    today: NaiveDate,
+    zone: FixedOffset,
 ) -> Alerts {
+    let today = now.with_timezone(&zone).date_naive();
     let now_ms = now.timestamp_millis();
     let mut leads = Vec::new();
     let late_from = pipeline.stages.len().saturating_sub(3);
@@ -281,7 +283,7 @@ pub fn alerts<'a>(
             Some(Due::At(at)) if at < now => {
                 Some((LeadAlertKind::NextStepOverdue, (now - at).num_days()))
             }
-            Some(Due::At(at)) if at.date_naive() == now.date_naive() => {
+            Some(Due::At(at)) if at.with_timezone(&zone).date_naive() == today => {
                 Some((LeadAlertKind::NextStepDue, 0))
             }
             _ => None,

@@ -852,8 +852,12 @@ fn alerts_for_stale_leads_missed_cadences_past_steps_and_anomalies() {
         abandoned.push(lead);
     }
     let rows: Vec<LeadRow> = [p, q, r].into_iter().chain(abandoned).collect();
-    let today = NaiveDate::from_ymd_opt(2024, 5, 10).unwrap();
-    let found = alerts(&rows, &pipeline(), at("05-10"), today);
+    let found = alerts(
+        &rows,
+        &pipeline(),
+        at("05-10"),
+        FixedOffset::east_opt(0).unwrap(),
+    );
     let leads: Vec<(LeadAlertKind, LeadId, i64, i64)> = found
         .leads
         .iter()
@@ -894,8 +898,12 @@ fn a_lead_on_hold_is_out_of_the_alerts_until_its_hold_ends() {
         lead.hold_until = Some(until.parse().unwrap());
         rows.push(lead);
     }
-    let today = NaiveDate::from_ymd_opt(2024, 5, 10).unwrap();
-    let found = alerts(&rows, &pipeline(), at("05-10"), today);
+    let found = alerts(
+        &rows,
+        &pipeline(),
+        at("05-10"),
+        FixedOffset::east_opt(0).unwrap(),
+    );
     let of = |n: u8| -> Vec<(LeadAlertKind, i64)> {
         found
             .leads
@@ -923,7 +931,12 @@ fn a_lead_on_hold_is_out_of_the_alerts_until_its_hold_ends() {
         .collect();
     rows.push(row(36, "website", "03-01", &[("discovery", "05-05")]));
     rows.push(won(row(37, "referral", "04-01", &[]), "04-03", 20));
-    let found = alerts(&rows, &pipeline(), at("05-10"), today);
+    let found = alerts(
+        &rows,
+        &pipeline(),
+        at("05-10"),
+        FixedOffset::east_opt(0).unwrap(),
+    );
     let anomalies: Vec<(AnomalyKind, String, usize)> = found
         .anomalies
         .iter()
@@ -966,8 +979,12 @@ fn a_rep_far_from_the_ideal_open_leads_of_a_stage_is_an_anomaly() {
     pooled.stage = "graded".into();
     pooled.owner = None;
     rows.push(pooled);
-    let today = NaiveDate::from_ymd_opt(2024, 5, 10).unwrap();
-    let found = alerts(&rows, &layers, at("05-10"), today);
+    let found = alerts(
+        &rows,
+        &layers,
+        at("05-10"),
+        FixedOffset::east_opt(0).unwrap(),
+    );
     let off: Vec<(String, usize)> = found
         .anomalies
         .iter()
@@ -993,4 +1010,23 @@ fn a_rep_far_from_the_ideal_open_leads_of_a_stage_is_an_anomaly() {
             ),
         ]
     );
+}
+
+#[test]
+fn a_step_due_at_a_time_is_due_today_on_the_readers_day() {
+    use fieldsync_funnel::alerts::{LeadAlertKind, alerts};
+    // Now 2024-05-10 10:00 UTC (18:00 in Shanghai). A step due at 17:00 UTC is due later today
+    // in London, but at 01:00 tomorrow in Shanghai.
+    let mut lead = row(50, "website", "05-09", &[]);
+    lead.last_followup_ms = Some(ms("05-10"));
+    lead.next_due = Some("2024-05-10T17:00:00Z".into());
+    let due = |hours: i32| -> bool {
+        let zone = FixedOffset::east_opt(hours * 3600).unwrap();
+        alerts(std::slice::from_ref(&lead), &pipeline(), at("05-10"), zone)
+            .leads
+            .iter()
+            .any(|a| a.kind == LeadAlertKind::NextStepDue)
+    };
+    assert!(due(0));
+    assert!(!due(8));
 }

@@ -205,7 +205,7 @@ impl Report {
                         let previous = Previous::compute(rows, pipeline, scope, &tracking, zone);
                         (tracking, previous)
                     },
-                    || alerts(rows, pipeline, now, today),
+                    || alerts(rows, pipeline, now, *local(now).offset()),
                 )
             },
             || {

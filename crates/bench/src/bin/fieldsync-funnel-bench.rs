@@ -236,11 +236,15 @@ fn main() -> Result<()> {
             Ok(())
         })?,
     );
-    let today = Local::now().date_naive();
     line(
         "the alerts",
         time(|| {
-            alerts::alerts(&rows, &pipeline, scope.now, today);
+            alerts::alerts(
+                &rows,
+                &pipeline,
+                scope.now,
+                *Local::now().fixed_offset().offset(),
+            );
             Ok(())
         })?,
     );
