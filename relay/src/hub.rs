@@ -17,7 +17,7 @@ use std::time::{Instant, SystemTime};
 
 use chrono::Utc;
 use fieldsync_model::Stamp;
-use fieldsync_sync::{CloseReason, Team};
+use fieldsync_sync::{Announcement, CloseReason, Reach, Team, Viewer};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Limits;
@@ -38,11 +38,22 @@ pub struct Connection {
     pub member: String,
     /// SHA-256 of the token the connection authenticated with.
     pub token_sha256: String,
+    /// The member's role when the connection was accepted; the connection closes if it
+    /// changes, since what the member sees changes with it.
+    pub role: Role,
     frames: mpsc::Sender<Frame>,
     close: watch::Sender<Option<CloseReason>>,
 }
 
 impl Connection {
+    /// The member as the team's worker decides what they see.
+    fn viewer(&self) -> Viewer {
+        Viewer {
+            member: self.member.clone(),
+            role: self.role,
+        }
+    }
+
     /// Queues a frame; a full queue closes the connection as too slow.
     fn send(&self, frame: Frame) {
         match self.frames.try_send(frame) {
@@ -79,8 +90,6 @@ enum Request {
         connection: Arc<Connection>,
         frame: Vec<u8>,
         arrived: Instant,
-        /// The member's role as the members file says now.
-        role: Role,
     },
     Leave(u64),
     /// The team's members as the members file lists them now, for the team document.
@@ -183,6 +192,15 @@ impl Hub {
                     "member removed: closing their connection"
                 );
                 connection.close(reason);
+            } else if members.role(&connection.team, &connection.member) != Some(connection.role)
+            {
+                tracing::info!(
+                    connection = connection.id,
+                    team = %connection.team,
+                    member = %connection.member,
+                    "role changed: closing their connection"
+                );
+                connection.close(CloseReason::RoleChanged);
             }
         }
         Ok(())
@@ -213,6 +231,7 @@ impl Hub {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             team: team.to_owned(),
             member: member.to_owned(),
+            role: self.members().role(team, member).unwrap_or(Role::Rep),
             token_sha256,
             frames: frames_tx,
             close: close_tx,
@@ -239,10 +258,6 @@ impl Hub {
             connection: connection.clone(),
             frame,
             arrived: Instant::now(),
-            role: self
-                .members()
-                .role(&connection.team, &connection.member)
-                .unwrap_or(Role::Rep),
         };
         if requests.send(request).await.is_err() {
             connection.close(CloseReason::ShuttingDown);
@@ -348,13 +363,42 @@ struct WorkerMetrics {
     sync_latency: prometheus::Histogram,
 }
 
+/// The team's devices that have pulled the feed, with the member each serves.
+type Subscribers = HashMap<u64, (Arc<Connection>, Viewer)>;
+
+/// Sends each announcement to every subscriber but `from`, as what it is to their member: the
+/// update, a revoke, or nothing. Each frame is shared among those it goes to.
+fn announce(
+    announcements: Vec<Announcement>,
+    subscribers: &Subscribers,
+    from: Option<u64>,
+    metrics: &WorkerMetrics,
+) {
+    for announcement in announcements {
+        let (mut update, mut revoke) = (None, None);
+        for (subscriber, viewer) in subscribers.values().filter(|s| Some(s.0.id) != from) {
+            let frame = match announcement.reach(viewer) {
+                Reach::Update => update
+                    .get_or_insert_with(|| Frame::from(announcement.update.clone()))
+                    .clone(),
+                Reach::Revoke => revoke
+                    .get_or_insert_with(|| Frame::from(announcement.revoke.clone()))
+                    .clone(),
+                Reach::Nothing => continue,
+            };
+            metrics.bytes_sent.inc_by(frame.len() as u64);
+            subscriber.send(frame);
+        }
+    }
+}
+
 /// A team's worker: handles its frames in order until every sender is gone.
 fn run_worker(
     mut team: Team<RedbTeamStore>,
     mut queue: mpsc::Receiver<Request>,
     metrics: WorkerMetrics,
 ) {
-    let mut subscribers: HashMap<u64, Arc<Connection>> = HashMap::new();
+    let mut subscribers: Subscribers = HashMap::new();
     while let Some(request) = queue.blocking_recv() {
         match request {
             Request::FeedHead(reply) => {
@@ -369,14 +413,8 @@ fn run_worker(
                     now: Utc::now(),
                 };
                 match team.record_members(&roster, &stamp) {
-                    Ok(updates) => {
-                        for update in updates {
-                            let update = Frame::from(update);
-                            for subscriber in subscribers.values() {
-                                metrics.bytes_sent.inc_by(update.len() as u64);
-                                subscriber.send(update.clone());
-                            }
-                        }
+                    Ok(recorded) => {
+                        announce(recorded.announcements, &subscribers, None, &metrics);
                     }
                     Err(err) => tracing::warn!(error = %err, "could not record the team's members"),
                 }
@@ -385,25 +423,24 @@ fn run_worker(
                 connection,
                 frame,
                 arrived,
-                role,
             } => {
                 let cached_before = team.cached();
-                match team.handle(&frame, role) {
+                let viewer = connection.viewer();
+                match team.handle(&frame, &viewer) {
                     Ok(outcome) => {
                         for reply in outcome.reply {
                             metrics.bytes_sent.inc_by(reply.len() as u64);
                             connection.send(Frame::from(reply));
                         }
                         if outcome.subscribe {
-                            subscribers.insert(connection.id, connection.clone());
+                            subscribers.insert(connection.id, (connection.clone(), viewer));
                         }
-                        for update in outcome.broadcast {
-                            let update = Frame::from(update);
-                            for other in subscribers.values().filter(|o| o.id != connection.id) {
-                                metrics.bytes_sent.inc_by(update.len() as u64);
-                                other.send(update.clone());
-                            }
-                        }
+                        announce(
+                            outcome.broadcast,
+                            &subscribers,
+                            Some(connection.id),
+                            &metrics,
+                        );
                         metrics.documents_stored.inc_by(outcome.stored as u64);
                     }
                     Err(refusal) => {
@@ -440,6 +477,7 @@ mod tests {
             id: 1,
             team: "east".into(),
             member: "lina".into(),
+            role: Role::Rep,
             token_sha256: String::new(),
             frames: frames_tx,
             close: close_tx,

@@ -3,11 +3,14 @@
 //! A document is its saved bytes plus the change chunks stored since (folded into the saved
 //! bytes once [`FOLD_AFTER`] have gathered). The feed keeps one entry per document, at its
 //! latest sequence number, so a device that asks for what came after N reads only the
-//! documents changed since N. Every commit is durable before it returns.
+//! documents changed since N. Each lead's access (its owner register and who may hold it) is
+//! kept beside it and committed with it, so the feed can be filtered per member without loading
+//! a document. Every commit is durable before it returns.
 
 use std::path::Path;
 
 use automerge::Automerge;
+use fieldsync_model::{Access, TEAM_DOC_ID};
 use fieldsync_sync::message::FeedEntry;
 use fieldsync_sync::{Heads, NewChanges, TeamStore};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -20,6 +23,11 @@ const CHANGES: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("chang
 const FEED: TableDefinition<u64, &str> = TableDefinition::new("feed");
 /// Document id -> (its latest sequence number, its heads, 32 bytes each).
 const POSITIONS: TableDefinition<&str, (u64, &[u8])> = TableDefinition::new("positions");
+
+/// Document id -> its access (JSON `fieldsync_model::Access`); the team document has none.
+const ACCESS: TableDefinition<&str, &[u8]> = TableDefinition::new("access");
+/// Member -> the feed head when their role last changed.
+const ROLE_CHANGES: TableDefinition<&str, u64> = TableDefinition::new("role_changes");
 
 /// Change chunks kept per document before they are folded into its saved bytes.
 pub const FOLD_AFTER: u32 = 16;
@@ -70,6 +78,8 @@ impl RedbTeamStore {
             txn.open_table(CHANGES)?;
             txn.open_table(FEED)?;
             txn.open_table(POSITIONS)?;
+            txn.open_table(ROLE_CHANGES)?;
+            fill_access(&txn)?;
         }
         txn.commit()?;
         let (head, count) = {
@@ -95,18 +105,27 @@ impl TeamStore for RedbTeamStore {
         let txn = self.db.begin_read()?;
         let docs = txn.open_table(DOCS)?;
         let changes = txn.open_table(CHANGES)?;
-        let mut bytes = match docs.get(id)? {
-            Some(saved) => saved.value().to_vec(),
-            None => Vec::new(),
-        };
-        for chunk in changes.range((id, 0)..=(id, u32::MAX))? {
-            bytes.extend_from_slice(chunk?.1.value());
-        }
-        Ok((!bytes.is_empty()).then_some(bytes))
+        load_from(&docs, &changes, id)
     }
 
-    fn commit(&mut self, new: &[NewChanges]) -> Result<Vec<u64>, TeamStoreError> {
-        if new.is_empty() {
+    fn access(&mut self, id: &str) -> Result<Option<Access>, TeamStoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(ACCESS)?;
+        read_access(&table, id)
+    }
+
+    fn role_changed_at(&mut self, member: &str) -> Result<u64, TeamStoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(ROLE_CHANGES)?;
+        Ok(table.get(member)?.map_or(0, |seq| seq.value()))
+    }
+
+    fn commit(
+        &mut self,
+        new: &[NewChanges],
+        role_changed: &[String],
+    ) -> Result<Vec<u64>, TeamStoreError> {
+        if new.is_empty() && role_changed.is_empty() {
             return Ok(Vec::new());
         }
         let txn = self.db.begin_write()?;
@@ -118,7 +137,11 @@ impl TeamStore for RedbTeamStore {
             let mut changes = txn.open_table(CHANGES)?;
             let mut feed = txn.open_table(FEED)?;
             let mut positions = txn.open_table(POSITIONS)?;
+            let mut access = txn.open_table(ACCESS)?;
             for change in new {
+                if let Some(lead) = &change.access {
+                    access.insert(change.id.as_str(), encode_access(lead)?.as_slice())?;
+                }
                 let id = change.id.as_str();
                 let next = changes
                     .range((id, 0)..=(id, u32::MAX))?
@@ -143,6 +166,10 @@ impl TeamStore for RedbTeamStore {
                 feed.insert(head, id)?;
                 seqs.push(head);
             }
+            let mut roles = txn.open_table(ROLE_CHANGES)?;
+            for member in role_changed {
+                roles.insert(member.as_str(), head)?;
+            }
         }
         txn.commit()?;
         self.head = head;
@@ -150,10 +177,15 @@ impl TeamStore for RedbTeamStore {
         Ok(seqs)
     }
 
-    fn feed(&mut self, after: u64, limit: usize) -> Result<Vec<FeedEntry>, TeamStoreError> {
+    fn feed(
+        &mut self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(FeedEntry, Option<Access>)>, TeamStoreError> {
         let txn = self.db.begin_read()?;
         let feed = txn.open_table(FEED)?;
         let positions = txn.open_table(POSITIONS)?;
+        let access = txn.open_table(ACCESS)?;
         let mut entries = Vec::new();
         for entry in feed.range(after.saturating_add(1)..)?.take(limit) {
             let (seq, id) = entry?;
@@ -162,11 +194,15 @@ impl TeamStore for RedbTeamStore {
                 .get(id.as_str())?
                 .and_then(|position| Heads::from_bytes(position.value().1))
                 .ok_or_else(|| TeamStoreError(format!("document {id} has no position")))?;
-            entries.push(FeedEntry {
-                id,
-                seq: seq.value(),
-                heads,
-            });
+            let lead = read_access(&access, &id)?;
+            entries.push((
+                FeedEntry {
+                    id,
+                    seq: seq.value(),
+                    heads,
+                },
+                lead,
+            ));
         }
         Ok(entries)
     }
@@ -174,6 +210,64 @@ impl TeamStore for RedbTeamStore {
     fn feed_head(&mut self) -> Result<u64, TeamStoreError> {
         Ok(self.head)
     }
+}
+
+fn load_from(
+    docs: &impl ReadableTable<&'static str, &'static [u8]>,
+    changes: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
+    id: &str,
+) -> Result<Option<Vec<u8>>, TeamStoreError> {
+    let mut bytes = match docs.get(id)? {
+        Some(saved) => saved.value().to_vec(),
+        None => Vec::new(),
+    };
+    for chunk in changes.range((id, 0)..=(id, u32::MAX))? {
+        bytes.extend_from_slice(chunk?.1.value());
+    }
+    Ok((!bytes.is_empty()).then_some(bytes))
+}
+
+fn encode_access(access: &Access) -> Result<Vec<u8>, TeamStoreError> {
+    serde_json::to_vec(access).map_err(|err| TeamStoreError(err.to_string()))
+}
+
+fn read_access(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    id: &str,
+) -> Result<Option<Access>, TeamStoreError> {
+    table
+        .get(id)?
+        .map(|bytes| {
+            serde_json::from_slice(bytes.value())
+                .map_err(|err| TeamStoreError(format!("the access of {id} is malformed: {err}")))
+        })
+        .transpose()
+}
+
+/// Gives every lead stored by a relay from before visibility its access, read from the lead's
+/// own owner register and owner-change log.
+fn fill_access(txn: &redb::WriteTransaction) -> Result<(), TeamStoreError> {
+    use redb::ReadableTableMetadata;
+    let mut access = txn.open_table(ACCESS)?;
+    let positions = txn.open_table(POSITIONS)?;
+    if !access.is_empty()? || positions.is_empty()? {
+        return Ok(());
+    }
+    let docs = txn.open_table(DOCS)?;
+    let changes = txn.open_table(CHANGES)?;
+    for entry in positions.iter()? {
+        let id = entry?.0.value().to_owned();
+        if id == TEAM_DOC_ID {
+            continue;
+        }
+        let Some(bytes) = load_from(&docs, &changes, &id)? else {
+            continue;
+        };
+        let doc = Automerge::load(&bytes)
+            .map_err(|err| TeamStoreError(format!("document {id} does not load: {err}")))?;
+        access.insert(id.as_str(), encode_access(&Access::of(&doc))?.as_slice())?;
+    }
+    Ok(())
 }
 
 /// Replaces a document's saved bytes and chunks with one saved document including `latest`.
@@ -220,16 +314,21 @@ mod tests {
                 id: "a".into(),
                 data: doc.save_after(&heads),
                 heads: Heads::new(doc.get_heads()),
+                access: None,
             };
             heads = doc.get_heads();
-            store.commit(&[change]).unwrap();
+            store.commit(&[change], &[]).unwrap();
         }
         store
-            .commit(&[NewChanges {
-                id: "b".into(),
-                data: AutoCommit::new().save(),
-                heads: Heads::default(),
-            }])
+            .commit(
+                &[NewChanges {
+                    id: "b".into(),
+                    data: AutoCommit::new().save(),
+                    heads: Heads::default(),
+                    access: Some(Access::default()),
+                }],
+                &[],
+            )
             .unwrap();
         assert_eq!(gauge.get(), 2);
         drop(store);
@@ -240,12 +339,12 @@ mod tests {
         let feed = store.feed(0, 10).unwrap();
         assert_eq!(
             feed.iter()
-                .map(|e| (e.id.as_str(), e.seq))
+                .map(|(e, access)| (e.id.as_str(), e.seq, access.is_some()))
                 .collect::<Vec<_>>(),
-            [("a", 40), ("b", 41)]
+            [("a", 40, false), ("b", 41, true)]
         );
-        assert_eq!(feed[0].heads, Heads::new(doc.get_heads()));
-        assert!(store.feed(40, 10).unwrap().iter().all(|e| e.id == "b"));
+        assert_eq!(feed[0].0.heads, Heads::new(doc.get_heads()));
+        assert!(store.feed(40, 10).unwrap().iter().all(|(e, _)| e.id == "b"));
         let loaded = Automerge::load(&store.load("a").unwrap().unwrap()).unwrap();
         assert_eq!(loaded.get_heads(), doc.get_heads());
         assert_eq!(store.load("zzz").unwrap(), None);

@@ -23,20 +23,12 @@ impl DeviceDocs for Replica<'_> {
             .store
             .unpushed(after, limit)?
             .into_iter()
-            .map(|out| DocChanges {
-                id: out.id,
-                heads: Heads::new(out.heads),
-                data: out.data,
-            })
+            .map(outgoing)
             .collect())
     }
 
     fn whole(&mut self, id: &str) -> Result<Option<DocChanges>, StoreError> {
-        Ok(self.store.whole(id)?.map(|out| DocChanges {
-            id: out.id,
-            heads: Heads::new(out.heads),
-            data: out.data,
-        }))
+        Ok(self.store.whole(id)?.map(outgoing))
     }
 
     fn acknowledged(&mut self, stored: &[Stored]) -> Result<(), StoreError> {
@@ -68,5 +60,26 @@ impl DeviceDocs for Replica<'_> {
 
     fn set_since(&mut self, seq: u64) -> Result<(), StoreError> {
         self.store.set_since(seq)
+    }
+
+    fn pending_of(&mut self, ids: &[String]) -> Result<Vec<DocChanges>, StoreError> {
+        Ok(self
+            .store
+            .unpushed_of(ids)?
+            .into_iter()
+            .map(outgoing)
+            .collect())
+    }
+
+    fn forget(&mut self, ids: &[String]) -> Result<(), StoreError> {
+        self.store.forget(ids).map(|_| ())
+    }
+}
+
+fn outgoing(out: fieldsync_store::Outgoing) -> DocChanges {
+    DocChanges {
+        id: out.id,
+        heads: Heads::new(out.heads),
+        data: out.data,
     }
 }

@@ -32,6 +32,19 @@ pub enum SessionError {
     /// The relay refused or closed the connection, with its reason.
     #[error("the relay closed the connection: {}", .0.explain())]
     Refused(CloseReason),
+    /// The member was removed from the team, and this device wiped the team's data.
+    #[error(
+        "{member} has been removed from team '{team}': this device removed the team's {} and the team document, and forgot the relay; ask your manager if that is a mistake",
+        fieldsync_model::plural::counted(wiped.leads as u64, "lead")
+    )]
+    Removed {
+        /// The member.
+        member: String,
+        /// The team.
+        team: String,
+        /// What was removed.
+        wiped: fieldsync_store::Wiped,
+    },
     /// The relay closed with a code this version does not know.
     #[error("the relay closed the connection (code {code}: {reason})")]
     Closed {
@@ -58,7 +71,10 @@ impl SessionError {
                     | CloseReason::Removed
                     | CloseReason::Version
                     | CloseReason::Protocol
+                    | CloseReason::Forbidden
+                    | CloseReason::NotManager
             ),
+            SessionError::Removed { .. } => true,
             SessionError::Closed { .. } | SessionError::Network(_) => false,
             // Another command holding the store past the lock wait is passing: try again.
             SessionError::Local(err) => !err.chain().any(|cause| {
@@ -220,6 +236,14 @@ pub async fn run(
                             .map(|f| (f.code, f.reason.to_string()))
                             .unwrap_or((CloseCode::Normal, String::new()));
                         return match close_error(code, &reason) {
+                            Some(SessionError::Refused(CloseReason::Removed)) => {
+                                let wiped = slot.get()?.wipe_team().map_err(anyhow::Error::from)?;
+                                Err(SessionError::Removed {
+                                    member: me.to_owned(),
+                                    team: remote.team.clone(),
+                                    wiped,
+                                })
+                            }
                             Some(err) => Err(err),
                             None => Err(network("the relay closed the connection")),
                         };

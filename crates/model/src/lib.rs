@@ -18,6 +18,7 @@
 //! - [`plural`]: counts as a person reads them ("1 lead").
 //! - [`resolve`]: the action that settles a conflict with the value a person chose.
 //! - [`roles`]: who may do what, from the team's roster ([`Roster`]).
+//! - [`visibility`]: who sees which lead, and the owner changes a rep may make ([`Access`]).
 //! - [`history`]: who changed what and when, from Automerge's change metadata; the lead as of a date.
 //!
 //! ```
@@ -62,6 +63,7 @@ pub mod team;
 pub mod templates;
 pub mod validate;
 pub mod view;
+pub mod visibility;
 pub mod vocab;
 pub mod when;
 
@@ -78,5 +80,6 @@ pub use smol_str::SmolStr;
 pub use team::{Member, Role, TEAM_DOC_ID, TeamDoc, TeamError};
 pub use validate::ValidationError;
 pub use view::{Lead, Outcome};
+pub use visibility::{Access, VisibilityError};
 pub use vocab::{ContactChannel, Priority};
 pub use when::Due;

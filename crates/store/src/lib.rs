@@ -13,6 +13,7 @@
 //! - [`staged`]: large writes committed in stages, undone as a whole.
 //! - [`team`]: the team document: the pipeline in force and the members.
 //! - [`sync`]: the relay joined, the feed position, unpushed leads, merging the relay's changes.
+//! - [`revoke`]: dropping leads the member no longer sees, and wiping a team on removal.
 //!
 //! ```
 //! use fieldsync_store::{Store, StoreOptions};
@@ -29,6 +30,7 @@ pub mod handover;
 pub mod leads;
 pub mod maintenance;
 mod numbers;
+pub mod revoke;
 mod staged;
 pub mod sync;
 pub mod tables;
@@ -49,6 +51,7 @@ pub use error::{LookupError, OpenError, StoreError};
 pub use handover::HandoverPlan;
 pub use leads::{BUILD_BATCH, LeadBatch, Updated};
 pub use maintenance::StoreStats;
+pub use revoke::Wiped;
 pub use sync::{Merged, Outgoing, Remote};
 
 use handle::Handle;

@@ -122,24 +122,51 @@ impl Store {
     pub fn unpushed(&self, after: Option<&str>, limit: usize) -> Result<Vec<Outgoing>, StoreError> {
         let txn = self.handle()?.begin_read()?;
         let unpushed = txn.open_table(UNPUSHED)?;
+        let range = match after {
+            Some(after) => unpushed.range::<&str>((Bound::Excluded(after), Bound::Unbounded))?,
+            None => unpushed.range::<&str>(..)?,
+        };
+        let ids = range
+            .take(limit)
+            .map(|entry| Ok(entry?.0.value().to_owned()))
+            .collect::<Result<Vec<String>, StoreError>>()?;
+        self.outgoing(&txn, &ids)
+    }
+
+    /// Of `ids`, those with changes the relay has not acknowledged, each with its changes since
+    /// what the relay acknowledged.
+    pub fn unpushed_of(&self, ids: &[String]) -> Result<Vec<Outgoing>, StoreError> {
+        let txn = self.handle()?.begin_read()?;
+        let unpushed = txn.open_table(UNPUSHED)?;
+        let mut pending = Vec::new();
+        for id in ids {
+            if unpushed.get(id.as_str())?.is_some() {
+                pending.push(id.clone());
+            }
+        }
+        self.outgoing(&txn, &pending)
+    }
+
+    /// Each of `ids` (all unpushed) with its changes since what the relay acknowledged.
+    fn outgoing(
+        &self,
+        txn: &redb::ReadTransaction,
+        ids: &[String],
+    ) -> Result<Vec<Outgoing>, StoreError> {
         let acked = txn.open_table(ACKED)?;
         let current = txn.open_table(HEADS)?;
         let docs = txn.open_table(DOCS)?;
         let keys = txn.open_table(DOC_KEYS)?;
         let changes = txn.open_table(CHANGES)?;
-        let range = match after {
-            Some(after) => unpushed.range::<&str>((Bound::Excluded(after), Bound::Unbounded))?,
-            None => unpushed.range::<&str>(..)?,
-        };
         let mut out = Vec::new();
-        for entry in range.take(limit) {
-            let id = entry?.0.value().to_owned();
+        for id in ids {
+            let id = id.clone();
             let base = match acked.get(id.as_str())? {
                 Some(bytes) => heads_of(bytes.value(), &id)?,
                 None => Vec::new(),
             };
             if id == TEAM_DOC_ID {
-                out.extend(team::team_changes(&txn, &self.meta.actor, &base)?);
+                out.extend(team::team_changes(txn, &self.meta.actor, &base)?);
                 continue;
             }
             if base.is_empty() {
@@ -207,6 +234,10 @@ impl Store {
             let mut acked = txn.open_table(ACKED)?;
             let mut unpushed = txn.open_table(UNPUSHED)?;
             for (id, pushed) in stored {
+                if current.get(id.as_str())?.is_none() {
+                    // Dropped since it was pushed (the member no longer sees it).
+                    continue;
+                }
                 let bytes = heads::to_bytes(pushed);
                 acked.insert(id.as_str(), bytes.as_slice())?;
                 let unchanged = current

@@ -18,6 +18,9 @@ pub enum CloseReason {
     Version,
     /// A member who is not a manager pushed changes to the team document (4006).
     NotManager,
+    /// A rep pushed changes to a lead they may not change: another rep's lead taken or given
+    /// away, or a lead they have never been able to see (4007).
+    Forbidden,
     /// The device did not keep up with the relay's messages (4008).
     TooSlow,
     /// A frame was larger than the relay accepts (4009).
@@ -26,23 +29,27 @@ pub enum CloseReason {
     HelloTimeout,
     /// The device stopped answering pings (4011).
     Heartbeat,
+    /// The member's role changed: what they see changes with it (4012).
+    RoleChanged,
     /// The relay could not store a change (4500).
     Storage,
 }
 
 impl CloseReason {
     /// Every reason, for tables and tests.
-    pub const ALL: [CloseReason; 11] = [
+    pub const ALL: [CloseReason; 13] = [
         CloseReason::ShuttingDown,
         CloseReason::Protocol,
         CloseReason::Unauthorized,
         CloseReason::Removed,
         CloseReason::Version,
         CloseReason::NotManager,
+        CloseReason::Forbidden,
         CloseReason::TooSlow,
         CloseReason::FrameTooLarge,
         CloseReason::HelloTimeout,
         CloseReason::Heartbeat,
+        CloseReason::RoleChanged,
         CloseReason::Storage,
     ];
 
@@ -55,10 +62,12 @@ impl CloseReason {
             CloseReason::Removed => 4003,
             CloseReason::Version => 4005,
             CloseReason::NotManager => 4006,
+            CloseReason::Forbidden => 4007,
             CloseReason::TooSlow => 4008,
             CloseReason::FrameTooLarge => 4009,
             CloseReason::HelloTimeout => 4010,
             CloseReason::Heartbeat => 4011,
+            CloseReason::RoleChanged => 4012,
             CloseReason::Storage => 4500,
         }
     }
@@ -101,6 +110,9 @@ impl CloseReason {
             CloseReason::NotManager => {
                 "only a manager may change the team's pipeline, and this device holds pipeline edits by a member who is not one; ask the relay's operator for the manager role, or start a new store with `fieldsync init` and join again"
             }
+            CloseReason::Forbidden => {
+                "this device holds a change to a lead its member may not change (another rep's lead, or one never shared with them); ask a manager to hand the lead over"
+            }
             CloseReason::TooSlow => {
                 "this device fell behind the relay's updates; sync again to catch up"
             }
@@ -109,6 +121,9 @@ impl CloseReason {
             }
             CloseReason::HelloTimeout => "the connection did not authenticate in time; sync again",
             CloseReason::Heartbeat => "the connection stopped answering; sync again",
+            CloseReason::RoleChanged => {
+                "this member's role changed, and with it the leads this device holds; sync again"
+            }
             CloseReason::Storage => {
                 "the relay could not store a change; nothing was lost on this device, try again later"
             }

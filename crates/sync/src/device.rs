@@ -9,8 +9,8 @@ use std::collections::VecDeque;
 
 use crate::codec::{self, DecodeError};
 use crate::message::{
-    Ack, DocChanges, Docs, Heads, Hello, Message, Offer, PROTOCOL_VERSION, Pull, Push, Stored,
-    Update, Want, Wanted, Welcome,
+    Ack, DocChanges, Docs, Heads, Hello, Message, Offer, PROTOCOL_VERSION, Pull, Push, Revoke,
+    Stored, Update, Want, Wanted, Welcome,
 };
 
 /// Documents per push frame.
@@ -44,6 +44,12 @@ pub trait DeviceDocs {
     fn apply(&mut self, docs: &[DocChanges]) -> Result<Vec<String>, Self::Error>;
     /// Records the changes-feed position the device has applied everything up to.
     fn set_since(&mut self, seq: u64) -> Result<(), Self::Error>;
+    /// Of these documents, those with changes the relay has not acknowledged, each with its
+    /// changes since the heads the relay acknowledged.
+    fn pending_of(&mut self, ids: &[String]) -> Result<Vec<DocChanges>, Self::Error>;
+    /// Removes these documents and everything recorded about them (the member no longer sees
+    /// them), in one transaction.
+    fn forget(&mut self, ids: &[String]) -> Result<(), Self::Error>;
 }
 
 /// Why a session ended with an error on the device's side.
@@ -81,6 +87,8 @@ pub struct DeviceStats {
     pub feed_head: u64,
     /// Documents the relay offered.
     pub offered: usize,
+    /// Documents dropped because the member no longer sees them.
+    pub revoked: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +97,8 @@ enum Phase {
     Ready,
 }
 
-/// A feed position the device reaches once an answer (if any) has been applied.
+/// A feed position the device reaches once an answer (if any) has been applied and the
+/// documents revoked with it are dropped.
 #[derive(Debug)]
 struct Checkpoint {
     /// The want still being answered, if any.
@@ -97,6 +106,11 @@ struct Checkpoint {
     upto: u64,
     /// Documents of the answer that did not apply, to ask for whole.
     retry: Vec<Wanted>,
+    /// Documents to drop once the push batches up to `batch` are acknowledged (so nothing of
+    /// this device's own is lost with them).
+    revoked: Vec<String>,
+    /// The last push batch to wait for before dropping them.
+    batch: Option<u64>,
 }
 
 /// One device's sync session with the relay.
@@ -179,6 +193,7 @@ impl DeviceSession {
             (Phase::Ready, Message::Offer(offer)) => self.offer(offer, docs, &mut out)?,
             (Phase::Ready, Message::Docs(answer)) => self.docs(answer, docs, &mut out)?,
             (Phase::Ready, Message::Update(update)) => self.update(update, docs, &mut out)?,
+            (Phase::Ready, Message::Revoke(revoke)) => self.revoke(revoke, docs, &mut out)?,
             (_, other) => return Err(DeviceError::Unexpected(other.kind())),
         }
         Ok(out)
@@ -259,6 +274,11 @@ impl DeviceSession {
         self.in_flight.pop_front();
         docs.acknowledged(&ack.stored)
             .map_err(DeviceError::Storage)?;
+        for point in &mut self.checkpoints {
+            if point.batch.is_some_and(|batch| batch <= ack.batch) {
+                point.batch = None;
+            }
+        }
         self.stats.sent += ack.stored.len();
         let mut resend = Vec::new();
         for id in &ack.resend {
@@ -283,6 +303,9 @@ impl DeviceSession {
         }
         self.offers_done = offer.last;
         self.stats.offered += offer.entries.len();
+        for entry in &offer.entries {
+            self.still_visible(&entry.id);
+        }
         let ids: Vec<&str> = offer
             .entries
             .iter()
@@ -299,22 +322,51 @@ impl DeviceSession {
                 have: mine.unwrap_or_default(),
             })
             .collect();
-        self.want(wanted, offer.upto, docs, out)
+        self.want(wanted, offer.upto, offer.revoked, docs, out)
     }
 
-    /// Asks for `wanted` (if any) and files the feed position reached once it is answered.
+    fn revoke<D: DeviceDocs>(
+        &mut self,
+        revoke: Revoke,
+        docs: &mut D,
+        out: &mut Vec<Vec<u8>>,
+    ) -> Result<(), DeviceError<D::Error>> {
+        self.want(Vec::new(), revoke.seq, revoke.ids, docs, out)
+    }
+
+    /// A document the relay offers or updates after revoking it is visible again: an earlier
+    /// revoke still waiting to be applied must not drop it.
+    fn still_visible(&mut self, id: &str) {
+        for point in &mut self.checkpoints {
+            point.revoked.retain(|revoked| revoked != id);
+        }
+    }
+
+    /// Asks for `wanted` (if any), pushes what this device has not yet pushed of `revoked`, and
+    /// files the feed position reached once the answer is applied and `revoked` dropped.
     fn want<D: DeviceDocs>(
         &mut self,
         wanted: Vec<Wanted>,
         upto: u64,
+        revoked: Vec<String>,
         docs: &mut D,
         out: &mut Vec<Vec<u8>>,
     ) -> Result<(), DeviceError<D::Error>> {
         let request = self.send_want(wanted, out);
+        let mut batch = None;
+        if !revoked.is_empty() {
+            let unpushed = docs.pending_of(&revoked).map_err(DeviceError::Storage)?;
+            if !unpushed.is_empty() {
+                self.send_push(unpushed, out);
+            }
+            batch = self.in_flight.back().copied();
+        }
         self.checkpoints.push_back(Checkpoint {
             request,
             upto,
             retry: Vec::new(),
+            revoked,
+            batch,
         });
         self.advance(docs)
     }
@@ -369,6 +421,7 @@ impl DeviceSession {
         docs: &mut D,
         out: &mut Vec<Vec<u8>>,
     ) -> Result<(), DeviceError<D::Error>> {
+        self.still_visible(&update.doc.id);
         let incomplete = self.apply(std::slice::from_ref(&update.doc), docs)?;
         let wanted = match incomplete.is_empty() {
             true => Vec::new(),
@@ -382,7 +435,7 @@ impl DeviceSession {
                 }]
             }
         };
-        self.want(wanted, update.seq, docs, out)
+        self.want(wanted, update.seq, Vec::new(), docs, out)
     }
 
     fn apply<D: DeviceDocs>(
@@ -403,12 +456,17 @@ impl DeviceSession {
         Ok(incomplete)
     }
 
-    /// Records the feed position reached by every answered checkpoint at the front.
+    /// Drops the revoked documents of every settled checkpoint at the front, and records the
+    /// feed position they reach.
     fn advance<D: DeviceDocs>(&mut self, docs: &mut D) -> Result<(), DeviceError<D::Error>> {
         let mut reached = None;
         while let Some(point) = self.checkpoints.front() {
-            if point.request.is_some() {
+            if point.request.is_some() || point.batch.is_some() {
                 break;
+            }
+            if !point.revoked.is_empty() {
+                docs.forget(&point.revoked).map_err(DeviceError::Storage)?;
+                self.stats.revoked += point.revoked.len();
             }
             reached = Some(reached.unwrap_or(0).max(point.upto));
             self.checkpoints.pop_front();

@@ -19,4 +19,7 @@ pub mod relay;
 pub use close::CloseReason;
 pub use device::{DeviceDocs, DeviceError, DeviceSession, DeviceStats};
 pub use message::{DocChanges, FeedEntry, Heads, Hello, Message, PROTOCOL_VERSION, Stored};
-pub use relay::{NewChanges, Outcome, Refusal, Team, TeamStore, accept_hello, welcome};
+pub use relay::{
+    Announcement, MembersRecorded, NewChanges, Outcome, Reach, Refusal, Team, TeamStore, Viewer,
+    accept_hello, welcome,
+};

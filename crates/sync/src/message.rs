@@ -7,7 +7,7 @@ use fieldsync_model::heads;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The protocol version this code speaks, sent in [`Hello`].
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A document's heads: the hashes of its latest changes, as 32-byte CBOR byte strings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -157,6 +157,10 @@ pub struct Offer {
     pub upto: u64,
     /// Whether this is the last page; live [`Update`]s follow it.
     pub last: bool,
+    /// Documents changed in this page's part of the feed that the member no longer sees: the
+    /// device drops them (after pushing any change of its own to them).
+    #[serde(default)]
+    pub revoked: Vec<String>,
 }
 
 /// One document a device asks for, with the heads it already has.
@@ -197,6 +201,16 @@ pub struct Update {
     pub doc: DocChanges,
 }
 
+/// Documents the member stopped seeing while the device is connected (a lead handed to
+/// someone else): the device drops them, after pushing any change of its own to them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revoke {
+    /// The feed number of the change that hid them.
+    pub seq: u64,
+    /// The documents.
+    pub ids: Vec<String>,
+}
+
 /// Every frame of the protocol.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -219,6 +233,8 @@ pub enum Message {
     Docs(Docs),
     /// Relay to device, unasked.
     Update(Update),
+    /// Relay to device, unasked.
+    Revoke(Revoke),
 }
 
 impl Message {
@@ -234,6 +250,7 @@ impl Message {
             Message::Want(_) => "want",
             Message::Docs(_) => "docs",
             Message::Update(_) => "update",
+            Message::Revoke(_) => "revoke",
         }
     }
 }

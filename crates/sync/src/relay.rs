@@ -2,20 +2,27 @@
 //!
 //! [`Team`] merges pushed changes into its copy of each document, has its [`TeamStore`] commit
 //! them with the next feed sequence numbers, and only then acknowledges them and produces the
-//! updates to forward to the team's other connected devices. It holds recently used documents
-//! in a bounded cache, so memory does not grow with the number of documents ever touched.
+//! announcements to forward to the team's other connected devices. It holds recently used
+//! documents in a bounded cache, so memory does not grow with the number of documents ever
+//! touched.
+//!
+//! Every lead's [`Access`] (its owner register and who may hold it) is committed with the
+//! lead, so offers, answers and announcements carry only what the [`Viewer`] may see, and a
+//! rep's push that takes another rep's lead, or touches a lead never shared with them, is
+//! refused before anything of it is stored.
 
 use std::num::NonZeroUsize;
 
 use automerge::{Automerge, ReadDoc};
+use fieldsync_model::visibility::{Access, VisibilityError, check_rep_owner_writes, owner_ops};
 use fieldsync_model::{Member, Role, Stamp, TEAM_DOC_ID, TeamDoc};
 use lru::LruCache;
 
 use crate::close::CloseReason;
 use crate::codec;
 use crate::message::{
-    Ack, DocChanges, Docs, FeedEntry, Heads, Hello, Message, Offer, PROTOCOL_VERSION, Push, Stored,
-    Update, Want, Welcome,
+    Ack, DocChanges, Docs, FeedEntry, Heads, Hello, Message, Offer, PROTOCOL_VERSION, Push, Revoke,
+    Stored, Update, Want, Welcome,
 };
 
 /// Feed entries per offer frame.
@@ -34,6 +41,23 @@ pub struct NewChanges {
     pub data: Vec<u8>,
     /// The relay's heads of the document with them.
     pub heads: Heads,
+    /// Who sees the document now (`None` for the team document, which everyone sees).
+    pub access: Option<Access>,
+}
+
+/// The member a connection serves, as the relay decides what they see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Viewer {
+    /// The member's name.
+    pub member: String,
+    /// Their role, as the relay's members file says now.
+    pub role: Role,
+}
+
+impl Viewer {
+    fn sees(&self, access: Option<&Access>) -> bool {
+        access.is_none_or(|access| access.visible_to(&self.member, self.role))
+    }
 }
 
 /// A team's durable documents and changes feed, as the relay needs them.
@@ -43,14 +67,28 @@ pub trait TeamStore {
 
     /// A document's stored chunks, concatenated (loadable by `Automerge::load`).
     fn load(&mut self, id: &str) -> Result<Option<Vec<u8>>, Self::Error>;
-    /// Stores every document's new changes in one durable transaction and gives each the next
-    /// feed sequence number, in order. Returns the numbers.
-    fn commit(&mut self, changes: &[NewChanges]) -> Result<Vec<u64>, Self::Error>;
+    /// A document's access as last committed (`None` for the team document or a document the
+    /// relay does not have).
+    fn access(&mut self, id: &str) -> Result<Option<Access>, Self::Error>;
+    /// Stores every document's new changes and access in one durable transaction and gives
+    /// each the next feed sequence number, in order; records, in the same transaction, that
+    /// the roles of `role_changed` changed at the new feed head. Returns the numbers.
+    fn commit(
+        &mut self,
+        changes: &[NewChanges],
+        role_changed: &[String],
+    ) -> Result<Vec<u64>, Self::Error>;
     /// Up to `limit` feed entries after `after`, in sequence order (each document appears once,
-    /// at its latest number).
-    fn feed(&mut self, after: u64, limit: usize) -> Result<Vec<FeedEntry>, Self::Error>;
+    /// at its latest number), each with the document's access.
+    fn feed(
+        &mut self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(FeedEntry, Option<Access>)>, Self::Error>;
     /// The latest sequence number (0 for an empty feed).
     fn feed_head(&mut self) -> Result<u64, Self::Error>;
+    /// The feed head when `member`'s role last changed (0 if it never did).
+    fn role_changed_at(&mut self, member: &str) -> Result<u64, Self::Error>;
 }
 
 /// Why the relay ends a connection while handling a message.
@@ -62,6 +100,9 @@ pub enum Refusal<E: std::error::Error + 'static> {
     /// A member who is not a manager pushed changes to the team document.
     #[error("a {0} pushed changes to the team document, which only managers may change")]
     NotManager(Role),
+    /// A rep pushed changes to a lead they may not change.
+    #[error("{0}")]
+    Forbidden(VisibilityError),
     /// The relay's storage failed.
     #[error("storage failed: {0}")]
     Storage(E),
@@ -73,9 +114,64 @@ impl<E: std::error::Error + 'static> Refusal<E> {
         match self {
             Refusal::Protocol(_) => CloseReason::Protocol,
             Refusal::NotManager(_) => CloseReason::NotManager,
+            Refusal::Forbidden(_) => CloseReason::Forbidden,
             Refusal::Storage(_) => CloseReason::Storage,
         }
     }
+}
+
+/// A document stored with a new feed number, to announce to the team's connected devices.
+#[derive(Debug)]
+pub struct Announcement {
+    /// The `update` frame, for a device whose member sees the document now.
+    pub update: Vec<u8>,
+    /// The `revoke` frame, for a device whose member saw it before and no longer does.
+    pub revoke: Vec<u8>,
+    before: Option<Access>,
+    after: Option<Access>,
+    new: bool,
+}
+
+/// What an [`Announcement`] is to one viewer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// They see the document: send the update.
+    Update,
+    /// They saw it and no longer do: send the revoke.
+    Revoke,
+    /// They never saw it: send nothing.
+    Nothing,
+}
+
+impl Announcement {
+    /// What the announcement is to `viewer`.
+    pub fn reach(&self, viewer: &Viewer) -> Reach {
+        if viewer.sees(self.after.as_ref()) {
+            Reach::Update
+        } else if !self.new && viewer.sees(self.before.as_ref()) {
+            Reach::Revoke
+        } else {
+            Reach::Nothing
+        }
+    }
+
+    /// The frame for `viewer`, if any.
+    pub fn frame_for(&self, viewer: &Viewer) -> Option<&[u8]> {
+        match self.reach(viewer) {
+            Reach::Update => Some(&self.update),
+            Reach::Revoke => Some(&self.revoke),
+            Reach::Nothing => None,
+        }
+    }
+}
+
+/// What recording the team's members did.
+#[derive(Debug, Default)]
+pub struct MembersRecorded {
+    /// The team document's change, if anything differed.
+    pub announcements: Vec<Announcement>,
+    /// Members whose role changed: what they see changed, so their connections should close.
+    pub role_changed: Vec<String>,
 }
 
 /// What handling one message produced.
@@ -83,8 +179,9 @@ impl<E: std::error::Error + 'static> Refusal<E> {
 pub struct Outcome {
     /// Frames for the device that sent the message, in order.
     pub reply: Vec<Vec<u8>>,
-    /// Frames for every other connected device of the team.
-    pub broadcast: Vec<Vec<u8>>,
+    /// Announcements for every other connected device of the team, each to be sent as its
+    /// [`Announcement::frame_for`] the device's viewer.
+    pub broadcast: Vec<Announcement>,
     /// Whether the device should receive broadcasts from now on (it has pulled the feed).
     pub subscribe: bool,
     /// Documents stored (for metrics).
@@ -145,13 +242,13 @@ impl<S: TeamStore> Team<S> {
         self.store.feed_head()
     }
 
-    /// Handles one frame from an authenticated device of a member with `role`.
-    pub fn handle(&mut self, frame: &[u8], role: Role) -> Result<Outcome, Refusal<S::Error>> {
+    /// Handles one frame from an authenticated device of `viewer`.
+    pub fn handle(&mut self, frame: &[u8], viewer: &Viewer) -> Result<Outcome, Refusal<S::Error>> {
         let message = codec::decode(frame).map_err(|err| Refusal::Protocol(err.to_string()))?;
         match message {
-            Message::Push(push) => self.push(push, role),
-            Message::Pull(pull) => self.pull(pull.since),
-            Message::Want(want) => self.want(want),
+            Message::Push(push) => self.push(push, viewer),
+            Message::Pull(pull) => self.pull(pull.since, viewer),
+            Message::Want(want) => self.want(want, viewer),
             other => Err(Refusal::Protocol(format!(
                 "a device may not send '{}' after hello",
                 other.kind()
@@ -172,18 +269,41 @@ impl<S: TeamStore> Team<S> {
         }
     }
 
-    fn push(&mut self, push: Push, role: Role) -> Result<Outcome, Refusal<S::Error>> {
-        if role != Role::Manager && push.docs.iter().any(|doc| doc.id == TEAM_DOC_ID) {
-            return Err(Refusal::NotManager(role));
+    fn push(&mut self, push: Push, viewer: &Viewer) -> Result<Outcome, Refusal<S::Error>> {
+        let rep = viewer.role != Role::Manager;
+        if rep && push.docs.iter().any(|doc| doc.id == TEAM_DOC_ID) {
+            return Err(Refusal::NotManager(viewer.role));
         }
+        // A member whose role ever changed was a manager once, and may hold any lead.
+        let was_manager = rep
+            && self
+                .store
+                .role_changed_at(&viewer.member)
+                .map_err(Refusal::Storage)?
+                > 0;
         let mut merged = Vec::with_capacity(push.docs.len());
         let mut new_changes = Vec::new();
         let mut stored = Vec::new();
         let mut resend = Vec::new();
         for pushed in push.docs {
             check_id(&pushed.id)?;
+            let lead = pushed.id != TEAM_DOC_ID;
+            let access = match lead {
+                true => self.store.access(&pushed.id).map_err(Refusal::Storage)?,
+                false => None,
+            };
+            let never_visible = access
+                .as_ref()
+                .is_some_and(|a| !a.may_hold(&viewer.member, viewer.role));
+            if rep && !was_manager && never_visible {
+                return Err(Refusal::Forbidden(VisibilityError::NeverVisible {
+                    member: viewer.member.clone(),
+                    id: pushed.id,
+                }));
+            }
             let mut doc = self.take(&pushed.id)?;
             let before = doc.get_heads();
+            let owners_before = owner_ops(&doc);
             if let Err(err) = doc.load_incremental(&pushed.data) {
                 return Err(Refusal::Protocol(format!(
                     "the changes pushed for document {} do not load: {err}",
@@ -201,6 +321,10 @@ impl<S: TeamStore> Team<S> {
                 resend.push(pushed.id);
                 continue;
             }
+            if rep && lead {
+                check_rep_owner_writes(&pushed.id, &viewer.member, &owners_before, &owner_ops(&doc))
+                    .map_err(Refusal::Forbidden)?;
+            }
             // A document new to the relay is kept as pushed (a saved document is far more
             // compact than its changes one by one); otherwise only what was new is kept.
             let data = if before.is_empty() {
@@ -209,11 +333,22 @@ impl<S: TeamStore> Team<S> {
                 doc.save_after(&before)
             };
             if !data.is_empty() {
-                new_changes.push(NewChanges {
-                    id: pushed.id.clone(),
-                    data,
-                    heads: Heads::new(doc.get_heads()),
+                let after = lead.then(|| {
+                    access
+                        .clone()
+                        .unwrap_or_else(|| Access::of(&doc))
+                        .follow(&doc, Some(&viewer.member))
                 });
+                new_changes.push((
+                    NewChanges {
+                        id: pushed.id.clone(),
+                        data,
+                        heads: Heads::new(doc.get_heads()),
+                        access: after,
+                    },
+                    access,
+                    before.is_empty(),
+                ));
             }
             stored.push(Stored {
                 id: pushed.id.clone(),
@@ -221,7 +356,7 @@ impl<S: TeamStore> Team<S> {
             });
             merged.push((pushed.id, doc));
         }
-        let broadcast = self.commit(new_changes, merged)?;
+        let broadcast = self.commit(new_changes, merged, &[])?;
         let ack = Message::Ack(Ack {
             batch: push.batch,
             stored: stored.clone(),
@@ -235,83 +370,151 @@ impl<S: TeamStore> Team<S> {
         })
     }
 
-    /// Stores new changes durably, keeps the documents they came from cached, and returns the
-    /// updates that announce them to the team's connected devices.
+    /// Stores new changes durably (each with its access before, and whether the document is
+    /// new to the relay), keeps the documents they came from cached, and returns the
+    /// announcements for the team's connected devices.
     fn commit(
         &mut self,
-        new_changes: Vec<NewChanges>,
+        new_changes: Vec<(NewChanges, Option<Access>, bool)>,
         docs: Vec<(String, Automerge)>,
-    ) -> Result<Vec<Vec<u8>>, Refusal<S::Error>> {
-        let seqs = self.store.commit(&new_changes).map_err(Refusal::Storage)?;
+        role_changed: &[String],
+    ) -> Result<Vec<Announcement>, Refusal<S::Error>> {
+        let (changes, previous): (Vec<NewChanges>, Vec<(Option<Access>, bool)>) = new_changes
+            .into_iter()
+            .map(|(change, before, new)| (change, (before, new)))
+            .unzip();
+        let seqs = self
+            .store
+            .commit(&changes, role_changed)
+            .map_err(Refusal::Storage)?;
         for (id, doc) in docs {
             self.cache.put(id, doc);
         }
-        Ok(new_changes
+        Ok(changes
             .into_iter()
+            .zip(previous)
             .zip(seqs)
-            .map(|(change, seq)| {
-                codec::encode(&Message::Update(Update {
+            .map(|((change, (before, new)), seq)| Announcement {
+                revoke: codec::encode(&Message::Revoke(Revoke {
+                    seq,
+                    ids: vec![change.id.clone()],
+                })),
+                after: change.access,
+                update: codec::encode(&Message::Update(Update {
                     seq,
                     doc: DocChanges {
                         id: change.id,
                         heads: change.heads,
                         data: change.data,
                     },
-                }))
+                })),
+                before,
+                new,
             })
             .collect())
     }
 
     /// Records the team's members (from the relay's members file, the authority on who is in
-    /// the team) in the team document, as a change of its own if anything differs. Returns the
-    /// updates for the team's connected devices (none if nothing changed).
+    /// the team) in the team document, as a change of its own if anything differs, and notes
+    /// whose role changed.
     pub fn record_members(
         &mut self,
         roster: &[Member],
         stamp: &Stamp,
-    ) -> Result<Vec<Vec<u8>>, Refusal<S::Error>> {
+    ) -> Result<MembersRecorded, Refusal<S::Error>> {
         let doc = self.take(TEAM_DOC_ID)?;
         let before = doc.get_heads();
         let mut team = TeamDoc::from_automerge(doc);
+        let role_changed: Vec<String> = roster
+            .iter()
+            .filter(|member| {
+                team.member(&member.name)
+                    .is_some_and(|was| !was.removed && was.role != member.role)
+            })
+            .map(|member| member.name.clone())
+            .collect();
         let changed = team
             .set_members(roster, stamp)
             .map_err(|err| Refusal::Protocol(format!("the team document: {err}")))?;
         let doc = team.into_automerge();
         let new_changes = match changed {
-            true => vec![NewChanges {
-                id: TEAM_DOC_ID.to_owned(),
-                data: doc.save_after(&before),
-                heads: Heads::new(doc.get_heads()),
-            }],
+            true => vec![(
+                NewChanges {
+                    id: TEAM_DOC_ID.to_owned(),
+                    data: doc.save_after(&before),
+                    heads: Heads::new(doc.get_heads()),
+                    access: None,
+                },
+                None,
+                before.is_empty(),
+            )],
             false => Vec::new(),
         };
-        self.commit(new_changes, vec![(TEAM_DOC_ID.to_owned(), doc)])
+        let announcements = self.commit(
+            new_changes,
+            vec![(TEAM_DOC_ID.to_owned(), doc)],
+            &role_changed,
+        )?;
+        Ok(MembersRecorded {
+            announcements,
+            role_changed,
+        })
     }
 
-    fn pull(&mut self, since: u64) -> Result<Outcome, Refusal<S::Error>> {
+    /// Offers the feed after `since` as `viewer` sees it: the documents they see, and, as
+    /// revoked, those they may hold and no longer see. A device whose member's role changed
+    /// since its position is offered the whole feed again, so what the new role sees arrives
+    /// and everything else is revoked (as a manager it could have held any lead).
+    fn pull(&mut self, since: u64, viewer: &Viewer) -> Result<Outcome, Refusal<S::Error>> {
         let head = self.store.feed_head().map_err(Refusal::Storage)?;
+        let role_changed_at = self
+            .store
+            .role_changed_at(&viewer.member)
+            .map_err(Refusal::Storage)?;
+        let rescan = since < role_changed_at;
+        let mut after = if rescan { 0 } else { since };
         let mut reply = Vec::new();
-        let mut after = since;
+        let mut offer = Offer {
+            entries: Vec::new(),
+            upto: 0,
+            last: false,
+            revoked: Vec::new(),
+        };
         loop {
-            let entries = self
+            let chunk = self
                 .store
                 .feed(after, OFFER_PAGE)
                 .map_err(Refusal::Storage)?;
-            let last = entries.len() < OFFER_PAGE;
-            let upto = match entries.last() {
-                Some(entry) if !last => entry.seq,
-                _ => head.max(since),
-            };
-            after = upto;
-            reply.push(codec::encode(&Message::Offer(Offer {
-                entries,
-                upto,
-                last,
-            })));
-            if last {
+            let end = chunk.len() < OFFER_PAGE;
+            for (entry, access) in chunk {
+                after = entry.seq;
+                if viewer.sees(access.as_ref()) {
+                    offer.entries.push(entry);
+                } else if rescan
+                    || access.is_some_and(|access| access.may_hold(&viewer.member, viewer.role))
+                {
+                    offer.revoked.push(entry.id);
+                }
+                if offer.entries.len() + offer.revoked.len() >= OFFER_PAGE {
+                    offer.upto = after;
+                    reply.push(codec::encode(&Message::Offer(std::mem::replace(
+                        &mut offer,
+                        Offer {
+                            entries: Vec::new(),
+                            upto: 0,
+                            last: false,
+                            revoked: Vec::new(),
+                        },
+                    ))));
+                }
+            }
+            if end {
                 break;
             }
         }
+        offer.upto = head.max(since);
+        offer.last = true;
+        reply.push(codec::encode(&Message::Offer(offer)));
         Ok(Outcome {
             reply,
             broadcast: Vec::new(),
@@ -320,12 +523,20 @@ impl<S: TeamStore> Team<S> {
         })
     }
 
-    fn want(&mut self, want: Want) -> Result<Outcome, Refusal<S::Error>> {
+    /// Answers a want with the changes the device lacks, leaving out the documents `viewer`
+    /// does not see.
+    fn want(&mut self, want: Want, viewer: &Viewer) -> Result<Outcome, Refusal<S::Error>> {
         let mut reply = Vec::new();
         let mut frame_docs = Vec::new();
         let mut frame_bytes = 0;
         for wanted in want.docs {
             check_id(&wanted.id)?;
+            if wanted.id != TEAM_DOC_ID {
+                let access = self.store.access(&wanted.id).map_err(Refusal::Storage)?;
+                if !viewer.sees(access.as_ref()) {
+                    continue;
+                }
+            }
             let data = if wanted.have.hashes().is_empty() {
                 // A document the device lacks entirely goes as stored (compact, and without
                 // loading it).

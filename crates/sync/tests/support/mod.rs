@@ -9,10 +9,11 @@ use std::num::NonZeroUsize;
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc};
+use fieldsync_model::{Access, Role};
 use fieldsync_sync::message::FeedEntry;
 use fieldsync_sync::{
     CloseReason, DeviceDocs, DeviceSession, DocChanges, Heads, Hello, NewChanges, Stored, Team,
-    TeamStore, accept_hello, welcome,
+    TeamStore, Viewer, accept_hello, welcome,
 };
 
 /// A device's durable state: what survives a restart.
@@ -37,17 +38,46 @@ impl MemoryDevice {
         ActorId::from(self.actor.as_bytes())
     }
 
-    /// A local edit: creates the document if needed, sets `field` and appends a follow-up.
-    pub fn edit(&mut self, id: &str, field: &str, value: &str, followup: Option<&str>) {
+    /// The document `id`, started if this device has none of it.
+    fn doc_mut(&mut self, id: &str) -> &mut AutoCommit {
         let actor = self.actor_id();
-        let doc = self.docs.entry(id.to_owned()).or_insert_with(|| {
+        self.docs.entry(id.to_owned()).or_insert_with(|| {
             // Every device starts a document from the same first change, as a lead's
             // creation does, so the list below is one object everywhere.
             let mut doc = AutoCommit::new().with_actor(ActorId::from(id.as_bytes()));
             doc.put_object(ROOT, "followups", ObjType::List).unwrap();
             doc.commit_with(CommitOptions::default().with_time(0));
-            doc.with_actor(actor.clone())
-        });
+            doc.with_actor(actor)
+        })
+    }
+
+    /// A local edit of the owner register (`None`: the pool), creating the document if needed.
+    pub fn set_owner(&mut self, id: &str, owner: Option<&str>) {
+        let doc = self.doc_mut(id);
+        match owner {
+            Some(owner) => doc.put(ROOT, "owner", owner).unwrap(),
+            None => doc.put(ROOT, "owner", automerge::ScalarValue::Null).unwrap(),
+        }
+        doc.commit();
+        self.pending.insert(id.to_owned());
+    }
+
+    /// The owner register's values as this device sees them (`None`: the pool).
+    pub fn owners(&self, id: &str) -> Vec<Option<String>> {
+        self.docs
+            .get(id)
+            .map(|doc| {
+                fieldsync_model::visibility::owner_ops(doc)
+                    .into_iter()
+                    .map(|(owner, _)| owner)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A local edit: creates the document if needed, sets `field` and appends a follow-up.
+    pub fn edit(&mut self, id: &str, field: &str, value: &str, followup: Option<&str>) {
+        let doc = self.doc_mut(id);
         doc.put(ROOT, field, value).unwrap();
         if let Some(text) = followup {
             let (_, list) = doc.get(ROOT, "followups").unwrap().unwrap();
@@ -164,6 +194,35 @@ impl DeviceDocs for MemoryDevice {
         self.since = seq;
         Ok(())
     }
+
+    fn pending_of(&mut self, ids: &[String]) -> Result<Vec<DocChanges>, Infallible> {
+        let ids: Vec<String> = ids
+            .iter()
+            .filter(|id| self.pending.contains(*id))
+            .cloned()
+            .collect();
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| {
+                let acked = self.acked.get(&id).cloned().unwrap_or_default();
+                let doc = self.docs.get_mut(&id)?;
+                Some(DocChanges {
+                    heads: Heads::new(doc.get_heads()),
+                    data: doc.save_after(acked.hashes()),
+                    id,
+                })
+            })
+            .collect())
+    }
+
+    fn forget(&mut self, ids: &[String]) -> Result<(), Infallible> {
+        for id in ids {
+            self.docs.remove(id);
+            self.acked.remove(id);
+            self.pending.remove(id);
+        }
+        Ok(())
+    }
 }
 
 /// The relay's durable state for one team.
@@ -172,6 +231,8 @@ pub struct MemoryTeamStore {
     pub docs: HashMap<String, Vec<u8>>,
     pub feed: BTreeMap<u64, String>,
     pub positions: HashMap<String, (u64, Heads)>,
+    pub access: HashMap<String, Access>,
+    pub role_changed: HashMap<String, u64>,
     pub head: u64,
     pub commits: usize,
 }
@@ -183,12 +244,27 @@ impl TeamStore for MemoryTeamStore {
         Ok(self.docs.get(id).cloned())
     }
 
-    fn commit(&mut self, changes: &[NewChanges]) -> Result<Vec<u64>, Infallible> {
+    fn access(&mut self, id: &str) -> Result<Option<Access>, Infallible> {
+        Ok(self.access.get(id).cloned())
+    }
+
+    fn role_changed_at(&mut self, member: &str) -> Result<u64, Infallible> {
+        Ok(self.role_changed.get(member).copied().unwrap_or(0))
+    }
+
+    fn commit(
+        &mut self,
+        changes: &[NewChanges],
+        role_changed: &[String],
+    ) -> Result<Vec<u64>, Infallible> {
         self.commits += 1;
-        Ok(changes
+        let seqs = changes
             .iter()
             .map(|change| {
                 self.head += 1;
+                if let Some(access) = &change.access {
+                    self.access.insert(change.id.clone(), access.clone());
+                }
                 self.docs
                     .entry(change.id.clone())
                     .or_default()
@@ -202,18 +278,31 @@ impl TeamStore for MemoryTeamStore {
                 self.feed.insert(self.head, change.id.clone());
                 self.head
             })
-            .collect())
+            .collect();
+        for member in role_changed {
+            self.role_changed.insert(member.clone(), self.head);
+        }
+        Ok(seqs)
     }
 
-    fn feed(&mut self, after: u64, limit: usize) -> Result<Vec<FeedEntry>, Infallible> {
+    fn feed(
+        &mut self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(FeedEntry, Option<Access>)>, Infallible> {
         Ok(self
             .feed
             .range(after + 1..)
             .take(limit)
-            .map(|(&seq, id)| FeedEntry {
-                id: id.clone(),
-                seq,
-                heads: self.positions[id].1.clone(),
+            .map(|(&seq, id)| {
+                (
+                    FeedEntry {
+                        id: id.clone(),
+                        seq,
+                        heads: self.positions[id].1.clone(),
+                    },
+                    self.access.get(id).cloned(),
+                )
             })
             .collect())
     }
@@ -251,6 +340,8 @@ pub struct Net {
     /// Frames each device received from the relay (to check what crossed the wire).
     pub wire: Vec<Vec<Vec<u8>>>,
     pub closes: Vec<CloseReason>,
+    /// Each device's member's role (the member is the device's actor name).
+    pub roles: Vec<Role>,
 }
 
 pub const TOKEN: &str = "secret";
@@ -278,6 +369,52 @@ impl Net {
             links: (0..devices).map(|_| None).collect(),
             wire: vec![Vec::new(); devices],
             closes: Vec::new(),
+            roles: vec![Role::Rep; devices],
+        }
+    }
+
+    /// The member device `i` syncs for, as the relay sees them.
+    pub fn viewer(&self, i: usize) -> Viewer {
+        Viewer {
+            member: self.devices[i].actor.clone(),
+            role: self.roles[i],
+        }
+    }
+
+    /// Records every device's member and role in the team document, as the relay does when
+    /// its members file changes: announces the change and closes the connections of members
+    /// whose role changed.
+    pub fn record_roster(&mut self) {
+        let roster: Vec<fieldsync_model::Member> = self
+            .devices
+            .iter()
+            .zip(&self.roles)
+            .map(|(device, role)| fieldsync_model::Member {
+                name: device.actor.clone(),
+                role: *role,
+                removed: false,
+            })
+            .collect();
+        let stamp = fieldsync_model::Stamp {
+            by: "relay".into(),
+            now: "2026-01-01T00:00:00Z".parse().unwrap(),
+        };
+        let recorded = self.team.record_members(&roster, &stamp).unwrap();
+        for j in 0..self.links.len() {
+            let viewer = self.viewer(j);
+            if recorded.role_changed.contains(&viewer.member) {
+                self.links[j] = None;
+                continue;
+            }
+            if let Some(link) = self.links[j].as_mut().filter(|link| link.subscribed) {
+                link.to_device.extend(
+                    recorded
+                        .announcements
+                        .iter()
+                        .filter_map(|announcement| announcement.frame_for(&viewer))
+                        .map(<[u8]>::to_vec),
+                );
+            }
         }
     }
 
@@ -369,14 +506,24 @@ impl Net {
             }
             return;
         }
-        // The simulated devices sync leads only, as reps.
-        match self.team.handle(frame, fieldsync_model::Role::Rep) {
+        let viewer = self.viewer(i);
+        let viewers: Vec<Viewer> = (0..self.links.len()).map(|j| self.viewer(j)).collect();
+        let Some(link) = self.links[i].as_mut() else {
+            return;
+        };
+        match self.team.handle(frame, &viewer) {
             Ok(outcome) => {
                 link.to_device.extend(outcome.reply);
                 link.subscribed |= outcome.subscribe;
                 for (j, other) in self.links.iter_mut().enumerate() {
                     if let Some(other) = other.as_mut().filter(|o| j != i && o.subscribed) {
-                        other.to_device.extend(outcome.broadcast.iter().cloned());
+                        other.to_device.extend(
+                            outcome
+                                .broadcast
+                                .iter()
+                                .filter_map(|announcement| announcement.frame_for(&viewers[j]))
+                                .map(<[u8]>::to_vec),
+                        );
                     }
                 }
             }
