@@ -131,17 +131,39 @@ fn the_demo_syncs_three_rep_devices_through_an_embedded_relay() {
         "2024-06-30",
     ]);
     assert!(out.contains("relay on ws://127.0.0.1:"), "{out}");
-    assert!(out.contains("all devices converged"), "{out}");
+    assert!(
+        out.contains("each rep's device holds the rep's own leads and the pool"),
+        "{out}"
+    );
     assert!(out.contains("conflict on phone"), "{out}");
+    assert!(out.contains("conflict on owner"), "{out}");
     let manager = device.list(&[]);
     for rep in ["lina", "wangwei", "zhangmin"] {
         let home = device.home.path().join("devices").join(rep);
         let run = |args: &[&str]| util::process_at(&home).args(args).output().unwrap().stdout;
         let leads: serde_json::Value =
             serde_json::from_slice(&run(&["lead", "list", "--json"])).unwrap();
-        assert_eq!(leads.as_array().unwrap(), &manager, "{rep}");
-        let conflicts = run(&["conflicts"]);
-        assert!(String::from_utf8_lossy(&conflicts).contains("phone"));
+        let leads = leads.as_array().unwrap();
+        // Exactly the rep's own leads and the pool, plus the pool lead two reps claimed at
+        // once (its owner is in conflict between them), each as the manager's device has it.
+        let claimed_by_two = |lead: &serde_json::Value| {
+            lead["conflicts"].as_array().is_some_and(|c| !c.is_empty()) && rep != "zhangmin"
+        };
+        let ids = |leads: &[&serde_json::Value]| -> Vec<String> {
+            leads.iter().map(|lead| lead["id"].to_string()).collect()
+        };
+        let expected: Vec<&serde_json::Value> = manager
+            .iter()
+            .filter(|lead| {
+                lead["owner"] == rep || lead["owner"].is_null() || claimed_by_two(lead)
+            })
+            .collect();
+        let held: Vec<&serde_json::Value> = leads.iter().collect();
+        assert_eq!(ids(&held), ids(&expected), "{rep}");
+        assert!(held == expected, "{rep}: a lead differs from the manager's copy");
+        assert!(leads.len() < manager.len(), "{rep} holds only part of the team");
+        let conflicts = String::from_utf8_lossy(&run(&["conflicts"])).into_owned();
+        assert_eq!(conflicts.contains("phone"), rep != "zhangmin", "{rep}: {conflicts}");
     }
 }
 

@@ -1,11 +1,12 @@
 //! The demo's second act: the sample team syncing through a relay embedded in this process.
 //!
-//! The manager's store (built by the first act) pushes the team's leads to the relay; three
-//! rep devices bootstrap from it, work offline (follow-ups on their own leads, and two of them
-//! editing the same lead at once), then sync; the act shows that every device holds the same
-//! leads and where the conflict is.
+//! The manager's store (built by the first act) frees one open lead into the pool and pushes
+//! the team's leads to the relay; three rep devices bootstrap from it, each receiving only its
+//! rep's leads and the pool. They work offline (follow-ups on their own leads; two of them
+//! claim the pool lead and edit its phone at once, the third moves it), then sync. The act
+//! shows what each device holds, that it matches the relay's copy of what its member may see,
+//! and where the conflicts are.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,12 +15,13 @@ use anyhow::{Context as _, Result};
 use automerge::ScalarValue;
 use chrono::{DateTime, Utc};
 use fieldsync_model::{
-    Action, ContactChannel, Field, FollowUpDraft, LeadId, LeadRow, Outcome, Stamp, templates,
+    Access, Action, ContactChannel, Field, FollowUpDraft, LeadId, LeadRow, Outcome, Stamp,
+    templates,
 };
 use fieldsync_relay::embedded::EmbeddedRelay;
 use fieldsync_relay::members::{Members, Role};
 use fieldsync_sample::REPS;
-use fieldsync_store::{Remote, Store, StoreOptions};
+use fieldsync_store::{Remote, Store, StoreError, StoreOptions};
 
 use super::sync::{Identity, pass};
 use crate::output::Table;
@@ -32,6 +34,7 @@ const OFFLINE_FOLLOWUPS: usize = 5;
 /// One device of the demo.
 struct DemoDevice {
     name: String,
+    role: Role,
     path: PathBuf,
 }
 
@@ -48,6 +51,7 @@ pub fn run(
     let relay_dir = home.join("relay");
     let mut devices = vec![DemoDevice {
         name: manager.to_owned(),
+        role: Role::Manager,
         path: manager_path.to_owned(),
     }];
     for rep in REPS {
@@ -55,19 +59,16 @@ pub fn run(
         Store::init(&path, rep, templates::b2b(), options.clone())?;
         devices.push(DemoDevice {
             name: rep.to_owned(),
+            role: Role::Rep,
             path,
         });
     }
+    let shared = free_into_pool(&devices[0], REPS[0], at, options)?;
     Members::update(&relay_dir, |members| members.create_team(TEAM, at))?;
     let relay = EmbeddedRelay::start(&relay_dir)?;
     for device in &devices {
-        let role = if device.name == manager {
-            Role::Manager
-        } else {
-            Role::Rep
-        };
         let token = Members::update(&relay_dir, |members| {
-            members.add_member(TEAM, &device.name, role, at)
+            members.add_member(TEAM, &device.name, device.role, at)
         })?;
         let mut store = Store::open(&device.path, options.clone())?;
         store.set_remote(&Remote {
@@ -92,7 +93,7 @@ pub fn run(
         sync(&runtime, device, options)?;
     }
     let bootstrap = started.elapsed();
-    let shared = work_offline(&devices[1..], at, options)?;
+    work_offline(&devices[1..], &shared, at, options)?;
     let started = Instant::now();
     for device in devices[1..]
         .iter()
@@ -110,8 +111,39 @@ pub fn run(
         bootstrap.as_secs_f64(),
         catch_up.as_secs_f64()
     )?;
-    print_convergence(&devices, options, out)?;
-    print_conflict(&devices[0], &shared, options, out)
+    print_holdings(&devices, options, out)?;
+    print_conflict(&devices, &shared, options, out)
+}
+
+/// The manager frees `rep`'s first open lead into the pool, for whoever calls first. Returns it.
+fn free_into_pool(
+    manager: &DemoDevice,
+    rep: &str,
+    at: DateTime<Utc>,
+    options: &StoreOptions,
+) -> Result<LeadId> {
+    let mut store = Store::open(&manager.path, options.clone())?;
+    let lead = open_leads(&store, rep)?
+        .first()
+        .map(|row| row.id.clone())
+        .context("the sample team has no open lead to free")?;
+    let stamp = Stamp {
+        by: manager.name.clone(),
+        now: at,
+    };
+    store.update_lead(&lead, &[Action::Assign { owner: None, at }], &stamp)?;
+    Ok(lead)
+}
+
+/// `owner`'s open leads.
+fn open_leads(store: &Store, owner: &str) -> Result<Vec<LeadRow>> {
+    Ok(store
+        .rows()?
+        .into_iter()
+        .filter(|row| {
+            row.owner.as_deref() == Some(owner) && row.outcome == Outcome::Open && !row.deleted
+        })
+        .collect())
 }
 
 fn sync(
@@ -127,25 +159,14 @@ fn sync(
     Ok(())
 }
 
-/// Each rep logs follow-ups on their open leads; the first two reps also edit the same lead of
-/// the first rep at once (phone and a follow-up each) while the third moves it. Returns that
-/// lead.
-fn work_offline(reps: &[DemoDevice], at: DateTime<Utc>, options: &StoreOptions) -> Result<LeadId> {
-    let open_leads = |store: &Store, owner: &str| -> Result<Vec<LeadRow>> {
-        Ok(store
-            .rows()?
-            .into_iter()
-            .filter(|row| {
-                row.owner.as_deref() == Some(owner) && row.outcome == Outcome::Open && !row.deleted
-            })
-            .collect())
-    };
-    let first = Store::open(&reps[0].path, options.clone())?;
-    let shared = open_leads(&first, &reps[0].name)?
-        .first()
-        .map(|row| row.id.clone())
-        .context("the sample team has no open lead to edit")?;
-    drop(first);
+/// Each rep logs follow-ups on their open leads; the first two reps also claim the pool lead
+/// `shared` at once (and each sets its phone and logs a call) while the third moves it on.
+fn work_offline(
+    reps: &[DemoDevice],
+    shared: &LeadId,
+    at: DateTime<Utc>,
+    options: &StoreOptions,
+) -> Result<()> {
     for (index, rep) in reps.iter().enumerate() {
         let mut store = Store::open(&rep.path, options.clone())?;
         let stamp = Stamp {
@@ -154,7 +175,6 @@ fn work_offline(reps: &[DemoDevice], at: DateTime<Utc>, options: &StoreOptions) 
         };
         for row in open_leads(&store, &rep.name)?
             .iter()
-            .filter(|row| row.id != shared)
             .take(OFFLINE_FOLLOWUPS)
         {
             store.update_lead(
@@ -165,6 +185,10 @@ fn work_offline(reps: &[DemoDevice], at: DateTime<Utc>, options: &StoreOptions) 
         }
         let edit = match index {
             0 | 1 => vec![
+                Action::Assign {
+                    owner: Some(rep.name.clone()),
+                    at,
+                },
                 Action::Edit(vec![(
                     Field::Phone,
                     Some(ScalarValue::Str(format!("1380000000{index}").into())),
@@ -172,7 +196,7 @@ fn work_offline(reps: &[DemoDevice], at: DateTime<Utc>, options: &StoreOptions) 
                 visit(at, format!("{} confirmed the contact's phone", rep.name)),
             ],
             _ => {
-                let lead = store.load(&shared)?.view();
+                let lead = store.load(shared)?.view();
                 let stages = &store.pipeline().stages;
                 let next = stages
                     .iter()
@@ -182,9 +206,9 @@ fn work_offline(reps: &[DemoDevice], at: DateTime<Utc>, options: &StoreOptions) 
                 vec![Action::Move { to: next, at }]
             }
         };
-        store.update_lead(&shared, &edit, &stamp)?;
+        store.update_lead(shared, &edit, &stamp)?;
     }
-    Ok(shared)
+    Ok(())
 }
 
 fn visit(at: DateTime<Utc>, summary: String) -> Action {
@@ -199,24 +223,42 @@ fn visit(at: DateTime<Utc>, summary: String) -> Action {
     })
 }
 
-/// A table of what each device holds, with a fingerprint of its rows: equal fingerprints,
-/// equal leads.
-fn print_convergence(
-    devices: &[DemoDevice],
-    options: &StoreOptions,
-    out: &mut impl Write,
-) -> Result<()> {
-    let mut table = Table::new(&["device", "leads", "follow-ups", "conflicts", "fingerprint"]);
-    let mut fingerprints = Vec::new();
+/// A table of what each device holds, and whether it is exactly what its member may see, as
+/// the relay's copy (the manager's device, which holds every lead) has it.
+fn print_holdings(devices: &[DemoDevice], options: &StoreOptions, out: &mut impl Write) -> Result<()> {
+    let team = Store::open(&devices[0].path, options.clone())?;
+    let team_rows = team.rows()?;
+    let mut access = Vec::with_capacity(team_rows.len());
+    for row in &team_rows {
+        access.push(Access::of(team.load(&row.id)?.automerge()));
+    }
+    let mut table = Table::new(&[
+        "device", "role", "leads", "own", "pool", "follow-ups", "conflicts", "as the relay has it",
+    ]);
+    let mut all_match = true;
     for device in devices {
         let store = Store::open(&device.path, options.clone())?;
-        let rows = store.rows()?;
-        let mut hasher = DefaultHasher::new();
-        serde_json::to_string(&rows)?.hash(&mut hasher);
-        let fingerprint = format!("{:016x}", hasher.finish());
+        let mut rows = store.rows()?;
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
+        let role = device.role;
+        let mut expected: Vec<&LeadRow> = team_rows
+            .iter()
+            .zip(&access)
+            .filter(|(_, access)| access.visible_to(&device.name, role))
+            .map(|(row, _)| row)
+            .collect();
+        expected.sort_by(|a, b| a.id.cmp(&b.id));
+        let matches = rows.len() == expected.len() && rows.iter().zip(&expected).all(|(a, b)| a == *b);
+        all_match &= matches;
         table.add_row(vec![
             device.name.clone(),
+            role.to_string(),
             rows.len().to_string(),
+            rows.iter()
+                .filter(|row| row.owner.as_deref() == Some(device.name.as_str()))
+                .count()
+                .to_string(),
+            rows.iter().filter(|row| row.owner.is_none()).count().to_string(),
             rows.iter()
                 .map(|row| u64::from(row.followups))
                 .sum::<u64>()
@@ -225,39 +267,48 @@ fn print_convergence(
                 .filter(|row| row.conflicts > 0)
                 .count()
                 .to_string(),
-            fingerprint.clone(),
+            if matches { "yes" } else { "NO" }.to_owned(),
         ]);
-        fingerprints.push(fingerprint);
     }
     table.print(out)?;
-    let converged = fingerprints.windows(2).all(|pair| pair[0] == pair[1]);
     writeln!(
         out,
         "{}",
-        if converged {
-            "all devices converged: the same leads, follow-ups and history everywhere"
+        if all_match {
+            "each rep's device holds the rep's own leads and the pool, the manager's holds every lead, each exactly as the relay has it"
         } else {
-            "the devices DIFFER: this is a bug, please report it"
+            "a device holds something other than what its member may see: this is a bug, please report it"
         }
     )?;
     Ok(())
 }
 
 fn print_conflict(
-    device: &DemoDevice,
+    devices: &[DemoDevice],
     shared: &LeadId,
     options: &StoreOptions,
     out: &mut impl Write,
 ) -> Result<()> {
-    let store = Store::open(&device.path, options.clone())?;
+    let store = Store::open(&devices[0].path, options.clone())?;
     let lead = store.load(shared)?.view();
+    let holders: Vec<&str> = devices
+        .iter()
+        .filter(|device| {
+            Store::open(&device.path, options.clone())
+                .map_err(StoreError::from)
+                .and_then(|store| store.heads(&[shared.as_str()]))
+                .is_ok_and(|heads| heads[0].is_some())
+        })
+        .map(|device| device.name.as_str())
+        .collect();
     writeln!(
         out,
-        "\nconcurrent edit of {} ({}): {} follow-ups kept, stage now {}",
+        "\npool lead {} ({}) claimed by two reps offline: {} follow-ups kept, stage now {}, held by {}",
         lead.id.short(),
         lead.text(Field::Company),
         lead.followups.len(),
-        store.pipeline().stage_label(&lead.stage)
+        store.pipeline().stage_label(&lead.stage),
+        holders.join(", ")
     )?;
     for conflict in &lead.conflicts {
         writeln!(
