@@ -10,7 +10,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use relay::{Relay, joined};
+use relay::{Relay, joined, joined_as};
 use serde_json::Value;
 use util::Device;
 
@@ -104,7 +104,8 @@ fn offline_edits_on_three_devices_converge() {
     team(&relay, "华东");
     let lina = joined(&relay, "华东", "lina");
     let wang = joined(&relay, "华东", "wang");
-    let zhang = joined(&relay, "华东", "zhang");
+    let zhang = joined_as(&relay, "华东", "zhang", "manager");
+    // A lead in the pool: every rep sees it.
     let shared = lina.add(&[
         "--company",
         "杭州云栖科技",
@@ -113,6 +114,7 @@ fn offline_edits_on_three_devices_converge() {
         "--phone",
         "13800000001",
     ]);
+    lina.ok(&["lead", "edit", &shared, "--unassign"]);
     lina.ok(&["sync"]);
     wang.ok(&["sync"]);
     zhang.ok(&["sync"]);
@@ -137,10 +139,19 @@ fn offline_edits_on_three_devices_converge() {
     for device in [&lina, &wang, &zhang, &lina, &wang] {
         device.ok(&["sync"]);
     }
-    let expected = listing(&lina);
-    assert_eq!(expected.len(), 4);
-    assert_eq!(listing(&wang), expected);
-    assert_eq!(listing(&zhang), expected);
+    // The manager holds all four leads; each rep the pool lead and their own, as the
+    // manager's device has them.
+    let team = listing(&zhang);
+    assert_eq!(team.len(), 4);
+    for (rep, name) in [(&lina, "lina"), (&wang, "wang")] {
+        let expected: Vec<Value> = team
+            .iter()
+            .filter(|lead| lead["owner"] == name || lead["owner"].is_null())
+            .cloned()
+            .collect();
+        assert_eq!(expected.len(), 2);
+        assert_eq!(listing(rep), expected, "{name}");
+    }
     let merged = zhang.show(&shared);
     assert_eq!(merged["stage"], "discovery");
     assert_eq!(merged["industry"], "制造");
@@ -161,6 +172,7 @@ fn a_conflict_is_listed_on_every_device_and_resolved() {
         "--phone",
         "13800000001",
     ]);
+    lina.ok(&["lead", "edit", &id, "--unassign"]);
     lina.ok(&["sync"]);
     wang.ok(&["sync"]);
     lina.ok(&["lead", "edit", &id, "--phone", "13800000002"]);
@@ -256,6 +268,7 @@ fn a_watching_device_receives_changes_live() {
     let wang = joined(&relay, "east", "wang");
     let watcher = Watcher::start(&wang);
     let id = lina.add(&["--company", "实时推送", "--contact", "周"]);
+    lina.ok(&["lead", "edit", &id, "--unassign"]);
     lina.ok(&["sync"]);
     watcher.wait_for(|line| line.contains("received 1"));
     assert_eq!(wang.show(&id)["company"], "实时推送");
@@ -279,15 +292,23 @@ fn a_removed_member_is_refused_and_their_live_connection_closed() {
     team(&relay, "east");
     let lina = joined(&relay, "east", "lina");
     let wang = joined(&relay, "east", "wang");
-    lina.add(&["--company", "Before", "--contact", "A"]);
+    let pooled = lina.add(&["--company", "Before", "--contact", "A"]);
+    lina.ok(&["lead", "edit", &pooled, "--unassign"]);
     lina.ok(&["sync"]);
     let watcher = Watcher::start(&wang);
+    watcher.wait_for(|line| line.contains("received") && !line.ends_with("received 0"));
+    wang.add(&["--company", "Offline", "--contact", "C"]);
     relay.admin(&["member", "remove", "east", "wang"]);
     let (status, stderr) = watcher.wait_exit();
     assert_eq!(status.code(), Some(2));
-    assert!(stderr.contains("removed from the team"), "{stderr}");
+    // The device wiped the team's leads and forgot the relay and its token, and says so.
+    assert!(
+        stderr.contains("wang has been removed from team 'east': this device removed the team's 2 leads"),
+        "{stderr}"
+    );
+    assert!(wang.list(&[]).is_empty());
     let refused = wang.fails(&["sync"]);
-    assert!(refused.contains("removed from the team"), "{refused}");
+    assert!(refused.contains("has not joined a team"), "{refused}");
     // The others keep syncing.
     lina.add(&["--company", "After", "--contact", "B"]);
     assert!(lina.ok(&["sync"]).contains("sent 1"));
@@ -298,7 +319,7 @@ fn a_relay_killed_mid_sync_loses_no_acknowledged_change() {
     let mut relay = Relay::start(&[]);
     team(&relay, "east");
     // The demo's store belongs to the member "manager".
-    let token = relay.member("east", "manager");
+    let token = relay.member_as("east", "manager", "manager");
     let lina = Device::empty();
     lina.ok(&["demo", "--leads", "1500", "--seed", "7"]);
     lina.ok(&["join", &relay.url(), "--team", "east", "--token", &token]);
@@ -325,7 +346,7 @@ fn a_relay_killed_mid_sync_loses_no_acknowledged_change() {
     let _ = sync.wait();
     relay.restart();
     lina.ok(&["sync"]);
-    let wang = joined(&relay, "east", "wang");
+    let wang = joined_as(&relay, "east", "wang", "manager");
     wang.ok(&["sync"]);
     let expected = listing(&lina);
     assert_eq!(expected.len(), 1500);
