@@ -136,7 +136,7 @@ fn a_rep_handed_over_while_offline_and_removed_is_refused_and_the_handover_stand
     let manager = joined_as(&relay, "华东", "manager", "manager");
     let lina = joined(&relay, "华东", "lina");
     let wang = joined(&relay, "华东", "wang");
-    relay.member("华东", "zhangmin");
+    let zhangmin = joined(&relay, "华东", "zhangmin");
 
     // lina works her customers and syncs: this follow-up reaches the team before she leaves.
     let tengfei = lina.add(&["--company", "深圳腾飞科技", "--contact", "王芳"]);
@@ -225,19 +225,20 @@ fn a_rep_handed_over_while_offline_and_removed_is_refused_and_the_handover_stand
     );
     relay.admin(&["member", "remove", "华东", "lina"]);
 
-    // Both reconnect: the manager's handover goes through, lina is refused.
+    // Both reconnect: the manager's handover goes through; lina's device is refused, wipes the
+    // team's leads and says so.
     manager.ok(&["sync"]);
-    let before = lina.store_bytes();
     let refused = lina.fails(&["sync"]);
-    assert!(refused.contains("removed from the team"), "{refused}");
-    assert_eq!(
-        lina.store_bytes(),
-        before,
-        "a refused device's store is left as it was"
+    assert!(
+        refused.contains("lina has been removed from team '华东': this device removed the team's 2 leads"),
+        "{refused}"
     );
+    assert!(lina.list(&[]).is_empty(), "the removed device holds no customer");
+    assert!(lina.fails(&["sync"]).contains("has not joined a team"));
     wang.ok(&["sync"]);
+    zhangmin.ok(&["sync"]);
 
-    for device in [&manager, &wang] {
+    for device in [&manager, &zhangmin] {
         for id in [&tengfei, &yunqi] {
             assert_eq!(device.show(id)["owner"], "zhangmin");
         }
@@ -256,21 +257,63 @@ fn a_rep_handed_over_while_offline_and_removed_is_refused_and_the_handover_stand
         let history = device.ok(&["history", &tengfei]);
         assert!(history.contains("owner: lina -> zhangmin"), "{history}");
     }
-    // lina can neither push nor pull any more, however often she tries.
-    manager.ok(&[
+    let on_wang: Vec<String> = wang
+        .list(&[])
+        .iter()
+        .map(|lead| lead["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        !on_wang.contains(&tengfei) && !on_wang.contains(&yunqi),
+        "another rep's customers are not on wang's device"
+    );
+}
+
+#[test]
+fn a_handover_moves_leads_onto_the_new_owners_device_and_off_the_old_owners() {
+    let relay = Relay::start(&[]);
+    relay.admin(&["team", "create", "华东"]);
+    let manager = joined_as(&relay, "华东", "manager", "manager");
+    let lina = joined(&relay, "华东", "lina");
+    let wang = joined(&relay, "华东", "wang");
+    let tengfei = lina.add(&["--company", "深圳腾飞科技", "--contact", "王芳"]);
+    let kept = lina.add(&["--company", "杭州云栖科技", "--contact", "陈"]);
+    lina.ok(&["sync"]);
+    manager.ok(&["sync"]);
+    wang.ok(&["sync"]);
+    assert!(wang.list(&[]).is_empty(), "wang sees none of lina's customers");
+
+    // lina logs a visit offline while the manager hands that lead to wang.
+    lina.ok(&[
         "log",
         &tengfei,
         "--channel",
         "visit",
         "--summary",
-        "zhangmin's first visit",
+        "lina's offline visit",
     ]);
+    manager.ok(&["lead", "edit", &tengfei, "--owner", "wang"]);
     manager.ok(&["sync"]);
-    assert!(lina.fails(&["sync"]).contains("removed from the team"));
-    let on_lina = lina.show(&tengfei);
-    assert_eq!(
-        on_lina["owner"], "lina",
-        "nothing was pulled to the removed device"
-    );
-    assert_eq!(on_lina["followups"].as_array().unwrap().len(), 2);
+    wang.ok(&["sync"]);
+    assert_eq!(wang.show(&tengfei)["owner"], "wang", "the lead reached its new owner");
+    // lina's next sync pushes her visit first, then drops the lead.
+    lina.ok(&["sync"]);
+    let on_lina: Vec<String> = lina
+        .list(&[])
+        .iter()
+        .map(|lead| lead["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(on_lina, [kept.clone()]);
+    wang.ok(&["sync"]);
+    manager.ok(&["sync"]);
+    for device in [&wang, &manager] {
+        let lead = device.show(&tengfei);
+        assert_eq!(lead["owner"], "wang");
+        let summaries: Vec<&str> = lead["followups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["summary"].as_str().unwrap())
+            .collect();
+        assert_eq!(summaries, ["lina's offline visit"], "nothing lina typed was lost");
+    }
 }
