@@ -1,5 +1,7 @@
 //! What crosses the wire, seen by a raw websocket client speaking the protocol: a team's
-//! documents never reach another team, and bad input closes only the connection that sent it.
+//! documents never reach another team, a rep receives no byte of another rep's lead, a rep's
+//! push that takes another rep's lead is refused and stored nowhere, and bad input closes only
+//! the connection that sent it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,7 +15,7 @@ use fieldsync_model::TEAM_DOC_ID;
 use fieldsync_sync::message::{Message, Pull, Want, Wanted};
 use fieldsync_sync::{CloseReason, Heads, Hello, PROTOCOL_VERSION, codec};
 use futures_util::{SinkExt, StreamExt};
-use relay::{Relay, joined};
+use relay::{Relay, joined, joined_as};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -127,7 +129,8 @@ async fn a_member_never_receives_another_teams_documents() {
     let beta_lead = beta.add(&["--company", "Beta Secret Co", "--contact", "B"]);
     alpha.ok(&["sync"]);
     beta.ok(&["sync"]);
-    let token = relay.member("alpha", "raw");
+    // A manager of alpha sees every lead of alpha, and nothing of beta.
+    let token = relay.member_as("alpha", "raw", "manager");
 
     // Claiming the other team with this token is refused before anything flows.
     let mut socket = connect(&relay).await;
@@ -182,13 +185,161 @@ async fn a_member_never_receives_another_teams_documents() {
     assert!(!contains(&frames, b"beta only"));
 }
 
+/// A raw client authenticated as a rep, past the welcome.
+async fn rep_socket(relay: &Relay, team: &str, member: &str, token: &str) -> Socket {
+    let mut socket = connect(relay).await;
+    send(&mut socket, &hello(team, member, token)).await;
+    assert!(matches!(next(&mut socket).await, Ok((Message::Welcome(_), _))));
+    socket
+}
+
+/// Pulls after `since` and collects the frames up to the last offer; returns the offered ids,
+/// the last offer's position and the frames.
+async fn offers_after(socket: &mut Socket, since: u64) -> (BTreeSet<String>, u64, Vec<Vec<u8>>) {
+    send(socket, &Message::Pull(Pull { since })).await;
+    let mut offered = BTreeSet::new();
+    let mut frames = Vec::new();
+    loop {
+        let (message, bytes) = next(socket).await.unwrap();
+        frames.push(bytes);
+        if let Message::Offer(offer) = message {
+            offered.extend(offer.entries.iter().map(|e| e.id.clone()));
+            if offer.last {
+                return (offered, offer.upto, frames);
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rep_receives_no_byte_of_another_reps_lead_on_bootstrap_catch_up_or_live() {
+    let relay = Relay::start(&[]);
+    relay.admin(&["team", "create", "east"]);
+    let manager = joined_as(&relay, "east", "boss", "manager");
+    let lina = joined(&relay, "east", "lina");
+    let secret = lina.add(&[
+        "--company",
+        "Lina Secret Co",
+        "--contact",
+        "Zhou",
+        "--phone",
+        "13912345678",
+    ]);
+    let pooled = manager.add(&["--company", "Pool Works", "--contact", "P"]);
+    manager.ok(&["lead", "edit", &pooled, "--unassign"]);
+    lina.ok(&["sync"]);
+    manager.ok(&["sync"]);
+    let token = relay.member("east", "raw");
+    let secret_bytes: [&[u8]; 3] = [secret.as_bytes(), b"Lina Secret Co", b"13912345678"];
+
+    // Bootstrap: the pool lead and the team document, nothing of lina's.
+    let mut socket = rep_socket(&relay, "east", "raw", &token).await;
+    let (offered, frames) = pull_everything(&mut socket).await;
+    assert_eq!(offered, BTreeSet::from([pooled.clone(), TEAM_DOC_ID.to_owned()]));
+    assert!(contains(&frames, b"Pool Works"));
+    for bytes in secret_bytes {
+        assert!(!contains(&frames, bytes), "{}", String::from_utf8_lossy(bytes));
+    }
+    // Asking for lina's lead by id gets nothing of it.
+    let want = Want {
+        request: 2,
+        docs: vec![Wanted {
+            id: secret.clone(),
+            have: Heads::default(),
+        }],
+    };
+    send(&mut socket, &Message::Want(want)).await;
+    let (answer, bytes) = next(&mut socket).await.unwrap();
+    assert!(matches!(&answer, Message::Docs(docs) if docs.docs.is_empty()), "{answer:?}");
+    assert!(!contains(&[bytes], b"Lina Secret Co"));
+    drop(socket);
+
+    // Catch-up: lina changes her lead; a reconnect from the last position offers nothing.
+    let (_, upto, _) = offers_after(&mut rep_socket(&relay, "east", "raw", &token).await, 0).await;
+    lina.ok(&["log", &secret, "--channel", "visit", "--summary", "lina only"]);
+    lina.ok(&["sync"]);
+    let mut socket = rep_socket(&relay, "east", "raw", &token).await;
+    let (offered, _, mut frames) = offers_after(&mut socket, upto).await;
+    assert!(offered.is_empty(), "{offered:?}");
+
+    // Live: lina changes her lead again, then the manager changes the pool lead; the pool
+    // lead's update arrives and nothing of lina's came before it.
+    lina.ok(&["log", &secret, "--channel", "phone", "--summary", "lina live"]);
+    lina.ok(&["sync"]);
+    manager.ok(&["log", &pooled, "--channel", "visit", "--summary", "pool live"]);
+    manager.ok(&["sync"]);
+    loop {
+        let (message, bytes) = next(&mut socket).await.unwrap();
+        frames.push(bytes);
+        if let Message::Update(update) = message {
+            assert_eq!(update.doc.id, pooled);
+            break;
+        }
+    }
+    for bytes in secret_bytes.iter().chain([&b"lina only"[..], b"lina live"].iter()) {
+        assert!(!contains(&frames, bytes), "{}", String::from_utf8_lossy(bytes));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reps_push_taking_another_reps_lead_is_refused_and_stored_nowhere() {
+    let relay = Relay::start(&[]);
+    relay.admin(&["team", "create", "east"]);
+    let manager = joined_as(&relay, "east", "boss", "manager");
+    let lina = joined(&relay, "east", "lina");
+    let wang = joined(&relay, "east", "wang");
+    // A pool lead both reps received; lina claims it.
+    let lead = manager.add(&["--company", "Claimed Co", "--contact", "C"]);
+    manager.ok(&["lead", "edit", &lead, "--unassign"]);
+    manager.ok(&["sync"]);
+    wang.ok(&["sync"]);
+    lina.ok(&["sync"]);
+    lina.ok(&["lead", "edit", &lead, "--owner", "lina"]);
+    lina.ok(&["sync"]);
+    wang.ok(&["sync"]);
+    assert!(wang.list(&[]).is_empty(), "wang's device dropped the claimed lead");
+
+    // A copy of the lead as the relay has it now, changed to make wang its owner.
+    manager.ok(&["sync"]);
+    let store = fieldsync_store::Store::open(&manager.store_path(), Default::default()).unwrap();
+    let current = store.whole(&lead).unwrap().unwrap();
+    drop(store);
+    let mut doc = automerge::AutoCommit::load(&current.data).unwrap();
+    let relay_heads = doc.get_heads();
+    doc.set_actor(automerge::ActorId::random());
+    automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "owner", "wang").unwrap();
+    doc.commit();
+    let stored_before = relay.metric("fieldsync_relay_documents_stored_total");
+
+    let wang_token = fieldsync_store::Store::open(&wang.store_path(), Default::default())
+        .unwrap()
+        .remote()
+        .unwrap()
+        .unwrap()
+        .token;
+    let mut socket = rep_socket(&relay, "east", "wang", &wang_token).await;
+    let push = fieldsync_sync::message::Push {
+        batch: 1,
+        docs: vec![fieldsync_sync::DocChanges {
+            id: lead.clone(),
+            heads: Heads::new(doc.get_heads()),
+            data: doc.save_after(&relay_heads),
+        }],
+    };
+    send(&mut socket, &Message::Push(push)).await;
+    assert_eq!(closed_with(&mut socket).await, Some(CloseReason::Forbidden.code()));
+    assert_eq!(relay.metric("fieldsync_relay_documents_stored_total"), stored_before);
+    manager.ok(&["sync"]);
+    assert_eq!(manager.show(&lead)["owner"], "lina", "nothing of the push was stored");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_closes_only_the_connection_that_sent_it() {
     let relay = Relay::start(&["--max-frame", "65536", "--hello-timeout", "500ms"]);
     relay.admin(&["team", "create", "east"]);
     let device = joined(&relay, "east", "lina");
     device.add(&["--company", "Keeps Syncing", "--contact", "K"]);
-    let token = relay.member("east", "raw");
+    let token = relay.member_as("east", "raw", "manager");
 
     // A device that stays connected throughout, and must not be disturbed.
     let mut bystander = connect(&relay).await;
