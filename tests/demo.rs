@@ -154,16 +154,24 @@ fn the_demo_syncs_three_rep_devices_through_an_embedded_relay() {
         };
         let expected: Vec<&serde_json::Value> = manager
             .iter()
-            .filter(|lead| {
-                lead["owner"] == rep || lead["owner"].is_null() || claimed_by_two(lead)
-            })
+            .filter(|lead| lead["owner"] == rep || lead["owner"].is_null() || claimed_by_two(lead))
             .collect();
         let held: Vec<&serde_json::Value> = leads.iter().collect();
         assert_eq!(ids(&held), ids(&expected), "{rep}");
-        assert!(held == expected, "{rep}: a lead differs from the manager's copy");
-        assert!(leads.len() < manager.len(), "{rep} holds only part of the team");
+        assert!(
+            held == expected,
+            "{rep}: a lead differs from the manager's copy"
+        );
+        assert!(
+            leads.len() < manager.len(),
+            "{rep} holds only part of the team"
+        );
         let conflicts = String::from_utf8_lossy(&run(&["conflicts"])).into_owned();
-        assert_eq!(conflicts.contains("phone"), rep != "zhangmin", "{rep}: {conflicts}");
+        assert_eq!(
+            conflicts.contains("phone"),
+            rep != "zhangmin",
+            "{rep}: {conflicts}"
+        );
     }
 }
 

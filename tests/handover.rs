@@ -230,10 +230,15 @@ fn a_rep_handed_over_while_offline_and_removed_is_refused_and_the_handover_stand
     manager.ok(&["sync"]);
     let refused = lina.fails(&["sync"]);
     assert!(
-        refused.contains("lina has been removed from team '华东': this device removed the team's 2 leads"),
+        refused.contains(
+            "lina has been removed from team '华东': this device removed the team's 2 leads"
+        ),
         "{refused}"
     );
-    assert!(lina.list(&[]).is_empty(), "the removed device holds no customer");
+    assert!(
+        lina.list(&[]).is_empty(),
+        "the removed device holds no customer"
+    );
     assert!(lina.fails(&["sync"]).contains("has not joined a team"));
     wang.ok(&["sync"]);
     zhangmin.ok(&["sync"]);
@@ -280,7 +285,10 @@ fn a_handover_moves_leads_onto_the_new_owners_device_and_off_the_old_owners() {
     lina.ok(&["sync"]);
     manager.ok(&["sync"]);
     wang.ok(&["sync"]);
-    assert!(wang.list(&[]).is_empty(), "wang sees none of lina's customers");
+    assert!(
+        wang.list(&[]).is_empty(),
+        "wang sees none of lina's customers"
+    );
 
     // lina logs a visit offline while the manager hands that lead to wang.
     lina.ok(&[
@@ -294,7 +302,11 @@ fn a_handover_moves_leads_onto_the_new_owners_device_and_off_the_old_owners() {
     manager.ok(&["lead", "edit", &tengfei, "--owner", "wang"]);
     manager.ok(&["sync"]);
     wang.ok(&["sync"]);
-    assert_eq!(wang.show(&tengfei)["owner"], "wang", "the lead reached its new owner");
+    assert_eq!(
+        wang.show(&tengfei)["owner"],
+        "wang",
+        "the lead reached its new owner"
+    );
     // lina's next sync pushes her visit first, then drops the lead.
     lina.ok(&["sync"]);
     let on_lina: Vec<String> = lina
@@ -302,7 +314,7 @@ fn a_handover_moves_leads_onto_the_new_owners_device_and_off_the_old_owners() {
         .iter()
         .map(|lead| lead["id"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(on_lina, [kept.clone()]);
+    assert_eq!(on_lina, [kept]);
     wang.ok(&["sync"]);
     manager.ok(&["sync"]);
     for device in [&wang, &manager] {
@@ -314,6 +326,10 @@ fn a_handover_moves_leads_onto_the_new_owners_device_and_off_the_old_owners() {
             .iter()
             .map(|f| f["summary"].as_str().unwrap())
             .collect();
-        assert_eq!(summaries, ["lina's offline visit"], "nothing lina typed was lost");
+        assert_eq!(
+            summaries,
+            ["lina's offline visit"],
+            "nothing lina typed was lost"
+        );
     }
 }

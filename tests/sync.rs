@@ -303,7 +303,9 @@ fn a_removed_member_is_refused_and_their_live_connection_closed() {
     assert_eq!(status.code(), Some(2));
     // The device wiped the team's leads and forgot the relay and its token, and says so.
     assert!(
-        stderr.contains("wang has been removed from team 'east': this device removed the team's 2 leads"),
+        stderr.contains(
+            "wang has been removed from team 'east': this device removed the team's 2 leads"
+        ),
         "{stderr}"
     );
     assert!(wang.list(&[]).is_empty());

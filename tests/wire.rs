@@ -189,7 +189,10 @@ async fn a_member_never_receives_another_teams_documents() {
 async fn rep_socket(relay: &Relay, team: &str, member: &str, token: &str) -> Socket {
     let mut socket = connect(relay).await;
     send(&mut socket, &hello(team, member, token)).await;
-    assert!(matches!(next(&mut socket).await, Ok((Message::Welcome(_), _))));
+    assert!(matches!(
+        next(&mut socket).await,
+        Ok((Message::Welcome(_), _))
+    ));
     socket
 }
 
@@ -235,10 +238,17 @@ async fn a_rep_receives_no_byte_of_another_reps_lead_on_bootstrap_catch_up_or_li
     // Bootstrap: the pool lead and the team document, nothing of lina's.
     let mut socket = rep_socket(&relay, "east", "raw", &token).await;
     let (offered, frames) = pull_everything(&mut socket).await;
-    assert_eq!(offered, BTreeSet::from([pooled.clone(), TEAM_DOC_ID.to_owned()]));
+    assert_eq!(
+        offered,
+        BTreeSet::from([pooled.clone(), TEAM_DOC_ID.to_owned()])
+    );
     assert!(contains(&frames, b"Pool Works"));
     for bytes in secret_bytes {
-        assert!(!contains(&frames, bytes), "{}", String::from_utf8_lossy(bytes));
+        assert!(
+            !contains(&frames, bytes),
+            "{}",
+            String::from_utf8_lossy(bytes)
+        );
     }
     // Asking for lina's lead by id gets nothing of it.
     let want = Want {
@@ -250,13 +260,23 @@ async fn a_rep_receives_no_byte_of_another_reps_lead_on_bootstrap_catch_up_or_li
     };
     send(&mut socket, &Message::Want(want)).await;
     let (answer, bytes) = next(&mut socket).await.unwrap();
-    assert!(matches!(&answer, Message::Docs(docs) if docs.docs.is_empty()), "{answer:?}");
+    assert!(
+        matches!(&answer, Message::Docs(docs) if docs.docs.is_empty()),
+        "{answer:?}"
+    );
     assert!(!contains(&[bytes], b"Lina Secret Co"));
     drop(socket);
 
     // Catch-up: lina changes her lead; a reconnect from the last position offers nothing.
     let (_, upto, _) = offers_after(&mut rep_socket(&relay, "east", "raw", &token).await, 0).await;
-    lina.ok(&["log", &secret, "--channel", "visit", "--summary", "lina only"]);
+    lina.ok(&[
+        "log",
+        &secret,
+        "--channel",
+        "visit",
+        "--summary",
+        "lina only",
+    ]);
     lina.ok(&["sync"]);
     let mut socket = rep_socket(&relay, "east", "raw", &token).await;
     let (offered, _, mut frames) = offers_after(&mut socket, upto).await;
@@ -264,9 +284,23 @@ async fn a_rep_receives_no_byte_of_another_reps_lead_on_bootstrap_catch_up_or_li
 
     // Live: lina changes her lead again, then the manager changes the pool lead; the pool
     // lead's update arrives and nothing of lina's came before it.
-    lina.ok(&["log", &secret, "--channel", "phone", "--summary", "lina live"]);
+    lina.ok(&[
+        "log",
+        &secret,
+        "--channel",
+        "phone",
+        "--summary",
+        "lina live",
+    ]);
     lina.ok(&["sync"]);
-    manager.ok(&["log", &pooled, "--channel", "visit", "--summary", "pool live"]);
+    manager.ok(&[
+        "log",
+        &pooled,
+        "--channel",
+        "visit",
+        "--summary",
+        "pool live",
+    ]);
     manager.ok(&["sync"]);
     loop {
         let (message, bytes) = next(&mut socket).await.unwrap();
@@ -276,8 +310,15 @@ async fn a_rep_receives_no_byte_of_another_reps_lead_on_bootstrap_catch_up_or_li
             break;
         }
     }
-    for bytes in secret_bytes.iter().chain([&b"lina only"[..], b"lina live"].iter()) {
-        assert!(!contains(&frames, bytes), "{}", String::from_utf8_lossy(bytes));
+    for bytes in secret_bytes
+        .iter()
+        .chain([&b"lina only"[..], b"lina live"].iter())
+    {
+        assert!(
+            !contains(&frames, bytes),
+            "{}",
+            String::from_utf8_lossy(bytes)
+        );
     }
 }
 
@@ -297,7 +338,10 @@ async fn a_reps_push_taking_another_reps_lead_is_refused_and_stored_nowhere() {
     lina.ok(&["lead", "edit", &lead, "--owner", "lina"]);
     lina.ok(&["sync"]);
     wang.ok(&["sync"]);
-    assert!(wang.list(&[]).is_empty(), "wang's device dropped the claimed lead");
+    assert!(
+        wang.list(&[]).is_empty(),
+        "wang's device dropped the claimed lead"
+    );
 
     // A copy of the lead as the relay has it now, changed to make wang its owner.
     manager.ok(&["sync"]);
@@ -327,10 +371,20 @@ async fn a_reps_push_taking_another_reps_lead_is_refused_and_stored_nowhere() {
         }],
     };
     send(&mut socket, &Message::Push(push)).await;
-    assert_eq!(closed_with(&mut socket).await, Some(CloseReason::Forbidden.code()));
-    assert_eq!(relay.metric("fieldsync_relay_documents_stored_total"), stored_before);
+    assert_eq!(
+        closed_with(&mut socket).await,
+        Some(CloseReason::Forbidden.code())
+    );
+    assert_eq!(
+        relay.metric("fieldsync_relay_documents_stored_total"),
+        stored_before
+    );
     manager.ok(&["sync"]);
-    assert_eq!(manager.show(&lead)["owner"], "lina", "nothing of the push was stored");
+    assert_eq!(
+        manager.show(&lead)["owner"],
+        "lina",
+        "nothing of the push was stored"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

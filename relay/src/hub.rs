@@ -192,8 +192,7 @@ impl Hub {
                     "member removed: closing their connection"
                 );
                 connection.close(reason);
-            } else if members.role(&connection.team, &connection.member) != Some(connection.role)
-            {
+            } else if members.role(&connection.team, &connection.member) != Some(connection.role) {
                 tracing::info!(
                     connection = connection.id,
                     team = %connection.team,

@@ -225,7 +225,11 @@ fn visit(at: DateTime<Utc>, summary: String) -> Action {
 
 /// A table of what each device holds, and whether it is exactly what its member may see, as
 /// the relay's copy (the manager's device, which holds every lead) has it.
-fn print_holdings(devices: &[DemoDevice], options: &StoreOptions, out: &mut impl Write) -> Result<()> {
+fn print_holdings(
+    devices: &[DemoDevice],
+    options: &StoreOptions,
+    out: &mut impl Write,
+) -> Result<()> {
     let team = Store::open(&devices[0].path, options.clone())?;
     let team_rows = team.rows()?;
     let mut access = Vec::with_capacity(team_rows.len());
@@ -233,7 +237,14 @@ fn print_holdings(devices: &[DemoDevice], options: &StoreOptions, out: &mut impl
         access.push(Access::of(team.load(&row.id)?.automerge()));
     }
     let mut table = Table::new(&[
-        "device", "role", "leads", "own", "pool", "follow-ups", "conflicts", "as the relay has it",
+        "device",
+        "role",
+        "leads",
+        "own",
+        "pool",
+        "follow-ups",
+        "conflicts",
+        "as the relay has it",
     ]);
     let mut all_match = true;
     for device in devices {
@@ -248,7 +259,8 @@ fn print_holdings(devices: &[DemoDevice], options: &StoreOptions, out: &mut impl
             .map(|(row, _)| row)
             .collect();
         expected.sort_by(|a, b| a.id.cmp(&b.id));
-        let matches = rows.len() == expected.len() && rows.iter().zip(&expected).all(|(a, b)| a == *b);
+        let matches =
+            rows.len() == expected.len() && rows.iter().zip(&expected).all(|(a, b)| a == *b);
         all_match &= matches;
         table.add_row(vec![
             device.name.clone(),
@@ -258,7 +270,10 @@ fn print_holdings(devices: &[DemoDevice], options: &StoreOptions, out: &mut impl
                 .filter(|row| row.owner.as_deref() == Some(device.name.as_str()))
                 .count()
                 .to_string(),
-            rows.iter().filter(|row| row.owner.is_none()).count().to_string(),
+            rows.iter()
+                .filter(|row| row.owner.is_none())
+                .count()
+                .to_string(),
             rows.iter()
                 .map(|row| u64::from(row.followups))
                 .sum::<u64>()

@@ -160,8 +160,12 @@ pub fn check_rep_owner_writes(
     after: &OwnerOps,
 ) -> Result<(), VisibilityError> {
     let mine = |value: &OwnerValue| value.as_deref().is_none_or(|owner| owner == member);
-    let set = after.iter().filter(|(_, op)| !before.iter().any(|(_, b)| b == op));
-    let replaced = before.iter().filter(|(_, op)| !after.iter().any(|(_, a)| a == op));
+    let set = after
+        .iter()
+        .filter(|(_, op)| !before.iter().any(|(_, b)| b == op));
+    let replaced = before
+        .iter()
+        .filter(|(_, op)| !after.iter().any(|(_, a)| a == op));
     let takeover = |what: String| VisibilityError::Takeover {
         member: member.to_owned(),
         id: id.to_owned(),
@@ -200,7 +204,11 @@ mod tests {
     }
 
     /// `writer` takes a copy of `doc`, changes the owner, and the relay merges it back.
-    fn merged_write(doc: &mut AutoCommit, writer: &str, owner: Option<&str>) -> (OwnerOps, OwnerOps) {
+    fn merged_write(
+        doc: &mut AutoCommit,
+        writer: &str,
+        owner: Option<&str>,
+    ) -> (OwnerOps, OwnerOps) {
         let before = owner_ops(doc);
         let mut copy = doc.fork().with_actor(ActorId::from(writer.as_bytes()));
         put_owner(&mut copy, owner);
@@ -235,9 +243,15 @@ mod tests {
     fn a_rep_claims_from_the_pool_and_gives_back_but_takes_no_other_reps_lead() {
         let mut pool = doc_owned_by(None);
         let (before, after) = merged_write(&mut pool, "lina", Some("lina"));
-        assert_eq!(check_rep_owner_writes("l1", "lina", &before, &after), Ok(()));
+        assert_eq!(
+            check_rep_owner_writes("l1", "lina", &before, &after),
+            Ok(())
+        );
         let (before, after) = merged_write(&mut pool, "lina", None);
-        assert_eq!(check_rep_owner_writes("l1", "lina", &before, &after), Ok(()));
+        assert_eq!(
+            check_rep_owner_writes("l1", "lina", &before, &after),
+            Ok(())
+        );
 
         let mut bos = doc_owned_by(Some("bo"));
         let (before, after) = merged_write(&mut bos, "lina", Some("lina"));

@@ -322,8 +322,13 @@ impl<S: TeamStore> Team<S> {
                 continue;
             }
             if rep && lead {
-                check_rep_owner_writes(&pushed.id, &viewer.member, &owners_before, &owner_ops(&doc))
-                    .map_err(Refusal::Forbidden)?;
+                check_rep_owner_writes(
+                    &pushed.id,
+                    &viewer.member,
+                    &owners_before,
+                    &owner_ops(&doc),
+                )
+                .map_err(Refusal::Forbidden)?;
             }
             // A document new to the relay is kept as pushed (a saved document is far more
             // compact than its changes one by one); otherwise only what was new is kept.

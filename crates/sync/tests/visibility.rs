@@ -18,18 +18,34 @@ use support::{Fault, Net};
 #[derive(Clone, Debug)]
 enum Op {
     /// Device makes a new lead, owned by its member or (if `pool`) the pool.
-    Create { device: usize, pool: bool },
+    Create {
+        device: usize,
+        pool: bool,
+    },
     /// Device logs a follow-up on the `pick`th lead it holds.
-    FollowUp { device: usize, pick: usize },
+    FollowUp {
+        device: usize,
+        pick: usize,
+    },
     /// The manager (device 0) gives its `pick`th lead to member `to` (the pool if out of range).
-    Assign { pick: usize, to: usize },
+    Assign {
+        pick: usize,
+        to: usize,
+    },
     /// A rep device claims the `pick`th pool lead it holds, or gives back its `pick`th own lead.
-    Claim { device: usize, pick: usize },
+    Claim {
+        device: usize,
+        pick: usize,
+    },
     /// Device `device`'s member (not device 0's) switches between rep and manager.
     ToggleRole(usize),
     Connect(usize),
     Disconnect(usize),
-    Deliver { device: usize, up: bool, fault: u8 },
+    Deliver {
+        device: usize,
+        up: bool,
+        fault: u8,
+    },
     /// Every device syncs cleanly (so leads travel far enough to be handed on).
     SyncAll,
 }
@@ -171,15 +187,17 @@ fn run(devices: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
         net.closes
     );
     let relay = relay_leads(&mut net);
-    for i in 0..devices {
-        let (me, role) = (names[i].clone(), net.roles[i]);
+    for (i, me) in names.iter().enumerate() {
+        let role = net.roles[i];
         let visible: BTreeMap<String, Heads> = relay
             .iter()
             .filter(|(id, _)| {
                 let owners = owners_on_relay(&mut net, id);
                 role == Role::Manager
                     || owners.is_empty()
-                    || owners.iter().any(|o| o.is_none() || o.as_ref() == Some(&me))
+                    || owners
+                        .iter()
+                        .any(|o| o.is_none() || o.as_ref() == Some(me))
             })
             .map(|(id, heads)| (id.clone(), heads.clone()))
             .collect();
@@ -189,7 +207,11 @@ fn run(devices: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
     }
     // The manager holds every lead, so every follow-up written anywhere is on it.
     let on_manager = net.devices[0].followups();
-    prop_assert!(written.is_subset(&on_manager), "lost: {:?}", written.difference(&on_manager).collect::<Vec<_>>());
+    prop_assert!(
+        written.is_subset(&on_manager),
+        "lost: {:?}",
+        written.difference(&on_manager).collect::<Vec<_>>()
+    );
     Ok(())
 }
 
@@ -245,7 +267,11 @@ fn a_handover_moves_a_lead_off_the_old_owners_device_keeping_their_offline_follo
     net.connect(0);
     net.settle();
     net.sync_all();
-    assert_eq!(ids(&net, 1), Vec::<String>::new(), "the old owner's device dropped it");
+    assert_eq!(
+        ids(&net, 1),
+        Vec::<String>::new(),
+        "the old owner's device dropped it"
+    );
     assert_eq!(ids(&net, 2), ["lead-a", "lead-b"]);
     assert!(net.devices[2].followups().contains("offline visit"));
     assert!(net.devices[0].followups().contains("offline visit"));
@@ -288,7 +314,10 @@ fn nothing_of_another_reps_lead_crosses_the_wire_to_a_rep() {
     net.sync_all();
     let seen = wire_text(&net, 2);
     assert!(!seen.contains("secret-lead"), "device 2 saw the lead's id");
-    assert!(!seen.contains("13912345678"), "device 2 saw the phone number");
+    assert!(
+        !seen.contains("13912345678"),
+        "device 2 saw the phone number"
+    );
     assert!(seen.contains("pool-lead"));
     assert_eq!(ids(&net, 2), ["pool-lead"]);
 }
@@ -326,7 +355,11 @@ fn two_reps_claiming_one_pool_lead_offline_end_with_one_owner_and_a_conflict() {
     net.sync_all();
     assert!(!net.closes.contains(&CloseReason::Forbidden));
     let owners = owners_on_relay(&mut net, "pool-lead");
-    assert_eq!(owners.len(), 2, "both claims stay, as a conflict: {owners:?}");
+    assert_eq!(
+        owners.len(),
+        2,
+        "both claims stay, as a conflict: {owners:?}"
+    );
     for i in 0..3 {
         assert_eq!(net.devices[i].owners("pool-lead"), owners, "device {i}");
     }

@@ -56,7 +56,9 @@ impl MemoryDevice {
         let doc = self.doc_mut(id);
         match owner {
             Some(owner) => doc.put(ROOT, "owner", owner).unwrap(),
-            None => doc.put(ROOT, "owner", automerge::ScalarValue::Null).unwrap(),
+            None => doc
+                .put(ROOT, "owner", automerge::ScalarValue::Null)
+                .unwrap(),
         }
         doc.commit();
         self.pending.insert(id.to_owned());
