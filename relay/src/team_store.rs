@@ -349,4 +349,52 @@ mod tests {
         assert_eq!(loaded.get_heads(), doc.get_heads());
         assert_eq!(store.load("zzz").unwrap(), None);
     }
+
+    #[test]
+    fn a_team_file_from_before_visibility_gets_each_leads_access_from_its_owner_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("teams/1.redb");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        // The previous release's layout: documents, chunks, feed and positions only.
+        let mut lead = AutoCommit::new();
+        lead.put(ROOT, "owner", "lina").unwrap();
+        lead.commit();
+        lead.put(ROOT, "owner", "wang").unwrap();
+        let log = lead
+            .put_object(ROOT, "owner_changes", automerge::ObjType::List)
+            .unwrap();
+        let entry = lead
+            .insert_object(&log, 0, automerge::ObjType::Map)
+            .unwrap();
+        lead.put(&entry, "from", "lina").unwrap();
+        lead.put(&entry, "to", "wang").unwrap();
+        lead.commit();
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                txn.open_table(DOCS)
+                    .unwrap()
+                    .insert("l1", lead.save().as_slice())
+                    .unwrap();
+                txn.open_table(CHANGES).unwrap();
+                txn.open_table(FEED).unwrap().insert(1, "l1").unwrap();
+                let heads = Heads::new(lead.get_heads()).to_bytes();
+                txn.open_table(POSITIONS)
+                    .unwrap()
+                    .insert("l1", (1, heads.as_slice()))
+                    .unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let gauge = prometheus::IntGauge::new("documents", "test").unwrap();
+        let mut store = RedbTeamStore::open(&path, gauge).unwrap();
+        let access = store.access("l1").unwrap().unwrap();
+        assert_eq!(access.owners, [Some("wang".to_owned())]);
+        assert!(access.may_hold("lina", fieldsync_model::Role::Rep));
+        assert!(!access.visible_to("lina", fieldsync_model::Role::Rep));
+        assert!(!access.may_hold("zhang", fieldsync_model::Role::Rep));
+        let feed = store.feed(0, 10).unwrap();
+        assert_eq!(feed[0].1.as_ref(), Some(&access));
+    }
 }

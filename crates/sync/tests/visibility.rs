@@ -195,9 +195,7 @@ fn run(devices: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let owners = owners_on_relay(&mut net, id);
                 role == Role::Manager
                     || owners.is_empty()
-                    || owners
-                        .iter()
-                        .any(|o| o.is_none() || o.as_ref() == Some(me))
+                    || owners.iter().any(|o| o.is_none() || o.as_ref() == Some(me))
             })
             .map(|(id, heads)| (id.clone(), heads.clone()))
             .collect();
