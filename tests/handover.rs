@@ -315,6 +315,16 @@ fn a_handover_moves_leads_onto_the_new_owners_device_and_off_the_old_owners() {
         .map(|lead| lead["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(on_lina, [kept]);
+    // A rep's figures say they cover what the device holds; a manager's cover the team.
+    let covers = "lina's own leads and the pool: a rep's device holds no other rep's leads";
+    for args in [&["funnel"][..], &["alerts"], &["report", "--format", "md"]] {
+        let said = lina.ok(args);
+        assert!(said.contains(covers), "{args:?}: {said}");
+        assert!(
+            !manager.ok(args).contains("own leads and the pool"),
+            "{args:?}"
+        );
+    }
     wang.ok(&["sync"]);
     manager.ok(&["sync"]);
     for device in [&wang, &manager] {

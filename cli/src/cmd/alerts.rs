@@ -13,7 +13,7 @@ use crate::output::{Table, print_json};
 /// Prints the alerts, the most overdue first.
 pub fn run(cx: &Context, args: &AlertsArgs, out: &mut impl Write) -> Result<()> {
     let store = cx.open_store()?;
-    let (rows, owners) = rows(&store, &args.of)?;
+    let (rows, covers) = rows(&store, &args.of)?;
     let found = alerts(
         &rows,
         store.pipeline(),
@@ -23,7 +23,7 @@ pub fn run(cx: &Context, args: &AlertsArgs, out: &mut impl Write) -> Result<()> 
     if args.json.json {
         return print_json(out, &found);
     }
-    if let Some(whose) = owners.describe() {
+    if let Some(whose) = covers {
         writeln!(out, "{whose}")?;
     }
     if found.leads.is_empty() && found.anomalies.is_empty() {

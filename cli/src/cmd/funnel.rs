@@ -49,11 +49,11 @@ pub struct Report {
 pub fn run(cx: &Context, args: &FunnelArgs, out: &mut impl Write) -> Result<()> {
     let scope = scope(cx, &args.scope)?;
     let store = cx.open_store()?;
-    let (rows, owners) = rows(&store, &args.scope.of)?;
+    let (rows, covers) = rows(&store, &args.scope.of)?;
     let pipeline = store.pipeline();
     let by = args.by.map(ByArg::group_by);
     let mut report = report(&rows, pipeline, scope, by, &cx.zone);
-    report.leads_of = owners.describe();
+    report.leads_of = covers;
     if args.json {
         return print_json(out, &report);
     }

@@ -16,12 +16,14 @@ pub fn owners(store: &Store, args: &LeadsOf) -> Owners {
     }
 }
 
-/// The store's rows (deleted ones included) of the leads `args` select.
-pub fn rows(store: &Store, args: &LeadsOf) -> anyhow::Result<(Vec<LeadRow>, Owners)> {
+/// The store's rows (deleted ones included) of the leads `args` select, and what they cover
+/// when it is not the whole team (see `Roster::covers`).
+pub fn rows(store: &Store, args: &LeadsOf) -> anyhow::Result<(Vec<LeadRow>, Option<String>)> {
     let owners = owners(store, args);
     let mut rows = store.rows()?;
     if owners != Owners::Everyone {
         rows.retain(|row| owners.includes(row));
     }
-    Ok((rows, owners))
+    let members = store.members()?;
+    Ok((rows, store.roster(&members).covers(&owners)))
 }

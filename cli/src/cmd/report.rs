@@ -19,9 +19,9 @@ pub fn run(cx: &Context, args: &ReportArgs, out: &mut impl Write) -> Result<()> 
         check_destination(path, "report.html")?;
     }
     let store = cx.open_store()?;
-    let (rows, owners) = rows(&store, &args.scope.of)?;
+    let (rows, covers) = rows(&store, &args.scope.of)?;
     let mut report = Report::compute(&rows, store.pipeline(), scope, &cx.zone);
-    report.leads_of = owners.describe();
+    report.leads_of = covers;
     let format = match args.format {
         FormatArg::Md => Format::Markdown,
         FormatArg::Html => Format::Html,

@@ -5,6 +5,7 @@
 
 use thiserror::Error;
 
+use crate::row::Owners;
 use crate::team::{Member, Role};
 
 /// Why the roster refuses an action.
@@ -116,6 +117,30 @@ impl Roster<'_> {
         }
         Ok(())
     }
+
+    /// Whether this device's member is a rep of the team: their device holds only their own
+    /// leads and the pool (the relay sends it nothing else).
+    pub fn holds_own_and_pool(&self) -> bool {
+        self.members
+            .iter()
+            .any(|member| member.name == self.me && member.role == Role::Rep && !member.removed)
+    }
+
+    /// What a list, funnel, alert list or report over `owners` covers, said when it is not
+    /// the whole team: one rep's leads, the pool, or, on a rep's device, what the device holds.
+    pub fn covers(&self, owners: &Owners) -> Option<String> {
+        let held = format!("{}'s own leads and the pool", self.me);
+        match (self.holds_own_and_pool(), owners.describe()) {
+            (false, whose) => whose,
+            (true, None) => Some(format!("{held}: a rep's device holds no other rep's leads")),
+            (true, Some(whose)) => match owners {
+                Owners::Of(Some(owner)) if owner != self.me => Some(format!(
+                    "{whose}: none are on this device, which holds {held}"
+                )),
+                _ => Some(whose),
+            },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -175,5 +200,31 @@ mod tests {
         let other = lina.check_owner("owner", Some("王经理")).unwrap_err();
         assert!(matches!(other, RoleError::RepAssigns { .. }), "{other}");
         assert!(manager.check_owner("owner", Some("lina")).is_ok());
+    }
+
+    #[test]
+    fn a_reps_figures_say_they_cover_what_the_device_holds() {
+        let members = roster();
+        let lina = Roster {
+            members: &members,
+            me: "lina",
+        };
+        let manager = Roster {
+            members: &members,
+            me: "王经理",
+        };
+        assert_eq!(manager.covers(&Owners::Everyone), None);
+        assert_eq!(
+            lina.covers(&Owners::Everyone).as_deref(),
+            Some("lina's own leads and the pool: a rep's device holds no other rep's leads")
+        );
+        assert_eq!(
+            lina.covers(&Owners::Of(Some("lina".into()))).as_deref(),
+            Some("lina's leads")
+        );
+        assert!(
+            lina.covers(&Owners::Of(Some("王经理".into())))
+                .is_some_and(|text| text.contains("none are on this device"))
+        );
     }
 }
