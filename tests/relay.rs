@@ -22,10 +22,24 @@ pub fn relay_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../relay/Cargo.toml");
-        let built = escargot::CargoBuild::new()
+        let mut build = escargot::CargoBuild::new()
             .manifest_path(manifest)
             .arg("--workspace")
-            .bin("fieldsync-relay")
+            .bin("fieldsync-relay");
+        // Cargo sets these for this test; a build script that reads them (ring's) would see
+        // other values than in a plain `cargo build` and rebuild, twice per test run.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            let set_for_this_test = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"]
+                .iter()
+                .any(|prefix| key.starts_with(prefix))
+                || key == "CARGO_PRIMARY_PACKAGE"
+                || key == "CARGO_TARGET_TMPDIR";
+            if set_for_this_test {
+                build = build.env_remove(key.as_ref());
+            }
+        }
+        let built = build
             .current_release()
             .run()
             .expect("fieldsync-relay builds");

@@ -84,6 +84,13 @@ pub struct Serve {
     /// Log format.
     #[arg(long, env = "FIELDSYNC_RELAY_LOG_FORMAT", value_parser = ["text", "json"], default_value = "text")]
     pub log_format: String,
+    /// Serve TLS (wss://) with this certificate chain, PEM (the server's certificate first).
+    /// Without it the relay speaks plain ws://, for a relay behind a TLS-terminating proxy.
+    #[arg(long, env = "FIELDSYNC_RELAY_TLS_CERT", requires = "tls_key", value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert, PEM (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "FIELDSYNC_RELAY_TLS_KEY", requires = "tls_cert", value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
     /// The limits.
     #[command(flatten)]
     pub limits: Limits,

@@ -30,13 +30,13 @@ impl EmbeddedRelay {
             .worker_threads(2)
             .enable_all()
             .build()?;
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("embedded-relay".into())
             .spawn(move || {
-                runtime.block_on(server::serve(listener, hub, async {
+                runtime.block_on(server::serve(listener, None, hub, async {
                     let _ = stopped.await;
                 }))
             })?;

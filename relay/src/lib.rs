@@ -8,6 +8,7 @@
 //! - [`hub`]: team workers and open connections.
 //! - [`connection`]: one device's websocket.
 //! - [`server`]: HTTP routes, throttling, the members watcher, shutdown.
+//! - [`tls`]: the relay's own TLS certificate and key.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`embedded`]: a relay running inside another program, on 127.0.0.1.
 
@@ -20,3 +21,4 @@ pub mod metrics;
 pub mod server;
 pub mod team_store;
 mod throttle;
+pub mod tls;

@@ -9,7 +9,7 @@ use clap::Parser;
 
 use fieldsync_relay::config::{Cli, Command, MemberCommand, Serve, TeamCommand};
 use fieldsync_relay::members::Members;
-use fieldsync_relay::{hub, server};
+use fieldsync_relay::{hub, server, tls};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -97,16 +97,19 @@ fn run_server(data: std::path::PathBuf, serve: Serve) -> anyhow::Result<()> {
         logs.init();
     }
     std::fs::create_dir_all(&data)?;
+    let tls = match (&serve.tls_cert, &serve.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        _ => None,
+    };
     let hub = Arc::new(hub::Hub::new(data.clone(), serve.limits)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(serve.listen).await?;
-        let address = listener.local_addr()?;
-        // The first line on stdout says where the relay listens (port 0 picks one).
-        println!("listening on {address}");
-        tracing::info!(%address, data = %data.display(), "relay started");
-        server::serve(listener, hub, server::shutdown_signal()).await
-    })
+    let listener = std::net::TcpListener::bind(serve.listen)?;
+    let address = listener.local_addr()?;
+    // The first line on stdout says where the relay listens (port 0 picks one).
+    println!("listening on {address}");
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
+    tracing::info!(%address, data = %data.display(), "relay started: {scheme}://{address}/sync");
+    runtime.block_on(server::serve(listener, tls, hub, server::shutdown_signal()))
 }

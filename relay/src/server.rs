@@ -10,8 +10,9 @@ use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum_server::Handle;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use fieldsync_sync::CloseReason;
-use tokio::net::TcpListener;
 
 use crate::hub::Hub;
 use crate::throttle::Throttle;
@@ -66,10 +67,12 @@ async fn metrics(State(state): State<Arc<AppState>>) -> String {
     state.hub.metrics.render()
 }
 
-/// Serves until `stop` completes, then closes every connection with a reason, lets the team
-/// workers finish what they were handed, and returns.
+/// Serves on `listener` (TLS with `tls`, plain otherwise) until `stop` completes, then closes
+/// every connection with a reason, lets the team workers finish what they were handed, and
+/// returns.
 pub async fn serve(
-    listener: TcpListener,
+    listener: std::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     hub: Arc<Hub>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
@@ -94,20 +97,28 @@ pub async fn serve(
             }
         })
     };
+    let handle: Handle<SocketAddr> = Handle::new();
     let shutdown = {
         let hub = hub.clone();
+        let handle = handle.clone();
         async move {
             stop.await;
             tracing::info!("shutting down: closing connections");
             hub.close_all(CloseReason::ShuttingDown);
+            handle.graceful_shutdown(Some(Duration::from_secs(2)));
         }
     };
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    let stopping = tokio::spawn(shutdown);
+    let server = axum_server::from_tcp(listener)?.handle(handle);
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    match tls {
+        Some(config) => {
+            let acceptor = RustlsAcceptor::new(RustlsConfig::from_config(config));
+            server.acceptor(acceptor).serve(service).await?;
+        }
+        None => server.serve(service).await?,
+    }
+    stopping.abort();
     watcher.abort();
     // Connections were asked to close; give their tasks a moment to send the close frames.
     let _ = tokio::time::timeout(Duration::from_secs(2), hub.idle()).await;
