@@ -30,9 +30,14 @@ pub fn relay_binary() -> &'static Path {
         // other values than in a plain `cargo build` and rebuild, twice per test run.
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy();
-            let set_for_this_test = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"]
-                .iter()
-                .any(|prefix| key.starts_with(prefix))
+            let set_for_this_test = [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+            ]
+            .iter()
+            .any(|prefix| key.starts_with(prefix))
                 || key == "CARGO_PRIMARY_PACKAGE"
                 || key == "CARGO_TARGET_TMPDIR";
             if set_for_this_test {
@@ -100,6 +105,11 @@ impl Relay {
     /// The sync address.
     pub fn url(&self) -> String {
         format!("ws://{}/sync", self.addr)
+    }
+
+    /// The sync address of a relay serving TLS (`--tls-cert`).
+    pub fn wss_url(&self) -> String {
+        format!("wss://{}/sync", self.addr)
     }
 
     /// Runs an admin command on the relay's data folder; returns stdout.

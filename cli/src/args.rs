@@ -816,7 +816,8 @@ mod tests {
 /// `fieldsync join`.
 #[derive(Debug, Args)]
 pub struct JoinArgs {
-    /// The relay's sync address, like ws://relay.example.com:7700/sync.
+    /// The relay's sync address, like wss://relay.example.com/sync (ws:// only behind a
+    /// TLS-terminating proxy or on a trusted network).
     pub url: String,
     /// Your team's name on the relay.
     #[arg(long)]
@@ -824,6 +825,10 @@ pub struct JoinArgs {
     /// Your token, from `fieldsync-relay member add` (or set FIELDSYNC_TOKEN).
     #[arg(long, env = "FIELDSYNC_TOKEN", hide_env_values = true)]
     pub token: String,
+    /// Also trust this certificate authority (PEM) for a wss:// relay, when the team runs its
+    /// own; the web's public authorities are always trusted.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// `fieldsync sync`.

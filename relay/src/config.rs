@@ -86,10 +86,20 @@ pub struct Serve {
     pub log_format: String,
     /// Serve TLS (wss://) with this certificate chain, PEM (the server's certificate first).
     /// Without it the relay speaks plain ws://, for a relay behind a TLS-terminating proxy.
-    #[arg(long, env = "FIELDSYNC_RELAY_TLS_CERT", requires = "tls_key", value_name = "PEM")]
+    #[arg(
+        long,
+        env = "FIELDSYNC_RELAY_TLS_CERT",
+        requires = "tls_key",
+        value_name = "PEM"
+    )]
     pub tls_cert: Option<PathBuf>,
     /// The private key of --tls-cert, PEM (PKCS#8, PKCS#1 or SEC1).
-    #[arg(long, env = "FIELDSYNC_RELAY_TLS_KEY", requires = "tls_cert", value_name = "PEM")]
+    #[arg(
+        long,
+        env = "FIELDSYNC_RELAY_TLS_KEY",
+        requires = "tls_cert",
+        value_name = "PEM"
+    )]
     pub tls_key: Option<PathBuf>,
     /// The limits.
     #[command(flatten)]

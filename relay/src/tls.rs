@@ -14,7 +14,12 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 pub fn server_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<ServerConfig>> {
     let chain = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .with_context(|| format!("--tls-cert {}: not a readable PEM certificate chain", cert.display()))?;
+        .with_context(|| {
+            format!(
+                "--tls-cert {}: not a readable PEM certificate chain",
+                cert.display()
+            )
+        })?;
     if chain.is_empty() {
         bail!(
             "--tls-cert {}: holds no certificate (expected -----BEGIN CERTIFICATE-----)",
@@ -22,7 +27,10 @@ pub fn server_config(cert: &Path, key: &Path) -> anyhow::Result<Arc<ServerConfig
         );
     }
     let private = PrivateKeyDer::from_pem_file(key).with_context(|| {
-        format!("--tls-key {}: not a readable PEM private key", key.display())
+        format!(
+            "--tls-key {}: not a readable PEM private key",
+            key.display()
+        )
     })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)

@@ -75,6 +75,7 @@ pub fn run(
             url: relay.url(),
             team: TEAM.to_owned(),
             token,
+            ca_pem: None,
         })?;
     }
     writeln!(

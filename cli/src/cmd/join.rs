@@ -9,6 +9,7 @@ use fieldsync_store::Remote;
 use crate::args::JoinArgs;
 use crate::context::Context;
 use crate::remote::session::check_url;
+use crate::remote::tls::certificates;
 
 /// Stores the relay to sync with; nothing goes over the network until `fieldsync sync`.
 pub fn run(cx: &Context, args: &JoinArgs, out: &mut impl Write) -> Result<()> {
@@ -25,11 +26,22 @@ pub fn run(cx: &Context, args: &JoinArgs, out: &mut impl Write) -> Result<()> {
         )
         .into());
     }
+    let ca_pem = match &args.ca_file {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path).map_err(|err| {
+                ValidationError::new("ca-file", format!("cannot read {}: {err}", path.display()))
+            })?;
+            certificates(&pem, "ca-file")?;
+            Some(pem)
+        }
+        None => None,
+    };
     let mut store = cx.open_store()?;
     store.set_remote(&Remote {
         url: args.url.clone(),
         team: team.clone(),
         token: token.to_owned(),
+        ca_pem,
     })?;
     writeln!(
         out,

@@ -56,6 +56,9 @@ pub enum SessionError {
     /// The network failed; trying again later may work.
     #[error("{0}")]
     Network(String),
+    /// The relay's TLS certificate is not trusted, or the handshake failed.
+    #[error("{0}")]
+    Tls(String),
     /// This device's store or the protocol failed.
     #[error(transparent)]
     Local(#[from] anyhow::Error),
@@ -74,7 +77,7 @@ impl SessionError {
                     | CloseReason::Forbidden
                     | CloseReason::NotManager
             ),
-            SessionError::Removed { .. } => true,
+            SessionError::Removed { .. } | SessionError::Tls(_) => true,
             SessionError::Closed { .. } | SessionError::Network(_) => false,
             // Another command holding the store past the lock wait is passing: try again.
             SessionError::Local(err) => !err.chain().any(|cause| {
@@ -135,20 +138,17 @@ impl<'a> StoreSlot<'a> {
 
 /// Checks a relay address before it is stored or dialled.
 pub fn check_url(url: &str) -> anyhow::Result<()> {
-    let problem = if url.starts_with("wss://") {
-        Some(
-            "wss:// (TLS) is not supported by this build; use ws:// to a relay or to a TLS-terminating proxy on a trusted network",
-        )
-    } else if !url.starts_with("ws://") {
-        Some("it must start with ws://, like ws://relay.example.com:7700/sync")
-    } else if url["ws://".len()..]
-        .split('/')
-        .next()
-        .is_none_or(str::is_empty)
-    {
-        Some("it has no host, like ws://relay.example.com:7700/sync")
-    } else {
-        None
+    let rest = url
+        .strip_prefix("wss://")
+        .or_else(|| url.strip_prefix("ws://"));
+    let problem = match rest {
+        None => Some(
+            "it must start with wss:// (or ws:// behind a TLS-terminating proxy or on a trusted network), like wss://relay.example.com/sync",
+        ),
+        Some(rest) if rest.split('/').next().is_none_or(str::is_empty) => {
+            Some("it has no host, like wss://relay.example.com/sync")
+        }
+        Some(_) => None,
     };
     match problem {
         Some(problem) => {
@@ -191,9 +191,15 @@ pub async fn run(
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_FRAME))
         .max_frame_size(Some(MAX_FRAME));
+    let connector = super::tls::connector(remote.ca_pem.as_deref())?;
     let (mut socket, _) = timeout(
         CONNECT_TIMEOUT,
-        tokio_tungstenite::connect_async_with_config(remote.url.as_str(), Some(config), true),
+        tokio_tungstenite::connect_async_tls_with_config(
+            remote.url.as_str(),
+            Some(config),
+            true,
+            Some(connector),
+        ),
     )
     .await
     .map_err(|_| {
@@ -202,7 +208,10 @@ pub async fn run(
             remote.url
         ))
     })?
-    .map_err(|err| network(format!("cannot reach {}: {err}", remote.url)))?;
+    .map_err(|err| match super::tls::explain(&err) {
+        Some(why) => SessionError::Tls(format!("{}: {why}", remote.url)),
+        None => network(format!("cannot reach {}: {err}", remote.url)),
+    })?;
     let mut session = DeviceSession::new(
         Hello {
             version: PROTOCOL_VERSION,

@@ -31,6 +31,10 @@ pub struct Remote {
     pub team: String,
     /// The member's token.
     pub token: String,
+    /// Certificates (PEM) of the team's own certificate authority, trusted for a `wss://`
+    /// relay besides the web's public ones (`join --ca-file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_pem: Option<String>,
 }
 
 /// A document's changes the relay lacks, to push.

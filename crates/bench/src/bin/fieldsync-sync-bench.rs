@@ -143,6 +143,7 @@ fn device(dir: &Path, relay: &Relay, team: &str, me: &str) -> Result<(PathBuf, S
         url: relay.url(),
         team: team.to_owned(),
         token: relay.member(team, me)?,
+        ca_pem: None,
     })?;
     Ok((home, store))
 }
