@@ -262,6 +262,7 @@ mod tests {
             url: "ws://127.0.0.1:1/sync".into(),
             team: team.into(),
             token: "t".into(),
+            ca_pem: None,
         }
     }
 
