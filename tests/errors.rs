@@ -240,8 +240,9 @@ fn sync_conflict_and_funnel_commands_refuse_bad_input_and_write_nothing() {
     let (device, id) = device_with_lead();
     #[rustfmt::skip]
     let cases: &[(&[&str], &str)] = &[
-        (&["join", "http://relay:7700/sync", "--team", "east", "--token", "t0k3n"], "url: 'http://relay:7700/sync': it must start with ws://"),
-        (&["join", "wss://relay:7700/sync", "--team", "east", "--token", "t0k3n"], "wss:// (TLS) is not supported"),
+        (&["join", "http://relay:7700/sync", "--team", "east", "--token", "t0k3n"], "url: 'http://relay:7700/sync': it must start with wss://"),
+        (&["join", "wss:///sync", "--team", "east", "--token", "t0k3n"], "it has no host"),
+        (&["join", "wss://relay/sync", "--team", "east", "--token", "t0k3n", "--ca-file", "/nonexistent/ca.pem"], "ca-file: cannot read /nonexistent/ca.pem"),
         (&["join", "ws:///sync", "--team", "east", "--token", "t0k3n"], "it has no host"),
         (&["join", "ws://relay:7700/sync", "--team", " ", "--token", "t0k3n"], "team: is required"),
         (&["join", "ws://relay:7700/sync", "--team", "east", "--token", "a b"], "token: must be the token"),
