@@ -49,7 +49,7 @@ fn hello(team: &str, member: &str, token: &str) -> Message {
     })
 }
 
-/// The next frame: a protocol message with its raw bytes, or the close code.
+/// The next frame: a protocol message with its bytes as plain CBOR, or the close code.
 async fn next(socket: &mut Socket) -> Result<(Message, Vec<u8>), Option<u16>> {
     loop {
         let frame = tokio::time::timeout(FRAME_LIMIT, socket.next())
@@ -57,7 +57,10 @@ async fn next(socket: &mut Socket) -> Result<(Message, Vec<u8>), Option<u16>> {
             .expect("the relay answers in time");
         match frame {
             Some(Ok(Ws::Binary(bytes))) => {
-                return Ok((codec::decode(&bytes).unwrap(), bytes.to_vec()));
+                // What the frame carried, decompressed: searched for ids and values.
+                let message = codec::decode(&bytes).unwrap();
+                let plain = codec::encode_plain(&message);
+                return Ok((message, plain));
             }
             Some(Ok(Ws::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
             Some(Ok(_)) => {}
@@ -449,7 +452,8 @@ async fn bad_input_closes_only_the_connection_that_sent_it() {
 
     // A hello larger than the pre-authentication cap.
     let mut socket = connect(&relay).await;
-    send(&mut socket, &hello("east", "raw", &"x".repeat(20_000))).await;
+    let big_hello = codec::encode_plain(&hello("east", "raw", &"x".repeat(20_000)));
+    socket.send(Ws::Binary(big_hello.into())).await.unwrap();
     assert_eq!(
         closed_with(&mut socket).await,
         Some(CloseReason::HelloTimeout.code())
@@ -460,6 +464,18 @@ async fn bad_input_closes_only_the_connection_that_sent_it() {
     assert_eq!(
         closed_with(&mut socket).await,
         Some(CloseReason::HelloTimeout.code())
+    );
+
+    // A compressed hello (it could expand far past what an unauthenticated peer sent).
+    let mut socket = connect(&relay).await;
+    let mut packed = vec![codec::CODEC_ZSTD];
+    packed.extend(
+        zstd::bulk::compress(&codec::encode_plain(&hello("east", "raw", &token))[1..], 3).unwrap(),
+    );
+    socket.send(Ws::Binary(packed.into())).await.unwrap();
+    assert_eq!(
+        closed_with(&mut socket).await,
+        Some(CloseReason::Protocol.code())
     );
 
     // Another protocol version.

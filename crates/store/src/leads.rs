@@ -648,6 +648,23 @@ impl<'txn> LeadTables<'txn> {
         self.replace_doc(id.as_str(), &doc.save())
     }
 
+    /// A lead's saved document as stored (without its pending changes).
+    pub(crate) fn saved(&self, id: &str) -> Result<Vec<u8>, StoreError> {
+        let key = doc_key(&self.keys, id)?
+            .ok_or_else(|| StoreError::Corrupt(format!("lead {id} has no document key")))?;
+        Ok(self
+            .docs
+            .get(key)?
+            .map(|bytes| bytes.value().to_vec())
+            .unwrap_or_default())
+    }
+
+    /// Replaces a lead's saved document with `bytes` (the same document, saved again) and
+    /// drops its pending changes.
+    pub(crate) fn replace_saved(&mut self, id: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.replace_doc(id, bytes)
+    }
+
     /// Replaces a lead's saved document with `bytes` and drops its pending changes.
     fn replace_doc(&mut self, id: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let key = doc_key(&self.keys, id)?

@@ -6,10 +6,16 @@ use fieldsync_model::row::ROW_VERSION;
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde::Serialize;
 
+use fieldsync_model::{LeadDoc, LeadId};
+use rayon::prelude::*;
+
 use crate::error::StoreError;
 use crate::leads::LeadTables;
 use crate::tables::{CHANGES, DOCS, META, ROWS, meta_key};
 use crate::{Store, decode_json, put_meta};
+
+/// Documents read, re-saved on every core, and written back at a time by `compact`.
+const RESAVE_CHUNK: usize = 4096;
 
 /// What a store holds.
 #[derive(Clone, Debug, Serialize)]
@@ -60,18 +66,46 @@ impl Store {
         })
     }
 
-    /// Folds every lead's pending changes into its saved document, then compacts the file.
-    /// Returns the number of documents re-saved.
+    /// Folds every lead's pending changes into its saved document, saves compressed every
+    /// document still stored as it was first written (uncompressed, to keep imports fast), then
+    /// compacts the file. Returns the number of documents re-saved.
     pub fn compact(&mut self) -> Result<usize, StoreError> {
         let actor = self.meta.actor.clone();
         let resaved = self.write(|txn| {
             let mut tables = LeadTables::open(txn)?;
-            let ids = tables.leads_with_changes()?;
-            for id in &ids {
+            let folded = tables.leads_with_changes()?;
+            for id in &folded {
                 let (doc, _) = tables.load(id, &actor)?;
                 tables.fold(id, &doc)?;
             }
-            Ok(ids.len())
+            let folded: std::collections::HashSet<LeadId> = folded.into_iter().collect();
+            let rest: Vec<LeadId> = tables
+                .lead_ids()?
+                .into_iter()
+                .filter(|id| !folded.contains(id))
+                .collect();
+            let mut compressed = 0;
+            for chunk in rest.chunks(RESAVE_CHUNK) {
+                let saved = chunk
+                    .iter()
+                    .map(|id| tables.saved(id.as_str()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let smaller: Vec<Option<Vec<u8>>> = saved
+                    .par_iter()
+                    .map(|bytes| {
+                        let doc = LeadDoc::load(bytes, actor.clone())?;
+                        let again = doc.save();
+                        Ok((again.len() < bytes.len()).then_some(again))
+                    })
+                    .collect::<Result<_, StoreError>>()?;
+                for (id, bytes) in chunk.iter().zip(smaller) {
+                    if let Some(bytes) = bytes {
+                        tables.replace_saved(id.as_str(), &bytes)?;
+                        compressed += 1;
+                    }
+                }
+            }
+            Ok(folded.len() + compressed)
         })?;
         self.compact_file()?;
         Ok(resaved)

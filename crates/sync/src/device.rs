@@ -151,7 +151,10 @@ impl DeviceSession {
     pub fn start(&mut self) -> Vec<u8> {
         let mut hello = self.hello.clone();
         hello.version = PROTOCOL_VERSION;
-        self.encode(&Message::Hello(hello))
+        // The relay takes a hello only as plain CBOR.
+        let frame = codec::encode_plain(&Message::Hello(hello));
+        self.stats.bytes_sent += frame.len();
+        frame
     }
 
     /// Whether everything pending has been pushed and acknowledged and the feed is applied

@@ -194,6 +194,11 @@ pub fn accept_hello(
     frame: &[u8],
     authorize: impl FnOnce(&Hello) -> Result<(), CloseReason>,
 ) -> Result<Hello, CloseReason> {
+    // A hello is small and plain: a compressed one could make an unauthenticated connection
+    // expand far more than it sent.
+    if frame.first() != Some(&codec::CODEC_VERSION) {
+        return Err(CloseReason::Protocol);
+    }
     let Ok(Message::Hello(hello)) = codec::decode(frame) else {
         return Err(CloseReason::Protocol);
     };

@@ -233,17 +233,16 @@ fn ids(net: &Net, i: usize) -> Vec<String> {
     leads(net, i)
 }
 
-/// Every frame device `i` received, decoded, as text (to look for ids and values in).
+/// Every frame device `i` received, decompressed (as plain CBOR), as text to look for ids and
+/// values in.
 fn wire_text(net: &Net, i: usize) -> String {
     net.wire[i]
         .iter()
-        .map(|frame| format!("{:?}", fieldsync_sync::codec::decode(frame).unwrap()))
-        .collect::<Vec<_>>()
-        .join("\n")
-        + &net.wire[i]
-            .iter()
-            .map(|frame| String::from_utf8_lossy(frame).into_owned())
-            .collect::<String>()
+        .map(|frame| {
+            let message = fieldsync_sync::codec::decode(frame).unwrap();
+            String::from_utf8_lossy(&fieldsync_sync::codec::encode_plain(&message)).into_owned()
+        })
+        .collect()
 }
 
 #[test]

@@ -5,15 +5,20 @@
 //! target/release/fieldsync-sync-bench [LEADS] [LIVE_DEVICES] [IDLE_CONNECTIONS]
 //! #                                    defaults: 10000 200 10000
 //! ```
-//! 1. Bootstrap: a device pushes a LEADS-lead sample team; a fresh device runs `fieldsync sync`
-//!    (the whole process) and fetches it all. Automerge's own sync protocol, one document
-//!    after another in one process, is timed on the same documents for comparison.
+//! 1. Bootstrap: a manager's device pushes a LEADS-lead sample team whose leads are spread over
+//!    ten reps; a fresh manager's device runs `fieldsync sync` (the whole process) and fetches
+//!    it all, and a fresh rep's device fetches the rep's tenth and the pool. Automerge's own
+//!    sync protocol, one document after another in one process, is timed on the same documents
+//!    for comparison. At LEADS leads the manager's bootstrap is also run against a relay
+//!    serving TLS (a certificate made by the benchmark), beside the plain one.
 //! 2. Catch-up: 200 leads changed elsewhere and 50 changed on the device, then `fieldsync
-//!    sync`; at 1,000 leads and at LEADS leads. Bytes on the wire per changed lead come from
-//!    the relay's metrics.
-//! 3. Live propagation: LIVE_DEVICES raw protocol clients subscribed to a team; one client
+//!    sync`; at 1,000 leads and at LEADS leads. A rep's device catches up after 200 changes to
+//!    other reps' leads. Bytes on the wire come from the relay's metrics.
+//! 3. Handover: the manager hands one rep's tenth to another; the time for the manager's sync,
+//!    for the new owner's device to receive them, and for the old owner's to drop them.
+//! 4. Live propagation: LIVE_DEVICES raw protocol clients subscribed to a team; one client
 //!    pushes a change 200 times; the time from push to each client's update.
-//! 4. Memory: the relay's resident memory with IDLE_CONNECTIONS authenticated idle connections.
+//! 5. Memory: the relay's resident memory with IDLE_CONNECTIONS authenticated idle connections.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -40,15 +45,46 @@ struct Relay {
     child: Child,
     data: PathBuf,
     addr: String,
+    /// The certificate authority's PEM, when the relay serves TLS.
+    ca_pem: Option<String>,
 }
+
+/// Reps the benchmark's teams spread their leads over.
+const REPS: usize = 10;
 
 impl Relay {
     fn start(data: &Path) -> Result<Relay> {
+        Relay::spawn(data, &[], None)
+    }
+
+    /// A relay serving TLS with a certificate for 127.0.0.1 from an authority made here.
+    fn start_tls(data: &Path) -> Result<Relay> {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        let mut ca = CertificateParams::new(Vec::<String>::new())?;
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate()?)?;
+        let key = KeyPair::generate()?;
+        let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])?.signed_by(&key, &ca)?;
+        std::fs::create_dir_all(data)?;
+        let (cert_path, key_path) = (data.join("cert.pem"), data.join("key.pem"));
+        std::fs::write(&cert_path, cert.pem())?;
+        std::fs::write(&key_path, key.serialize_pem())?;
+        let tls = [
+            "--tls-cert".to_owned(),
+            cert_path.display().to_string(),
+            "--tls-key".to_owned(),
+            key_path.display().to_string(),
+        ];
+        Relay::spawn(data, &tls, Some(ca.pem()))
+    }
+
+    fn spawn(data: &Path, extra: &[String], ca_pem: Option<String>) -> Result<Relay> {
         let mut child = Command::new(sibling_binary("fieldsync-relay")?)
             .arg("--data")
             .arg(data)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(["--connects-per-minute", "1000000"])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()?;
@@ -63,11 +99,15 @@ impl Relay {
             child,
             data: data.to_owned(),
             addr,
+            ca_pem,
         })
     }
 
     fn url(&self) -> String {
-        format!("ws://{}/sync", self.addr)
+        match self.ca_pem {
+            Some(_) => format!("wss://{}/sync", self.addr),
+            None => format!("ws://{}/sync", self.addr),
+        }
     }
 
     fn admin(&self, args: &[&str]) -> Result<String> {
@@ -85,8 +125,8 @@ impl Relay {
         Ok(String::from_utf8(output.stdout)?)
     }
 
-    fn member(&self, team: &str, name: &str) -> Result<String> {
-        let out = self.admin(&["member", "add", team, name])?;
+    fn member(&self, team: &str, name: &str, role: &str) -> Result<String> {
+        let out = self.admin(&["member", "add", team, name, "--role", role])?;
         Ok(out.lines().last().unwrap_or_default().to_owned())
     }
 
@@ -130,8 +170,8 @@ impl Drop for Relay {
     }
 }
 
-/// A device store joined to `team` on `relay`.
-fn device(dir: &Path, relay: &Relay, team: &str, me: &str) -> Result<(PathBuf, Store)> {
+/// A device store of `me`, a member with `role`, joined to `team` on `relay`.
+fn device(dir: &Path, relay: &Relay, team: &str, me: &str, role: &str) -> Result<(PathBuf, Store)> {
     let home = dir.join(format!("{team}-{me}"));
     let mut store = Store::init(
         &home.join("store.redb"),
@@ -142,10 +182,53 @@ fn device(dir: &Path, relay: &Relay, team: &str, me: &str) -> Result<(PathBuf, S
     store.set_remote(&Remote {
         url: relay.url(),
         team: team.to_owned(),
-        token: relay.member(team, me)?,
-        ca_pem: None,
+        token: relay.member(team, me, role)?,
+        ca_pem: relay.ca_pem.clone(),
     })?;
     Ok((home, store))
+}
+
+/// The sample team of `leads` leads, spread over [`REPS`] reps (`rep0`, `rep1`...).
+fn spread_team(leads: usize) -> Vec<fieldsync_model::LeadHistory> {
+    let spec = SampleSpec {
+        leads,
+        seed: 11,
+        now: Utc::now(),
+        days: 90,
+    };
+    generate(&spec)
+        .enumerate()
+        .map(|(n, mut history)| {
+            history.new.owner = Some(format!("rep{}", n % REPS));
+            history
+        })
+        .collect()
+}
+
+/// A manager's device holding a pushed team of `leads` leads on `relay`; returns its home,
+/// the leads' ids and the push's time.
+fn pushed_team(
+    dir: &Path,
+    relay: &Relay,
+    team: &str,
+    leads: usize,
+) -> Result<(PathBuf, Vec<LeadId>, Duration)> {
+    relay.admin(&["team", "create", team])?;
+    let (home, mut store) = device(dir, relay, team, "boss", "manager")?;
+    store.create_leads(spread_team(leads), |_| {})?;
+    let ids: Vec<LeadId> = store.rows()?.into_iter().map(|row| row.id).collect();
+    drop(store);
+    let push = sync(&home)?;
+    Ok((home, ids, push))
+}
+
+/// Leads on the device at `home`.
+fn held(home: &Path) -> Result<usize> {
+    Ok(
+        Store::open(&home.join("store.redb"), StoreOptions::default())?
+            .rows()?
+            .len(),
+    )
 }
 
 /// Runs `fieldsync sync` on `home` as a whole process; returns its time.
@@ -188,53 +271,73 @@ fn touch(store: &mut Store, ids: &[LeadId], who: &str) -> Result<()> {
     Ok(())
 }
 
-/// Bootstrap and catch-up for a team of `leads` leads.
-fn team_figures(dir: &Path, relay: &Relay, leads: usize, compare: bool) -> Result<()> {
+/// Bootstrap, catch-up and handover for a team of `leads` leads; with `tls`, the manager's
+/// bootstrap again against that relay.
+fn team_figures(
+    dir: &Path,
+    relay: &Relay,
+    leads: usize,
+    compare: bool,
+    tls: Option<&Relay>,
+) -> Result<()> {
     let team = format!("team{leads}");
-    relay.admin(&["team", "create", &team])?;
-    let (source_home, mut source) = device(dir, relay, &team, "source")?;
-    let spec = SampleSpec {
-        leads,
-        seed: 11,
-        now: Utc::now(),
-        days: 90,
-    };
-    source.create_leads(generate(&spec), |_| {})?;
-    let ids: Vec<LeadId> = source.rows()?.into_iter().map(|row| row.id).collect();
-    drop(source);
-    let push = sync(&source_home)?;
-    // Three fresh devices in turn, to show the spread; the last one goes on to the catch-up.
+    let (source_home, ids, push) = pushed_team(dir, relay, &team, leads)?;
+    // Three fresh manager devices in turn, to show the spread; the last one goes on to the
+    // catch-up.
     let mut bootstraps = Vec::new();
     let mut fresh_home = PathBuf::new();
     let mut bootstrap_bytes = 0.0;
     for n in 1..=3 {
-        let (home, fresh) = device(dir, relay, &team, &format!("fresh{n}"))?;
+        let (home, fresh) = device(dir, relay, &team, &format!("fresh{n}"), "manager")?;
         drop(fresh);
         let bytes_before = relay.wire_bytes()?;
         bootstraps.push(sync(&home)?);
         bootstrap_bytes = relay.wire_bytes()? - bytes_before;
         fresh_home = home;
     }
-    let seconds: Vec<String> = bootstraps
-        .iter()
-        .map(|d| format!("{:.2}", d.as_secs_f64()))
-        .collect();
     println!(
-        "{leads:>6} leads: first push {:.2} s; bootstrap of a fresh device {} s ({:.0} B/lead on the wire)",
+        "{leads:>6} leads: first push {:.2} s; bootstrap of a fresh manager's device {} s ({:.0} B/lead on the wire)",
         push.as_secs_f64(),
-        seconds.join(" / "),
+        seconds(&bootstraps),
         bootstrap_bytes / leads as f64
+    );
+    if let Some(tls) = tls {
+        let tls_dir = dir.join("tls");
+        pushed_team(&tls_dir, tls, &team, leads)?;
+        let mut over_tls = Vec::new();
+        for n in 1..=3 {
+            let (home, fresh) = device(&tls_dir, tls, &team, &format!("fresh{n}"), "manager")?;
+            drop(fresh);
+            over_tls.push(sync(&home)?);
+        }
+        println!(
+            "{leads:>6} leads: the same bootstrap over wss:// (TLS 1.3, rustls) {} s, against {} s over ws://",
+            seconds(&over_tls),
+            seconds(&bootstraps)
+        );
+    }
+    // A rep's device: the rep's tenth and the pool.
+    let (rep_home, rep) = device(dir, relay, &team, "rep0", "rep")?;
+    drop(rep);
+    let bytes_before = relay.wire_bytes()?;
+    let rep_bootstrap = sync(&rep_home)?;
+    let rep_bytes = relay.wire_bytes()? - bytes_before;
+    let rep_leads = held(&rep_home)?;
+    println!(
+        "{leads:>6} leads: bootstrap of a rep's device holding {rep_leads} of them (own and pool) {} ({:.0} B/lead held on the wire)",
+        ms(rep_bootstrap),
+        rep_bytes / rep_leads.max(1) as f64
     );
     if compare {
         automerge_one_by_one(&source_home, &ids)?;
     }
     // 200 changed elsewhere, 50 on this device.
     let mut source = Store::open(&source_home.join("store.redb"), StoreOptions::default())?;
-    touch(&mut source, &ids[..200], "source")?;
+    touch(&mut source, &ids[..200], "boss")?;
     drop(source);
     sync(&source_home)?;
     let mut fresh = Store::open(&fresh_home.join("store.redb"), StoreOptions::default())?;
-    touch(&mut fresh, &ids[ids.len() - 50..], "fresh")?;
+    touch(&mut fresh, &ids[ids.len() - 50..], "fresh3")?;
     drop(fresh);
     let bytes_before = relay.wire_bytes()?;
     let catch_up = sync(&fresh_home)?;
@@ -244,7 +347,77 @@ fn team_figures(dir: &Path, relay: &Relay, leads: usize, compare: bool) -> Resul
         ms(catch_up),
         catch_up_bytes / 250.0
     );
+    // 200 changes to other reps' leads: the rep's device gets only the feed position.
+    let source = Store::open(&source_home.join("store.redb"), StoreOptions::default())?;
+    let others: Vec<LeadId> = source
+        .rows()?
+        .into_iter()
+        .filter(|row| row.owner.as_deref().is_some_and(|owner| owner != "rep0"))
+        .map(|row| row.id)
+        .take(200)
+        .collect();
+    drop(source);
+    let mut source = Store::open(&source_home.join("store.redb"), StoreOptions::default())?;
+    touch(&mut source, &others, "boss")?;
+    drop(source);
+    sync(&source_home)?;
+    let bytes_before = relay.wire_bytes()?;
+    let rep_catch_up = sync(&rep_home)?;
+    let rep_catch_up_bytes = relay.wire_bytes()? - bytes_before;
+    println!(
+        "{leads:>6} leads: a rep's catch-up after 200 changes to other reps' leads {} ({:.0} B on the wire in all)",
+        ms(rep_catch_up),
+        rep_catch_up_bytes
+    );
+    handover_figures(dir, relay, &team, &source_home, &rep_home)
+}
+
+/// The manager hands rep1's open leads to rep0: the manager's sync, rep0's device receiving
+/// them, rep1's device dropping them.
+fn handover_figures(
+    dir: &Path,
+    relay: &Relay,
+    team: &str,
+    manager_home: &Path,
+    new_owner_home: &Path,
+) -> Result<()> {
+    let (old_owner_home, old_owner) = device(dir, relay, team, "rep1", "rep")?;
+    drop(old_owner);
+    sync(&old_owner_home)?;
+    sync(manager_home)?;
+    let before_old = held(&old_owner_home)?;
+    let before_new = held(new_owner_home)?;
+    let mut manager = Store::open(&manager_home.join("store.redb"), StoreOptions::default())?;
+    let plan = manager.plan_handover("rep1", "rep0", None)?;
+    let stamp = Stamp {
+        by: "boss".to_owned(),
+        now: Utc::now(),
+    };
+    let started = Instant::now();
+    let moved = manager.hand_over(&plan, &stamp)?;
+    let handed = started.elapsed();
+    drop(manager);
+    let manager_sync = sync(manager_home)?;
+    let arrive = sync(new_owner_home)?;
+    let leave = sync(&old_owner_home)?;
+    println!(
+        "handover of {moved} leads: on the manager's device {}, its sync {}; the new owner's device receives them in {} ({before_new} -> {} leads), the old owner's drops them in {} ({before_old} -> {} leads)",
+        ms(handed),
+        ms(manager_sync),
+        ms(arrive),
+        held(new_owner_home)?,
+        ms(leave),
+        held(&old_owner_home)?
+    );
     Ok(())
+}
+
+fn seconds(durations: &[Duration]) -> String {
+    durations
+        .iter()
+        .map(|d| format!("{:.2}", d.as_secs_f64()))
+        .collect::<Vec<_>>()
+        .join(" / ")
 }
 
 /// Automerge's own sync protocol, one document after another, in one process.
@@ -320,7 +493,7 @@ async fn receive(socket: &mut Socket) -> Result<Message> {
 
 async fn live_propagation(relay: &Relay, devices: usize) -> Result<()> {
     relay.admin(&["team", "create", "live"])?;
-    let token = relay.member("live", "device")?;
+    let token = relay.member("live", "device", "manager")?;
     let mut listeners = Vec::with_capacity(devices);
     for _ in 0..devices {
         let mut socket = connect(relay, "live", "device", &token).await?;
@@ -379,7 +552,7 @@ async fn live_propagation(relay: &Relay, devices: usize) -> Result<()> {
 
 async fn idle_memory(relay: &Relay, connections: usize) -> Result<()> {
     relay.admin(&["team", "create", "idle"])?;
-    let token = relay.member("idle", "device")?;
+    let token = relay.member("idle", "device", "manager")?;
     let before = relay.rss_mb()?;
     let mut sockets = Vec::with_capacity(connections);
     let started = Instant::now();
@@ -417,9 +590,10 @@ fn main() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let relay = Relay::start(&dir.path().join("relay"))?;
     println!("relay {} (pid {})", relay.url(), relay.child.id());
-    team_figures(dir.path(), &relay, 1_000.min(leads), false)?;
+    team_figures(dir.path(), &relay, 1_000.min(leads), false, None)?;
     if leads > 1_000 {
-        team_figures(dir.path(), &relay, leads, true)?;
+        let tls = Relay::start_tls(&dir.path().join("relay-tls"))?;
+        team_figures(dir.path(), &relay, leads, true, Some(&tls))?;
     }
     println!(
         "relay memory after the teams above: {:.0} MB",
