@@ -138,9 +138,13 @@ impl TeamStore for RedbTeamStore {
             let mut feed = txn.open_table(FEED)?;
             let mut positions = txn.open_table(POSITIONS)?;
             let mut access = txn.open_table(ACCESS)?;
-            for change in new {
+            for (n, change) in new.iter().enumerate() {
                 if let Some(lead) = &change.access {
-                    access.insert(change.id.as_str(), encode_access(lead)?.as_slice())?;
+                    let mut lead = lead.clone();
+                    if lead.owners_since == 0 {
+                        lead.owners_since = self.head + n as u64 + 1;
+                    }
+                    access.insert(change.id.as_str(), encode_access(&lead)?.as_slice())?;
                 }
                 let id = change.id.as_str();
                 let next = changes
@@ -265,7 +269,12 @@ fn fill_access(txn: &redb::WriteTransaction) -> Result<(), TeamStoreError> {
         };
         let doc = Automerge::load(&bytes)
             .map_err(|err| TeamStoreError(format!("document {id} does not load: {err}")))?;
-        access.insert(id.as_str(), encode_access(&Access::of(&doc))?.as_slice())?;
+        let mut lead = Access::of(&doc);
+        // When its owner last changed is not known: at its latest change, at the latest.
+        lead.owners_since = positions
+            .get(id.as_str())?
+            .map_or(0, |position| position.value().0);
+        access.insert(id.as_str(), encode_access(&lead)?.as_slice())?;
     }
     Ok(())
 }

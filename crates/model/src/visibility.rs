@@ -33,6 +33,11 @@ pub struct Access {
     pub seen: BTreeSet<String>,
     /// Whether the lead has ever been in the pool, where every rep could take a copy.
     pub pooled: bool,
+    /// The feed number of the last change to the owner register (0 when unknown: a lead
+    /// stored before this was kept). A device whose feed position is at or past it already had
+    /// what that change hid from it revoked.
+    #[serde(default)]
+    pub owners_since: u64,
 }
 
 impl Access {
@@ -84,6 +89,12 @@ impl Access {
     /// Whether a device of `member` may hold a copy of the lead (it sees it now, or could once).
     pub fn may_hold(&self, member: &str, role: Role) -> bool {
         self.pooled || self.seen.contains(member) || self.visible_to(member, role)
+    }
+
+    /// Whether a device of `member` at feed position `since` may still hold a copy it should
+    /// drop: the owner register changed after `since`, and the member could have seen the lead.
+    pub fn may_hold_since(&self, member: &str, role: Role, since: u64) -> bool {
+        (self.owners_since == 0 || self.owners_since > since) && self.may_hold(member, role)
     }
 }
 

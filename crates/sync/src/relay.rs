@@ -41,7 +41,9 @@ pub struct NewChanges {
     pub data: Vec<u8>,
     /// The relay's heads of the document with them.
     pub heads: Heads,
-    /// Who sees the document now (`None` for the team document, which everyone sees).
+    /// Who sees the document now (`None` for the team document, which everyone sees). An
+    /// `owners_since` of 0 means the change moved the owner register: the store records the
+    /// change's feed number there.
     pub access: Option<Access>,
 }
 
@@ -349,6 +351,16 @@ impl<S: TeamStore> Team<S> {
                         .unwrap_or_else(|| Access::of(&doc))
                         .follow(&doc, Some(&viewer.member))
                 });
+                // The store numbers the change; a change to the owners is marked with 0 until then.
+                let after = after.map(|mut after| {
+                    if access
+                        .as_ref()
+                        .is_none_or(|before| before.owners != after.owners)
+                    {
+                        after.owners_since = 0;
+                    }
+                    after
+                });
                 new_changes.push((
                     NewChanges {
                         id: pushed.id.clone(),
@@ -501,7 +513,9 @@ impl<S: TeamStore> Team<S> {
                 if viewer.sees(access.as_ref()) {
                     offer.entries.push(entry);
                 } else if rescan
-                    || access.is_some_and(|access| access.may_hold(&viewer.member, viewer.role))
+                    || access.is_some_and(|access| {
+                        access.may_hold_since(&viewer.member, viewer.role, since)
+                    })
                 {
                     offer.revoked.push(entry.id);
                 }

@@ -376,3 +376,40 @@ fn a_manager_lowered_to_rep_drops_other_reps_leads_and_a_rep_raised_receives_the
     assert_eq!(ids(&net, 1), ["lead-1", "lead-2"]);
     assert_eq!(ids(&net, 2), ["lead-2"]);
 }
+
+#[test]
+fn a_reps_catch_up_after_changes_to_other_reps_leads_carries_only_the_feed_position() {
+    let mut net = team_of_three();
+    net.devices[0].set_owner("pool-then-2", None);
+    net.devices[2].set_owner("lead-2", Some("device2"));
+    net.sync_all();
+    // Device 2 claims the pool lead; device 1 drops it at its next sync.
+    net.devices[2].set_owner("pool-then-2", Some("device2"));
+    net.sync_all();
+    net.sync_all();
+    assert_eq!(ids(&net, 1), Vec::<String>::new());
+    for i in 0..3 {
+        net.disconnect(i);
+    }
+    // Later changes to device 2's leads, one of which device 1 could once see.
+    net.devices[2].edit("lead-2", "phone", "1", Some("a"));
+    net.devices[2].edit("pool-then-2", "phone", "2", Some("b"));
+    net.connect(2);
+    net.settle();
+    let before = net.wire[1].len();
+    net.connect(1);
+    net.settle();
+    let received: Vec<fieldsync_sync::message::Message> = net.wire[1][before..]
+        .iter()
+        .map(|frame| fieldsync_sync::codec::decode(frame).unwrap())
+        .collect();
+    assert_eq!(received.len(), 2, "a welcome and one offer: {received:?}");
+    let fieldsync_sync::message::Message::Offer(offer) = &received[1] else {
+        panic!("{received:?}")
+    };
+    assert!(
+        offer.entries.is_empty() && offer.revoked.is_empty(),
+        "{offer:?}"
+    );
+    assert_eq!(net.devices[1].since, offer.upto);
+}

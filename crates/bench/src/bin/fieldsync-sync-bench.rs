@@ -14,8 +14,9 @@
 //! 2. Catch-up: 200 leads changed elsewhere and 50 changed on the device, then `fieldsync
 //!    sync`; at 1,000 leads and at LEADS leads. A rep's device catches up after 200 changes to
 //!    other reps' leads. Bytes on the wire come from the relay's metrics.
-//! 3. Handover: the manager hands one rep's tenth to another; the time for the manager's sync,
-//!    for the new owner's device to receive them, and for the old owner's to drop them.
+//! 3. Handover: the manager hands one rep's tenth (every lead of theirs) to another; the time
+//!    for the manager's sync, for the new owner's device to receive them, and for the old
+//!    owner's to drop them.
 //! 4. Live propagation: LIVE_DEVICES raw protocol clients subscribed to a team; one client
 //!    pushes a change 200 times; the time from push to each client's update.
 //! 5. Memory: the relay's resident memory with IDLE_CONNECTIONS authenticated idle connections.
@@ -372,7 +373,7 @@ fn team_figures(
     handover_figures(dir, relay, &team, &source_home, &rep_home)
 }
 
-/// The manager hands rep1's open leads to rep0: the manager's sync, rep0's device receiving
+/// The manager hands every lead of rep1's to rep0: the manager's sync, rep0's device receiving
 /// them, rep1's device dropping them.
 fn handover_figures(
     dir: &Path,
@@ -388,13 +389,23 @@ fn handover_figures(
     let before_old = held(&old_owner_home)?;
     let before_new = held(new_owner_home)?;
     let mut manager = Store::open(&manager_home.join("store.redb"), StoreOptions::default())?;
-    let plan = manager.plan_handover("rep1", "rep0", None)?;
     let stamp = Stamp {
         by: "boss".to_owned(),
         now: Utc::now(),
     };
+    // Every lead of rep1's, closed ones included (`handover` moves the open ones).
+    let assign = Action::Assign {
+        owner: Some("rep0".to_owned()),
+        at: stamp.now,
+    };
+    let updates: Vec<(LeadId, Vec<Action>)> = manager
+        .rows()?
+        .into_iter()
+        .filter(|row| row.owner.as_deref() == Some("rep1"))
+        .map(|row| (row.id, vec![assign.clone()]))
+        .collect();
     let started = Instant::now();
-    let moved = manager.hand_over(&plan, &stamp)?;
+    let moved = manager.update_leads(&updates, &stamp)?;
     let handed = started.elapsed();
     drop(manager);
     let manager_sync = sync(manager_home)?;

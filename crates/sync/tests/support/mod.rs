@@ -265,7 +265,11 @@ impl TeamStore for MemoryTeamStore {
             .map(|change| {
                 self.head += 1;
                 if let Some(access) = &change.access {
-                    self.access.insert(change.id.clone(), access.clone());
+                    let mut access = access.clone();
+                    if access.owners_since == 0 {
+                        access.owners_since = self.head;
+                    }
+                    self.access.insert(change.id.clone(), access);
                 }
                 self.docs
                     .entry(change.id.clone())
