@@ -374,11 +374,16 @@ fn announce(
     metrics: &WorkerMetrics,
 ) {
     for announcement in announcements {
-        let (mut update, mut revoke) = (None, None);
+        let (mut update, mut arrive, mut revoke) = (None, None, None);
         for (subscriber, viewer) in subscribers.values().filter(|s| Some(s.0.id) != from) {
             let frame = match announcement.reach(viewer) {
                 Reach::Update => update
                     .get_or_insert_with(|| Frame::from(announcement.update.clone()))
+                    .clone(),
+                Reach::Arrive => arrive
+                    .get_or_insert_with(|| {
+                        Frame::from(announcement.arrive.clone().unwrap_or_default())
+                    })
                     .clone(),
                 Reach::Revoke => revoke
                     .get_or_insert_with(|| Frame::from(announcement.revoke.clone()))

@@ -127,6 +127,10 @@ impl<E: std::error::Error + 'static> Refusal<E> {
 pub struct Announcement {
     /// The `update` frame, for a device whose member sees the document now.
     pub update: Vec<u8>,
+    /// An `update` frame with the whole document, for a device whose member did not see it
+    /// before this change (its copy, if any, may lack what was done meanwhile); `None` when the
+    /// change left the owners as they were.
+    pub arrive: Option<Vec<u8>>,
     /// The `revoke` frame, for a device whose member saw it before and no longer does.
     pub revoke: Vec<u8>,
     before: Option<Access>,
@@ -139,6 +143,8 @@ pub struct Announcement {
 pub enum Reach {
     /// They see the document: send the update.
     Update,
+    /// They see it now and did not before: send it whole.
+    Arrive,
     /// They saw it and no longer do: send the revoke.
     Revoke,
     /// They never saw it: send nothing.
@@ -148,8 +154,12 @@ pub enum Reach {
 impl Announcement {
     /// What the announcement is to `viewer`.
     pub fn reach(&self, viewer: &Viewer) -> Reach {
+        let sees_before = !self.new && viewer.sees(self.before.as_ref());
         if viewer.sees(self.after.as_ref()) {
-            Reach::Update
+            match (sees_before || self.new, &self.arrive) {
+                (false, Some(_)) => Reach::Arrive,
+                _ => Reach::Update,
+            }
         } else if !self.new && viewer.sees(self.before.as_ref()) {
             Reach::Revoke
         } else {
@@ -161,6 +171,7 @@ impl Announcement {
     pub fn frame_for(&self, viewer: &Viewer) -> Option<&[u8]> {
         match self.reach(viewer) {
             Reach::Update => Some(&self.update),
+            Reach::Arrive => self.arrive.as_deref(),
             Reach::Revoke => Some(&self.revoke),
             Reach::Nothing => None,
         }
@@ -409,6 +420,20 @@ impl<S: TeamStore> Team<S> {
             .store
             .commit(&changes, role_changed)
             .map_err(Refusal::Storage)?;
+        // A change that moved the owners reaches those who now see the lead whole.
+        let wholes: Vec<Option<Vec<u8>>> = changes
+            .iter()
+            .zip(&previous)
+            .map(|(change, (before, new))| {
+                let moved = !new
+                    && before.as_ref().map(|a| &a.owners)
+                        != change.access.as_ref().map(|a| &a.owners);
+                moved
+                    .then(|| docs.iter().find(|(id, _)| *id == change.id))
+                    .flatten()
+                    .map(|(_, doc)| doc.save())
+            })
+            .collect();
         for (id, doc) in docs {
             self.cache.put(id, doc);
         }
@@ -416,7 +441,18 @@ impl<S: TeamStore> Team<S> {
             .into_iter()
             .zip(previous)
             .zip(seqs)
-            .map(|((change, (before, new)), seq)| Announcement {
+            .zip(wholes)
+            .map(|(((change, (before, new)), seq), whole)| Announcement {
+                arrive: whole.map(|data| {
+                    codec::encode(&Message::Update(Update {
+                        seq,
+                        doc: DocChanges {
+                            id: change.id.clone(),
+                            heads: change.heads.clone(),
+                            data,
+                        },
+                    }))
+                }),
                 revoke: codec::encode(&Message::Revoke(Revoke {
                     seq,
                     ids: vec![change.id.clone()],

@@ -214,7 +214,7 @@ fn run(devices: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
     #[test]
     fn each_device_holds_what_its_member_sees_and_no_followup_is_lost((devices, ops) in scenario()) {
         run(devices, ops)?;
@@ -282,13 +282,7 @@ fn a_live_device_drops_a_lead_handed_away_and_receives_one_handed_to_it() {
     net.sync_all();
     // Everyone stays connected: the handover reaches them live.
     net.devices[0].set_owner("lead-a", Some("device2"));
-    let frames = net.links[0]
-        .as_mut()
-        .unwrap()
-        .session
-        .push_local(&mut net.devices[0])
-        .unwrap();
-    net.links[0].as_mut().unwrap().to_relay.extend(frames);
+    push_now(&mut net, 0);
     net.settle();
     assert_eq!(ids(&net, 1), Vec::<String>::new());
     assert_eq!(ids(&net, 2), ["lead-a"]);
@@ -412,4 +406,38 @@ fn a_reps_catch_up_after_changes_to_other_reps_leads_carries_only_the_feed_posit
         "{offer:?}"
     );
     assert_eq!(net.devices[1].since, offer.upto);
+}
+
+/// Sends what device `i` has not pushed yet over its open connection.
+fn push_now(net: &mut Net, i: usize) {
+    let link = net.links[i].as_mut().unwrap();
+    let frames = link.session.push_local(&mut net.devices[i]).unwrap();
+    link.to_relay.extend(frames);
+}
+
+#[test]
+fn a_rep_whose_push_brings_back_a_lead_receives_what_was_done_to_it_meanwhile() {
+    let mut net = team_of_three();
+    net.devices[1].set_owner("lead-a", Some("device1"));
+    net.sync_all();
+    // All stay connected. Device 1 logs a visit and gives the lead back to the pool, not yet
+    // pushed, while the manager hands it to device 2, which logs a visit of its own.
+    net.devices[1].edit("lead-a", "phone", "1", Some("device1's visit"));
+    net.devices[1].set_owner("lead-a", None);
+    net.devices[0].set_owner("lead-a", Some("device2"));
+    push_now(&mut net, 0);
+    net.settle();
+    net.devices[2].edit("lead-a", "phone", "2", Some("device2's visit"));
+    push_now(&mut net, 2);
+    // Device 1 gets the revoke, pushes its own change first: the lead is in conflict between
+    // device 2 and the pool, so device 1 sees it again and must get device 2's visit.
+    net.settle();
+    // A later change elsewhere moves device 1's feed position past all of it.
+    net.devices[0].set_owner("lead-b", None);
+    push_now(&mut net, 0);
+    net.settle();
+    net.sync_all();
+    let on_device1 = net.devices[1].followups();
+    assert!(on_device1.contains("device2's visit"), "{on_device1:?}");
+    assert!(on_device1.contains("device1's visit"), "{on_device1:?}");
 }
