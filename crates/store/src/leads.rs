@@ -18,8 +18,11 @@ use redb::{Database, Range, ReadableTable, Table, WriteTransaction};
 use crate::Store;
 use crate::error::{LookupError, StoreError};
 use crate::numbers::{self, Numbering};
+use crate::packing::unpack;
 use crate::staged::{self, LeadEntries, UndoLog};
-use crate::tables::{ACKED, CHANGES, COMPACT_AFTER, DOC_KEYS, DOCS, HEADS, ROWS, UNPUSHED};
+use crate::tables::{
+    ACKED, CHANGES, COMPACT_AFTER, DICTIONARIES, DOC_KEYS, DOCS, HEADS, ROWS, UNPUSHED,
+};
 
 /// The result of a change.
 #[derive(Debug)]
@@ -382,6 +385,7 @@ fn load_from(
     docs: &impl ReadableTable<(u64, &'static str), &'static [u8]>,
     keys: &impl ReadableTable<&'static str, u64>,
     changes: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
+    dictionaries: &impl ReadableTable<u32, &'static [u8]>,
     id: &LeadId,
     actor: &ActorId,
 ) -> Result<Option<(LeadDoc, u32)>, StoreError> {
@@ -397,7 +401,7 @@ fn load_from(
         chunks.push((key.value().1, chunk));
     }
     let chunks = chunks.iter().map(|(seq, chunk)| (*seq, chunk.value()));
-    assemble(saved.value(), chunks, actor).map(Some)
+    assemble(&unpack(saved.value(), dictionaries)?, chunks, actor).map(Some)
 }
 
 /// A document from its saved bytes and its pending changes in sequence order; also returns
@@ -439,6 +443,7 @@ pub(crate) struct LeadTables<'txn> {
     pub(crate) heads: Table<'txn, &'static str, &'static [u8]>,
     pub(crate) acked: Table<'txn, &'static str, &'static [u8]>,
     pub(crate) unpushed: Table<'txn, &'static str, ()>,
+    pub(crate) dictionaries: Table<'txn, u32, &'static [u8]>,
 }
 
 impl<'txn> LeadTables<'txn> {
@@ -452,6 +457,7 @@ impl<'txn> LeadTables<'txn> {
             heads: txn.open_table(HEADS)?,
             acked: txn.open_table(ACKED)?,
             unpushed: txn.open_table(UNPUSHED)?,
+            dictionaries: txn.open_table(DICTIONARIES)?,
         })
     }
 
@@ -577,7 +583,14 @@ impl<'txn> LeadTables<'txn> {
         id: &LeadId,
         actor: &ActorId,
     ) -> Result<Option<(LeadDoc, u32)>, StoreError> {
-        load_from(&self.docs, &self.keys, &self.changes, id, actor)
+        load_from(
+            &self.docs,
+            &self.keys,
+            &self.changes,
+            &self.dictionaries,
+            id,
+            actor,
+        )
     }
 
     /// Ids of the leads that have pending incremental changes.
@@ -648,7 +661,7 @@ impl<'txn> LeadTables<'txn> {
         self.replace_doc(id.as_str(), &doc.save())
     }
 
-    /// A lead's saved document as stored (without its pending changes).
+    /// A lead's saved document as stored (without its pending changes), packed or not.
     pub(crate) fn saved(&self, id: &str) -> Result<Vec<u8>, StoreError> {
         let key = doc_key(&self.keys, id)?
             .ok_or_else(|| StoreError::Corrupt(format!("lead {id} has no document key")))?;
@@ -657,6 +670,11 @@ impl<'txn> LeadTables<'txn> {
             .get(key)?
             .map(|bytes| bytes.value().to_vec())
             .unwrap_or_default())
+    }
+
+    /// A saved document's Automerge bytes.
+    pub(crate) fn unpacked(&self, saved: &[u8]) -> Result<Vec<u8>, StoreError> {
+        Ok(unpack(saved, &self.dictionaries)?.into_owned())
     }
 
     /// Replaces a lead's saved document with `bytes` (the same document, saved again) and
@@ -824,7 +842,8 @@ impl Store {
         let docs = txn.open_table(DOCS)?;
         let keys = txn.open_table(DOC_KEYS)?;
         let changes = txn.open_table(CHANGES)?;
-        load_from(&docs, &keys, &changes, id, &self.meta.actor)?
+        let dictionaries = txn.open_table(DICTIONARIES)?;
+        load_from(&docs, &keys, &changes, &dictionaries, id, &self.meta.actor)?
             .map(|(doc, _)| doc)
             .ok_or_else(|| StoreError::Missing(id.clone()))
     }

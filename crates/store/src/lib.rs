@@ -14,6 +14,7 @@
 //! - [`team`]: the team document: the pipeline in force and the members.
 //! - [`sync`]: the relay joined, the feed position, unpushed leads, merging the relay's changes.
 //! - [`revoke`]: dropping leads the member no longer sees, and wiping a team on removal.
+//! - `packing`: documents at rest packed with a dictionary trained by `compact`.
 //!
 //! ```
 //! use fieldsync_store::{Store, StoreOptions};
@@ -30,6 +31,7 @@ pub mod handover;
 pub mod leads;
 pub mod maintenance;
 mod numbers;
+mod packing;
 pub mod revoke;
 mod staged;
 pub mod sync;
@@ -148,6 +150,7 @@ impl Store {
             txn.open_table(tables::HEADS)?;
             txn.open_table(tables::ACKED)?;
             txn.open_table(tables::UNPUSHED)?;
+            txn.open_table(tables::DICTIONARIES)?;
             txn.commit()?;
             Ok(())
         };
@@ -183,6 +186,7 @@ impl Store {
             match Store::open_current(path, options.clone()) {
                 Err(OpenError::OlderSchema { found: 1, .. }) => upgrade_from_v1(path, &options)?,
                 Err(OpenError::OlderSchema { found: 2, .. }) => upgrade_from_v2(path, &options)?,
+                Err(OpenError::OlderSchema { found: 3, .. }) => upgrade_from_v3(path, &options)?,
                 other => return other,
             }
         }
@@ -335,6 +339,16 @@ fn upgrade_layout(
     upgrade().map_err(|err| OpenError::Unusable {
         path: path.to_owned(),
         detail: format!("upgrading it to layout {to} failed: {err}"),
+    })
+}
+
+/// Layout 3 to 4: documents may be stored packed with a dictionary (`crate::packing`), kept in
+/// a new table. Nothing is repacked until `compact`; a release that reads layout 3 refuses
+/// layout 4 with "made by a newer fieldsync" rather than failing on a packed document.
+fn upgrade_from_v3(path: &Path, options: &StoreOptions) -> Result<(), OpenError> {
+    upgrade_layout(path, options, 4, |txn| {
+        txn.open_table(tables::DICTIONARIES)?;
+        Ok(())
     })
 }
 

@@ -11,11 +11,36 @@ use rayon::prelude::*;
 
 use crate::error::StoreError;
 use crate::leads::LeadTables;
+use crate::packing::{self, Packer};
 use crate::tables::{CHANGES, DOCS, META, ROWS, meta_key};
 use crate::{Store, decode_json, put_meta};
 
-/// Documents read, re-saved on every core, and written back at a time by `compact`.
+/// Documents read, packed on every core, and written back at a time by `compact`.
 const RESAVE_CHUNK: usize = 4096;
+
+/// The packer for the store's dictionary, training one on up to `MAX_SAMPLES` of `ids` (spread
+/// over them) if the store has none; `None` while there are too few documents to train on.
+fn packer(
+    tables: &mut LeadTables<'_>,
+    ids: &[LeadId],
+    actor: &automerge::ActorId,
+) -> Result<Option<Packer>, StoreError> {
+    if let Some(entry) = tables.dictionaries.first()? {
+        return Ok(Some(Packer::new(entry.1.value())));
+    }
+    let step = ids.len().div_ceil(packing::MAX_SAMPLES).max(1);
+    let mut samples = Vec::new();
+    for id in ids.iter().step_by(step) {
+        let saved = tables.saved(id.as_str())?;
+        let doc = LeadDoc::load(&tables.unpacked(&saved)?, actor.clone())?;
+        samples.push(doc.save_uncompressed());
+    }
+    let Some((id, dictionary)) = packing::train(&samples)? else {
+        return Ok(None);
+    };
+    tables.dictionaries.insert(id, dictionary.as_slice())?;
+    Ok(Some(Packer::new(&dictionary)))
+}
 
 /// What a store holds.
 #[derive(Clone, Debug, Serialize)]
@@ -66,9 +91,9 @@ impl Store {
         })
     }
 
-    /// Folds every lead's pending changes into its saved document, saves compressed every
-    /// document still stored as it was first written (uncompressed, to keep imports fast), then
-    /// compacts the file. Returns the number of documents re-saved.
+    /// Folds every lead's pending changes into its saved document, packs every document with
+    /// the store's dictionary (trained on the documents the first time there are enough of
+    /// them; see `packing`), then compacts the file. Returns the number of documents re-saved.
     pub fn compact(&mut self) -> Result<usize, StoreError> {
         let actor = self.meta.actor.clone();
         let resaved = self.write(|txn| {
@@ -78,34 +103,37 @@ impl Store {
                 let (doc, _) = tables.load(id, &actor)?;
                 tables.fold(id, &doc)?;
             }
-            let folded: std::collections::HashSet<LeadId> = folded.into_iter().collect();
-            let rest: Vec<LeadId> = tables
-                .lead_ids()?
-                .into_iter()
-                .filter(|id| !folded.contains(id))
-                .collect();
-            let mut compressed = 0;
-            for chunk in rest.chunks(RESAVE_CHUNK) {
+            let mut resaved: std::collections::HashSet<LeadId> = folded.into_iter().collect();
+            let ids = tables.lead_ids()?;
+            // Too few documents for a dictionary: Automerge's own deflate.
+            let packer = packer(&mut tables, &ids, &actor)?;
+            for chunk in ids.chunks(RESAVE_CHUNK) {
                 let saved = chunk
                     .iter()
                     .map(|id| tables.saved(id.as_str()))
                     .collect::<Result<Vec<_>, _>>()?;
-                let smaller: Vec<Option<Vec<u8>>> = saved
+                let unpacked = saved
+                    .iter()
+                    .map(|bytes| tables.unpacked(bytes))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let packed: Vec<Vec<u8>> = unpacked
                     .par_iter()
                     .map(|bytes| {
                         let doc = LeadDoc::load(bytes, actor.clone())?;
-                        let again = doc.save();
-                        Ok((again.len() < bytes.len()).then_some(again))
+                        match &packer {
+                            Some(packer) => packer.pack(&doc.save_uncompressed()),
+                            None => Ok(doc.save()),
+                        }
                     })
                     .collect::<Result<_, StoreError>>()?;
-                for (id, bytes) in chunk.iter().zip(smaller) {
-                    if let Some(bytes) = bytes {
-                        tables.replace_saved(id.as_str(), &bytes)?;
-                        compressed += 1;
+                for ((id, old), new) in chunk.iter().zip(&saved).zip(packed) {
+                    if new.len() < old.len() {
+                        tables.replace_saved(id.as_str(), &new)?;
+                        resaved.insert(id.clone());
                     }
                 }
             }
-            Ok(folded.len() + compressed)
+            Ok(resaved.len())
         })?;
         self.compact_file()?;
         Ok(resaved)

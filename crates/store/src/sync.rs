@@ -18,7 +18,10 @@ use crate::leads::{LeadTables, Origin, PreparedLead};
 use std::ops::Bound;
 
 use crate::leads::doc_key;
-use crate::tables::{ACKED, CHANGES, DOC_KEYS, DOCS, HEADS, META, UNPUSHED, meta_key};
+use crate::packing::unpack;
+use crate::tables::{
+    ACKED, CHANGES, DICTIONARIES, DOC_KEYS, DOCS, HEADS, META, UNPUSHED, meta_key,
+};
 use crate::team::{self, TeamMerge};
 use crate::{Store, decode_json, put_meta};
 
@@ -162,6 +165,7 @@ impl Store {
         let docs = txn.open_table(DOCS)?;
         let keys = txn.open_table(DOC_KEYS)?;
         let changes = txn.open_table(CHANGES)?;
+        let dictionaries = txn.open_table(DICTIONARIES)?;
         let mut out = Vec::new();
         for id in ids {
             let id = id.clone();
@@ -180,13 +184,10 @@ impl Store {
                 })?;
                 let key = doc_key(&keys, &id)?
                     .ok_or_else(|| StoreError::Corrupt(format!("lead {id} has no document key")))?;
-                let mut data = docs
-                    .get(key)?
-                    .ok_or_else(|| {
-                        StoreError::Corrupt(format!("the document of lead {id} is missing"))
-                    })?
-                    .value()
-                    .to_vec();
+                let saved = docs.get(key)?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("the document of lead {id} is missing"))
+                })?;
+                let mut data = unpack(saved.value(), &dictionaries)?.into_owned();
                 for chunk in changes.range((id.as_str(), 0)..=(id.as_str(), u32::MAX))? {
                     data.extend_from_slice(chunk?.1.value());
                 }

@@ -31,6 +31,9 @@ pub const UNPUSHED: TableDefinition<&str, ()> = TableDefinition::new("unpushed")
 /// `fieldsync_model::TEAM_DOC_ID` -> the team document, saved whole (crate::team).
 pub const TEAM: TableDefinition<&str, &[u8]> = TableDefinition::new("team");
 
+/// zstd dictionary id -> the dictionary `compact` packs documents with (crate::packing).
+pub const DICTIONARIES: TableDefinition<u32, &[u8]> = TableDefinition::new("dictionaries");
+
 /// Metadata key -> JSON value.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
@@ -61,7 +64,7 @@ pub mod meta_key {
 
 /// Layout version of the store written by this code. Bump it, and add a migration or a clear
 /// refusal, whenever a table changes meaning.
-pub const STORE_SCHEMA: u32 = 3;
+pub const STORE_SCHEMA: u32 = 4;
 
 /// Pending incremental changes per lead before the document is re-saved whole.
 pub const COMPACT_AFTER: u32 = 8;
