@@ -478,17 +478,20 @@ async fn bad_input_closes_only_the_connection_that_sent_it() {
         Some(CloseReason::Protocol.code())
     );
 
-    // Another protocol version.
-    let mut socket = connect(&relay).await;
-    let mut old = hello("east", "raw", &token);
-    if let Message::Hello(hello) = &mut old {
-        hello.version = 99;
+    // Another protocol version: a newer one, and version 1, which would keep leads its
+    // member no longer sees.
+    for version in [99, 1] {
+        let mut socket = connect(&relay).await;
+        let mut old = hello("east", "raw", &token);
+        if let Message::Hello(hello) = &mut old {
+            hello.version = version;
+        }
+        send(&mut socket, &old).await;
+        assert_eq!(
+            closed_with(&mut socket).await,
+            Some(CloseReason::Version.code())
+        );
     }
-    send(&mut socket, &old).await;
-    assert_eq!(
-        closed_with(&mut socket).await,
-        Some(CloseReason::Version.code())
-    );
 
     // Meanwhile the others sync, and the bystander gets the update live.
     assert!(device.ok(&["sync"]).contains("sent 1"));

@@ -33,6 +33,7 @@ pub mod maintenance;
 mod numbers;
 mod packing;
 pub mod revoke;
+mod rewrite;
 mod staged;
 pub mod sync;
 pub mod tables;
@@ -313,9 +314,15 @@ impl Store {
     /// Compacts the redb file itself, returning freed pages to the file system.
     pub(crate) fn compact_file(&mut self) -> Result<(), StoreError> {
         self.write(|_| Ok(()))?;
-        if let Some(Handle::Write(db)) = &mut self.handle {
-            while db.compact()? {}
+        if let Some(Handle::Write(db)) = &self.handle {
+            rewrite::rewrite(&self.path, db)?;
         }
+        // The handle still reads the old file: let it go, and read the new one.
+        self.handle = None;
+        self.handle = Some(Handle::Read(handle::open_read(
+            &self.path,
+            self.options.lock_wait,
+        )?));
         Ok(())
     }
 }
