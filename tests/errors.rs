@@ -181,7 +181,9 @@ fn a_store_another_process_holds_is_reported_locked() {
     drop(reader);
     // A writer elsewhere: even reading must wait, then report the lock.
     let mut writer = Store::open(&device.store_path(), StoreOptions::default()).unwrap();
-    writer.compact().unwrap();
+    // Any write holds the file for writing from then on.
+    let since = writer.since().unwrap();
+    writer.set_since(since).unwrap();
     refused(&device, &["lead", "list"], "is locked by another process");
     drop(writer);
     device.ok(&[
