@@ -348,7 +348,9 @@ fn team_figures(
         ms(catch_up),
         catch_up_bytes / 250.0
     );
-    // 200 changes to other reps' leads: the rep's device gets only the feed position.
+    // 200 changes to other reps' leads: the rep's device, up to date before them, gets only
+    // the feed position.
+    sync(&rep_home)?;
     let source = Store::open(&source_home.join("store.redb"), StoreOptions::default())?;
     let others: Vec<LeadId> = source
         .rows()?
