@@ -4,54 +4,27 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod certs;
 mod relay;
 mod util;
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use certs::Certificates;
 use relay::{Relay, relay_binary};
 use util::Device;
 
-/// A certificate authority and a certificate it issued for 127.0.0.1, as PEM files.
-struct Certificates {
-    dir: tempfile::TempDir,
-}
-
-impl Certificates {
-    fn new() -> Certificates {
-        let dir = tempfile::tempdir().unwrap();
-        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca.distinguished_name
-            .push(DnType::CommonName, "fieldsync test team CA");
-        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
-        let server_key = KeyPair::generate().unwrap();
-        let server = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .unwrap()
-            .signed_by(&server_key, &ca)
-            .unwrap();
-        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
-        std::fs::write(dir.path().join("cert.pem"), server.pem()).unwrap();
-        std::fs::write(dir.path().join("key.pem"), server_key.serialize_pem()).unwrap();
-        Certificates { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn relay(&self) -> Relay {
-        let cert = self.path("cert.pem");
-        let key = self.path("key.pem");
-        Relay::start(&[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ])
-    }
+/// A relay serving TLS with `certs`' certificate.
+fn tls_relay(certs: &Certificates) -> Relay {
+    let cert = certs.path("cert.pem");
+    let key = certs.path("key.pem");
+    Relay::start(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ])
 }
 
 /// A device of `me` with `role`, joined over wss:// trusting `ca` (if any).
@@ -87,7 +60,7 @@ fn ids(device: &Device) -> Vec<String> {
 #[test]
 fn visibility_and_a_handover_work_over_wss_with_the_teams_own_authority() {
     let certs = Certificates::new();
-    let relay = certs.relay();
+    let relay = tls_relay(&certs);
     relay.admin(&["team", "create", "east"]);
     let ca = certs.path("ca.pem");
     let manager = joined_tls(&relay, "boss", "manager", Some(&ca));
@@ -117,7 +90,7 @@ fn visibility_and_a_handover_work_over_wss_with_the_teams_own_authority() {
 #[test]
 fn a_certificate_the_device_does_not_trust_is_one_clear_line() {
     let certs = Certificates::new();
-    let relay = certs.relay();
+    let relay = tls_relay(&certs);
     relay.admin(&["team", "create", "east"]);
     // No --ca-file: the test authority is not among the web's public ones.
     let untrusting = joined_tls(&relay, "lina", "rep", None);

@@ -166,13 +166,7 @@ fn run(devices: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Connect(device) => net.connect(device),
             Op::Disconnect(device) => net.disconnect(device),
             Op::Deliver { device, up, fault } => {
-                let fault = match fault % 16 {
-                    0 => Fault::Drop,
-                    1 => Fault::Duplicate,
-                    2 => Fault::Reorder,
-                    _ => Fault::None,
-                };
-                net.step(device, up, fault);
+                net.step(device, up, Fault::from_byte(fault));
             }
             Op::SyncAll => net.sync_all(),
         }

@@ -338,6 +338,18 @@ pub enum Fault {
     Reorder,
 }
 
+impl Fault {
+    /// The fault a property test's random byte stands for: mostly none.
+    pub fn from_byte(byte: u8) -> Fault {
+        match byte % 16 {
+            0 => Fault::Drop,
+            1 => Fault::Duplicate,
+            2 => Fault::Reorder,
+            _ => Fault::None,
+        }
+    }
+}
+
 /// A relay with one team and several devices.
 pub struct Net {
     pub team: Team<MemoryTeamStore>,
