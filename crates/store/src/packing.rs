@@ -1,7 +1,7 @@
 //! Documents at rest, packed: `compact` trains a zstd dictionary on the store's own documents
 //! and saves each one compressed with it. A team's leads share their keys, actors and many
 //! values, which a dictionary finds across documents where each document's own deflate cannot:
-//! the sample team's documents take about 520 B each packed against 1,390 B with Automerge's
+//! the sample team's documents take about 450 B each packed against 1,385 B with Automerge's
 //! deflate (docs/benchmarks.md). A saved document is either Automerge's own bytes (written
 //! since the last compact) or a zstd frame naming the dictionary it needs; both load the same.
 
