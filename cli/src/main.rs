@@ -12,7 +12,6 @@ mod args;
 mod cmd;
 mod context;
 mod output;
-mod remote;
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;

@@ -23,8 +23,8 @@ use fieldsync_relay::members::{Members, Role};
 use fieldsync_sample::REPS;
 use fieldsync_store::{Remote, Store, StoreError, StoreOptions};
 
-use super::sync::{Identity, pass};
 use crate::output::Table;
+use fieldsync_client::pass::{Identity, pass};
 
 /// The team's name on the demo relay.
 const TEAM: &str = "sample";

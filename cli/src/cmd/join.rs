@@ -8,8 +8,8 @@ use fieldsync_store::Remote;
 
 use crate::args::JoinArgs;
 use crate::context::Context;
-use crate::remote::session::check_url;
-use crate::remote::tls::certificates;
+use fieldsync_client::session::check_url;
+use fieldsync_client::tls::certificates;
 
 /// Stores the relay to sync with; nothing goes over the network until `fieldsync sync`.
 pub fn run(cx: &Context, args: &JoinArgs, out: &mut impl Write) -> Result<()> {

@@ -6,44 +6,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use chrono::Local;
-use fieldsync_model::ValidationError;
-use fieldsync_store::{Remote, Store};
-use fieldsync_sync::DeviceStats;
+use fieldsync_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng;
 
 use crate::args::SyncArgs;
 use crate::context::Context;
-use crate::remote::session::{self, Event, StoreSlot};
+use fieldsync_client::pass::{Identity, pass};
+use fieldsync_client::session::{self, Event, StoreSlot};
 
 /// First wait before reconnecting; it doubles up to [`BACKOFF_MAX`].
 const BACKOFF_START: Duration = Duration::from_millis(500);
 /// Longest wait before reconnecting.
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
-
-/// Who this device is on the relay.
-pub struct Identity {
-    remote: Remote,
-    me: String,
-    device: String,
-}
-
-impl Identity {
-    /// The identity of the device whose store this is; refuses a device that has not joined.
-    pub fn of(store: &Store) -> Result<Identity> {
-        let remote = store.remote()?.ok_or_else(|| {
-            ValidationError::new(
-                "sync",
-                "this device has not joined a team: run `fieldsync join ws://HOST:PORT/sync --team TEAM --token TOKEN` first",
-            )
-        })?;
-        Ok(Identity {
-            remote,
-            me: store.me().to_owned(),
-            device: store.actor().to_hex_string(),
-        })
-    }
-}
 
 /// Syncs once, or watches.
 pub fn run(cx: &Context, args: &SyncArgs, out: &mut impl Write) -> Result<()> {
@@ -57,26 +32,6 @@ pub fn run(cx: &Context, args: &SyncArgs, out: &mut impl Write) -> Result<()> {
     } else {
         runtime.block_on(once(&identity, &open, out))
     }
-}
-
-/// One pass: push, pull, disconnect. Returns what the relay acknowledged and how many
-/// documents changed here.
-pub async fn pass(
-    identity: &Identity,
-    open: &dyn Fn() -> Result<Store>,
-    on_event: &mut dyn FnMut(Event<'_>),
-) -> Result<(DeviceStats, usize)> {
-    let mut slot = StoreSlot::new(open, true);
-    let result = session::run(
-        &identity.remote,
-        &identity.me,
-        &identity.device,
-        &mut slot,
-        false,
-        on_event,
-    )
-    .await;
-    Ok(result?)
 }
 
 async fn once(

@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::replica::Replica;
+use crate::replica::Replica;
 
 /// Largest frame accepted from the relay (its answers are split well below this).
 const MAX_FRAME: usize = 64 << 20;
@@ -191,7 +191,7 @@ pub async fn run(
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_FRAME))
         .max_frame_size(Some(MAX_FRAME));
-    let connector = super::tls::connector(remote.ca_pem.as_deref())?;
+    let connector = crate::tls::connector(remote.ca_pem.as_deref())?;
     let (mut socket, _) = timeout(
         CONNECT_TIMEOUT,
         tokio_tungstenite::connect_async_tls_with_config(
@@ -208,7 +208,7 @@ pub async fn run(
             remote.url
         ))
     })?
-    .map_err(|err| match super::tls::explain(&err) {
+    .map_err(|err| match crate::tls::explain(&err) {
         Some(why) => SessionError::Tls(format!("{}: {why}", remote.url)),
         None => network(format!("cannot reach {}: {err}", remote.url)),
     })?;
