@@ -8,17 +8,12 @@ use anyhow::Result;
 use chrono::Local;
 use fieldsync_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::Rng;
 
 use crate::args::SyncArgs;
 use crate::context::Context;
 use fieldsync_client::pass::{Identity, pass};
-use fieldsync_client::session::{self, Event, StoreSlot};
-
-/// First wait before reconnecting; it doubles up to [`BACKOFF_MAX`].
-const BACKOFF_START: Duration = Duration::from_millis(500);
-/// Longest wait before reconnecting.
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
+use fieldsync_client::session::Event;
+use fieldsync_client::watch::Watched;
 
 /// Syncs once, or watches.
 pub fn run(cx: &Context, args: &SyncArgs, out: &mut impl Write) -> Result<()> {
@@ -86,88 +81,27 @@ async fn watch(
     open: &dyn Fn() -> Result<Store>,
     out: &mut impl Write,
 ) -> Result<()> {
-    let mut failures = 0u32;
-    loop {
-        let mut connected = false;
-        let mut reported = (0, 0);
-        let mut slot = StoreSlot::new(open, false);
-        let mut on_event = |event: Event<'_>| {
-            let now = Local::now().format("%H:%M:%S");
-            let line = match event {
-                Event::Connected => {
-                    connected = true;
-                    Some(format!("{now} connected to {}", identity.remote.url))
-                }
-                Event::Progress(stats, merged) => {
-                    let line = (stats.sent, merged) != reported;
-                    let (sent, received) = (stats.sent - reported.0, merged - reported.1);
-                    reported = (stats.sent, merged);
-                    line.then(|| format!("{now} pushed {sent}, received {received}"))
-                }
-            };
-            if let Some(line) = line {
-                let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+    let mut on_event = |event: Watched<'_>| {
+        let now = Local::now().format("%H:%M:%S");
+        match event {
+            Watched::Connected => {
+                let _ = writeln!(out, "{now} connected to {}", identity.remote.url)
+                    .and_then(|()| out.flush());
             }
-        };
-        let session = session::run(
-            &identity.remote,
-            &identity.me,
-            &identity.device,
-            &mut slot,
-            true,
-            &mut on_event,
-        );
-        let ended = tokio::select! {
-            ended = session => ended,
-            _ = tokio::signal::ctrl_c() => {
-                writeln!(out, "stopped")?;
-                return Ok(());
+            Watched::Moved { pushed, received } => {
+                let _ = writeln!(out, "{now} pushed {pushed}, received {received}")
+                    .and_then(|()| out.flush());
             }
-        };
-        let err = match ended {
-            Ok(_) => continue,
-            Err(err) if err.is_final() => return Err(err.into()),
-            Err(err) => err,
-        };
-        failures = if connected {
-            1
-        } else {
-            failures.saturating_add(1)
-        };
-        let wait = backoff(failures);
-        eprintln!(
-            "fieldsync: {err}; reconnecting in {:.1} s",
-            wait.as_secs_f64()
-        );
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = tokio::signal::ctrl_c() => {
-                writeln!(out, "stopped")?;
-                return Ok(());
-            }
+            Watched::Retrying { error, wait } => eprintln!(
+                "fieldsync: {error}; reconnecting in {:.1} s",
+                wait.as_secs_f64()
+            ),
         }
-    }
-}
-
-/// The wait before reconnect attempt `failures` (1 = first): doubling from
-/// [`BACKOFF_START`] up to [`BACKOFF_MAX`], with a random half of it as jitter so devices
-/// cut off together do not return together.
-fn backoff(failures: u32) -> Duration {
-    let ceiling = BACKOFF_START
-        .saturating_mul(1 << failures.saturating_sub(1).min(16))
-        .min(BACKOFF_MAX);
-    ceiling.mul_f64(rand::rng().random_range(0.5..=1.0))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_with_jitter_up_to_the_cap() {
-        for (failures, ceiling) in [(1, 500), (2, 1000), (3, 2000), (7, 30_000), (40, 30_000)] {
-            let wait = backoff(failures).as_millis();
-            assert!(wait >= ceiling / 2 && wait <= ceiling, "{failures}: {wait}");
-        }
-    }
+    };
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    fieldsync_client::watch::watch(identity, open, &mut on_event, stop).await?;
+    writeln!(out, "stopped")?;
+    Ok(())
 }

@@ -5,6 +5,7 @@
 //! - [`replica`]: the store seen as the protocol's [`fieldsync_sync::DeviceDocs`].
 //! - [`session`]: one websocket session with the relay, until synced or, watching, until it
 //!   ends; a removed member's data is wiped here.
+//! - [`watch`]: staying synced, reconnecting with backoff, reporting what happens as events.
 //! - [`tls`]: TLS for `wss://` relays: the trusted roots and one clear line for a certificate
 //!   the device does not trust.
 
@@ -12,3 +13,4 @@ pub mod pass;
 pub mod replica;
 pub mod session;
 pub mod tls;
+pub mod watch;
