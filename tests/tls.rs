@@ -143,3 +143,26 @@ fn a_relay_given_a_key_that_does_not_match_its_certificate_says_so() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("does not go with --tls-cert"), "{err}");
 }
+
+#[test]
+fn an_authority_in_the_platforms_store_is_trusted_without_a_ca_file() {
+    let certs = Certificates::new();
+    let relay = tls_relay(&certs);
+    relay.admin(&["team", "create", "east"]);
+    let device = joined_tls(&relay, "lina", "rep", None);
+    // The system's store, as OpenSSL-style tools and rustls-native-certs read it: the test's
+    // authority stands in for one a company installs on its devices.
+    let output = device
+        .process()
+        .arg("sync")
+        .env("SSL_CERT_FILE", certs.path("ca.pem"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(said.contains("synced with wss://127.0.0.1:"), "{said}");
+}

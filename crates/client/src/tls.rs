@@ -1,8 +1,9 @@
-//! TLS for `wss://` relays: rustls (with ring) trusting the web's public certificate
-//! authorities (Mozilla's list, compiled in by webpki-roots, so every device trusts the same
-//! roots whatever its system has) and, when the team runs its own, that authority's
-//! certificates from `join --ca-file`. A certificate the device does not trust is one clear
-//! line saying so and what to do.
+//! TLS for `wss://` relays: rustls (with ring) trusting the platform's certificate authorities
+//! (the system's store, through rustls-native-certs, where a company adds its own), the web's
+//! public ones (Mozilla's list compiled in by webpki-roots, so a device with no usable system
+//! store still trusts them), and, when the team runs its own, that authority's certificates
+//! from `join --ca-file`. A certificate the device does not trust is one clear line saying so
+//! and what to do.
 
 use std::sync::Arc;
 
@@ -36,6 +37,8 @@ pub fn connector(ca_pem: Option<&str>) -> anyhow::Result<Connector> {
     let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    // The system's store: what it cannot read or parse is left out, the rest still counts.
+    let (_, _) = roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
     if let Some(pem) = ca_pem {
         for cert in certificates(pem, "ca-file")? {
             roots.add(cert)?;
