@@ -18,11 +18,12 @@ use fieldsync_model::visibility::{Access, VisibilityError, check_rep_owner_write
 use fieldsync_model::{Member, Role, Stamp, TEAM_DOC_ID, TeamDoc};
 use lru::LruCache;
 
+use crate::announce::{Announcement, Viewer};
 use crate::close::CloseReason;
 use crate::codec;
 use crate::message::{
-    Ack, DocChanges, Docs, FeedEntry, Heads, Hello, Message, Offer, PROTOCOL_VERSION, Push, Revoke,
-    Stored, Update, Want, Welcome,
+    Ack, DocChanges, Docs, FeedEntry, Heads, Hello, Message, Offer, PROTOCOL_VERSION, Push, Stored,
+    Want, Welcome,
 };
 
 /// Feed entries per offer frame.
@@ -45,21 +46,6 @@ pub struct NewChanges {
     /// `owners_since` of 0 means the change moved the owner register: the store records the
     /// change's feed number there.
     pub access: Option<Access>,
-}
-
-/// The member a connection serves, as the relay decides what they see.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Viewer {
-    /// The member's name.
-    pub member: String,
-    /// Their role, as the relay's members file says now.
-    pub role: Role,
-}
-
-impl Viewer {
-    fn sees(&self, access: Option<&Access>) -> bool {
-        access.is_none_or(|access| access.visible_to(&self.member, self.role))
-    }
 }
 
 /// A team's durable documents and changes feed, as the relay needs them.
@@ -118,62 +104,6 @@ impl<E: std::error::Error + 'static> Refusal<E> {
             Refusal::NotManager(_) => CloseReason::NotManager,
             Refusal::Forbidden(_) => CloseReason::Forbidden,
             Refusal::Storage(_) => CloseReason::Storage,
-        }
-    }
-}
-
-/// A document stored with a new feed number, to announce to the team's connected devices.
-#[derive(Debug)]
-pub struct Announcement {
-    /// The `update` frame, for a device whose member sees the document now.
-    pub update: Vec<u8>,
-    /// An `update` frame with the whole document, for a device whose member did not see it
-    /// before this change (its copy, if any, may lack what was done meanwhile); `None` when the
-    /// change left the owners as they were.
-    pub arrive: Option<Vec<u8>>,
-    /// The `revoke` frame, for a device whose member saw it before and no longer does.
-    pub revoke: Vec<u8>,
-    before: Option<Access>,
-    after: Option<Access>,
-    new: bool,
-}
-
-/// What an [`Announcement`] is to one viewer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reach {
-    /// They see the document: send the update.
-    Update,
-    /// They see it now and did not before: send it whole.
-    Arrive,
-    /// They saw it and no longer do: send the revoke.
-    Revoke,
-    /// They never saw it: send nothing.
-    Nothing,
-}
-
-impl Announcement {
-    /// What the announcement is to `viewer`.
-    pub fn reach(&self, viewer: &Viewer) -> Reach {
-        let sees_before = !self.new && viewer.sees(self.before.as_ref());
-        if viewer.sees(self.after.as_ref()) {
-            match (sees_before || self.new, &self.arrive) {
-                (false, Some(_)) => Reach::Arrive,
-                _ => Reach::Update,
-            }
-        } else if !self.new && viewer.sees(self.before.as_ref()) {
-            Reach::Revoke
-        } else {
-            Reach::Nothing
-        }
-    }
-
-    /// The frame for `viewer`, if any.
-    pub fn frame_for(&self, viewer: &Viewer) -> Option<&[u8]> {
-        match self.reach(viewer) {
-            Reach::Update => Some(&self.update),
-            Reach::Arrive => self.arrive.as_deref(),
-            Reach::Revoke => Some(&self.revoke),
-            Reach::Nothing => None,
         }
     }
 }
@@ -442,32 +372,8 @@ impl<S: TeamStore> Team<S> {
             .zip(previous)
             .zip(seqs)
             .zip(wholes)
-            .map(|(((change, (before, new)), seq), whole)| Announcement {
-                arrive: whole.map(|data| {
-                    codec::encode(&Message::Update(Update {
-                        seq,
-                        doc: DocChanges {
-                            id: change.id.clone(),
-                            heads: change.heads.clone(),
-                            data,
-                        },
-                    }))
-                }),
-                revoke: codec::encode(&Message::Revoke(Revoke {
-                    seq,
-                    ids: vec![change.id.clone()],
-                })),
-                after: change.access,
-                update: codec::encode(&Message::Update(Update {
-                    seq,
-                    doc: DocChanges {
-                        id: change.id,
-                        heads: change.heads,
-                        data: change.data,
-                    },
-                })),
-                before,
-                new,
+            .map(|(((change, (before, new)), seq), whole)| {
+                Announcement::new(seq, change, before, new, whole)
             })
             .collect())
     }
