@@ -360,6 +360,32 @@ mod tests {
     }
 
     #[test]
+    fn a_change_that_moves_the_owners_is_stamped_with_its_feed_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let gauge = prometheus::IntGauge::new("documents", "test").unwrap();
+        let mut store = RedbTeamStore::open(&dir.path().join("teams/1.redb"), gauge).unwrap();
+        let change = |id: &str, owners_since| NewChanges {
+            id: id.into(),
+            data: AutoCommit::new().save(),
+            heads: Heads::default(),
+            access: Some(Access {
+                owners_since,
+                ..Access::default()
+            }),
+        };
+        // 0 means "the owners moved": the store writes the change's number; another number is
+        // kept as it was.
+        let seqs = store
+            .commit(&[change("a", 0), change("b", 0), change("c", 1)], &[])
+            .unwrap();
+        assert_eq!(seqs, [1, 2, 3]);
+        let since = |store: &mut RedbTeamStore, id| store.access(id).unwrap().unwrap().owners_since;
+        assert_eq!(since(&mut store, "a"), 1);
+        assert_eq!(since(&mut store, "b"), 2);
+        assert_eq!(since(&mut store, "c"), 1);
+    }
+
+    #[test]
     fn a_team_file_from_before_visibility_gets_each_leads_access_from_its_owner_log() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("teams/1.redb");

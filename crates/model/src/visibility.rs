@@ -251,6 +251,25 @@ mod tests {
     }
 
     #[test]
+    fn a_device_past_the_last_owner_change_has_nothing_to_drop() {
+        let mut doc = doc_owned_by(None);
+        let access = Access::of(&doc);
+        put_owner(&mut doc, Some("bo"));
+        let mut access = access.follow(&doc, None);
+        access.owners_since = 40;
+        // lina could hold it (it was in the pool) only if her device is from before the claim.
+        assert!(access.may_hold_since("lina", Role::Rep, 39));
+        assert!(!access.may_hold_since("lina", Role::Rep, 40));
+        // Unknown (0): assume she may.
+        access.owners_since = 0;
+        assert!(access.may_hold_since("lina", Role::Rep, 1000));
+        // Someone who could never see it has nothing to drop, whenever.
+        let mut private = Access::of(&doc_owned_by(Some("bo")));
+        private.owners_since = 40;
+        assert!(!private.may_hold_since("wei", Role::Rep, 0));
+    }
+
+    #[test]
     fn a_rep_claims_from_the_pool_and_gives_back_but_takes_no_other_reps_lead() {
         let mut pool = doc_owned_by(None);
         let (before, after) = merged_write(&mut pool, "lina", Some("lina"));
