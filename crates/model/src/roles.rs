@@ -162,6 +162,10 @@ mod tests {
         .collect()
     }
 
+    fn as_member<'a>(members: &'a [Member], me: &'a str) -> Roster<'a> {
+        Roster { members, me }
+    }
+
     #[test]
     fn a_device_without_a_roster_may_do_all() {
         let alone = Roster {
@@ -175,14 +179,7 @@ mod tests {
     #[test]
     fn managers_reps_and_owners() {
         let members = roster();
-        let lina = Roster {
-            members: &members,
-            me: "lina",
-        };
-        let manager = Roster {
-            members: &members,
-            me: "王经理",
-        };
+        let (lina, manager) = (as_member(&members, "lina"), as_member(&members, "王经理"));
         let err = lina.require_manager("hand leads over").unwrap_err();
         assert!(err.to_string().contains("lists lina as a rep"), "{err}");
         assert!(manager.require_manager("hand leads over").is_ok());
@@ -205,14 +202,7 @@ mod tests {
     #[test]
     fn a_reps_figures_say_they_cover_what_the_device_holds() {
         let members = roster();
-        let lina = Roster {
-            members: &members,
-            me: "lina",
-        };
-        let manager = Roster {
-            members: &members,
-            me: "王经理",
-        };
+        let (lina, manager) = (as_member(&members, "lina"), as_member(&members, "王经理"));
         assert_eq!(manager.covers(&Owners::Everyone), None);
         assert_eq!(
             lina.covers(&Owners::Everyone).as_deref(),
