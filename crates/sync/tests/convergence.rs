@@ -9,7 +9,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
-use support::{Fault, Net};
+use support::{Net, NetOp};
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -18,13 +18,8 @@ enum Op {
         lead: usize,
         value: u8,
     },
-    Connect(usize),
-    Disconnect(usize),
-    Deliver {
-        device: usize,
-        up: bool,
-        fault: u8,
-    },
+    /// The network moves.
+    Net(NetOp),
     RestartRelay,
 }
 
@@ -32,10 +27,7 @@ fn op(devices: usize) -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0..devices, 0..6usize, any::<u8>())
             .prop_map(|(device, lead, value)| Op::Edit { device, lead, value }),
-        2 => (0..devices).prop_map(Op::Connect),
-        1 => (0..devices).prop_map(Op::Disconnect),
-        12 => (0..devices, any::<bool>(), any::<u8>())
-            .prop_map(|(device, up, fault)| Op::Deliver { device, up, fault }),
+        15 => NetOp::strategy(devices).prop_map(Op::Net),
         1 => Just(Op::RestartRelay),
     ]
 }
@@ -63,11 +55,7 @@ proptest! {
                     );
                     written.insert(followup);
                 }
-                Op::Connect(device) => net.connect(device),
-                Op::Disconnect(device) => net.disconnect(device),
-                Op::Deliver { device, up, fault } => {
-                    net.step(device, up, Fault::from_byte(fault));
-                }
+                Op::Net(event) => event.apply(&mut net),
                 Op::RestartRelay => net.restart_relay(),
             }
         }

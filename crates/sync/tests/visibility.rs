@@ -13,39 +13,22 @@ use automerge::{Automerge, ReadDoc};
 use fieldsync_model::{Role, TEAM_DOC_ID};
 use fieldsync_sync::{CloseReason, Heads, TeamStore};
 use proptest::prelude::*;
-use support::{Fault, Net};
+use support::{Fault, Net, NetOp};
 
 #[derive(Clone, Debug)]
 enum Op {
     /// Device makes a new lead, owned by its member or (if `pool`) the pool.
-    Create {
-        device: usize,
-        pool: bool,
-    },
+    Create { device: usize, pool: bool },
     /// Device logs a follow-up on the `pick`th lead it holds.
-    FollowUp {
-        device: usize,
-        pick: usize,
-    },
+    FollowUp { device: usize, pick: usize },
     /// The manager (device 0) gives its `pick`th lead to member `to` (the pool if out of range).
-    Assign {
-        pick: usize,
-        to: usize,
-    },
+    Assign { pick: usize, to: usize },
     /// A rep device claims the `pick`th pool lead it holds, or gives back its `pick`th own lead.
-    Claim {
-        device: usize,
-        pick: usize,
-    },
+    Claim { device: usize, pick: usize },
     /// Device `device`'s member (not device 0's) switches between rep and manager.
     ToggleRole(usize),
-    Connect(usize),
-    Disconnect(usize),
-    Deliver {
-        device: usize,
-        up: bool,
-        fault: u8,
-    },
+    /// The network moves.
+    Net(NetOp),
     /// Every device syncs cleanly (so leads travel far enough to be handed on).
     SyncAll,
 }
@@ -57,10 +40,7 @@ fn op(devices: usize) -> impl Strategy<Value = Op> {
         2 => (any::<usize>(), 0..devices + 1).prop_map(|(pick, to)| Op::Assign { pick, to }),
         2 => (1..devices, any::<usize>()).prop_map(|(device, pick)| Op::Claim { device, pick }),
         1 => (1..devices).prop_map(Op::ToggleRole),
-        2 => (0..devices).prop_map(Op::Connect),
-        1 => (0..devices).prop_map(Op::Disconnect),
-        12 => (0..devices, any::<bool>(), any::<u8>())
-            .prop_map(|(device, up, fault)| Op::Deliver { device, up, fault }),
+        15 => NetOp::strategy(devices).prop_map(Op::Net),
         1 => Just(Op::SyncAll),
     ]
 }
@@ -163,11 +143,7 @@ fn run(devices: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 };
                 net.record_roster();
             }
-            Op::Connect(device) => net.connect(device),
-            Op::Disconnect(device) => net.disconnect(device),
-            Op::Deliver { device, up, fault } => {
-                net.step(device, up, Fault::from_byte(fault));
-            }
+            Op::Net(event) => event.apply(&mut net),
             Op::SyncAll => net.sync_all(),
         }
     }
@@ -433,5 +409,39 @@ fn a_rep_whose_push_brings_back_a_lead_receives_what_was_done_to_it_meanwhile() 
     net.sync_all();
     let on_device1 = net.devices[1].followups();
     assert!(on_device1.contains("device2's visit"), "{on_device1:?}");
+    assert!(on_device1.contains("device1's visit"), "{on_device1:?}");
+}
+
+#[test]
+fn a_lead_that_comes_back_into_view_arrives_whole_on_a_device_holding_an_old_copy() {
+    let mut net = Net::new(4, 16);
+    net.roles[0] = Role::Manager;
+    net.record_roster();
+    net.devices[0].set_owner("lead-a", None);
+    net.devices[0].set_owner("lead-b", None);
+    net.sync_all();
+    // All stay connected. Device 1 has an edit of the pool lead not pushed yet; the manager,
+    // not having heard of what comes next, gives the lead to device 1.
+    net.devices[1].edit("lead-a", "phone", "1", Some("device1's visit"));
+    net.devices[0].set_owner("lead-a", Some("device1"));
+    // Device 3 claims the lead and logs a visit: device 1 is told to drop it, and first pushes
+    // its edit (not delivered yet).
+    net.devices[3].set_owner("lead-a", Some("device3"));
+    net.devices[3].edit("lead-a", "phone", "3", Some("device3's visit"));
+    push_now(&mut net, 3);
+    while net.step(3, true, Fault::None) {}
+    while net.step(1, false, Fault::None) {}
+    // The manager's change reaches the relay: the owners are now device 3 and device 1, so
+    // device 1 sees the lead again, while still holding its copy from before the claim.
+    push_now(&mut net, 0);
+    while net.step(0, true, Fault::None) {}
+    net.settle();
+    // A later change elsewhere moves device 1's feed position past all of it.
+    net.devices[0].edit("lead-b", "phone", "0", Some("later"));
+    push_now(&mut net, 0);
+    net.settle();
+    net.sync_all();
+    let on_device1 = net.devices[1].followups();
+    assert!(on_device1.contains("device3's visit"), "{on_device1:?}");
     assert!(on_device1.contains("device1's visit"), "{on_device1:?}");
 }

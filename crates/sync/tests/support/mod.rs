@@ -338,6 +338,39 @@ pub enum Fault {
     Reorder,
 }
 
+/// What the network does next in a property test: a device connects, drops its connection,
+/// or one frame is delivered (with the fault its random byte stands for).
+#[derive(Clone, Debug)]
+pub enum NetOp {
+    Connect(usize),
+    Disconnect(usize),
+    Deliver { device: usize, up: bool, fault: u8 },
+}
+
+impl NetOp {
+    /// Network events on `devices` devices, mostly deliveries.
+    pub fn strategy(devices: usize) -> impl proptest::strategy::Strategy<Value = NetOp> {
+        use proptest::prelude::*;
+        prop_oneof![
+            2 => (0..devices).prop_map(NetOp::Connect),
+            1 => (0..devices).prop_map(NetOp::Disconnect),
+            12 => (0..devices, any::<bool>(), any::<u8>())
+                .prop_map(|(device, up, fault)| NetOp::Deliver { device, up, fault }),
+        ]
+    }
+
+    /// Makes it happen on `net`.
+    pub fn apply(self, net: &mut Net) {
+        match self {
+            NetOp::Connect(device) => net.connect(device),
+            NetOp::Disconnect(device) => net.disconnect(device),
+            NetOp::Deliver { device, up, fault } => {
+                net.step(device, up, Fault::from_byte(fault));
+            }
+        }
+    }
+}
+
 impl Fault {
     /// The fault a property test's random byte stands for: mostly none.
     pub fn from_byte(byte: u8) -> Fault {
