@@ -445,3 +445,22 @@ fn a_lead_that_comes_back_into_view_arrives_whole_on_a_device_holding_an_old_cop
     assert!(on_device1.contains("device3's visit"), "{on_device1:?}");
     assert!(on_device1.contains("device1's visit"), "{on_device1:?}");
 }
+
+#[test]
+fn a_demoted_managers_device_drops_a_lead_changed_after_the_demotion() {
+    let mut net = team_of_three();
+    net.devices[2].set_owner("lead-2", Some("device2"));
+    net.sync_all();
+    assert_eq!(ids(&net, 0), ["lead-2"]);
+    for i in 0..3 {
+        net.disconnect(i);
+    }
+    net.roles[0] = Role::Rep;
+    net.record_roster();
+    // The lead changes after the demotion, before the old manager's device syncs again.
+    net.devices[2].edit("lead-2", "phone", "2", Some("after the demotion"));
+    net.connect(2);
+    net.settle();
+    net.sync_all();
+    assert_eq!(ids(&net, 0), Vec::<String>::new());
+}
