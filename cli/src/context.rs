@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, Local, Utc};
-use fieldsync_model::{LeadId, ParseContext, Pipeline, Stamp, ValidationError, when};
+use fieldsync_model::{LeadId, ParseContext, Pipeline, Stamp, form};
 use fieldsync_store::{Store, StoreOptions};
 
 /// The store file's name inside the home folder.
@@ -118,25 +118,11 @@ impl Context {
 
     /// `--at`: when something happened (default now).
     pub fn event_time(&self, at: Option<&str>) -> Result<DateTime<Utc>> {
-        match at {
-            None => Ok(self.now),
-            Some(text) => when::parse_event_time(text, self.now, &self.zone)
-                .map_err(|problem| ValidationError::new("at", problem).into()),
-        }
+        Ok(form::event_time(at, self.now, &self.zone)?)
     }
 
     /// The lead a person named: an id, its first characters, or a unique search match.
     pub fn resolve(&self, store: &Store, id: &str) -> Result<LeadId> {
         store.find(id).map_err(Into::into)
     }
-}
-
-/// Optional free text (`--note`, `--feedback`): trimmed; empty means none.
-pub fn optional_text(
-    field: &'static str,
-    text: Option<&str>,
-) -> Result<Option<String>, ValidationError> {
-    let Some(text) = text else { return Ok(None) };
-    let value = fieldsync_model::validate::free_text(field, text)?;
-    Ok((!value.is_empty()).then_some(value))
 }

@@ -5,6 +5,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use chrono::{Offset, TimeZone};
+use fieldsync_model::form::{FollowUpText, optional_text, parse_with};
 use fieldsync_model::{
     Action, ContactChannel, Due, Field, FollowUpDraft, Lead, Money, ValidationError, validate, when,
 };
@@ -13,7 +14,7 @@ use fieldsync_store::Store;
 use crate::args::{
     AbandonArgs, CorrectArgs, HoldArgs, IdArg, LogArgs, LostArgs, MoveArgs, ReopenArgs, WonArgs,
 };
-use crate::context::{Context, optional_text};
+use crate::context::Context;
 
 /// Resolves the lead, applies the action as one change, prints what happened and returns the
 /// lead as it now reads.
@@ -37,27 +38,18 @@ fn apply(
     Ok(updated.lead)
 }
 
-fn parse_with<T>(field: &'static str, parsed: Result<T, String>) -> Result<T, ValidationError> {
-    parsed.map_err(|problem| ValidationError::new(field, problem))
-}
-
 /// `fieldsync log`.
 pub fn log(cx: &Context, args: &LogArgs, out: &mut impl Write) -> Result<()> {
     let store = cx.open_store()?;
-    let at = cx.event_time(args.at.at.as_deref())?;
-    let draft = FollowUpDraft {
-        at,
-        channel: parse_with("channel", args.channel.parse::<ContactChannel>())?,
-        summary: validate::required("summary", validate::free_text("summary", &args.summary)?)?,
-        feedback: optional_text("feedback", args.feedback.as_deref())?,
-        next: optional_text("next", args.next.as_deref())?,
-        due: args
-            .due
-            .as_deref()
-            .map(|due| parse_with("due", Due::parse(due, cx.now, &cx.zone)))
-            .transpose()?,
-        zone: cx.zone.offset_from_utc_datetime(&at.naive_utc()).fix(),
-    };
+    let draft = FollowUpText {
+        at: args.at.at.as_deref(),
+        channel: &args.channel,
+        summary: &args.summary,
+        feedback: args.feedback.as_deref(),
+        next: args.next.as_deref(),
+        due: args.due.as_deref(),
+    }
+    .draft(cx.now, &cx.zone)?;
     apply(
         cx,
         store,

@@ -4,6 +4,7 @@
 //! of fieldsync's data, so the store, sync and analytics crates all build on it.
 //!
 //! - [`field`], [`validate`], [`when`], [`money`], [`vocab`]: turning typed text into checked values.
+//! - [`form`]: a new lead or a follow-up as typed (flags or form fields), checked as one.
 //! - [`number`]: lead numbers people can say on the phone (`LX2611KQM007`).
 //! - [`pipeline`], [`templates`]: a team's stages, loss reasons and source channels.
 //! - [`pipeline_edit`]: one change to a pipeline, as a manager asks for it.
@@ -12,6 +13,7 @@
 //! - [`schema`]: the document's keys and layout.
 //! - [`view`]: [`Lead`], the whole lead as read from its document (the JSON shape).
 //! - [`row`]: [`LeadRow`], the compact projection the store keeps for lists and analytics.
+//! - [`duplicate`]: leads that are probably the same customer.
 //! - [`search`]: finding a lead by a piece of its company, contact, phone or email.
 //! - [`heads`]: a document's heads as bytes, as stores and the sync protocol keep them.
 //! - [`team`]: [`TeamDoc`], the team's pipeline and members, synced like a lead.
@@ -45,7 +47,9 @@
 
 pub mod action;
 pub mod doc;
+pub mod duplicate;
 pub mod field;
+pub mod form;
 pub mod heads;
 pub mod history;
 pub mod id;

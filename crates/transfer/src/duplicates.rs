@@ -8,9 +8,9 @@
 //! million is about one in thirty million).
 
 use std::fmt;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 
+use fieldsync_model::duplicate::{Match, keys};
 use fieldsync_model::{Field, LeadId, LeadRow};
 use redb::{Database, ReadableTable, Table, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -18,28 +18,6 @@ use serde::{Deserialize, Serialize};
 use crate::TransferError;
 use crate::draft::Draft;
 use crate::error::OrScratch;
-
-/// What two leads share.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Match {
-    /// The same phone number: its last ten digits, so that `+86 138 0013 8000` and
-    /// `13800138000` match (shorter numbers: all their digits).
-    Phone,
-    /// The same email (case ignored).
-    Email,
-    /// The same company and contact (case and spaces ignored).
-    CompanyAndContact,
-}
-
-impl fmt::Display for Match {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Match::Phone => "phone",
-            Match::Email => "email",
-            Match::CompanyAndContact => "company and contact",
-        })
-    }
-}
 
 /// The lead a duplicate repeats.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -99,36 +77,6 @@ impl fmt::Display for Duplicate {
             }
         }
     }
-}
-
-/// The keys a lead is found by.
-fn keys(phone: &str, email: &str, company: &str, contact: &str) -> Vec<(Match, u64)> {
-    let hash = |parts: &[&str]| {
-        let mut hasher = DefaultHasher::new();
-        parts.hash(&mut hasher);
-        hasher.finish()
-    };
-    let folded = |text: &str| -> String {
-        text.chars()
-            .filter(|c| !c.is_whitespace())
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
-    let digits: String = digits[digits.len().saturating_sub(10)..].iter().collect();
-    let email = email.trim().to_lowercase();
-    let (company, contact) = (folded(company), folded(contact));
-    let mut found = Vec::with_capacity(3);
-    if !digits.is_empty() {
-        found.push((Match::Phone, hash(&["phone", &digits])));
-    }
-    if !email.is_empty() {
-        found.push((Match::Email, hash(&["email", &email])));
-    }
-    if !company.is_empty() && !contact.is_empty() {
-        found.push((Match::CompanyAndContact, hash(&["who", &company, &contact])));
-    }
-    found
 }
 
 /// The keys one row or lead is found by.
