@@ -61,6 +61,9 @@ pub enum Command {
     Join(JoinArgs),
     /// Push this device's changes to the relay and pull the team's.
     Sync(SyncArgs),
+    /// Open the app in a browser: today, the pipeline board, leads, a lead, a new lead and my
+    /// numbers, on 127.0.0.1 over this device's store, syncing by itself while it is open.
+    App(AppArgs),
     /// List fields that two devices set differently at the same time.
     Conflicts(ConflictsArgs),
     /// Settle a conflicted field with the value that should stand.
@@ -838,6 +841,17 @@ pub struct SyncArgs {
     /// are made; reconnect after network failures.
     #[arg(long)]
     pub watch: bool,
+}
+
+/// `fieldsync app`.
+#[derive(Debug, Args)]
+pub struct AppArgs {
+    /// The port on 127.0.0.1 to serve on (0: any free port).
+    #[arg(long, default_value_t = 4717)]
+    pub port: u16,
+    /// Print the address but do not open a browser.
+    #[arg(long)]
+    pub no_open: bool,
 }
 
 /// `fieldsync conflicts`.

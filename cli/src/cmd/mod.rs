@@ -1,6 +1,7 @@
 //! One module per command, and the dispatch from parsed arguments to them.
 
 mod alerts;
+mod app;
 mod change;
 mod conflicts;
 mod demo;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<bool> {
         Command::Compact => maintenance::compact(&cx, out),
         Command::Join(args) => join::run(&cx, &args, out),
         Command::Sync(args) => sync::run(&cx, &args, out),
+        Command::App(args) => app::run(&cx, &args, out),
         Command::Conflicts(args) => conflicts::list(&cx, &args, out),
         Command::Resolve(args) => conflicts::resolve(&cx, &args, out),
         Command::Funnel(args) => funnel::run(&cx, &args, out),

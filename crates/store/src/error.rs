@@ -109,6 +109,11 @@ pub enum StoreError {
     /// The database reported an error.
     #[error("store error: {0}")]
     Storage(String),
+    /// The disk is full: nothing was written. Free space and do it again.
+    #[error(
+        "the disk is full, so nothing was saved ({0}); free some space on this device and try again"
+    )]
+    DiskFull(String),
     /// Stored bytes could not be decoded.
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
@@ -126,20 +131,41 @@ impl From<TeamError> for StoreError {
     }
 }
 
+/// Whether redb failed because the disk is full.
+fn disk_full(err: Option<&redb::StorageError>) -> bool {
+    matches!(err, Some(redb::StorageError::Io(io)) if io.kind() == std::io::ErrorKind::StorageFull)
+}
+
 macro_rules! storage_errors {
-    ($($ty:ty),*) => {
+    ($($ty:ty => $inner:expr),*) => {
         $(impl From<$ty> for StoreError {
             fn from(err: $ty) -> Self {
-                StoreError::Storage(err.to_string())
+                let inner: fn(&$ty) -> Option<&redb::StorageError> = $inner;
+                match disk_full(inner(&err)) {
+                    true => StoreError::DiskFull(err.to_string()),
+                    false => StoreError::Storage(err.to_string()),
+                }
             }
         })*
     };
 }
 
 storage_errors!(
-    redb::StorageError,
-    redb::TableError,
-    redb::TransactionError,
-    redb::CommitError,
-    redb::CompactionError
+    redb::StorageError => |err| Some(err),
+    redb::TableError => |err| match err {
+        redb::TableError::Storage(inner) => Some(inner),
+        _ => None,
+    },
+    redb::TransactionError => |err| match err {
+        redb::TransactionError::Storage(inner) => Some(inner),
+        _ => None,
+    },
+    redb::CommitError => |err| match err {
+        redb::CommitError::Storage(inner) => Some(inner),
+        _ => None,
+    },
+    redb::CompactionError => |err| match err {
+        redb::CompactionError::Storage(inner) => Some(inner),
+        _ => None,
+    }
 );
