@@ -9,6 +9,10 @@ pub const CSS_PATH: &str = concat!("/assets/", env!("CARGO_PKG_VERSION"), "/app.
 /// Where the script is served.
 pub const JS_PATH: &str = concat!("/assets/", env!("CARGO_PKG_VERSION"), "/app.js");
 
+/// Where the icon is served.
+pub const ICON_PATH: &str = concat!("/assets/", env!("CARGO_PKG_VERSION"), "/icon.svg");
+
+const ICON: &str = include_str!("../assets/icon.svg");
 const CSS: &str = include_str!("../assets/app.css");
 const JS: &str = include_str!("../assets/app.js");
 
@@ -30,4 +34,9 @@ pub async fn css() -> impl IntoResponse {
 /// The script.
 pub async fn js() -> impl IntoResponse {
     asset("text/javascript; charset=utf-8", JS)
+}
+
+/// The icon (a funnel).
+pub async fn icon() -> impl IntoResponse {
+    asset("image/svg+xml", ICON)
 }

@@ -126,6 +126,7 @@ impl IntoResponse for AppError {
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { "fieldsync" }
                     link rel="stylesheet" href=(crate::assets::CSS_PATH);
+                    link rel="icon" href=(crate::assets::ICON_PATH) type="image/svg+xml";
                 }
                 body {
                     main class="problem" role="alert" {

@@ -118,7 +118,9 @@ pub async fn check(State(app): State<Arc<App>>, request: Request, next: Next) ->
     headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Same-origin: a form's Origin header says where it came from (with no-referrer it would be
+    // "null" and every form refused); no address leaves for another site.
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
 }
 

@@ -9,7 +9,7 @@ use fieldsync_store::Store;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::app::{App, SyncStatus};
-use crate::assets::{CSS_PATH, JS_PATH};
+use crate::assets::{CSS_PATH, ICON_PATH, JS_PATH};
 use crate::error::AppError;
 use crate::format;
 use crate::lang::Lang;
@@ -117,6 +117,7 @@ pub fn page(lang: Lang, header: &Header, active: Screen, title: &str, body: Mark
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · fieldsync" }
                 link rel="stylesheet" href=(CSS_PATH);
+                link rel="icon" href=(ICON_PATH) type="image/svg+xml";
                 script src=(JS_PATH) defer {}
             }
             body {

@@ -50,6 +50,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/lang", post(switch_language))
         .route(assets::CSS_PATH, get(assets::css))
         .route(assets::JS_PATH, get(assets::js))
+        .route(assets::ICON_PATH, get(assets::icon))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&app),
             guard::check,

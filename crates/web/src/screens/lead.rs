@@ -267,6 +267,8 @@ fn render(
                         input id="log-at" name="at" type="datetime-local"
                             value=(log.given("at").map_or_else(|| format::input_moment(now), str::to_owned))
                             aria-invalid=[log.is_wrong("at").then_some("true")];
+                        // The minute shown by default: left as it is, it means now, to the second.
+                        input type="hidden" name="at_shown" value=(log.given("at_shown").map_or_else(|| format::input_moment(now), str::to_owned));
                         (log.message("at", lang))
                     }
                     (log.general(&["channel", "summary", "feedback", "next", "due", "at"], lang))

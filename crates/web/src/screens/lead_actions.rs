@@ -60,7 +60,11 @@ fn action(verb: &str, typed: &Typed, store: &Store, id: &LeadId) -> Result<Actio
     };
     Ok(match verb {
         "log" => {
-            let happened = typed.given("at").map(format::typed_moment);
+            // The form shows now to the minute; left untouched, the follow-up is dated now.
+            let happened = typed
+                .given("at")
+                .filter(|at| Some(*at) != typed.given("at_shown"))
+                .map(format::typed_moment);
             Action::Log(
                 FollowUpText {
                     at: happened.as_deref(),
