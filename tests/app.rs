@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use relay::{Relay, joined, joined_as};
 use serde_json::Value;
+use fieldsync_store::{Store, StoreOptions};
 use util::Device;
 use webdriver::{Browser, STEP};
 
@@ -339,6 +340,44 @@ fn requests_with_a_wrong_host_no_key_or_a_cross_site_origin_are_refused() {
     let request = format!("POST /lead/{id}/edit HTTP/1.1\r\nHost: {own}\r\nOrigin: http://{own}\r\nCookie: {cookie}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}", form.len());
     assert_eq!(app.raw(&request).0, 303);
     assert_eq!(device.show(&id)["phone"], "+86 138 0013 8999");
+}
+
+#[test]
+fn a_store_another_process_is_writing_and_a_removed_member_each_say_what_to_do() {
+    let relay = Relay::start(&[]);
+    relay.admin(&["team", "create", "east"]);
+    let lina = joined(&relay, "east", "lina");
+    lead(&lina, "深圳市腾飞科技有限公司", "张伟", "+86 138 0013 8000");
+    lina.ok(&["sync"]);
+    let app = AppProcess::start(&lina);
+    let get = |path: &str| {
+        app.raw(&format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nCookie: fieldsync_key_{}={}\r\nConnection: close\r\n\r\n",
+            app.port,
+            app.port,
+            app.key()
+        ))
+    };
+    wait_for_device("the app to come online", || get("/").1.contains("status online"));
+
+    // Another process writing (an import, a handover) holds the store.
+    let mut writer = Store::open(&lina.store_path(), StoreOptions::default()).unwrap();
+    let since = writer.since().unwrap();
+    writer.set_since(since).unwrap();
+    let (status, page) = get("/leads");
+    assert_eq!(status, 503, "{page}");
+    assert!(page.contains("Another fieldsync command") && page.contains("另一个程序"), "{page}");
+    drop(writer);
+    assert_eq!(get("/leads").0, 200);
+
+    // The manager removes lina: her open app says so and what happened to her data.
+    relay.admin(&["member", "remove", "east", "lina"]);
+    wait_for_device("the app to hear it was removed", || get("/").1.contains("status refused"));
+    let (_, page) = get("/");
+    assert!(page.contains("has been removed from team"), "{page}");
+    assert!(page.contains("ask your manager"), "{page}");
+    let (_, leads) = get("/leads");
+    assert!(!leads.contains("深圳市腾飞科技有限公司"), "the team's leads are gone from the device");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -121,8 +121,17 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a WebDriver session");
-        // The window's outer size includes no chrome in headless mode; set the viewport exactly.
-        let _ = client.set_window_size(width, height).await;
+        // The window size counts the browser's own frame: grow it until the page itself is
+        // `width` x `height`, as a screenshot shows it.
+        let frame = client
+            .execute("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];", Vec::new())
+            .await
+            .unwrap();
+        let extra = |index: usize| u32::try_from(frame[index].as_u64().unwrap_or(0)).unwrap_or(0);
+        client
+            .set_window_size(width + extra(0), height + extra(1))
+            .await
+            .unwrap();
         Browser {
             client,
             driver,

@@ -169,3 +169,20 @@ storage_errors!(
         _ => None,
     }
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_told_apart_from_other_storage_failures() {
+        let full = redb::StorageError::Io(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert!(matches!(StoreError::from(full), StoreError::DiskFull(_)));
+        let commit = redb::CommitError::Storage(redb::StorageError::Io(std::io::Error::from(
+            std::io::ErrorKind::StorageFull,
+        )));
+        assert!(matches!(StoreError::from(commit), StoreError::DiskFull(_)));
+        let other = redb::StorageError::Io(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert!(matches!(StoreError::from(other), StoreError::Storage(_)));
+    }
+}
