@@ -13,9 +13,9 @@ use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use fieldsync_store::{Store, StoreOptions};
 use relay::{Relay, joined, joined_as};
 use serde_json::Value;
-use fieldsync_store::{Store, StoreOptions};
 use util::Device;
 use webdriver::{Browser, STEP};
 
@@ -109,7 +109,16 @@ fn wait_for_device(what: &str, mut check: impl FnMut() -> bool) {
 
 /// A lead added on `device`, its id.
 fn lead(device: &Device, company: &str, contact: &str, phone: &str) -> String {
-    device.add(&["--company", company, "--contact", contact, "--phone", phone, "--amount", "25"])
+    device.add(&[
+        "--company",
+        company,
+        "--contact",
+        contact,
+        "--phone",
+        phone,
+        "--amount",
+        "25",
+    ])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,16 +135,24 @@ async fn a_visit_logged_in_the_app_appears_live_on_a_teammates_open_page() {
     let manager_app = AppProcess::start(&manager);
 
     let watching = browser_on(&manager_app, 1280, 800).await;
-    watching.open(&manager_app.page(&format!("/lead/{id}"))).await;
-    watching.wait_until("document.querySelector('.status.online') !== null").await;
+    watching
+        .open(&manager_app.page(&format!("/lead/{id}")))
+        .await;
+    watching
+        .wait_until("document.querySelector('.status.online') !== null")
+        .await;
     // The manager starts typing a note of their own: it must survive the live update.
     watching.fill("What was discussed", "电话确认预算").await;
-    let watching_id = watching.eval("document.getElementById('log-summary').value").await;
+    let watching_id = watching
+        .eval("document.getElementById('log-summary').value")
+        .await;
     assert_eq!(watching_id, "电话确认预算");
 
     let logging = browser_on(&lina_app, 390, 844).await;
     logging.open(&lina_app.page(&format!("/lead/{id}"))).await;
-    logging.fill("What was discussed", "上门演示产品，IT部门参加").await;
+    logging
+        .fill("What was discussed", "上门演示产品，IT部门参加")
+        .await;
     logging.fill("Next step", "发送报价").await;
     logging.press("Save follow-up").await;
     logging
@@ -147,7 +164,9 @@ async fn a_visit_logged_in_the_app_appears_live_on_a_teammates_open_page() {
         .wait_until("document.querySelector('.timeline').innerText.includes('上门演示产品')")
         .await;
     assert_eq!(
-        watching.eval("document.getElementById('log-summary').value").await,
+        watching
+            .eval("document.getElementById('log-summary').value")
+            .await,
         "电话确认预算",
         "the live update kept what the manager was typing"
     );
@@ -168,7 +187,9 @@ async fn dragging_a_card_moves_the_lead() {
     browser.open(&app.page("/board")).await;
     let card = format!(".card[data-id='{id}']");
     browser
-        .wait_until(&format!("document.querySelector(\"{card}\").closest('.column').dataset.stage === 'acquisition'"))
+        .wait_until(&format!(
+            "document.querySelector(\"{card}\").closest('.column').dataset.stage === 'acquisition'"
+        ))
         .await;
     // WebDriver cannot drive HTML drag and drop in Chromium; the page gets the same events
     // a person's drag makes.
@@ -187,10 +208,15 @@ async fn dragging_a_card_moves_the_lead() {
         ))
         .await;
     wait_for_device("the move to reach the store", || {
-        device.list(&[]).iter().any(|lead| lead["id"] == id.as_str() && lead["stage"] == "discovery")
+        device
+            .list(&[])
+            .iter()
+            .any(|lead| lead["id"] == id.as_str() && lead["stage"] == "discovery")
     });
     browser
-        .wait_until(&format!("document.querySelector(\"{card}\").closest('.column').dataset.stage === 'discovery'"))
+        .wait_until(&format!(
+            "document.querySelector(\"{card}\").closest('.column').dataset.stage === 'discovery'"
+        ))
         .await;
     let shown = device.show(&id);
     assert_eq!(shown["stage_changes"].as_array().unwrap().len(), 2);
@@ -202,19 +228,31 @@ async fn dragging_a_card_moves_the_lead() {
 async fn a_bad_phone_shows_the_error_at_the_field_and_leaves_the_store_unchanged() {
     let _turn = webdriver::one_test_at_a_time();
     let device = Device::init("lina");
-    let id = lead(&device, "深圳市腾飞科技有限公司", "张伟", "+86 138 0013 8000");
+    let id = lead(
+        &device,
+        "深圳市腾飞科技有限公司",
+        "张伟",
+        "+86 138 0013 8000",
+    );
     let before = device.store_bytes();
     let app = AppProcess::start(&device);
     let browser = browser_on(&app, 390, 844).await;
     browser.open(&app.page(&format!("/lead/{id}"))).await;
     browser.fill("Phone", "12").await;
     browser.press("Save details").await;
-    browser.wait_until("document.getElementById('error-phone') !== null").await;
+    browser
+        .wait_until("document.getElementById('error-phone') !== null")
+        .await;
     let message = browser.text("#error-phone").await;
     assert!(message.starts_with("Not saved:"), "{message}");
-    assert!(message.contains("phone") || message.contains("digits"), "{message}");
+    assert!(
+        message.contains("phone") || message.contains("digits"),
+        "{message}"
+    );
     assert_eq!(
-        browser.eval("document.getElementById('field-phone').value").await,
+        browser
+            .eval("document.getElementById('field-phone').value")
+            .await,
         "12",
         "what was typed is kept"
     );
@@ -245,8 +283,14 @@ async fn a_conflict_made_by_two_devices_is_resolved_from_the_lead_page() {
     let browser = browser_on(&app, 1280, 800).await;
     browser.open(&app.page(&format!("/lead/{id}"))).await;
     let section = browser.text("#conflicts").await;
-    assert!(section.contains("+86 138 0013 8001") && section.contains("+86 138 0013 8002"), "{section}");
-    assert!(section.contains("wang") && section.contains("lina"), "who set each value: {section}");
+    assert!(
+        section.contains("+86 138 0013 8001") && section.contains("+86 138 0013 8002"),
+        "{section}"
+    );
+    assert!(
+        section.contains("wang") && section.contains("lina"),
+        "who set each value: {section}"
+    );
     browser.screenshot("lead-conflict-1280x800").await;
     let keep = browser
         .client
@@ -256,7 +300,9 @@ async fn a_conflict_made_by_two_devices_is_resolved_from_the_lead_page() {
         .await
         .unwrap();
     keep.click().await.unwrap();
-    browser.wait_until("document.getElementById('conflicts') === null").await;
+    browser
+        .wait_until("document.getElementById('conflicts') === null")
+        .await;
     let problems = browser.problems().await;
     assert!(problems.is_empty(), "{problems:?}");
     wait_for_device("the conflict settled on lina's device", || {
@@ -265,7 +311,10 @@ async fn a_conflict_made_by_two_devices_is_resolved_from_the_lead_page() {
     assert_eq!(lina.show(&id)["phone"], "+86 138 0013 8002");
     wait_for_device("the settlement to reach the manager", || {
         manager.ok(&["sync"]);
-        manager.show(&id)["conflicts"].as_array().unwrap().is_empty()
+        manager.show(&id)["conflicts"]
+            .as_array()
+            .unwrap()
+            .is_empty()
     });
 }
 
@@ -273,19 +322,44 @@ async fn a_conflict_made_by_two_devices_is_resolved_from_the_lead_page() {
 async fn the_search_finds_a_lead_by_a_chinese_substring_as_you_type() {
     let _turn = webdriver::one_test_at_a_time();
     let device = Device::init("lina");
-    lead(&device, "深圳市腾飞科技有限公司", "张伟", "+86 138 0013 8000");
+    lead(
+        &device,
+        "深圳市腾飞科技有限公司",
+        "张伟",
+        "+86 138 0013 8000",
+    );
     lead(&device, "杭州云栖科技", "陈静", "13900139000");
     lead(&device, "Acme Trading", "Bob", "+1 555 0100");
     let app = AppProcess::start(&device);
     let browser = browser_on(&app, 390, 844).await;
     browser.open(&app.page("/leads")).await;
-    browser.wait_until("document.querySelector('#results').innerText.includes('3')").await;
-    browser.by_label("Search company, contact, phone, email or number").await.send_keys("腾飞").await.unwrap();
+    browser
+        .wait_until("document.querySelector('#results').innerText.includes('3')")
+        .await;
+    browser
+        .by_label("Search company, contact, phone, email or number")
+        .await
+        .send_keys("腾飞")
+        .await
+        .unwrap();
     browser
         .wait_until("document.querySelectorAll('#results tbody tr').length === 1")
         .await;
-    assert!(browser.text("#results").await.contains("深圳市腾飞科技有限公司"));
-    assert!(browser.client.current_url().await.unwrap().as_str().contains("q="));
+    assert!(
+        browser
+            .text("#results")
+            .await
+            .contains("深圳市腾飞科技有限公司")
+    );
+    assert!(
+        browser
+            .client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("q=")
+    );
     browser.screenshot("leads-search-390x844").await;
     let problems = browser.problems().await;
     assert!(problems.is_empty(), "{problems:?}");
@@ -294,14 +368,22 @@ async fn the_search_finds_a_lead_by_a_chinese_substring_as_you_type() {
 #[test]
 fn requests_with_a_wrong_host_no_key_or_a_cross_site_origin_are_refused() {
     let device = Device::init("lina");
-    let id = lead(&device, "深圳市腾飞科技有限公司", "张伟", "+86 138 0013 8000");
+    let id = lead(
+        &device,
+        "深圳市腾飞科技有限公司",
+        "张伟",
+        "+86 138 0013 8000",
+    );
     let before = device.store_bytes();
     let app = AppProcess::start(&device);
     let port = app.port;
     let cookie = format!("fieldsync_key_{port}={}", app.key());
     let form = "phone=%2B86+138+0013+8999";
     let post = |host: &str, origin: Option<&str>, cookie: Option<&str>| {
-        let mut request = format!("POST /lead/{id}/edit HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n", form.len());
+        let mut request = format!(
+            "POST /lead/{id}/edit HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            form.len()
+        );
         if let Some(origin) = origin {
             request.push_str(&format!("Origin: {origin}\r\n"));
         }
@@ -317,19 +399,37 @@ fn requests_with_a_wrong_host_no_key_or_a_cross_site_origin_are_refused() {
 
     let (status, _) = app.raw(&format!("GET / HTTP/1.1\r\nHost: evil.example:{port}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"));
     assert_eq!(status, 421, "a rebinding name is refused");
-    let (status, body) = app.raw(&format!("GET / HTTP/1.1\r\nHost: {own}\r\nConnection: close\r\n\r\n"));
+    let (status, body) = app.raw(&format!(
+        "GET / HTTP/1.1\r\nHost: {own}\r\nConnection: close\r\n\r\n"
+    ));
     assert_eq!(status, 401, "no key: {body}");
     assert!(!body.contains("腾飞"));
-    let (status, _) = app.raw(&format!("GET /?key=wrong HTTP/1.1\r\nHost: {own}\r\nConnection: close\r\n\r\n"));
+    let (status, _) = app.raw(&format!(
+        "GET /?key=wrong HTTP/1.1\r\nHost: {own}\r\nConnection: close\r\n\r\n"
+    ));
     assert_eq!(status, 401, "a wrong key");
-    let (status, body) = app.raw(&format!("GET /leads HTTP/1.1\r\nHost: {own}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"));
+    let (status, body) = app.raw(&format!(
+        "GET /leads HTTP/1.1\r\nHost: {own}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    ));
     assert_eq!(status, 200, "with the key's cookie: {body}");
     assert!(body.contains("腾飞"));
 
-    assert_eq!(post(&own, Some("http://evil.example"), Some(&cookie)).0, 403, "cross-site origin");
-    assert_eq!(post(&own, None, Some(&cookie)).0, 403, "no origin, no fetch metadata");
+    assert_eq!(
+        post(&own, Some("http://evil.example"), Some(&cookie)).0,
+        403,
+        "cross-site origin"
+    );
+    assert_eq!(
+        post(&own, None, Some(&cookie)).0,
+        403,
+        "no origin, no fetch metadata"
+    );
     assert_eq!(post(&own, Some(&own_origin), None).0, 401, "no key");
-    assert_eq!(post("evil.example", Some(&own_origin), Some(&cookie)).0, 421, "wrong host");
+    assert_eq!(
+        post("evil.example", Some(&own_origin), Some(&cookie)).0,
+        421,
+        "wrong host"
+    );
     drop(app);
     assert!(device.store_bytes() == before, "a refused request wrote");
 
@@ -337,7 +437,10 @@ fn requests_with_a_wrong_host_no_key_or_a_cross_site_origin_are_refused() {
     let app = AppProcess::start(&device);
     let cookie = format!("fieldsync_key_{}={}", app.port, app.key());
     let own = format!("127.0.0.1:{}", app.port);
-    let request = format!("POST /lead/{id}/edit HTTP/1.1\r\nHost: {own}\r\nOrigin: http://{own}\r\nCookie: {cookie}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}", form.len());
+    let request = format!(
+        "POST /lead/{id}/edit HTTP/1.1\r\nHost: {own}\r\nOrigin: http://{own}\r\nCookie: {cookie}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
     assert_eq!(app.raw(&request).0, 303);
     assert_eq!(device.show(&id)["phone"], "+86 138 0013 8999");
 }
@@ -358,7 +461,9 @@ fn a_store_another_process_is_writing_and_a_removed_member_each_say_what_to_do()
             app.key()
         ))
     };
-    wait_for_device("the app to come online", || get("/").1.contains("status online"));
+    wait_for_device("the app to come online", || {
+        get("/").1.contains("status online")
+    });
 
     // Another process writing (an import, a handover) holds the store.
     let mut writer = Store::open(&lina.store_path(), StoreOptions::default()).unwrap();
@@ -366,18 +471,26 @@ fn a_store_another_process_is_writing_and_a_removed_member_each_say_what_to_do()
     writer.set_since(since).unwrap();
     let (status, page) = get("/leads");
     assert_eq!(status, 503, "{page}");
-    assert!(page.contains("Another fieldsync command") && page.contains("另一个程序"), "{page}");
+    assert!(
+        page.contains("Another fieldsync command") && page.contains("另一个程序"),
+        "{page}"
+    );
     drop(writer);
     assert_eq!(get("/leads").0, 200);
 
     // The manager removes lina: her open app says so and what happened to her data.
     relay.admin(&["member", "remove", "east", "lina"]);
-    wait_for_device("the app to hear it was removed", || get("/").1.contains("status refused"));
+    wait_for_device("the app to hear it was removed", || {
+        get("/").1.contains("status refused")
+    });
     let (_, page) = get("/");
     assert!(page.contains("has been removed from team"), "{page}");
     assert!(page.contains("ask your manager"), "{page}");
     let (_, leads) = get("/leads");
-    assert!(!leads.contains("深圳市腾飞科技有限公司"), "the team's leads are gone from the device");
+    assert!(
+        !leads.contains("深圳市腾飞科技有限公司"),
+        "the team's leads are gone from the device"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -404,13 +517,21 @@ async fn every_screen_loads_clean_in_chinese_and_english_at_phone_and_laptop_wid
                 .eval("document.documentElement.scrollWidth > window.innerWidth + 1")
                 .await;
             if *name != "board" {
-                assert_eq!(overflow, Value::Bool(false), "{name} scrolls sideways at {width} px");
+                assert_eq!(
+                    overflow,
+                    Value::Bool(false),
+                    "{name} scrolls sideways at {width} px"
+                );
             }
-            browser.screenshot(&format!("{name}-{width}x{height}")).await;
+            browser
+                .screenshot(&format!("{name}-{width}x{height}"))
+                .await;
         }
         // The switch puts the pages in the other language and keeps the reader on the page.
         browser.open(&app.page("/board")).await;
-        let other = browser.eval("document.querySelector('form.lang button').innerText").await;
+        let other = browser
+            .eval("document.querySelector('form.lang button').innerText")
+            .await;
         browser
             .client
             .find(fantoccini::Locator::Css("form.lang button"))
@@ -419,15 +540,22 @@ async fn every_screen_loads_clean_in_chinese_and_english_at_phone_and_laptop_wid
             .click()
             .await
             .unwrap();
-        browser.wait_until("document.documentElement.lang !== 'en'").await;
+        browser
+            .wait_until("document.documentElement.lang !== 'en'")
+            .await;
         assert_eq!(other, "中文");
         assert!(browser.client.current_url().await.unwrap().path() == "/board");
         assert!(browser.text("nav").await.contains("销售看板"));
         for (name, path) in &screens {
             browser.open(&app.page(path)).await;
             let problems = browser.problems().await;
-            assert!(problems.is_empty(), "{name} in Chinese at {width}: {problems:?}");
-            browser.screenshot(&format!("{name}-zh-{width}x{height}")).await;
+            assert!(
+                problems.is_empty(),
+                "{name} in Chinese at {width}: {problems:?}"
+            );
+            browser
+                .screenshot(&format!("{name}-zh-{width}x{height}"))
+                .await;
         }
     }
 }

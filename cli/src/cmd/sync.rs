@@ -101,7 +101,9 @@ async fn watch(
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    fieldsync_client::watch::watch(identity, open, &mut on_event, stop).await?;
+    // Another process's changes are found by the session's regular look; nothing wakes it.
+    let nudge = tokio::sync::Notify::new();
+    fieldsync_client::watch::watch(identity, open, &nudge, &mut on_event, stop).await?;
     writeln!(out, "stopped")?;
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the benchmark binaries: their arguments, finding the programs they time,
 //! and figures.
 
+pub mod relay;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

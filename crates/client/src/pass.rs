@@ -47,7 +47,7 @@ pub async fn pass(
         &identity.me,
         &identity.device,
         &mut slot,
-        false,
+        None,
         on_event,
     )
     .await;

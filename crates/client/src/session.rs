@@ -176,14 +176,16 @@ fn close_error(code: CloseCode, reason: &str) -> Option<SessionError> {
     })
 }
 
-/// Connects to the relay and syncs: until synced, or, with `watch`, until the connection ends.
+/// Connects to the relay and syncs: until synced, or, watching (`watch` is `Some`), until the
+/// connection ends. A watching session looks for changes made on the device every
+/// [`LOCAL_POLL`], and at once when `watch`'s notify is woken (the app wakes it as it writes).
 /// Returns what was done.
 pub async fn run(
     remote: &Remote,
     me: &str,
     device: &str,
     slot: &mut StoreSlot<'_>,
-    watch: bool,
+    watch: Option<&tokio::sync::Notify>,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<(DeviceStats, usize), SessionError> {
     let since = slot.get()?.since().map_err(anyhow::Error::from)?;
@@ -272,7 +274,12 @@ pub async fn run(
                 on_event(Event::Progress(session.stats(), merged));
                 frames
             }
-            _ = poll.tick(), if watch && welcomed => {
+            _ = async {
+                tokio::select! {
+                    _ = poll.tick() => {}
+                    () = async { if let Some(nudge) = watch { nudge.notified().await } } => {}
+                }
+            }, if watch.is_some() && welcomed => {
                 let store = slot.get()?;
                 if store.unpushed_count().map_err(anyhow::Error::from)? > 0 {
                     session
@@ -293,7 +300,7 @@ pub async fn run(
                 .await
                 .map_err(network)?;
         }
-        if !watch && session.is_synced() {
+        if watch.is_none() && session.is_synced() {
             let _ = socket.close(None).await;
             return Ok((session.stats().clone(), merged));
         }

@@ -38,10 +38,12 @@ pub enum Watched<'a> {
 }
 
 /// Watches until `stop` completes (returns `Ok`) or the relay refuses the device for good
-/// (returns that error).
+/// (returns that error). Waking `nudge` pushes what was just done on the device without
+/// waiting for the next look.
 pub async fn watch(
     identity: &Identity,
     open: &dyn Fn() -> Result<Store>,
+    nudge: &tokio::sync::Notify,
     on_event: &mut dyn FnMut(Watched<'_>),
     stop: impl Future<Output = ()>,
 ) -> Result<()> {
@@ -71,7 +73,7 @@ pub async fn watch(
             &identity.me,
             &identity.device,
             &mut slot,
-            true,
+            Some(nudge),
             &mut on_session,
         );
         let ended = tokio::select! {

@@ -182,7 +182,8 @@ mod tests {
             std::io::ErrorKind::StorageFull,
         )));
         assert!(matches!(StoreError::from(commit), StoreError::DiskFull(_)));
-        let other = redb::StorageError::Io(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        let other =
+            redb::StorageError::Io(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
         assert!(matches!(StoreError::from(other), StoreError::Storage(_)));
     }
 }

@@ -48,6 +48,8 @@ pub struct App {
     pub port: u16,
     status: Mutex<SyncStatus>,
     signal: broadcast::Sender<Signal>,
+    /// Woken after each write, so the sync loop pushes it at once.
+    pub wrote: tokio::sync::Notify,
 }
 
 impl App {
@@ -61,6 +63,7 @@ impl App {
             port,
             status: Mutex::new(SyncStatus::default()),
             signal: broadcast::channel(64).0,
+            wrote: tokio::sync::Notify::new(),
         })
     }
 
@@ -94,6 +97,7 @@ impl App {
         let done = tokio::task::spawn_blocking(move || work(&mut app.open()?))
             .await
             .map_err(|err| AppError::Other(err.to_string()))??;
+        self.wrote.notify_one();
         self.notify(Signal::Changed);
         Ok(done)
     }

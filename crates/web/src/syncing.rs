@@ -65,7 +65,7 @@ pub fn start(
                 }
             }
         };
-        let ended = runtime.block_on(watch(&identity, &open, &mut on_event, stopped));
+        let ended = runtime.block_on(watch(&identity, &open, &app.wrote, &mut on_event, stopped));
         if let Err(err) = ended {
             app.set_status(|status| {
                 status.online = false;

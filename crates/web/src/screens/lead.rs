@@ -33,12 +33,15 @@ pub struct Refused {
     pub typed: Typed,
 }
 
-/// `?as_of=DATE`: the lead as it was then.
+/// `?as_of=DATE`: the lead as it was then; `?history=1`: its change history.
 #[derive(Debug, Default, Deserialize)]
-pub struct AsOf {
+pub struct Asked {
     /// The date (or date and time) typed.
     #[serde(default)]
     pub as_of: String,
+    /// Whether the change history is shown (reading it costs more than the rest of the page).
+    #[serde(default)]
+    pub history: String,
 }
 
 /// `GET /lead/{id}`.
@@ -47,12 +50,11 @@ pub async fn show(
     Path(id): Path<String>,
     lang: Lang,
     uri: Uri,
-    Query(as_of): Query<AsOf>,
+    Query(asked): Query<Asked>,
 ) -> Result<Markup, AppError> {
     let id =
         LeadId::parse(&id).ok_or_else(|| AppError::Missing(format!("'{id}' is not a lead id")))?;
-    let as_of = Some(as_of.as_of).filter(|text| !text.trim().is_empty());
-    page(&app, lang, id, uri.to_string(), as_of, None).await
+    page(&app, lang, id, uri.to_string(), asked, None).await
 }
 
 /// The page, with a refused form's text and message if there is one.
@@ -61,14 +63,17 @@ pub async fn page(
     lang: Lang,
     id: LeadId,
     path: String,
-    as_of: Option<String>,
+    asked: Asked,
     refused: Option<Refused>,
 ) -> Result<Markup, AppError> {
     let shared = Arc::clone(app);
     app.read(move |store| {
         let doc = store.load(&id)?;
         let lead = doc.view();
-        let history = doc.history();
+        let as_of = Some(asked.as_of).filter(|text| !text.trim().is_empty());
+        // Conflicts name who set each value, which the history tells.
+        let history =
+            (!asked.history.is_empty() || !lead.conflicts.is_empty()).then(|| doc.history());
         let rows = store.rows()?;
         let header = Header::read(store, &rows, &shared, path)?;
         let pipeline = store.pipeline();
@@ -82,7 +87,8 @@ pub async fn page(
             lang,
             pipeline,
             &lead,
-            &history,
+            history.as_deref(),
+            !asked.history.is_empty(),
             refused.as_ref(),
             as_of.as_deref(),
             then,
@@ -169,7 +175,8 @@ fn render(
     lang: Lang,
     pipeline: &Pipeline,
     lead: &Lead,
-    history: &[Revision],
+    history: Option<&[Revision]>,
+    show_history: bool,
     refused: Option<&Refused>,
     as_of_text: Option<&str>,
     then: Option<Result<(chrono::DateTime<Utc>, Option<Lead>), String>>,
@@ -213,7 +220,7 @@ fn render(
                                         input type="hidden" name="field" value=(conflict.field);
                                         input type="hidden" name="value" value=(value);
                                         span class="value" { (value) }
-                                        @if let Some(revision) = setter(history, conflict, value) {
+                                        @if let Some(revision) = history.and_then(|history| setter(history, conflict, value)) {
                                             span class="by" { " — " (revision.by) ", " (format::moment(revision.recorded_at)) }
                                         }
                                         @if index == 0 { span class="standing" { " (" (lang.t("lead.standing")) ")" } }
@@ -341,8 +348,11 @@ fn render(
         }
         section class="history" data-live="history" {
             h2 { (lang.t("lead.history")) }
-            ol class="revisions" {
-                @for revision in history.iter().rev() {
+            @if !show_history {
+                p { a href={ "/lead/" (lead.id) "?history=1#history" } { (lang.t("lead.show_history")) } }
+            }
+            ol class="revisions" id="history" {
+                @for revision in history.filter(|_| show_history).into_iter().flatten().rev() {
                     li {
                         span class="when" { (format::moment(revision.recorded_at)) }
                         " " span class="by" { (revision.by) } " " span class="op" { (revision.action) }

@@ -179,7 +179,8 @@ pub async fn act(
                     typed: typed.refused(problem),
                 };
                 let path = format!("/lead/{id}");
-                let page = lead::page(&app, lang, id, path, None, Some(refused)).await?;
+                let page =
+                    lead::page(&app, lang, id, path, lead::Asked::default(), Some(refused)).await?;
                 Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
             }
             None => Err(err),

@@ -37,7 +37,8 @@ pub struct ListQuery {
     /// `mine`, `pool`, a name, or empty.
     #[serde(default)]
     pub owner: String,
-    /// `open` (default), `won`, `lost`, `abandoned` or `all`.
+    /// `open`, `won`, `lost`, `abandoned` or `all`; empty: open leads, or all of them while
+    /// searching (a customer is looked for whatever became of the deal).
     #[serde(default)]
     pub outcome: String,
     /// Only leads with conflicts.
@@ -55,6 +56,7 @@ impl ListQuery {
     fn keeps(&self, row: &LeadRow, me: &str, search: Option<&Search>) -> bool {
         let outcome_ok = match self.outcome.as_str() {
             "all" => true,
+            "" if search.is_some() => true,
             "" | "open" => row.outcome == Outcome::Open,
             other => row.outcome.key() == other,
         };
@@ -153,8 +155,11 @@ pub async fn show(
             ("mine".to_owned(), lang.t("board.mine").into_owned()),
             ("pool".to_owned(), lang.t("lead.pool").into_owned()),
         ];
-        let outcomes = ["open", "won", "lost", "abandoned", "all"]
-            .map(|key| (key.to_owned(), lang.t(&format!("outcome.{key}")).into_owned()))
+        let outcomes = ["", "open", "won", "lost", "abandoned", "all"]
+            .map(|key| {
+                let name = if key.is_empty() { "default" } else { key };
+                (key.to_owned(), lang.t(&format!("outcome.{name}")).into_owned())
+            })
             .to_vec();
         let sorts = ["stage-days", "company", "amount", "newest"]
             .map(|key| (key.to_owned(), lang.t(&format!("leads.sort_{}", key.replace('-', "_"))).into_owned()))
@@ -167,7 +172,7 @@ pub async fn show(
                     placeholder=(lang.t("leads.search_hint")) data-search="/leads";
                 label { (lang.t("lead.stage")) " " (select("stage", &query.stage, stages)) }
                 label { (lang.t("lead.owner")) " " (select("owner", &query.owner, owners)) }
-                label { (lang.t("leads.outcome")) " " (select("outcome", if query.outcome.is_empty() { "open" } else { &query.outcome }, outcomes)) }
+                label { (lang.t("leads.outcome")) " " (select("outcome", &query.outcome, outcomes)) }
                 label { (lang.t("leads.sort")) " " (select("sort", if query.sort.is_empty() { "stage-days" } else { &query.sort }, sorts)) }
                 @if !query.conflicts.is_empty() { input type="hidden" name="conflicts" value="1"; }
                 button type="submit" { (lang.t("board.apply")) }
