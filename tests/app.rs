@@ -123,7 +123,7 @@ fn lead(device: &Device, company: &str, contact: &str, phone: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visit_logged_in_the_app_appears_live_on_a_teammates_open_page() {
-    let _turn = webdriver::one_test_at_a_time();
+    let _turn = webdriver::one_test_at_a_time().await;
     let relay = Relay::start(&[]);
     relay.admin(&["team", "create", "east"]);
     let manager = joined_as(&relay, "east", "wang", "manager");
@@ -179,7 +179,7 @@ async fn a_visit_logged_in_the_app_appears_live_on_a_teammates_open_page() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dragging_a_card_moves_the_lead() {
-    let _turn = webdriver::one_test_at_a_time();
+    let _turn = webdriver::one_test_at_a_time().await;
     let device = Device::init("lina");
     let id = lead(&device, "杭州云栖科技", "陈静", "13900139000");
     let app = AppProcess::start(&device);
@@ -226,7 +226,7 @@ async fn dragging_a_card_moves_the_lead() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_phone_shows_the_error_at_the_field_and_leaves_the_store_unchanged() {
-    let _turn = webdriver::one_test_at_a_time();
+    let _turn = webdriver::one_test_at_a_time().await;
     let device = Device::init("lina");
     let id = lead(
         &device,
@@ -264,7 +264,7 @@ async fn a_bad_phone_shows_the_error_at_the_field_and_leaves_the_store_unchanged
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conflict_made_by_two_devices_is_resolved_from_the_lead_page() {
-    let _turn = webdriver::one_test_at_a_time();
+    let _turn = webdriver::one_test_at_a_time().await;
     let relay = Relay::start(&[]);
     relay.admin(&["team", "create", "east"]);
     let manager = joined_as(&relay, "east", "wang", "manager");
@@ -320,7 +320,7 @@ async fn a_conflict_made_by_two_devices_is_resolved_from_the_lead_page() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_search_finds_a_lead_by_a_chinese_substring_as_you_type() {
-    let _turn = webdriver::one_test_at_a_time();
+    let _turn = webdriver::one_test_at_a_time().await;
     let device = Device::init("lina");
     lead(
         &device,
@@ -495,7 +495,7 @@ fn a_store_another_process_is_writing_and_a_removed_member_each_say_what_to_do()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_screen_loads_clean_in_chinese_and_english_at_phone_and_laptop_width() {
-    let _turn = webdriver::one_test_at_a_time();
+    let _turn = webdriver::one_test_at_a_time().await;
     let device = util::march_team();
     let id = device.list(&[])[0]["id"].as_str().unwrap().to_owned();
     let app = AppProcess::start(&device);

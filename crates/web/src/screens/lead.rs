@@ -33,6 +33,9 @@ pub struct Refused {
     pub typed: Typed,
 }
 
+/// The moment asked for, and the lead then (`None`: it did not exist yet).
+type AsItWas = (chrono::DateTime<Utc>, Option<Lead>);
+
 /// `?as_of=DATE`: the lead as it was then; `?history=1`: its change history.
 #[derive(Debug, Default, Deserialize)]
 pub struct Asked {
@@ -179,7 +182,7 @@ fn render(
     show_history: bool,
     refused: Option<&Refused>,
     as_of_text: Option<&str>,
-    then: Option<Result<(chrono::DateTime<Utc>, Option<Lead>), String>>,
+    then: Option<Result<AsItWas, String>>,
 ) -> Markup {
     let empty = Typed::default();
     let edit = typed_of(refused, "edit", &empty);

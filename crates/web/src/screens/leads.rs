@@ -84,8 +84,8 @@ fn matching<'a>(rows: &'a [LeadRow], query: &ListQuery, me: &str) -> Vec<&'a Lea
         .collect();
     match query.sort.as_str() {
         "company" => found.sort_by(|a, b| a.company.cmp(&b.company)),
-        "amount" => found.sort_by(|a, b| b.amount.cmp(&a.amount)),
-        "newest" => found.sort_by(|a, b| b.created_ms.cmp(&a.created_ms)),
+        "amount" => found.sort_by_key(|row| std::cmp::Reverse(row.amount)),
+        "newest" => found.sort_by_key(|row| std::cmp::Reverse(row.created_ms)),
         _ => found.sort_by_key(|row| row.stage_entered_ms),
     }
     found
