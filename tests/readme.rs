@@ -29,8 +29,18 @@ fn every_quick_start_and_pipeline_example_runs_as_written() {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
             .unwrap();
-    let mut script = vec!["set -euxo pipefail".to_owned()];
-    script.extend(commands(&readme, "## Five-minute quick start"));
+    let mut script = vec![
+        "set -euxo pipefail".to_owned(),
+        // `fieldsync app` serves until stopped: here it must start on the store the quick
+        // start made and print its address (waited for, at most 30 s), and is then stopped.
+        "serves() { \"$@\" --no-open --port 0 > app.out 2>&1 & local pid=$!; for _ in $(seq 300); do grep -q '^fieldsync app: open http://127.0.0.1:' app.out && break; sleep 0.1; done; cat app.out; grep -q '^fieldsync app: open' app.out; kill $pid; }".to_owned(),
+    ];
+    let quick_start = commands(&readme, "## Five-minute quick start");
+    assert!(quick_start.iter().any(|line| line == "fieldsync app"));
+    script.extend(quick_start.into_iter().map(|line| match line.as_str() {
+        "fieldsync app" => "serves fieldsync app".to_owned(),
+        _ => line,
+    }));
     script.extend(commands(
         &readme,
         "A manager shapes the team's pipeline on their own device",

@@ -59,6 +59,12 @@ pub struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Ending the WebDriver session is what closes Chromium: killing chromedriver alone
+        // would leave it running. Tests run on a multi-threaded runtime, so this may block.
+        let client = self.client.clone();
+        tokio::task::block_in_place(|| {
+            let _ = tokio::runtime::Handle::current().block_on(client.close());
+        });
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }

@@ -93,6 +93,11 @@ pub fn run(cx: &Context, args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         home.display(),
         home.join("devices").join("lina").display()
     )?;
+    writeln!(
+        out,
+        "app:   fieldsync --home {} app\n       (lina's screens in your browser: today, the pipeline board, her leads; it works offline)",
+        home.join("devices").join("lina").display()
+    )?;
     Ok(())
 }
 

@@ -22,16 +22,36 @@ function refreshLiveParts() {
     .catch(function () { /* offline from our own server: the next event retries */ });
 }
 
+// One event stream per visible page. A browser holds at most six connections to one address
+// over HTTP/1.1, so a hidden or left page gives its stream up (and catches up on return).
+var events = null;
+var pendingRefresh = null;
+
+function refreshSoon() {
+  if (pendingRefresh) { return; }
+  pendingRefresh = setTimeout(function () { pendingRefresh = null; refreshLiveParts(); }, 50);
+}
+
+function connect() {
+  if (events || !window.EventSource) { return; }
+  events = new EventSource("/events");
+  events.addEventListener("changed", refreshSoon);
+  events.addEventListener("status", refreshSoon);
+}
+
+function disconnect() {
+  if (events) { events.close(); events = null; }
+}
+
 function listen() {
-  if (!window.EventSource) { return; }
-  var events = new EventSource("/events");
-  var pending = null;
-  function soon() {
-    if (pending) { return; }
-    pending = setTimeout(function () { pending = null; refreshLiveParts(); }, 50);
-  }
-  events.addEventListener("changed", soon);
-  events.addEventListener("status", soon);
+  connect();
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) { disconnect(); } else { connect(); refreshSoon(); }
+  });
+  window.addEventListener("pagehide", disconnect);
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) { connect(); refreshSoon(); }
+  });
 }
 
 // Search as you type: ask for the results only, and keep the address in step.

@@ -96,12 +96,12 @@ pub fn status(lang: Lang, header: &Header) -> Markup {
                 span class="last" { (lang.t("status.last")) " " (format::moment(at)) }
             }
             @if header.conflicts > 0 {
-                a class="conflicts" href="/leads?conflicts=1" { (lang.count("status.conflicts", header.conflicts)) }
+                a class="status-conflicts" href="/leads?conflicts=1" { (lang.count("status.conflicts", header.conflicts)) }
             }
             @if let Some(refused) = &status.refused {
                 p class="refusal" role="alert" { (refused) }
             } @else if let (false, Some(problem)) = (status.online, &status.problem) {
-                span class="problem" { (problem) }
+                span class="status-problem" { (problem) }
             }
         }
     }
