@@ -121,9 +121,8 @@ fn lead(device: &Device, company: &str, contact: &str, phone: &str) -> String {
     ])
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_visit_logged_in_the_app_appears_live_on_a_teammates_open_page() {
-    let _turn = webdriver::one_test_at_a_time().await;
+/// A relay with team `east`: manager wang's device and rep lina's, both holding lina's lead.
+fn team_sharing_a_lead() -> (Relay, Device, Device, String) {
     let relay = Relay::start(&[]);
     relay.admin(&["team", "create", "east"]);
     let manager = joined_as(&relay, "east", "wang", "manager");
@@ -131,6 +130,13 @@ async fn a_visit_logged_in_the_app_appears_live_on_a_teammates_open_page() {
     let id = lead(&lina, "深圳市腾飞科技有限公司", "张伟", "+86 138 0013 8000");
     lina.ok(&["sync"]);
     manager.ok(&["sync"]);
+    (relay, manager, lina, id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_logged_in_the_app_appears_live_on_a_teammates_open_page() {
+    let _turn = webdriver::one_test_at_a_time().await;
+    let (_relay, manager, lina, id) = team_sharing_a_lead();
     let lina_app = AppProcess::start(&lina);
     let manager_app = AppProcess::start(&manager);
 
@@ -265,13 +271,7 @@ async fn a_bad_phone_shows_the_error_at_the_field_and_leaves_the_store_unchanged
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conflict_made_by_two_devices_is_resolved_from_the_lead_page() {
     let _turn = webdriver::one_test_at_a_time().await;
-    let relay = Relay::start(&[]);
-    relay.admin(&["team", "create", "east"]);
-    let manager = joined_as(&relay, "east", "wang", "manager");
-    let lina = joined(&relay, "east", "lina");
-    let id = lead(&lina, "深圳市腾飞科技有限公司", "张伟", "+86 138 0013 8000");
-    lina.ok(&["sync"]);
-    manager.ok(&["sync"]);
+    let (_relay, manager, lina, id) = team_sharing_a_lead();
     lina.ok(&["lead", "edit", &id, "--phone", "+86 138 0013 8001"]);
     manager.ok(&["lead", "edit", &id, "--phone", "+86 138 0013 8002"]);
     lina.ok(&["sync"]);

@@ -4,6 +4,8 @@
 //! Parts marked `data-live` are swapped in again when the page hears a change; the script
 //! never touches a form the reader is typing in.
 
+use std::sync::Arc;
+
 use fieldsync_model::LeadRow;
 use fieldsync_store::Store;
 use maud::{DOCTYPE, Markup, html};
@@ -75,6 +77,22 @@ impl Header {
             path,
         })
     }
+}
+
+/// Reads what a screen shows: every row the device holds and the header, then `render`s,
+/// off the async threads. `path` is the page's own path and query.
+pub async fn screen<T: Send + 'static>(
+    app: &Arc<App>,
+    path: String,
+    render: impl FnOnce(&Store, Vec<LeadRow>, Header) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    let shared = Arc::clone(app);
+    app.read(move |store| {
+        let rows = store.rows()?;
+        let header = Header::read(store, &rows, &shared, path)?;
+        render(store, rows, header)
+    })
+    .await
 }
 
 /// The sync header's live part.

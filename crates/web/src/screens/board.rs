@@ -18,7 +18,7 @@ use crate::app::App;
 use crate::error::AppError;
 use crate::format;
 use crate::lang::Lang;
-use crate::layout::{Header, Screen, page};
+use crate::layout::{Screen, page, screen};
 use crate::screens::lead_actions::{self, Target};
 use crate::screens::{label, source_name};
 
@@ -56,12 +56,9 @@ pub async fn show(
     uri: Uri,
     Query(filters): Query<Filters>,
 ) -> Result<Markup, AppError> {
-    let shared = Arc::clone(&app);
-    app.read(move |store| {
+    screen(&app, uri.to_string(), move |store, rows, header| {
         let now = Utc::now();
         let today = format::today(now);
-        let rows = store.rows()?;
-        let header = Header::read(store, &rows, &shared, uri.to_string())?;
         let pipeline = store.pipeline();
         let me = store.me();
         let owners: Vec<&str> = {

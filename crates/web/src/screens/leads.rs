@@ -19,7 +19,7 @@ use crate::app::App;
 use crate::error::AppError;
 use crate::format;
 use crate::lang::Lang;
-use crate::layout::{Header, Screen, page};
+use crate::layout::{Screen, page, screen};
 use crate::screens::{label, owner_name, stage_name};
 
 /// Rows shown at most; the count says how many matched.
@@ -131,15 +131,12 @@ pub async fn show(
     uri: Uri,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let shared = Arc::clone(&app);
-    app.read(move |store| {
-        let rows = store.rows()?;
+    screen(&app, uri.to_string(), move |store, rows, header| {
         let pipeline = store.pipeline();
         let found = matching(&rows, &query, store.me());
         if !query.partial.is_empty() {
             return Ok(results(lang, pipeline, &found).into_response());
         }
-        let header = Header::read(store, &rows, &shared, uri.to_string())?;
         let title = lang.t("leads.title");
         let select = |name: &str, current: &str, options: Vec<(String, String)>| html! {
             select name=(name) id={ "filter-" (name) } {

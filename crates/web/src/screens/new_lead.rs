@@ -19,7 +19,7 @@ use crate::app::App;
 use crate::error::AppError;
 use crate::form::Typed;
 use crate::lang::Lang;
-use crate::layout::{Header, Screen, page};
+use crate::layout::{Header, Screen, page, screen};
 use crate::screens::lead::field_input;
 
 /// The fields the form asks for, in order; the rest are on the lead's page once it exists.
@@ -82,9 +82,7 @@ fn form(
 
 /// `GET /new`.
 pub async fn show(State(app): State<Arc<App>>, lang: Lang, uri: Uri) -> Result<Markup, AppError> {
-    let shared = Arc::clone(&app);
-    app.read(move |store| {
-        let header = Header::read(store, &store.rows()?, &shared, uri.to_string())?;
+    screen(&app, uri.to_string(), move |store, _, header| {
         let typed = Typed::default();
         let mut filled = typed.clone();
         filled

@@ -17,15 +17,12 @@ use maud::{Markup, PreEscaped, html};
 use crate::app::App;
 use crate::error::AppError;
 use crate::lang::Lang;
-use crate::layout::{Header, Screen, page};
+use crate::layout::{Screen, page, screen};
 
 /// `GET /numbers`.
 pub async fn show(State(app): State<Arc<App>>, lang: Lang, uri: Uri) -> Result<Markup, AppError> {
-    let shared = Arc::clone(&app);
-    app.read(move |store| {
+    screen(&app, uri.to_string(), move |store, rows, header| {
         let now = Utc::now();
-        let rows = store.rows()?;
-        let header = Header::read(store, &rows, &shared, uri.to_string())?;
         let me = store.me().to_owned();
         let mine: Vec<LeadRow> = rows
             .into_iter()

@@ -14,7 +14,7 @@ use crate::app::App;
 use crate::error::AppError;
 use crate::format;
 use crate::lang::Lang;
-use crate::layout::{Header, Screen, page};
+use crate::layout::{Screen, page, screen};
 use crate::screens::stage_name;
 
 /// The alert's kind as a key of the locale file.
@@ -48,11 +48,8 @@ fn describe(lang: Lang, alert: &LeadAlert) -> String {
 
 /// `GET /`.
 pub async fn show(State(app): State<Arc<App>>, lang: Lang, uri: Uri) -> Result<Markup, AppError> {
-    let shared = Arc::clone(&app);
-    app.read(move |store| {
+    screen(&app, uri.to_string(), move |store, rows, header| {
         let now = Utc::now();
-        let rows = store.rows()?;
-        let header = Header::read(store, &rows, &shared, uri.to_string())?;
         let me = store.me();
         let pipeline = store.pipeline();
         let offset = now.with_timezone(&Local).offset().fix();
