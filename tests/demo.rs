@@ -32,6 +32,13 @@ fn the_demo_builds_a_sample_team_and_summarises_it() {
     );
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(html.contains("<svg") && html.contains("需求挖掘"), "{html}");
+    // It ends by offering the app on a rep's device, which holds a store to serve.
+    let lina = device.home.path().join("devices").join("lina");
+    assert!(
+        out.contains(&format!("app:   fieldsync --home {} app", lina.display())),
+        "offers the app: {out}"
+    );
+    assert!(lina.join("store.redb").is_file());
     let leads = device.list(&["--deleted"]);
     assert_eq!(leads.len(), 90);
     let owners: std::collections::BTreeSet<String> = leads
