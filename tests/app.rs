@@ -226,6 +226,32 @@ async fn dragging_a_card_moves_the_lead() {
         .await;
     let shown = device.show(&id);
     assert_eq!(shown["stage_changes"].as_array().unwrap().len(), 2);
+
+    // The card's menu puts it on hold; the lead's page ends the hold.
+    browser
+        .client
+        .find(fantoccini::Locator::Css(&format!("{card} .card-menu")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_until("document.getElementById('card-actions').open")
+        .await;
+    browser
+        .eval("(() => { document.getElementById('hold-until').value = '2099-01-15'; return true; })()")
+        .await;
+    browser.fill("Why", "预算明年批").await;
+    browser.press("Put on hold").await;
+    wait_for_device("the hold to reach the store", || {
+        device.show(&id)["hold_until"] == "2099-01-15"
+    });
+    browser.open(&app.page(&format!("/lead/{id}"))).await;
+    browser.press("End the hold now").await;
+    wait_for_device("the hold to end", || {
+        device.show(&id)["hold_until"].is_null()
+    });
     let problems = browser.problems().await;
     assert!(problems.is_empty(), "{problems:?}");
 }

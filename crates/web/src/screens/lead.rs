@@ -320,6 +320,12 @@ fn render(
                 }
                 h2 { (lang.t("lead.actions")) }
                 @if lead.outcome == Outcome::Open {
+                    @if lead.hold_until.is_some() {
+                        form method="post" action={ "/lead/" (lead.id) "/hold" } class="release" {
+                            input type="hidden" name="release" value="1";
+                            button type="submit" { (lang.t("action.release")) }
+                        }
+                    }
                     (lead_actions::forms(lang, pipeline, &Target::Lead(&lead.id), refused))
                 } @else {
                     form method="post" action={ "/lead/" (lead.id) "/reopen" } {
