@@ -326,7 +326,7 @@ fn render(
                             button type="submit" { (lang.t("action.release")) }
                         }
                     }
-                    (lead_actions::forms(lang, pipeline, &Target::Lead(&lead.id), refused))
+                    (lead_actions::forms(lang, pipeline, &Target::Lead(&lead.id, &lead.stage), refused))
                 } @else {
                     form method="post" action={ "/lead/" (lead.id) "/reopen" } {
                         input type="hidden" name="back" value=(back);

@@ -31,8 +31,8 @@ pub const FETCH_HEADER: &str = "x-fieldsync-fetch";
 
 /// Which lead a form acts on.
 pub enum Target<'a> {
-    /// This lead.
-    Lead(&'a LeadId),
+    /// This lead, in this stage (the move form offers the next one).
+    Lead(&'a LeadId, &'a str),
     /// The card the board's menu was opened for (the script sets each form's address).
     Chosen,
 }
@@ -191,7 +191,7 @@ pub async fn act(
 /// The form's address.
 fn address(target: &Target<'_>, verb: &str) -> String {
     match target {
-        Target::Lead(id) => format!("/lead/{id}/{verb}"),
+        Target::Lead(id, _) => format!("/lead/{id}/{verb}"),
         Target::Chosen => String::new(),
     }
 }
@@ -237,6 +237,15 @@ pub fn forms(
         .filter(|(index, _)| pipeline.is_sales(*index))
         .map(|(_, stage)| stage)
         .collect();
+    // The stage after the lead's own, which a move most often goes to.
+    let next = match target {
+        Target::Lead(_, current) => sales
+            .iter()
+            .position(|stage| stage.key == *current)
+            .and_then(|index| sales.get(index + 1))
+            .map(|stage| stage.key.as_str()),
+        Target::Chosen => None,
+    };
     html! {
         div class="actions" {
             form method="post" action=(address(target, "move")) data-verb="move" class="action" {
@@ -245,7 +254,7 @@ pub fn forms(
                     label for="move-stage" { (lang.t("action.move_to")) }
                     select id="move-stage" name="stage" {
                         @for stage in &sales {
-                            option value=(stage.key) { (label(lang, &stage.label)) }
+                            option value=(stage.key) selected[Some(stage.key.as_str()) == next] { (label(lang, &stage.label)) }
                         }
                     }
                     (typed.message("stage", lang))
