@@ -72,7 +72,7 @@ fn every_quick_start_and_pipeline_example_runs_as_written() {
     )
     .unwrap();
 
-    let home = tempfile::tempdir().unwrap();
+    let home = util::private_folder();
     let binary = Path::new(env!("CARGO_BIN_EXE_fieldsync"));
     let path = format!(
         "{}:{}",

@@ -58,6 +58,8 @@ pub struct Relay {
     pub addr: String,
     child: Option<Child>,
     extra: Vec<String>,
+    /// Where its log goes, if kept.
+    log: Option<PathBuf>,
 }
 
 impl Relay {
@@ -68,9 +70,29 @@ impl Relay {
             addr: String::new(),
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            log: None,
         };
         relay.serve("127.0.0.1:0");
         relay
+    }
+
+    /// Starts a relay whose log (stderr) is kept in `relay.log` of its data folder.
+    pub fn start_logged() -> Relay {
+        let data = tempfile::tempdir().unwrap();
+        let mut relay = Relay {
+            log: Some(data.path().join("relay.log")),
+            data,
+            addr: String::new(),
+            child: None,
+            extra: Vec::new(),
+        };
+        relay.serve("127.0.0.1:0");
+        relay
+    }
+
+    /// What the relay has logged so far (a relay started with [`Relay::start_logged`]).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.as_ref().expect("a logged relay")).unwrap_or_default()
     }
 
     fn serve(&mut self, listen: &str) {
@@ -81,7 +103,10 @@ impl Relay {
             .args(&self.extra)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(match &self.log {
+                Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
+                None => Stdio::null(),
+            })
             .spawn()
             .expect("relay starts");
         let stdout = child.stdout.take().unwrap();

@@ -21,6 +21,19 @@ pub fn process_at(home: &std::path::Path) -> std::process::Command {
     cmd
 }
 
+/// A temporary folder readable by its owner only, as fieldsync makes a home (a wider one
+/// is warned about on every command).
+pub fn private_folder() -> tempfile::TempDir {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    #[cfg(unix)]
+    std::fs::set_permissions(
+        folder.path(),
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+    )
+    .expect("a private folder");
+    folder
+}
+
 /// One device: a home folder holding a store.
 pub struct Device {
     pub home: tempfile::TempDir,
@@ -30,7 +43,7 @@ impl Device {
     /// A device with no store yet.
     pub fn empty() -> Device {
         Device {
-            home: tempfile::tempdir().expect("temporary folder"),
+            home: private_folder(),
         }
     }
 

@@ -555,3 +555,39 @@ async fn shutdown_closes_connections_with_a_reason_and_exits_cleanly() {
     );
     assert!(status.success(), "{status}");
 }
+
+#[tokio::test]
+async fn a_newline_in_a_device_name_does_not_forge_a_log_line() {
+    let relay = Relay::start_logged();
+    relay.admin(&["team", "create", "east"]);
+    let token = relay.member("east", "lina");
+    let mut socket = connect(&relay).await;
+    let forged =
+        "raw-test-client\n2026-11-29T00:00:00Z  INFO fieldsync_relay: member removed by the admin";
+    send(
+        &mut socket,
+        &Message::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            team: "east".into(),
+            member: "lina".into(),
+            device: forged.into(),
+            token,
+        }),
+    )
+    .await;
+    let (welcome, _) = next(&mut socket).await.unwrap();
+    assert!(matches!(welcome, Message::Welcome(_)), "{welcome:?}");
+    // The relay logs the connection before it sends the welcome.
+    let log = relay.log();
+    assert!(log.contains("authenticated"), "{log}");
+    assert!(
+        log.lines()
+            .all(|line| !line.contains("member removed by the admin")
+                || line.contains("authenticated")),
+        "a forged line: {log}"
+    );
+    assert!(
+        log.contains("raw-test-client\\n2026"),
+        "the name is logged escaped: {log}"
+    );
+}

@@ -88,6 +88,9 @@ impl Context {
     /// Opens this device's store, saying so if an interrupted write had to be undone.
     pub fn open_store(&self) -> Result<Store> {
         let store = Store::open(&Self::store_path_in(&self.home), self.store_options())?;
+        for warning in store.exposed() {
+            eprintln!("fieldsync: warning: {warning}");
+        }
         if let Some(started) = store.undone_write() {
             eprintln!(
                 "fieldsync: note: a large write (an import or a handover) begun at {} did not finish; it was undone, and the store is as it was before it",

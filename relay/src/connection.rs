@@ -77,16 +77,18 @@ pub async fn serve(socket: WebSocket, peer: SocketAddr, hub: Arc<Hub>) {
     {
         Ok(joined) => joined,
         Err(err) => {
-            tracing::error!(%peer, error = %err, "cannot serve team");
+            tracing::error!(%peer, error = %err.to_string().escape_debug(), "cannot serve team");
             return close(&mut sink, &hub, CloseReason::Storage).await;
         }
     };
     tracing::info!(
         connection = connection.id,
         %peer,
-        team = %hello.team,
-        member = %hello.member,
-        device = %hello.device,
+        // What a device sends is logged escaped (Debug): a newline in a name cannot forge a
+        // log line.
+        team = ?hello.team,
+        member = ?hello.member,
+        device = ?hello.device,
         "authenticated"
     );
     let welcome = welcome(head);

@@ -23,7 +23,7 @@ pub struct EmbeddedRelay {
 impl EmbeddedRelay {
     /// Starts a relay on the data directory `data`, listening on 127.0.0.1.
     pub fn start(data: &Path) -> anyhow::Result<EmbeddedRelay> {
-        std::fs::create_dir_all(data)
+        fieldsync_store::private::create_dir(data)
             .with_context(|| format!("cannot create {}", data.display()))?;
         let hub = Arc::new(Hub::new(data.to_owned(), Limits::default())?);
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -96,7 +96,7 @@ fn run_server(data: std::path::PathBuf, serve: Serve) -> anyhow::Result<()> {
     } else {
         logs.init();
     }
-    std::fs::create_dir_all(&data)?;
+    fieldsync_store::private::create_dir(&data)?;
     let tls = match (&serve.tls_cert, &serve.tls_key) {
         (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
         _ => None,

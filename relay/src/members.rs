@@ -104,7 +104,7 @@ impl Members {
         data: &Path,
         change: impl FnOnce(&mut Members) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
-        fs::create_dir_all(data)
+        fieldsync_store::private::create_dir(data)
             .with_context(|| format!("cannot create the data directory {}", data.display()))?;
         let lock = File::create(data.join("members.lock"))
             .with_context(|| format!("cannot create a lock file in {}", data.display()))?;
@@ -113,7 +113,8 @@ impl Members {
         let result = change(&mut members)?;
         let path = Members::path(data);
         let partial = path.with_extension("json.partial");
-        let mut file = File::create(&partial)
+        let _ = fs::remove_file(&partial);
+        let mut file = fieldsync_store::private::create_file(&partial)
             .with_context(|| format!("cannot write {}", partial.display()))?;
         file.write_all(&serde_json::to_vec_pretty(&members)?)?;
         file.sync_all()?;

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use automerge::Automerge;
 use fieldsync_model::{Access, TEAM_DOC_ID};
+use fieldsync_store::private;
 use fieldsync_sync::message::FeedEntry;
 use fieldsync_sync::{Heads, NewChanges, TeamStore};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -69,7 +70,15 @@ impl RedbTeamStore {
         documents: prometheus::IntGauge,
     ) -> Result<RedbTeamStore, TeamStoreError> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|err| TeamStoreError(err.to_string()))?;
+            private::create_dir(parent).map_err(|err| TeamStoreError(err.to_string()))?;
+        }
+        // A team file holds customers' phone numbers: made readable by the relay's user only;
+        // one found wider (made by an earlier release) is reported.
+        if !path.exists() {
+            drop(private::create_file(path).map_err(|err| TeamStoreError(err.to_string()))?);
+        }
+        for warning in private::warnings(path, "a team's customers") {
+            tracing::warn!("{warning}");
         }
         let db = Database::create(path)?;
         let txn = db.begin_write()?;

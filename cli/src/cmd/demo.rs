@@ -37,8 +37,7 @@ pub fn run(cx: &Context, args: &DemoArgs, out: &mut impl Write) -> Result<()> {
             }
             home.clone()
         }
-        None => tempfile::Builder::new()
-            .prefix("fieldsync-demo-")
+        None => private_temp_folder()
             .tempdir()
             .context("cannot make a temporary folder for the demo")?
             .keep(),
@@ -224,4 +223,14 @@ fn print_reps(rows: &[LeadRow], out: &mut impl Write) -> Result<()> {
     }
     reps.print(out)?;
     Ok(())
+}
+
+/// A builder of the demo's folder: readable by its owner only, as every fieldsync home.
+fn private_temp_folder() -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("fieldsync-demo-");
+    #[cfg(unix)]
+    builder
+        .permissions(<std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700));
+    builder
 }

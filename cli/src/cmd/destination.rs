@@ -16,6 +16,16 @@ pub fn check_destination(path: &Path, example: &str) -> Result<()> {
             path.join(example).display()
         ));
     }
+    // Only a regular file is replaced: a device (/dev/full), a pipe or a socket is not a file
+    // to write a report or an export into, and renaming over it would replace it.
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        return Err(anyhow!(
+            "out: {} is not a regular file (a device, a pipe or a socket): give a file name, or leave --out out to print to the screen",
+            path.display()
+        ));
+    }
     let folder = folder_of(path);
     if !folder.is_dir() {
         return Err(anyhow!(

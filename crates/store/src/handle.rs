@@ -139,11 +139,19 @@ pub(crate) fn create(path: &Path) -> Result<Database, OpenError> {
         return Err(OpenError::AlreadyExists(path.to_owned()));
     }
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| OpenError::Io {
+        crate::private::create_dir(parent).map_err(|source| OpenError::Io {
             path: parent.to_owned(),
             source,
         })?;
     }
+    // The file is made first, readable by its owner only (it holds customers and the relay
+    // token); redb then makes a database in the empty file.
+    drop(
+        crate::private::create_file(path).map_err(|source| OpenError::Io {
+            path: path.to_owned(),
+            source,
+        })?,
+    );
     Database::builder()
         .set_cache_size(WRITE_CACHE_BYTES)
         .create(path)

@@ -15,6 +15,7 @@
 //! - [`sync`]: the relay joined, the feed position, unpushed leads, merging the relay's changes.
 //! - [`revoke`]: dropping leads the member no longer sees, and wiping a team on removal.
 //! - `packing`: documents at rest packed with a dictionary trained by `compact`.
+//! - [`private`]: the store's file and folder readable by their owner only.
 //!
 //! ```
 //! use fieldsync_store::{Store, StoreOptions};
@@ -32,6 +33,7 @@ pub mod leads;
 pub mod maintenance;
 mod numbers;
 mod packing;
+pub mod private;
 pub mod revoke;
 mod rewrite;
 mod staged;
@@ -99,6 +101,9 @@ pub struct Store {
     /// When the unfinished write undone on opening had begun.
     undone: Option<DateTime<Utc>>,
 }
+
+/// What the store holds, as a warning about who can read it says.
+const HOLDS: &str = "customers' details and this device's relay token";
 
 fn encode_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(|err| StoreError::Corrupt(err.to_string()))
@@ -237,6 +242,12 @@ impl Store {
         staged::undo(self.writer()?, per_stage)?;
         self.undone = Some(unfinished.started_at);
         Ok(())
+    }
+
+    /// A warning for the store's file and folder if other users of the machine can read them
+    /// (made by a release that followed the umask, or changed since), each saying how to fix it.
+    pub fn exposed(&self) -> Vec<String> {
+        private::warnings(&self.path, HOLDS)
     }
 
     /// When a large write (an import, a handover) had begun that did not finish, its process

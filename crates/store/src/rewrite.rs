@@ -30,6 +30,8 @@ pub(crate) fn rewrite(path: &Path, from: &Database) -> Result<(), StoreError> {
     let _ = std::fs::remove_file(&fresh);
     let io = |err: std::io::Error| StoreError::Storage(format!("{}: {err}", fresh.display()));
     {
+        // Made readable by its owner only, as the store it replaces.
+        drop(crate::private::create_file(&fresh).map_err(io)?);
         let mut target = Database::builder()
             .create(&fresh)
             .map_err(|err| StoreError::Storage(format!("{}: {err}", fresh.display())))?;
