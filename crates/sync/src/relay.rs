@@ -94,6 +94,10 @@ pub enum Refusal<E: std::error::Error + 'static> {
     /// The relay's storage failed.
     #[error("storage failed: {0}")]
     Storage(E),
+    /// The relay's own copy is unusable (a stored document that does not load, a team document
+    /// it cannot update): its failure, not the device's, so the device is told to try later.
+    #[error("the relay's copy failed: {0}")]
+    Stored(String),
 }
 
 impl<E: std::error::Error + 'static> Refusal<E> {
@@ -103,7 +107,7 @@ impl<E: std::error::Error + 'static> Refusal<E> {
             Refusal::Protocol(_) => CloseReason::Protocol,
             Refusal::NotManager(_) => CloseReason::NotManager,
             Refusal::Forbidden(_) => CloseReason::Forbidden,
-            Refusal::Storage(_) => CloseReason::Storage,
+            Refusal::Storage(_) | Refusal::Stored(_) => CloseReason::Storage,
         }
     }
 }
@@ -211,7 +215,7 @@ impl<S: TeamStore> Team<S> {
         }
         match self.store.load(id).map_err(Refusal::Storage)? {
             Some(bytes) => Automerge::load(&bytes).map_err(|err| {
-                Refusal::Protocol(format!("stored document {id} does not load: {err}"))
+                Refusal::Stored(format!("stored document {id} does not load: {err}"))
             }),
             None => Ok(Automerge::new()),
         }
@@ -399,7 +403,7 @@ impl<S: TeamStore> Team<S> {
             .collect();
         let changed = team
             .set_members(roster, stamp)
-            .map_err(|err| Refusal::Protocol(format!("the team document: {err}")))?;
+            .map_err(|err| Refusal::Stored(format!("the team document: {err}")))?;
         let doc = team.into_automerge();
         let new_changes = match changed {
             true => vec![(

@@ -189,3 +189,19 @@ fn a_push_whose_history_the_relay_lacks_is_sent_again_whole() {
     assert_converged(&mut net);
     assert_eq!(net.devices[1].followups().len(), 1);
 }
+
+#[test]
+fn a_stored_document_that_does_not_load_is_the_relays_failure_not_the_devices() {
+    let mut net = Net::new(1, 16);
+    let mut store = support::MemoryTeamStore::default();
+    store
+        .docs
+        .insert("lead".into(), b"not an automerge document".to_vec());
+    net.team = fieldsync_sync::Team::new(store, std::num::NonZeroUsize::new(16).unwrap());
+    net.devices[0].edit("lead", "company", "A Tech Co.", None);
+    net.connect(0);
+    net.settle();
+    // "Try again later" (4500), never "update fieldsync" (a protocol error stops a watching
+    // device for good).
+    assert_eq!(net.closes, [fieldsync_sync::CloseReason::Storage]);
+}
