@@ -524,18 +524,54 @@ async fn a_silent_device_is_closed_by_the_heartbeat() {
     assert_eq!(relay.metric(heartbeat_closes), 1.0);
 }
 
+/// Signs in as `member` from `device` with `token`; the close code, or `None` if welcomed.
+async fn sign_in(relay: &Relay, member: &str, device: &str, token: &str) -> Option<u16> {
+    let mut socket = connect(relay).await;
+    let mut hello = hello("east", member, token);
+    if let Message::Hello(hello) = &mut hello {
+        hello.device = device.into();
+    }
+    send(&mut socket, &hello).await;
+    match next(&mut socket).await {
+        Ok((Message::Welcome(_), _)) => None,
+        Ok((other, _)) => panic!("unexpected {other:?}"),
+        Err(code) => code,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn connection_attempts_are_throttled_per_address() {
+async fn bad_tokens_from_one_address_do_not_lock_out_good_devices_behind_it() {
     let relay = Relay::start(&["--connects-per-minute", "3"]);
-    for _ in 0..3 {
-        connect(&relay).await;
+    relay.admin(&["team", "create", "east"]);
+    let lina = relay.member("east", "lina");
+    let wang = relay.member("east", "wang");
+    assert_eq!(sign_in(&relay, "lina", "lina-phone", &lina).await, None);
+    // Someone on the same network guesses lina's token.
+    let mut codes = Vec::new();
+    for _ in 0..10 {
+        codes.push(sign_in(&relay, "lina", "guesser", "wrong").await);
     }
-    match tokio_tungstenite::connect_async(relay.url()).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-            assert_eq!(response.status(), 429);
-        }
-        other => panic!("expected HTTP 429, got {:?}", other.map(|_| ())),
-    }
+    assert_eq!(&codes[..3], [Some(4001); 3]);
+    assert!(
+        codes[3..].iter().all(|code| *code == Some(4029)),
+        "{codes:?}"
+    );
+    // Her colleague and her own phone, behind the same address, still sign in.
+    assert_eq!(sign_in(&relay, "wang", "wang-laptop", &wang).await, None);
+    assert_eq!(sign_in(&relay, "lina", "lina-phone", &lina).await, None);
+    // A device reconnecting in a loop is slowed alone, with a reason it can show.
+    assert_eq!(sign_in(&relay, "wang", "wang-laptop", &wang).await, None);
+    assert_eq!(sign_in(&relay, "wang", "wang-laptop", &wang).await, None);
+    assert_eq!(
+        sign_in(&relay, "wang", "wang-laptop", &wang).await,
+        Some(4029)
+    );
+    assert_eq!(sign_in(&relay, "wang", "wang-tablet", &wang).await, None);
+    assert!(
+        fieldsync_sync::CloseReason::Throttled
+            .explain()
+            .contains("wait a minute")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

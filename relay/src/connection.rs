@@ -12,6 +12,7 @@ use tokio::time::{MissedTickBehavior, interval, timeout};
 
 use crate::hub::{Connection, Hub};
 use crate::members::token_hash;
+use crate::throttle::SignIn;
 
 /// Sends a close frame with `reason` and counts it.
 async fn close(sink: &mut (impl SinkExt<Message> + Unpin), hub: &Hub, reason: CloseReason) {
@@ -51,17 +52,37 @@ pub async fn serve(socket: WebSocket, peer: SocketAddr, hub: Arc<Hub>) {
     };
     hub.metrics.bytes_received.inc_by(first.len() as u64);
     let mut file = 0;
+    let now = Instant::now();
     let hello = accept_hello(&first, |hello| {
+        let who = SignIn {
+            addr: peer.ip(),
+            team: &hello.team,
+            member: &hello.member,
+            device: &hello.device,
+        };
+        if !hub.sign_ins.may_try(&who, now) {
+            return Err(CloseReason::Throttled);
+        }
         // Decided on the members file as it is now (re-read only if it changed): a member
         // added a moment ago is let in, and one removed a moment ago is refused, before the
         // watcher notices either.
         if let Err(err) = hub.reload_members() {
             tracing::error!(error = %err, "cannot read the members file");
         }
-        file = hub
+        match hub
             .members()
-            .authorize(&hello.team, &hello.member, &token_hash(&hello.token))?;
-        Ok(())
+            .authorize(&hello.team, &hello.member, &token_hash(&hello.token))
+        {
+            Ok(_) if !hub.sign_ins.succeeded(&who, now) => Err(CloseReason::Throttled),
+            Ok(authorized) => {
+                file = authorized;
+                Ok(())
+            }
+            Err(reason) => {
+                hub.sign_ins.failed(&who, now);
+                Err(reason)
+            }
+        }
     });
     let hello = match hello {
         Ok(hello) => hello,

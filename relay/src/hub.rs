@@ -24,6 +24,7 @@ use crate::config::Limits;
 use crate::members::{Members, Role};
 use crate::metrics::Metrics;
 use crate::team_store::RedbTeamStore;
+use crate::throttle::SignIns;
 
 /// A frame on its way to a device, shared between the devices it is broadcast to.
 pub type Frame = axum::body::Bytes;
@@ -111,6 +112,8 @@ pub struct Hub {
     pub limits: Limits,
     /// The metrics.
     pub metrics: Metrics,
+    /// Sign-in counts, for throttling.
+    pub sign_ins: SignIns,
     members: RwLock<(Arc<Members>, Option<FileStamp>)>,
     teams: Mutex<HashMap<u32, TeamWorker>>,
     connections: Mutex<HashMap<u64, Arc<Connection>>>,
@@ -127,10 +130,12 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Hub {
     /// The hub of the relay whose data directory is `data`.
     pub fn new(data: PathBuf, limits: Limits) -> anyhow::Result<Hub> {
+        let sign_ins = SignIns::new(limits.connects_per_minute);
         let hub = Hub {
             data,
             limits,
             metrics: Metrics::default(),
+            sign_ins,
             members: RwLock::new((Arc::new(Members::default()), None)),
             teams: Mutex::new(HashMap::new()),
             connections: Mutex::new(HashMap::new()),

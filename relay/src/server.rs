@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
@@ -15,7 +15,6 @@ use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use fieldsync_sync::CloseReason;
 
 use crate::hub::Hub;
-use crate::throttle::Throttle;
 
 /// Bytes read from a socket at a time.
 const READ_BUFFER: usize = 8 << 10;
@@ -25,7 +24,6 @@ const MEMBERS_POLL: Duration = Duration::from_millis(200);
 
 struct AppState {
     hub: Arc<Hub>,
-    throttle: Throttle,
 }
 
 async fn sync(
@@ -34,15 +32,6 @@ async fn sync(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let hub = &state.hub;
-    if !state.throttle.allow(peer.ip(), Instant::now()) {
-        tracing::info!(%peer, "refused: too many connection attempts");
-        hub.metrics.closes.with_label_values(&["throttled"]).inc();
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many connection attempts from this address; wait a minute and sync again\n",
-        )
-            .into_response();
-    }
     if hub.connection_count() >= hub.limits.max_connections {
         tracing::warn!(%peer, "refused: connection limit reached");
         hub.metrics.closes.with_label_values(&["full"]).inc();
@@ -76,10 +65,7 @@ pub async fn serve(
     hub: Arc<Hub>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = Arc::new(AppState {
-        throttle: Throttle::new(hub.limits.connects_per_minute),
-        hub: hub.clone(),
-    });
+    let state = Arc::new(AppState { hub: hub.clone() });
     let app = Router::new()
         .route("/sync", get(sync))
         .route("/healthz", get(|| async { "ok\n" }))

@@ -31,13 +31,16 @@ pub enum CloseReason {
     Heartbeat,
     /// The member's role changed: what they see changes with it (4012).
     RoleChanged,
+    /// Too many failed sign-ins as this member from this address, or too many connections
+    /// from this device, in the last minute (4029).
+    Throttled,
     /// The relay could not store a change (4500).
     Storage,
 }
 
 impl CloseReason {
     /// Every reason, for tables and tests.
-    pub const ALL: [CloseReason; 13] = [
+    pub const ALL: [CloseReason; 14] = [
         CloseReason::ShuttingDown,
         CloseReason::Protocol,
         CloseReason::Unauthorized,
@@ -50,6 +53,7 @@ impl CloseReason {
         CloseReason::HelloTimeout,
         CloseReason::Heartbeat,
         CloseReason::RoleChanged,
+        CloseReason::Throttled,
         CloseReason::Storage,
     ];
 
@@ -68,6 +72,7 @@ impl CloseReason {
             CloseReason::HelloTimeout => 4010,
             CloseReason::Heartbeat => 4011,
             CloseReason::RoleChanged => 4012,
+            CloseReason::Throttled => 4029,
             CloseReason::Storage => 4500,
         }
     }
@@ -123,6 +128,9 @@ impl CloseReason {
             CloseReason::Heartbeat => "the connection stopped answering; sync again",
             CloseReason::RoleChanged => {
                 "this member's role changed, and with it the leads this device holds; sync again"
+            }
+            CloseReason::Throttled => {
+                "too many failed sign-ins as this member from this network, or too many connections from this device, in the last minute; wait a minute (and check the token with `fieldsync join` if this device keeps failing)"
             }
             CloseReason::Storage => {
                 "the relay could not store a change; nothing was lost on this device, try again later"
