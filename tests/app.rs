@@ -121,6 +121,18 @@ fn lead(device: &Device, company: &str, contact: &str, phone: &str) -> String {
     ])
 }
 
+/// Rep lina's device, on its own, holding one lead; its id.
+fn lina_with_a_lead() -> (Device, String) {
+    let device = Device::init("lina");
+    let id = lead(
+        &device,
+        "深圳市腾飞科技有限公司",
+        "张伟",
+        "+86 138 0013 8000",
+    );
+    (device, id)
+}
+
 /// A relay with team `east`: manager wang's device and rep lina's, both holding lina's lead.
 fn team_sharing_a_lead() -> (Relay, Device, Device, String) {
     let relay = Relay::start(&[]);
@@ -228,14 +240,12 @@ async fn dragging_a_card_moves_the_lead() {
     assert_eq!(shown["stage_changes"].as_array().unwrap().len(), 2);
 
     // The card's menu puts it on hold; the lead's page ends the hold.
+    // Found and clicked in one step: a live update may swap the board in between.
     browser
-        .client
-        .find(fantoccini::Locator::Css(&format!("{card} .card-menu")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .eval(&format!(
+            "(() => {{ document.querySelector(\"{card} .card-menu\").click(); return true; }})()"
+        ))
+        .await;
     browser
         .wait_until("document.getElementById('card-actions').open")
         .await;
@@ -259,13 +269,7 @@ async fn dragging_a_card_moves_the_lead() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_phone_shows_the_error_at_the_field_and_leaves_the_store_unchanged() {
     let _turn = webdriver::one_test_at_a_time().await;
-    let device = Device::init("lina");
-    let id = lead(
-        &device,
-        "深圳市腾飞科技有限公司",
-        "张伟",
-        "+86 138 0013 8000",
-    );
+    let (device, id) = lina_with_a_lead();
     let before = device.store_bytes();
     let app = AppProcess::start(&device);
     let browser = browser_on(&app, 390, 844).await;
@@ -393,13 +397,7 @@ async fn the_search_finds_a_lead_by_a_chinese_substring_as_you_type() {
 
 #[test]
 fn requests_with_a_wrong_host_no_key_or_a_cross_site_origin_are_refused() {
-    let device = Device::init("lina");
-    let id = lead(
-        &device,
-        "深圳市腾飞科技有限公司",
-        "张伟",
-        "+86 138 0013 8000",
-    );
+    let (device, id) = lina_with_a_lead();
     let before = device.store_bytes();
     let app = AppProcess::start(&device);
     let port = app.port;

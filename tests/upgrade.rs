@@ -64,6 +64,20 @@ fn a_store_of_the_previous_release_opens_upgraded_and_counts_its_win_the_same_wa
         old.store_path(),
     )
     .unwrap();
+    // The previous release left its store as the umask made it, readable by others: this one
+    // says so on every command, with the command that fixes it, which the owner then runs.
+    let listed = old.process().args(["lead", "list"]).output().unwrap();
+    assert!(listed.status.success());
+    let said = String::from_utf8_lossy(&listed.stderr);
+    assert!(
+        said.contains("can be read by other users") && said.contains("chmod 600"),
+        "{said}"
+    );
+    std::fs::set_permissions(
+        old.store_path(),
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
+    )
+    .unwrap();
     let won = old.show(WON);
     assert_eq!(
         (&won["outcome"], &won["stage"]),
