@@ -322,14 +322,12 @@ async fn a_conflict_made_by_two_devices_is_resolved_from_the_lead_page() {
         "who set each value: {section}"
     );
     browser.screenshot("lead-conflict-1280x800").await;
-    let keep = browser
-        .client
-        .find(fantoccini::Locator::XPath(
-            "//form[.//span[@class='value' and text()='+86 138 0013 8002']]//button",
-        ))
-        .await
-        .unwrap();
-    keep.click().await.unwrap();
+    // Found and clicked in one step: the conflicts are a live part a sync may swap in between.
+    browser
+        .eval(
+            "(() => { const form = document.evaluate(\"//form[.//span[@class='value' and text()='+86 138 0013 8002']]\", document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue; form.querySelector('button').click(); return true; })()",
+        )
+        .await;
     browser
         .wait_until("document.getElementById('conflicts') === null")
         .await;
