@@ -107,8 +107,11 @@ pub fn status(lang: Lang, header: &Header) -> Markup {
     html! {
         div id="status" class={ "status " (class) } data-live="status" role="status" {
             span class="state" { (state) }
-            span class="pending" title=(lang.t("status.pending_help")) {
-                (lang.count("status.pending", header.pending))
+            // A device that works alone has no relay to send to: nothing is "not yet sent".
+            @if status.joined {
+                span class="pending" title=(lang.t("status.pending_help")) {
+                    (lang.count("status.pending", header.pending))
+                }
             }
             @if let Some(at) = status.last_sync {
                 span class="last" { (lang.t("status.last")) " " (format::moment(at)) }
