@@ -100,20 +100,20 @@ fn results(lang: Lang, pipeline: &fieldsync_model::Pipeline, found: &[&LeadRow])
             @if !found.is_empty() {
                 table class="leads" {
                     thead { tr {
-                        th { (lang.t("field.company")) } th { (lang.t("field.contact")) } th { (lang.t("field.phone")) }
+                        th { (lang.t("field.company")) } th { (lang.t("field.contact")) } th class="wide-only" { (lang.t("field.phone")) }
                         th { (lang.t("lead.stage")) } th { (lang.t("lead.owner")) } th class="number" { (lang.t("field.amount")) }
-                        th class="number" { (lang.t("leads.days")) }
+                        th class="number wide-only" { (lang.t("leads.days")) }
                     } }
                     tbody {
                         @for row in found.iter().take(SHOWN) {
                             tr class=[(row.conflicts > 0).then_some("conflicted")] {
                                 td { a href={ "/lead/" (row.id) } { (row.company) } @if !row.number.is_empty() { " " span class="number" { (row.number) } } }
                                 td { (row.contact) }
-                                td { (row.phone) }
+                                td class="wide-only" { (row.phone) }
                                 td { (stage_name(lang, pipeline, &row.stage)) }
                                 td { (owner_name(lang, row.owner.as_deref())) }
                                 td class="number" { (format::amount(pipeline, row.amount)) }
-                                td class="number" { (format::days_since(row.stage_entered_ms, now)) }
+                                td class="number wide-only" { (format::days_since(row.stage_entered_ms, now)) }
                             }
                         }
                     }
