@@ -138,9 +138,13 @@ pub struct Limits {
     /// A device silent this long (no pong, no frame) is disconnected.
     #[arg(long, env = "FIELDSYNC_RELAY_PING_TIMEOUT", value_parser = humantime::parse_duration, default_value = "45s")]
     pub ping_timeout: Duration,
-    /// Frames queued for one device before it counts as fallen behind and is disconnected.
-    #[arg(long, env = "FIELDSYNC_RELAY_SEND_QUEUE", default_value_t = 1024, value_parser = clap::value_parser!(usize))]
-    pub send_queue: usize,
+    /// Bytes queued for one device before it counts as fallen behind and is disconnected
+    /// ("too slow"); a single frame larger than this is still sent, alone.
+    #[arg(long, env = "FIELDSYNC_RELAY_SEND_QUEUE_BYTES", default_value_t = 8 << 20)]
+    pub send_queue_bytes: usize,
+    /// Longest a device may take to read one frame before it is disconnected.
+    #[arg(long, env = "FIELDSYNC_RELAY_SEND_TIMEOUT", value_parser = humantime::parse_duration, default_value = "30s")]
+    pub send_timeout: Duration,
     /// Connection attempts allowed per client address per minute.
     #[arg(
         long,
@@ -155,7 +159,16 @@ pub struct Limits {
         default_value_t = 20_000
     )]
     pub max_connections: usize,
-    /// Documents kept loaded in memory per team.
-    #[arg(long, env = "FIELDSYNC_RELAY_DOC_CACHE", default_value_t = 2048)]
-    pub doc_cache: usize,
+    /// Memory for documents kept loaded, in bytes, shared by every team (estimated from the
+    /// documents' stored size).
+    #[arg(long, env = "FIELDSYNC_RELAY_CACHE_BYTES", default_value_t = 256 << 20)]
+    pub cache_bytes: usize,
+    /// Memory for the team files' page caches, in bytes, shared by the teams of the members
+    /// file (each team file gets its share when it is opened).
+    #[arg(long, env = "FIELDSYNC_RELAY_STORE_CACHE_BYTES", default_value_t = 256 << 20)]
+    pub store_cache_bytes: usize,
+    /// Largest a lead's document may be, in bytes, stored or its new changes unpacked; a
+    /// device pushing a larger one is refused (4013).
+    #[arg(long, env = "FIELDSYNC_RELAY_MAX_DOCUMENT", default_value_t = fieldsync_sync::relay::MAX_DOCUMENT)]
+    pub max_document: usize,
 }

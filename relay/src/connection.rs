@@ -1,53 +1,79 @@
 //! One device's websocket: authentication within the deadline, then frames both ways, pings,
 //! and a close with a reason code the device shows its user.
+//!
+//! The connection's reader (this task) reads the device's frames, hands them to the team's
+//! worker one at a time, keeps the heartbeat and paces long answers: the next step of an
+//! answer is asked for only once the device has read most of the last one. Its writer (a task
+//! of its own, see [`crate::outbox`]) sends what is queued, so a device that stops reading
+//! holds up nothing but itself.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{Message, WebSocket};
+use fieldsync_sync::relay::Continuation;
 use fieldsync_sync::{CloseReason, accept_hello, welcome};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::time::{MissedTickBehavior, interval, timeout};
 
 use crate::hub::{Connection, Hub};
 use crate::members::token_hash;
+use crate::outbox::{self, End, Frame, Outbox};
 use crate::throttle::SignIn;
-
-/// Sends a close frame with `reason` and counts it.
-async fn close(sink: &mut (impl SinkExt<Message> + Unpin), hub: &Hub, reason: CloseReason) {
-    hub.metrics
-        .closes
-        .with_label_values(&[&format!("{reason:?}").to_lowercase()])
-        .inc();
-    let frame = CloseFrame {
-        code: reason.code(),
-        reason: reason.wire_text().into(),
-    };
-    let _ = sink.send(Message::Close(Some(frame))).await;
-    let _ = sink.close().await;
-}
 
 /// Serves one upgraded websocket until it closes.
 pub async fn serve(socket: WebSocket, peer: SocketAddr, hub: Arc<Hub>) {
-    let (mut sink, mut stream) = socket.split();
+    let (sink, mut stream) = socket.split();
     let limits = hub.limits.clone();
-    // Authentication: the first frame must be a valid hello, small and on time.
+    let outbox = Arc::new(Outbox::new(limits.send_queue_bytes));
+    let writer = tokio::spawn({
+        let outbox = outbox.clone();
+        async move { outbox::write(&outbox, sink, limits.send_timeout).await }
+    });
+    let end = match authenticate(&mut stream, peer, &hub).await {
+        Ok((hello, file)) => serve_member(&mut stream, peer, &hub, &outbox, hello, file).await,
+        Err(end) => end,
+    };
+    outbox.end(end);
+    if let Some(End::Close(reason)) = outbox.ending() {
+        hub.metrics
+            .closes
+            .with_label_values(&[&format!("{reason:?}").to_lowercase()])
+            .inc();
+    }
+    // The writer sends the close frame once the frame in flight is through, if the device
+    // takes them in time; otherwise the socket is dropped.
+    let abort = writer.abort_handle();
+    if timeout(limits.send_timeout * 2, writer).await.is_err() {
+        abort.abort();
+    }
+}
+
+/// Reads the device's hello, small and on time, and checks who it is; returns the hello and
+/// the team's file number.
+async fn authenticate(
+    stream: &mut (impl StreamExt<Item = Result<Message, axum::Error>> + Unpin),
+    peer: SocketAddr,
+    hub: &Hub,
+) -> Result<(fieldsync_sync::Hello, u32), End> {
+    let limits = &hub.limits;
+    let refuse = |reason: CloseReason| Err(End::Close(reason));
     let first = match timeout(limits.hello_timeout, stream.next()).await {
         Ok(Some(Ok(Message::Binary(bytes)))) if bytes.len() <= limits.hello_bytes => bytes,
         Ok(Some(Ok(Message::Binary(bytes)))) => {
             tracing::info!(%peer, bytes = bytes.len(), "refused: hello too large");
-            return close(&mut sink, &hub, CloseReason::HelloTimeout).await;
+            return refuse(CloseReason::HelloTimeout);
         }
         Ok(Some(Ok(_))) => {
             tracing::info!(%peer, "refused: first frame was not a binary hello");
-            return close(&mut sink, &hub, CloseReason::Protocol).await;
+            return refuse(CloseReason::Protocol);
         }
-        Ok(Some(Err(err))) => return close(&mut sink, &hub, read_error(0, &err)).await,
-        Ok(None) => return,
+        Ok(Some(Err(err))) => return refuse(read_error(0, &err)),
+        Ok(None) => return Err(End::Gone),
         Err(_) => {
             tracing::info!(%peer, "refused: no hello in time");
-            return close(&mut sink, &hub, CloseReason::HelloTimeout).await;
+            return refuse(CloseReason::HelloTimeout);
         }
     };
     hub.metrics.bytes_received.inc_by(first.len() as u64);
@@ -84,22 +110,33 @@ pub async fn serve(socket: WebSocket, peer: SocketAddr, hub: Arc<Hub>) {
             }
         }
     });
-    let hello = match hello {
-        Ok(hello) => hello,
+    match hello {
+        Ok(hello) => Ok((hello, file)),
         Err(reason) => {
             tracing::info!(%peer, ?reason, "refused at hello");
-            return close(&mut sink, &hub, reason).await;
+            refuse(reason)
         }
-    };
+    }
+}
+
+/// Serves an authenticated device of team file `file` until the connection ends.
+async fn serve_member(
+    stream: &mut (impl StreamExt<Item = Result<Message, axum::Error>> + Unpin),
+    peer: SocketAddr,
+    hub: &Arc<Hub>,
+    outbox: &Arc<Outbox>,
+    hello: fieldsync_sync::Hello,
+    file: u32,
+) -> End {
     let token_sha256 = token_hash(&hello.token);
-    let (connection, mut outbox, head) = match hub
-        .join(file, &hello.team, &hello.member, token_sha256)
+    let (connection, head) = match hub
+        .join(file, &hello.team, &hello.member, token_sha256, outbox.clone())
         .await
     {
         Ok(joined) => joined,
         Err(err) => {
             tracing::error!(%peer, error = %err.to_string().escape_debug(), "cannot serve team");
-            return close(&mut sink, &hub, CloseReason::Storage).await;
+            return End::Close(CloseReason::Storage);
         }
     };
     tracing::info!(
@@ -112,68 +149,70 @@ pub async fn serve(socket: WebSocket, peer: SocketAddr, hub: Arc<Hub>) {
         device = ?hello.device,
         "authenticated"
     );
-    let welcome = welcome(head);
+    let welcome = Frame::from(welcome(head));
     hub.metrics.bytes_sent.inc_by(welcome.len() as u64);
-    let reason = if sink.send(Message::Binary(welcome.into())).await.is_err() {
-        None
-    } else {
-        exchange(&mut sink, &mut stream, &mut outbox, &connection, file, &hub).await
-    };
+    outbox.send(welcome);
+    let end = exchange(stream, outbox, &connection, file, hub).await;
     hub.leave(file, &connection);
-    if let Some(reason) = reason {
-        tracing::info!(connection = connection.id, ?reason, "closing");
-        close(&mut sink, &hub, reason).await;
-    } else {
-        tracing::info!(connection = connection.id, "device disconnected");
+    match end {
+        End::Close(reason) => tracing::info!(connection = connection.id, ?reason, "closing"),
+        End::Gone => tracing::info!(connection = connection.id, "device disconnected"),
     }
+    end
 }
 
-/// Moves frames both ways until the device leaves (`None`) or the relay closes it.
+/// Moves frames both ways until the connection ends.
 async fn exchange(
-    sink: &mut (impl SinkExt<Message> + Unpin),
     stream: &mut (impl StreamExt<Item = Result<Message, axum::Error>> + Unpin),
-    outbox: &mut crate::hub::Outbox,
+    outbox: &Outbox,
     connection: &Arc<Connection>,
     file: u32,
     hub: &Arc<Hub>,
-) -> Option<CloseReason> {
+) -> End {
     let limits = &hub.limits;
+    // The next step of a long answer is asked for once the device has this little left to
+    // read: enough that its link never idles, little enough that the queue stays far below
+    // its bound.
+    let resume_at = limits.send_queue_bytes / 4;
     let mut pings = interval(limits.ping_interval);
     pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
     pings.tick().await;
     let mut last_heard = Instant::now();
+    let mut more: Option<Continuation> = None;
     loop {
-        if let Some(reason) = *outbox.close.borrow() {
-            return Some(reason);
-        }
+        // While an answer is being paced, or the device has much left to read, its next
+        // request waits (unread, in the socket).
+        let pacing = more.is_some() || outbox.queued_bytes() > resume_at;
         tokio::select! {
             biased;
-            _ = outbox.close.changed() => {}
-            frame = outbox.frames.recv() => {
-                if sink.send(Message::Binary(frame?)).await.is_err() {
-                    return None;
+            end = outbox.ended() => return end,
+            () = outbox.sent(), if pacing => {
+                // The device is taking frames: it is alive even if its pongs wait unread.
+                last_heard = Instant::now();
+                if outbox.queued_bytes() <= resume_at
+                    && let Some(next) = more.take()
+                {
+                    more = hub.resume(file, connection, next).await;
                 }
             }
-            message = stream.next() => {
+            message = stream.next(), if !pacing => {
                 last_heard = Instant::now();
                 match message {
-                    None | Some(Ok(Message::Close(_))) => return None,
+                    None | Some(Ok(Message::Close(_))) => return End::Gone,
                     Some(Ok(Message::Binary(bytes))) => {
                         hub.metrics.bytes_received.inc_by(bytes.len() as u64);
-                        hub.frame(file, connection, bytes.to_vec()).await;
+                        more = hub.frame(file, connection, bytes.to_vec()).await;
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                    Some(Ok(Message::Text(_))) => return Some(CloseReason::Protocol),
-                    Some(Err(err)) => return Some(read_error(connection.id, &err)),
+                    Some(Ok(Message::Text(_))) => return End::Close(CloseReason::Protocol),
+                    Some(Err(err)) => return End::Close(read_error(connection.id, &err)),
                 }
             }
             _ = pings.tick() => {
                 if last_heard.elapsed() > limits.ping_timeout {
-                    return Some(CloseReason::Heartbeat);
+                    return End::Close(CloseReason::Heartbeat);
                 }
-                if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
-                    return None;
-                }
+                outbox.ping();
             }
         }
     }

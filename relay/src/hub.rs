@@ -4,11 +4,11 @@
 //! Each team's documents are served by one thread that owns the team's redb file and handles
 //! that team's frames in arrival order. Handling a pull and subscribing the device happen in
 //! one step, so no update falls between the feed a device reads and the updates it is sent.
-//! Frames to a device go through a bounded queue; a device whose queue is full is closed
-//! ("too slow") and catches up from the feed when it reconnects, so nothing is dropped silently.
+//! Frames to a device go through its [`Outbox`], bounded in bytes; a device whose outbox is
+//! full is closed ("too slow") and catches up from the feed when it reconnects, so nothing is
+//! dropped silently. Documents kept loaded draw on one byte budget shared by every team.
 
 use std::collections::HashMap;
-use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -17,17 +17,16 @@ use std::time::{Instant, SystemTime};
 
 use chrono::Utc;
 use fieldsync_model::Stamp;
-use fieldsync_sync::{Announcement, CloseReason, Reach, Team, Viewer};
-use tokio::sync::{mpsc, oneshot, watch};
+use fieldsync_sync::relay::{Budget, Continuation};
+use fieldsync_sync::{Announcement, CloseReason, Outcome, Reach, Refusal, Team, Viewer};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Limits;
 use crate::members::{Members, Role};
 use crate::metrics::Metrics;
-use crate::team_store::RedbTeamStore;
+use crate::outbox::{End, Frame, Outbox};
+use crate::team_store::{RedbTeamStore, TeamStoreError};
 use crate::throttle::SignIns;
-
-/// A frame on its way to a device, shared between the devices it is broadcast to.
-pub type Frame = axum::body::Bytes;
 
 /// An open, authenticated connection, as the rest of the relay sees it.
 pub struct Connection {
@@ -42,8 +41,7 @@ pub struct Connection {
     /// The member's role when the connection was accepted; the connection closes if it
     /// changes, since what the member sees changes with it.
     pub role: Role,
-    frames: mpsc::Sender<Frame>,
-    close: watch::Sender<Option<CloseReason>>,
+    outbox: Arc<Outbox>,
 }
 
 impl Connection {
@@ -55,35 +53,20 @@ impl Connection {
         }
     }
 
-    /// Queues a frame; a full queue closes the connection as too slow.
+    /// Queues a frame; a full outbox closes the connection as too slow.
     fn send(&self, frame: Frame) {
-        match self.frames.try_send(frame) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => self.close(CloseReason::TooSlow),
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
-        }
+        self.outbox.send(frame);
     }
 
     /// Asks the connection to close with `reason` (the first reason given wins).
     pub fn close(&self, reason: CloseReason) {
-        self.close.send_if_modified(|current| {
-            if current.is_none() {
-                *current = Some(reason);
-                true
-            } else {
-                false
-            }
-        });
+        self.outbox.end(End::Close(reason));
     }
 }
 
-/// What a connection's task receives: frames to send, and a reason to close.
-pub struct Outbox {
-    /// Frames to send, in order.
-    pub frames: mpsc::Receiver<Frame>,
-    /// Set when the connection must close.
-    pub close: watch::Receiver<Option<CloseReason>>,
-}
+/// Where the connection's reader learns that its frame was handled, and whether a long answer
+/// continues.
+type Done = oneshot::Sender<Option<Continuation>>;
 
 enum Request {
     FeedHead(oneshot::Sender<Result<u64, String>>),
@@ -91,6 +74,13 @@ enum Request {
         connection: Arc<Connection>,
         frame: Vec<u8>,
         arrived: Instant,
+        done: Done,
+    },
+    /// The next step of a long answer to `connection`.
+    Resume {
+        connection: Arc<Connection>,
+        continuation: Continuation,
+        done: Done,
     },
     Leave(u64),
     /// The team's members as the members file lists them now, for the team document.
@@ -114,6 +104,8 @@ pub struct Hub {
     pub metrics: Metrics,
     /// Sign-in counts, for throttling.
     pub sign_ins: SignIns,
+    /// The memory every team's loaded documents share.
+    pub cache: Arc<Budget>,
     members: RwLock<(Arc<Members>, Option<FileStamp>)>,
     teams: Mutex<HashMap<u32, TeamWorker>>,
     connections: Mutex<HashMap<u64, Arc<Connection>>>,
@@ -133,6 +125,7 @@ impl Hub {
         let sign_ins = SignIns::new(limits.connects_per_minute);
         let hub = Hub {
             data,
+            cache: Budget::new(limits.cache_bytes),
             limits,
             metrics: Metrics::default(),
             sign_ins,
@@ -210,15 +203,16 @@ impl Hub {
         Ok(())
     }
 
-    /// Registers an authenticated connection to team file `file` and returns its handle, its
-    /// outbox and the team's feed head.
+    /// Registers an authenticated connection to team file `file`, sending through `outbox`,
+    /// and returns its handle and the team's feed head.
     pub async fn join(
         self: &Arc<Self>,
         file: u32,
         team: &str,
         member: &str,
         token_sha256: String,
-    ) -> anyhow::Result<(Arc<Connection>, Outbox, u64)> {
+        outbox: Arc<Outbox>,
+    ) -> anyhow::Result<(Arc<Connection>, u64)> {
         let requests = self.worker(file)?;
         let (reply, answer) = oneshot::channel();
         requests
@@ -229,16 +223,13 @@ impl Hub {
             .await
             .map_err(|_| anyhow::anyhow!("team worker stopped"))?
             .map_err(|err| anyhow::anyhow!(err))?;
-        let (frames_tx, frames) = mpsc::channel(self.limits.send_queue);
-        let (close_tx, close) = watch::channel(None);
         let connection = Arc::new(Connection {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             team: team.to_owned(),
             member: member.to_owned(),
             role: self.members().role(team, member).unwrap_or(Role::Rep),
             token_sha256,
-            frames: frames_tx,
-            close: close_tx,
+            outbox,
         });
         lock(&self.connections).insert(connection.id, connection.clone());
         self.metrics.connections.inc();
@@ -249,23 +240,57 @@ impl Hub {
         {
             connection.close(reason);
         }
-        Ok((connection, Outbox { frames, close }, head))
+        Ok((connection, head))
     }
 
-    /// Hands a frame from `connection` to its team's worker; waits if the worker is busy.
-    pub async fn frame(&self, file: u32, connection: &Arc<Connection>, frame: Vec<u8>) {
-        let Ok(requests) = self.worker(file) else {
-            connection.close(CloseReason::Storage);
-            return;
-        };
-        let request = Request::Frame {
+    /// Hands a frame from `connection` to its team's worker and waits until it is handled;
+    /// returns where the answer continues, if it is long.
+    pub async fn frame(
+        &self,
+        file: u32,
+        connection: &Arc<Connection>,
+        frame: Vec<u8>,
+    ) -> Option<Continuation> {
+        self.request(file, connection, |done| Request::Frame {
             connection: connection.clone(),
             frame,
             arrived: Instant::now(),
+            done,
+        })
+        .await
+    }
+
+    /// Asks `connection`'s team worker for the next step of a long answer.
+    pub async fn resume(
+        &self,
+        file: u32,
+        connection: &Arc<Connection>,
+        continuation: Continuation,
+    ) -> Option<Continuation> {
+        self.request(file, connection, |done| Request::Resume {
+            connection: connection.clone(),
+            continuation,
+            done,
+        })
+        .await
+    }
+
+    async fn request(
+        &self,
+        file: u32,
+        connection: &Connection,
+        request: impl FnOnce(Done) -> Request,
+    ) -> Option<Continuation> {
+        let Ok(requests) = self.worker(file) else {
+            connection.close(CloseReason::Storage);
+            return None;
         };
-        if requests.send(request).await.is_err() {
+        let (done, handled) = oneshot::channel();
+        if requests.send(request(done)).await.is_err() {
             connection.close(CloseReason::ShuttingDown);
+            return None;
         }
+        handled.await.ok().flatten()
     }
 
     /// Forgets a closed connection.
@@ -315,6 +340,13 @@ impl Hub {
         }
     }
 
+    /// The page cache a team file opened now gets: its share of the store cache among the
+    /// teams of the members file, and never less than redb needs to work well (1 MiB).
+    fn store_cache_share(&self) -> usize {
+        let teams = self.members().teams.len().max(1);
+        (self.limits.store_cache_bytes / teams).max(1 << 20)
+    }
+
     /// The request queue of team file `file`'s worker, starting it if needed.
     fn worker(&self, file: u32) -> anyhow::Result<mpsc::Sender<Request>> {
         let mut teams = lock(&self.teams);
@@ -322,14 +354,19 @@ impl Hub {
             return Ok(worker.requests.clone());
         }
         let path = self.data.join("teams").join(format!("{file}.redb"));
-        let store = RedbTeamStore::open(&path, self.metrics.documents.clone())
-            .map_err(|err| anyhow::anyhow!("cannot open {}: {err}", path.display()))?;
+        let store = RedbTeamStore::open(
+            &path,
+            self.store_cache_share(),
+            self.metrics.documents.clone(),
+        )
+        .map_err(|err| anyhow::anyhow!("cannot open {}: {err}", path.display()))?;
         let (requests, queue) = mpsc::channel(4096);
-        let cache = NonZeroUsize::new(self.limits.doc_cache).unwrap_or(NonZeroUsize::MIN);
-        let team = Team::new(store, cache);
+        let team = Team::new(store, self.cache.clone()).max_document(self.limits.max_document);
         let metrics = WorkerMetrics {
             documents_stored: self.metrics.documents_stored.clone(),
             documents_cached: self.metrics.documents_cached.clone(),
+            cache_bytes: self.metrics.cache_bytes.clone(),
+            budget: self.cache.clone(),
             bytes_sent: self.metrics.bytes_sent.clone(),
             sync_latency: self.metrics.sync_latency.clone(),
         };
@@ -363,6 +400,8 @@ fn roster_of(members: &Members, file: u32) -> Option<Vec<fieldsync_model::Member
 struct WorkerMetrics {
     documents_stored: prometheus::IntCounter,
     documents_cached: prometheus::IntGauge,
+    cache_bytes: prometheus::IntGauge,
+    budget: Arc<Budget>,
     bytes_sent: prometheus::IntCounter,
     sync_latency: prometheus::Histogram,
 }
@@ -432,87 +471,71 @@ fn run_worker(
                 connection,
                 frame,
                 arrived,
+                done,
             } => {
                 let cached_before = team.cached();
                 let viewer = connection.viewer();
-                match team.handle(&frame, &viewer) {
-                    Ok(outcome) => {
-                        for reply in outcome.reply {
-                            metrics.bytes_sent.inc_by(reply.len() as u64);
-                            connection.send(Frame::from(reply));
-                        }
-                        if outcome.subscribe {
-                            subscribers.insert(connection.id, (connection.clone(), viewer));
-                        }
-                        announce(
-                            outcome.broadcast,
-                            &subscribers,
-                            Some(connection.id),
-                            &metrics,
-                        );
-                        metrics.documents_stored.inc_by(outcome.stored as u64);
-                    }
-                    Err(refusal) => {
-                        tracing::warn!(
-                            connection = connection.id,
-                            team = %connection.team,
-                            member = %connection.member,
-                            error = %refusal,
-                            "closing connection"
-                        );
-                        connection.close(refusal.close_reason());
-                    }
-                }
+                let handled = team.handle(&frame, &viewer);
+                let more = deliver(handled, &connection, viewer, &mut subscribers, &metrics);
+                let _ = done.send(more);
                 metrics
                     .documents_cached
                     .add(team.cached() as i64 - cached_before as i64);
                 metrics
+                    .cache_bytes
+                    .set(i64::try_from(metrics.budget.used()).unwrap_or(i64::MAX));
+                metrics
                     .sync_latency
                     .observe(arrived.elapsed().as_secs_f64());
+            }
+            Request::Resume {
+                connection,
+                continuation,
+                done,
+            } => {
+                let viewer = connection.viewer();
+                let handled = team.resume(continuation, &viewer);
+                let more = deliver(handled, &connection, viewer, &mut subscribers, &metrics);
+                let _ = done.send(more);
             }
         }
     }
     metrics.documents_cached.sub(team.cached() as i64);
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn connection(queue: usize) -> (Connection, Outbox) {
-        let (frames_tx, frames) = mpsc::channel(queue);
-        let (close_tx, close) = watch::channel(None);
-        let connection = Connection {
-            id: 1,
-            team: "east".into(),
-            member: "lina".into(),
-            role: Role::Rep,
-            token_sha256: String::new(),
-            frames: frames_tx,
-            close: close_tx,
-        };
-        (connection, Outbox { frames, close })
-    }
-
-    #[test]
-    fn a_device_that_falls_behind_is_closed_not_skipped() {
-        let (connection, mut outbox) = connection(2);
-        for n in 0..3u8 {
-            connection.send(Frame::from(vec![n]));
+/// Sends what handling a request of `connection` produced: its replies, and the announcements
+/// for the team's other devices; subscribes it if it pulled, or closes it if it was refused.
+/// Returns where a long answer continues.
+fn deliver(
+    handled: Result<Outcome, Refusal<TeamStoreError>>,
+    connection: &Arc<Connection>,
+    viewer: Viewer,
+    subscribers: &mut Subscribers,
+    metrics: &WorkerMetrics,
+) -> Option<Continuation> {
+    match handled {
+        Ok(outcome) => {
+            for reply in outcome.reply {
+                metrics.bytes_sent.inc_by(reply.len() as u64);
+                connection.send(Frame::from(reply));
+            }
+            if outcome.subscribe {
+                subscribers.insert(connection.id, (connection.clone(), viewer));
+            }
+            announce(outcome.broadcast, subscribers, Some(connection.id), metrics);
+            metrics.documents_stored.inc_by(outcome.stored as u64);
+            outcome.more
         }
-        // The two frames that fit are delivered in order; the third is not dropped silently:
-        // the connection is closed so the device resyncs from the feed.
-        assert_eq!(outbox.frames.try_recv().ok(), Some(Frame::from(vec![0])));
-        assert_eq!(outbox.frames.try_recv().ok(), Some(Frame::from(vec![1])));
-        assert!(outbox.frames.try_recv().is_err());
-        assert_eq!(*outbox.close.borrow(), Some(CloseReason::TooSlow));
-    }
-
-    #[test]
-    fn the_first_close_reason_stands() {
-        let (connection, outbox) = connection(1);
-        connection.close(CloseReason::Removed);
-        connection.close(CloseReason::ShuttingDown);
-        assert_eq!(*outbox.close.borrow(), Some(CloseReason::Removed));
+        Err(refusal) => {
+            tracing::warn!(
+                connection = connection.id,
+                team = ?connection.team,
+                member = ?connection.member,
+                error = %refusal,
+                "closing connection"
+            );
+            connection.close(refusal.close_reason());
+            None
+        }
     }
 }

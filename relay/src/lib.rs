@@ -7,6 +7,7 @@
 //! - [`team_store`]: one team's documents and changes feed in redb.
 //! - [`hub`]: team workers and open connections.
 //! - [`connection`]: one device's websocket.
+//! - [`outbox`]: a connection's outgoing frames, bounded in bytes, and its writer.
 //! - [`server`]: HTTP routes, throttling, the members watcher, shutdown.
 //! - [`tls`]: the relay's own TLS certificate and key.
 //! - [`metrics`]: Prometheus metrics.
@@ -18,6 +19,7 @@ pub mod embedded;
 pub mod hub;
 pub mod members;
 pub mod metrics;
+mod outbox;
 pub mod server;
 pub mod team_store;
 mod throttle;

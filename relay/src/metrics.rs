@@ -17,6 +17,8 @@ pub struct Metrics {
     pub documents_stored: IntCounter,
     /// Documents held in memory now, across teams.
     pub documents_cached: IntGauge,
+    /// Estimated bytes of the documents held in memory now, across teams.
+    pub cache_bytes: IntGauge,
     /// Bytes of frames received from devices.
     pub bytes_received: IntCounter,
     /// Bytes of frames sent to devices.
@@ -67,6 +69,13 @@ impl Default for Metrics {
                 IntGauge::new(
                     "documents_cached",
                     "Documents held in memory now, across teams.",
+                ),
+            ),
+            cache_bytes: registered(
+                r,
+                IntGauge::new(
+                    "cache_bytes",
+                    "Estimated bytes of the documents held in memory, across teams.",
                 ),
             ),
             bytes_received: registered(

@@ -64,9 +64,11 @@ pub struct RedbTeamStore {
 }
 
 impl RedbTeamStore {
-    /// Opens (or makes) the team file at `path`, counting its documents into `documents`.
+    /// Opens (or makes) the team file at `path` with a page cache of at most `cache_bytes`,
+    /// counting its documents into `documents`.
     pub fn open(
         path: &Path,
+        cache_bytes: usize,
         documents: prometheus::IntGauge,
     ) -> Result<RedbTeamStore, TeamStoreError> {
         if let Some(parent) = path.parent() {
@@ -80,7 +82,9 @@ impl RedbTeamStore {
         for warning in private::warnings(path, "a team's customers") {
             tracing::warn!("{warning}");
         }
-        let db = Database::create(path)?;
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(path)?;
         let txn = db.begin_write()?;
         {
             txn.open_table(DOCS)?;
@@ -322,7 +326,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("teams/1.redb");
         let gauge = prometheus::IntGauge::new("documents", "test").unwrap();
-        let mut store = RedbTeamStore::open(&path, gauge.clone()).unwrap();
+        let mut store = RedbTeamStore::open(&path, 1 << 20, gauge.clone()).unwrap();
         let mut doc = AutoCommit::new();
         let mut heads = Vec::new();
         for n in 0..40 {
@@ -351,7 +355,7 @@ mod tests {
         assert_eq!(gauge.get(), 2);
         drop(store);
         let reopened = prometheus::IntGauge::new("documents", "test").unwrap();
-        let mut store = RedbTeamStore::open(&path, reopened.clone()).unwrap();
+        let mut store = RedbTeamStore::open(&path, 1 << 20, reopened.clone()).unwrap();
         assert_eq!(reopened.get(), 2);
         assert_eq!(store.feed_head().unwrap(), 41);
         let feed = store.feed(0, 10).unwrap();
@@ -372,7 +376,7 @@ mod tests {
     fn a_change_that_moves_the_owners_is_stamped_with_its_feed_number() {
         let dir = tempfile::tempdir().unwrap();
         let gauge = prometheus::IntGauge::new("documents", "test").unwrap();
-        let mut store = RedbTeamStore::open(&dir.path().join("teams/1.redb"), gauge).unwrap();
+        let mut store = RedbTeamStore::open(&dir.path().join("teams/1.redb"), 1 << 20, gauge).unwrap();
         let change = |id: &str, owners_since| NewChanges {
             id: id.into(),
             data: AutoCommit::new().save(),
@@ -432,7 +436,7 @@ mod tests {
             txn.commit().unwrap();
         }
         let gauge = prometheus::IntGauge::new("documents", "test").unwrap();
-        let mut store = RedbTeamStore::open(&path, gauge).unwrap();
+        let mut store = RedbTeamStore::open(&path, 1 << 20, gauge).unwrap();
         let access = store.access("l1").unwrap().unwrap();
         assert_eq!(access.owners, [Some("wang".to_owned())]);
         assert!(access.may_hold("lina", fieldsync_model::Role::Rep));

@@ -76,6 +76,7 @@ impl SessionError {
                     | CloseReason::Protocol
                     | CloseReason::Forbidden
                     | CloseReason::NotManager
+                    | CloseReason::DocumentTooLarge
             ),
             SessionError::Removed { .. } | SessionError::Tls(_) => true,
             SessionError::Closed { .. } | SessionError::Network(_) => false,

@@ -31,6 +31,8 @@ pub enum CloseReason {
     Heartbeat,
     /// The member's role changed: what they see changes with it (4012).
     RoleChanged,
+    /// A lead's document is larger than the relay accepts for one lead (4013).
+    DocumentTooLarge,
     /// Too many failed sign-ins as this member from this address, or too many connections
     /// from this device, in the last minute (4029).
     Throttled,
@@ -40,7 +42,7 @@ pub enum CloseReason {
 
 impl CloseReason {
     /// Every reason, for tables and tests.
-    pub const ALL: [CloseReason; 14] = [
+    pub const ALL: [CloseReason; 15] = [
         CloseReason::ShuttingDown,
         CloseReason::Protocol,
         CloseReason::Unauthorized,
@@ -53,6 +55,7 @@ impl CloseReason {
         CloseReason::HelloTimeout,
         CloseReason::Heartbeat,
         CloseReason::RoleChanged,
+        CloseReason::DocumentTooLarge,
         CloseReason::Throttled,
         CloseReason::Storage,
     ];
@@ -72,6 +75,7 @@ impl CloseReason {
             CloseReason::HelloTimeout => 4010,
             CloseReason::Heartbeat => 4011,
             CloseReason::RoleChanged => 4012,
+            CloseReason::DocumentTooLarge => 4013,
             CloseReason::Throttled => 4029,
             CloseReason::Storage => 4500,
         }
@@ -128,6 +132,9 @@ impl CloseReason {
             CloseReason::Heartbeat => "the connection stopped answering; sync again",
             CloseReason::RoleChanged => {
                 "this member's role changed, and with it the leads this device holds; sync again"
+            }
+            CloseReason::DocumentTooLarge => {
+                "a lead on this device is larger than the relay accepts for one lead; ask the relay's operator (its log names the lead) about --max-document"
             }
             CloseReason::Throttled => {
                 "too many failed sign-ins as this member from this network, or too many connections from this device, in the last minute; wait a minute (and check the token with `fieldsync join` if this device keeps failing)"

@@ -11,25 +11,29 @@
 //! rep's push that takes another rep's lead, or touches a lead never shared with them, is
 //! refused before anything of it is stored.
 
-use std::num::NonZeroUsize;
+use std::sync::Arc;
 
 use automerge::{Automerge, ReadDoc};
 use fieldsync_model::visibility::{Access, VisibilityError, check_rep_owner_writes, owner_ops};
 use fieldsync_model::{Member, Role, Stamp, TEAM_DOC_ID, TeamDoc};
-use lru::LruCache;
 
 use crate::announce::{Announcement, Viewer};
 use crate::close::CloseReason;
 use crate::codec;
 use crate::message::{
-    Ack, DocChanges, Docs, FeedEntry, Heads, Hello, Message, Offer, PROTOCOL_VERSION, Push, Stored,
-    Want, Welcome,
+    Ack, FeedEntry, Heads, Hello, Message, PROTOCOL_VERSION, Push, Stored, Welcome,
 };
 
-/// Feed entries per offer frame.
-pub const OFFER_PAGE: usize = 512;
-/// Bytes of document data per docs frame, before the answer continues in another frame.
-pub const DOCS_FRAME_BYTES: usize = 1 << 20;
+mod answer;
+mod cache;
+
+pub use cache::{Budget, Loaded, MEMORY_PER_SAVED_BYTE};
+pub use answer::{Continuation, DOCS_FRAME_BYTES, OFFER_PAGE, STEP_BYTES};
+
+/// The largest a lead's document may be by default, stored or its new changes in memory: a
+/// lead is kilobytes (a thousand follow-ups of a few hundred characters fit), so this is what
+/// cannot be a lead.
+pub const MAX_DOCUMENT: usize = 4 << 20;
 /// Longest document id the relay accepts.
 pub const MAX_ID_LEN: usize = 64;
 
@@ -94,6 +98,18 @@ pub enum Refusal<E: std::error::Error + 'static> {
     /// The relay's storage failed.
     #[error("storage failed: {0}")]
     Storage(E),
+    /// A document larger than the relay accepts for one lead.
+    #[error(
+        "document {id} would be {bytes} bytes, more than the {limit} a lead may be on this relay"
+    )]
+    TooLarge {
+        /// The document.
+        id: String,
+        /// Its size with the push, as stored or in memory, whichever is larger.
+        bytes: usize,
+        /// The relay's limit.
+        limit: usize,
+    },
     /// The relay's own copy is unusable (a stored document that does not load, a team document
     /// it cannot update): its failure, not the device's, so the device is told to try later.
     #[error("the relay's copy failed: {0}")]
@@ -107,6 +123,7 @@ impl<E: std::error::Error + 'static> Refusal<E> {
             Refusal::Protocol(_) => CloseReason::Protocol,
             Refusal::NotManager(_) => CloseReason::NotManager,
             Refusal::Forbidden(_) => CloseReason::Forbidden,
+            Refusal::TooLarge { .. } => CloseReason::DocumentTooLarge,
             Refusal::Storage(_) | Refusal::Stored(_) => CloseReason::Storage,
         }
     }
@@ -133,6 +150,9 @@ pub struct Outcome {
     pub subscribe: bool,
     /// Documents stored (for metrics).
     pub stored: usize,
+    /// Where the answer continues, if it is long: [`Team::resume`] it once the device has
+    /// read this step's reply.
+    pub more: Option<Continuation>,
 }
 
 /// Checks a device's first frame: a hello, in this protocol version, from someone `authorize`
@@ -167,16 +187,26 @@ pub fn welcome(feed_head: u64) -> Vec<u8> {
 /// One team's documents as the relay serves them.
 pub struct Team<S: TeamStore> {
     store: S,
-    cache: LruCache<String, Automerge>,
+    cache: cache::DocCache,
+    max_document: usize,
 }
 
 impl<S: TeamStore> Team<S> {
-    /// Serves `store`, keeping at most `cached_docs` documents loaded.
-    pub fn new(store: S, cached_docs: NonZeroUsize) -> Team<S> {
+    /// Serves `store`, keeping documents loaded within `budget`, which it may share with
+    /// other teams.
+    pub fn new(store: S, budget: Arc<Budget>) -> Team<S> {
         Team {
             store,
-            cache: LruCache::new(cached_docs),
+            cache: cache::DocCache::new(budget),
+            max_document: MAX_DOCUMENT,
         }
+    }
+
+    /// Refuses documents larger than `bytes` (stored, or their new changes in memory)
+    /// instead of [`MAX_DOCUMENT`].
+    pub fn max_document(mut self, bytes: usize) -> Team<S> {
+        self.max_document = bytes;
+        self
     }
 
     /// The store.
@@ -200,7 +230,7 @@ impl<S: TeamStore> Team<S> {
         match message {
             Message::Push(push) => self.push(push, viewer),
             Message::Pull(pull) => self.pull(pull.since, viewer),
-            Message::Want(want) => self.want(want, viewer),
+            Message::Want(want) => self.answer(want.request, want.docs.into_iter(), viewer),
             other => Err(Refusal::Protocol(format!(
                 "a device may not send '{}' after hello",
                 other.kind()
@@ -209,16 +239,24 @@ impl<S: TeamStore> Team<S> {
     }
 
     /// Takes a document out of the cache, or loads it (an empty one if the relay has none).
-    fn take(&mut self, id: &str) -> Result<Automerge, Refusal<S::Error>> {
-        if let Some(doc) = self.cache.pop(id) {
-            return Ok(doc);
+    fn take(&mut self, id: &str) -> Result<Loaded, Refusal<S::Error>> {
+        if let Some(loaded) = self.cache.take(id) {
+            return Ok(loaded);
         }
         match self.store.load(id).map_err(Refusal::Storage)? {
-            Some(bytes) => Automerge::load(&bytes).map_err(|err| {
-                Refusal::Stored(format!("stored document {id} does not load: {err}"))
-            }),
-            None => Ok(Automerge::new()),
+            Some(bytes) => match Automerge::load(&bytes) {
+                Ok(doc) => Ok(Loaded::new(doc, bytes.len())),
+                Err(err) => Err(Refusal::Stored(format!(
+                    "stored document {id} does not load: {err}"
+                ))),
+            },
+            None => Ok(Loaded::new(Automerge::new(), 0)),
         }
+    }
+
+    /// Puts a document back in the cache after use.
+    fn keep(&mut self, id: String, loaded: Loaded) {
+        self.cache.put(id, loaded);
     }
 
     fn push(&mut self, push: Push, viewer: &Viewer) -> Result<Outcome, Refusal<S::Error>> {
@@ -253,9 +291,17 @@ impl<S: TeamStore> Team<S> {
                     id: pushed.id,
                 }));
             }
-            let mut doc = self.take(&pushed.id)?;
+            if pushed.data.len() > self.max_document {
+                return Err(Refusal::TooLarge {
+                    id: pushed.id,
+                    bytes: pushed.data.len(),
+                    limit: self.max_document,
+                });
+            }
+            let mut loaded = self.take(&pushed.id)?;
+            let doc = &mut loaded.doc;
             let before = doc.get_heads();
-            let owners_before = owner_ops(&doc);
+            let owners_before = owner_ops(doc);
             if let Err(err) = doc.load_incremental(&pushed.data) {
                 return Err(Refusal::Protocol(format!(
                     "the changes pushed for document {} do not load: {err}",
@@ -278,7 +324,7 @@ impl<S: TeamStore> Team<S> {
                     &pushed.id,
                     &viewer.member,
                     &owners_before,
-                    &owner_ops(&doc),
+                    &owner_ops(doc),
                 )
                 .map_err(Refusal::Forbidden)?;
             }
@@ -289,12 +335,29 @@ impl<S: TeamStore> Team<S> {
             } else {
                 doc.save_after(&before)
             };
+            // What cannot be a lead is refused before it is stored: its new changes as they
+            // are in memory (compression cannot hide them), and the document as stored.
+            let unpacked: usize = doc
+                .get_changes(&before)
+                .iter()
+                .map(|change| change.raw_bytes().len())
+                .sum();
+            let bytes = unpacked.max(loaded.saved + data.len());
+            if bytes > self.max_document {
+                return Err(Refusal::TooLarge {
+                    id: pushed.id,
+                    bytes,
+                    limit: self.max_document,
+                });
+            }
+            loaded.saved += data.len();
+            let doc = &loaded.doc;
             if !data.is_empty() {
                 let after = lead.then(|| {
                     access
                         .clone()
-                        .unwrap_or_else(|| Access::of(&doc))
-                        .follow(&doc, Some(&viewer.member))
+                        .unwrap_or_else(|| Access::of(doc))
+                        .follow(doc, Some(&viewer.member))
                 });
                 // The store numbers the change; a change to the owners is marked with 0 until then.
                 let after = after.map(|mut after| {
@@ -321,7 +384,7 @@ impl<S: TeamStore> Team<S> {
                 id: pushed.id.clone(),
                 heads: pushed.heads,
             });
-            merged.push((pushed.id, doc));
+            merged.push((pushed.id, loaded));
         }
         let broadcast = self.commit(new_changes, merged, &[])?;
         let ack = Message::Ack(Ack {
@@ -332,8 +395,8 @@ impl<S: TeamStore> Team<S> {
         Ok(Outcome {
             reply: vec![codec::encode(&ack)],
             broadcast,
-            subscribe: false,
             stored: stored.len(),
+            ..Outcome::default()
         })
     }
 
@@ -343,7 +406,7 @@ impl<S: TeamStore> Team<S> {
     fn commit(
         &mut self,
         new_changes: Vec<(NewChanges, Option<Access>, bool)>,
-        docs: Vec<(String, Automerge)>,
+        docs: Vec<(String, Loaded)>,
         role_changed: &[String],
     ) -> Result<Vec<Announcement>, Refusal<S::Error>> {
         let (changes, previous): (Vec<NewChanges>, Vec<(Option<Access>, bool)>) = new_changes
@@ -365,11 +428,11 @@ impl<S: TeamStore> Team<S> {
                 moved
                     .then(|| docs.iter().find(|(id, _)| *id == change.id))
                     .flatten()
-                    .map(|(_, doc)| doc.save())
+                    .map(|(_, loaded)| loaded.doc.save())
             })
             .collect();
-        for (id, doc) in docs {
-            self.cache.put(id, doc);
+        for (id, loaded) in docs {
+            self.keep(id, loaded);
         }
         Ok(changes
             .into_iter()
@@ -390,9 +453,9 @@ impl<S: TeamStore> Team<S> {
         roster: &[Member],
         stamp: &Stamp,
     ) -> Result<MembersRecorded, Refusal<S::Error>> {
-        let doc = self.take(TEAM_DOC_ID)?;
-        let before = doc.get_heads();
-        let mut team = TeamDoc::from_automerge(doc);
+        let loaded = self.take(TEAM_DOC_ID)?;
+        let before = loaded.doc.get_heads();
+        let mut team = TeamDoc::from_automerge(loaded.doc);
         let role_changed: Vec<String> = roster
             .iter()
             .filter(|member| {
@@ -405,12 +468,17 @@ impl<S: TeamStore> Team<S> {
             .set_members(roster, stamp)
             .map_err(|err| Refusal::Stored(format!("the team document: {err}")))?;
         let doc = team.into_automerge();
+        let data = match changed {
+            true => doc.save_after(&before),
+            false => Vec::new(),
+        };
+        let doc = Loaded::new(doc, loaded.saved + data.len());
         let new_changes = match changed {
             true => vec![(
                 NewChanges {
                     id: TEAM_DOC_ID.to_owned(),
-                    data: doc.save_after(&before),
-                    heads: Heads::new(doc.get_heads()),
+                    data,
+                    heads: Heads::new(doc.doc.get_heads()),
                     access: None,
                 },
                 None,
@@ -426,123 +494,6 @@ impl<S: TeamStore> Team<S> {
         Ok(MembersRecorded {
             announcements,
             role_changed,
-        })
-    }
-
-    /// Offers the feed after `since` as `viewer` sees it: the documents they see, and, as
-    /// revoked, those they may hold and no longer see. A device whose member's role changed
-    /// since its position is offered the whole feed again, so what the new role sees arrives
-    /// and everything else is revoked (as a manager it could have held any lead).
-    fn pull(&mut self, since: u64, viewer: &Viewer) -> Result<Outcome, Refusal<S::Error>> {
-        let head = self.store.feed_head().map_err(Refusal::Storage)?;
-        let role_changed_at = self
-            .store
-            .role_changed_at(&viewer.member)
-            .map_err(Refusal::Storage)?;
-        let rescan = since < role_changed_at;
-        let mut after = if rescan { 0 } else { since };
-        let mut reply = Vec::new();
-        let mut offer = Offer {
-            entries: Vec::new(),
-            upto: 0,
-            last: false,
-            revoked: Vec::new(),
-        };
-        loop {
-            let chunk = self
-                .store
-                .feed(after, OFFER_PAGE)
-                .map_err(Refusal::Storage)?;
-            let end = chunk.len() < OFFER_PAGE;
-            for (entry, access) in chunk {
-                after = entry.seq;
-                if viewer.sees(access.as_ref()) {
-                    offer.entries.push(entry);
-                } else if rescan
-                    || access.is_some_and(|access| {
-                        access.may_hold_since(&viewer.member, viewer.role, since)
-                    })
-                {
-                    offer.revoked.push(entry.id);
-                }
-                if offer.entries.len() + offer.revoked.len() >= OFFER_PAGE {
-                    offer.upto = after;
-                    reply.push(codec::encode(&Message::Offer(std::mem::replace(
-                        &mut offer,
-                        Offer {
-                            entries: Vec::new(),
-                            upto: 0,
-                            last: false,
-                            revoked: Vec::new(),
-                        },
-                    ))));
-                }
-            }
-            if end {
-                break;
-            }
-        }
-        offer.upto = head.max(since);
-        offer.last = true;
-        reply.push(codec::encode(&Message::Offer(offer)));
-        Ok(Outcome {
-            reply,
-            broadcast: Vec::new(),
-            subscribe: true,
-            stored: 0,
-        })
-    }
-
-    /// Answers a want with the changes the device lacks, leaving out the documents `viewer`
-    /// does not see.
-    fn want(&mut self, want: Want, viewer: &Viewer) -> Result<Outcome, Refusal<S::Error>> {
-        let mut reply = Vec::new();
-        let mut frame_docs = Vec::new();
-        let mut frame_bytes = 0;
-        for wanted in want.docs {
-            check_id(&wanted.id)?;
-            if wanted.id != TEAM_DOC_ID {
-                let access = self.store.access(&wanted.id).map_err(Refusal::Storage)?;
-                if !viewer.sees(access.as_ref()) {
-                    continue;
-                }
-            }
-            let data = if wanted.have.hashes().is_empty() {
-                // A document the device lacks entirely goes as stored (compact, and without
-                // loading it).
-                self.store.load(&wanted.id).map_err(Refusal::Storage)?
-            } else {
-                let doc = self.take(&wanted.id)?;
-                let data = doc.save_after(wanted.have.hashes());
-                self.cache.put(wanted.id.clone(), doc);
-                Some(data)
-            };
-            let Some(data) = data.filter(|data| !data.is_empty()) else {
-                continue;
-            };
-            frame_bytes += data.len();
-            frame_docs.push(DocChanges {
-                id: wanted.id,
-                heads: Heads::default(),
-                data,
-            });
-            if frame_bytes >= DOCS_FRAME_BYTES {
-                reply.push(codec::encode(&Message::Docs(Docs {
-                    request: want.request,
-                    docs: std::mem::take(&mut frame_docs),
-                    last: false,
-                })));
-                frame_bytes = 0;
-            }
-        }
-        reply.push(codec::encode(&Message::Docs(Docs {
-            request: want.request,
-            docs: frame_docs,
-            last: true,
-        })));
-        Ok(Outcome {
-            reply,
-            ..Outcome::default()
         })
     }
 }

@@ -197,7 +197,7 @@ fn a_stored_document_that_does_not_load_is_the_relays_failure_not_the_devices() 
     store
         .docs
         .insert("lead".into(), b"not an automerge document".to_vec());
-    net.team = fieldsync_sync::Team::new(store, std::num::NonZeroUsize::new(16).unwrap());
+    net.team = fieldsync_sync::Team::new(store, support::small_documents(16));
     net.devices[0].edit("lead", "company", "A Tech Co.", None);
     net.connect(0);
     net.settle();

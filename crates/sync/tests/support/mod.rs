@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::convert::Infallible;
-use std::num::NonZeroUsize;
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc};
@@ -407,13 +406,16 @@ fn hello(device: &MemoryDevice) -> Hello {
     }
 }
 
+/// A cache budget of about `docs` of this network's small documents.
+pub fn small_documents(docs: usize) -> std::sync::Arc<fieldsync_sync::relay::Budget> {
+    fieldsync_sync::relay::Budget::new(docs * 2048 * fieldsync_sync::relay::MEMORY_PER_SAVED_BYTE)
+}
+
 impl Net {
-    pub fn new(devices: usize, cache: usize) -> Net {
+    /// `devices` devices on a relay whose cache holds about `cached` small documents.
+    pub fn new(devices: usize, cached: usize) -> Net {
         Net {
-            team: Team::new(
-                MemoryTeamStore::default(),
-                NonZeroUsize::new(cache).unwrap(),
-            ),
+            team: Team::new(MemoryTeamStore::default(), small_documents(cached)),
             devices: (0..devices)
                 .map(|i| MemoryDevice::new(&format!("device{i}")))
                 .collect(),
@@ -489,7 +491,7 @@ impl Net {
     /// The relay restarts: every connection drops and its cache is lost.
     pub fn restart_relay(&mut self) {
         let store = std::mem::take(self.team.store_mut());
-        self.team = Team::new(store, NonZeroUsize::new(4).unwrap());
+        self.team = Team::new(store, small_documents(4));
         for link in &mut self.links {
             *link = None;
         }
@@ -562,7 +564,15 @@ impl Net {
         let Some(link) = self.links[i].as_mut() else {
             return;
         };
-        match self.team.handle(frame, &viewer) {
+        let mut handled = self.team.handle(frame, &viewer);
+        // A long answer's steps, one after another (this network has no flow control).
+        while let Ok(outcome) = &mut handled
+            && let Some(more) = outcome.more.take()
+        {
+            link.to_device.extend(std::mem::take(&mut outcome.reply));
+            handled = self.team.resume(more, &viewer);
+        }
+        match handled {
             Ok(outcome) => {
                 link.to_device.extend(outcome.reply);
                 link.subscribed |= outcome.subscribe;
