@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod raw;
 mod relay;
 mod util;
 
@@ -14,69 +15,10 @@ use std::time::Duration;
 use fieldsync_model::TEAM_DOC_ID;
 use fieldsync_sync::message::{Message, Pull, Want, Wanted};
 use fieldsync_sync::{CloseReason, Heads, Hello, PROTOCOL_VERSION, codec};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
+use raw::{Socket, closed_with, connect, hello, next, send};
 use relay::{Relay, joined, joined_as};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as Ws;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// Longest wait for any one frame.
-const FRAME_LIMIT: Duration = Duration::from_secs(10);
-
-async fn connect(relay: &Relay) -> Socket {
-    tokio_tungstenite::connect_async(relay.url())
-        .await
-        .unwrap()
-        .0
-}
-
-async fn send(socket: &mut Socket, message: &Message) {
-    socket
-        .send(Ws::Binary(codec::encode(message).into()))
-        .await
-        .unwrap();
-}
-
-fn hello(team: &str, member: &str, token: &str) -> Message {
-    Message::Hello(Hello {
-        version: PROTOCOL_VERSION,
-        team: team.into(),
-        member: member.into(),
-        device: "raw-test-client".into(),
-        token: token.into(),
-    })
-}
-
-/// The next frame: a protocol message with its bytes as plain CBOR, or the close code.
-async fn next(socket: &mut Socket) -> Result<(Message, Vec<u8>), Option<u16>> {
-    loop {
-        let frame = tokio::time::timeout(FRAME_LIMIT, socket.next())
-            .await
-            .expect("the relay answers in time");
-        match frame {
-            Some(Ok(Ws::Binary(bytes))) => {
-                // What the frame carried, decompressed: searched for ids and values.
-                let message = codec::decode(&bytes).unwrap();
-                let plain = codec::encode_plain(&message);
-                return Ok((message, plain));
-            }
-            Some(Ok(Ws::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
-            Some(Ok(_)) => {}
-            Some(Err(_)) | None => return Err(None),
-        }
-    }
-}
-
-/// Waits for the relay to close the socket; returns the close code.
-async fn closed_with(socket: &mut Socket) -> Option<u16> {
-    loop {
-        if let Err(code) = next(socket).await {
-            return code;
-        }
-    }
-}
 
 /// Pulls everything from the start and asks for every offered document; returns the
 /// offered ids and every frame's bytes.

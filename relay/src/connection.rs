@@ -130,7 +130,13 @@ async fn serve_member(
 ) -> End {
     let token_sha256 = token_hash(&hello.token);
     let (connection, head) = match hub
-        .join(file, &hello.team, &hello.member, token_sha256, outbox.clone())
+        .join(
+            file,
+            &hello.team,
+            &hello.member,
+            token_sha256,
+            outbox.clone(),
+        )
         .await
     {
         Ok(joined) => joined,

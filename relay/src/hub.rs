@@ -515,6 +515,7 @@ fn deliver(
 ) -> Option<Continuation> {
     match handled {
         Ok(outcome) => {
+            metrics.documents_stored.inc_by(outcome.stored as u64);
             for reply in outcome.reply {
                 metrics.bytes_sent.inc_by(reply.len() as u64);
                 connection.send(Frame::from(reply));
@@ -523,7 +524,6 @@ fn deliver(
                 subscribers.insert(connection.id, (connection.clone(), viewer));
             }
             announce(outcome.broadcast, subscribers, Some(connection.id), metrics);
-            metrics.documents_stored.inc_by(outcome.stored as u64);
             outcome.more
         }
         Err(refusal) => {

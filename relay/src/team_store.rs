@@ -376,7 +376,8 @@ mod tests {
     fn a_change_that_moves_the_owners_is_stamped_with_its_feed_number() {
         let dir = tempfile::tempdir().unwrap();
         let gauge = prometheus::IntGauge::new("documents", "test").unwrap();
-        let mut store = RedbTeamStore::open(&dir.path().join("teams/1.redb"), 1 << 20, gauge).unwrap();
+        let mut store =
+            RedbTeamStore::open(&dir.path().join("teams/1.redb"), 1 << 20, gauge).unwrap();
         let change = |id: &str, owners_since| NewChanges {
             id: id.into(),
             data: AutoCommit::new().save(),

@@ -27,8 +27,8 @@ use crate::message::{
 mod answer;
 mod cache;
 
-pub use cache::{Budget, Loaded, MEMORY_PER_SAVED_BYTE};
 pub use answer::{Continuation, DOCS_FRAME_BYTES, OFFER_PAGE, STEP_BYTES};
+pub use cache::{Budget, Loaded, MEMORY_PER_SAVED_BYTE};
 
 /// The largest a lead's document may be by default, stored or its new changes in memory: a
 /// lead is kilobytes (a thousand follow-ups of a few hundred characters fit), so this is what
@@ -320,13 +320,8 @@ impl<S: TeamStore> Team<S> {
                 continue;
             }
             if rep && lead {
-                check_rep_owner_writes(
-                    &pushed.id,
-                    &viewer.member,
-                    &owners_before,
-                    &owner_ops(doc),
-                )
-                .map_err(Refusal::Forbidden)?;
+                check_rep_owner_writes(&pushed.id, &viewer.member, &owners_before, &owner_ops(doc))
+                    .map_err(Refusal::Forbidden)?;
             }
             // A document new to the relay is kept as pushed (a saved document is far more
             // compact than its changes one by one); otherwise only what was new is kept.

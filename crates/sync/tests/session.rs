@@ -205,3 +205,28 @@ fn a_stored_document_that_does_not_load_is_the_relays_failure_not_the_devices() 
     // device for good).
     assert_eq!(net.closes, [fieldsync_sync::CloseReason::Storage]);
 }
+
+#[test]
+fn a_long_answer_goes_in_steps_and_the_device_still_gets_everything() {
+    let mut net = Net::new(2, 16);
+    // 60 leads of 100 KB of hex each: about 3 MB stored, more than one step of an answer.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for lead in 0..60 {
+        let notes: String = (0..6_250)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                format!("{:016x}", seed)
+            })
+            .collect();
+        net.devices[0].edit(&format!("lead{lead:02}"), "notes", &notes, None);
+    }
+    net.connect(0);
+    net.settle();
+    net.connect(1);
+    net.settle();
+    assert!(net.resumed > 0, "the answer came in one step");
+    assert_eq!(net.devices[1].docs.len(), 60);
+    assert_converged(&mut net);
+}

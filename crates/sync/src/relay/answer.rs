@@ -29,7 +29,11 @@ pub struct Continuation(Step);
 enum Step {
     /// Offering the feed after `after`, to a device that pulled `since` (`rescan`: its
     /// member's role changed since, so everything it may hold is offered or revoked).
-    Pull { since: u64, after: u64, rescan: bool },
+    Pull {
+        since: u64,
+        after: u64,
+        rescan: bool,
+    },
     /// Answering want `request`; `docs` are still to be sent.
     Want {
         request: u64,
@@ -67,7 +71,11 @@ impl<S: TeamStore> Team<S> {
     /// revoked, those they may hold and no longer see. A device whose member's role changed
     /// since its position is offered the whole feed again, so what the new role sees arrives
     /// and everything else is revoked (as a manager it could have held any lead).
-    pub(super) fn pull(&mut self, since: u64, viewer: &Viewer) -> Result<Outcome, Refusal<S::Error>> {
+    pub(super) fn pull(
+        &mut self,
+        since: u64,
+        viewer: &Viewer,
+    ) -> Result<Outcome, Refusal<S::Error>> {
         let role_changed_at = self
             .store
             .role_changed_at(&viewer.member)

@@ -89,14 +89,18 @@ impl DocCache {
     /// Takes document `id` out of the cache.
     pub fn take(&mut self, id: &str) -> Option<Loaded> {
         let loaded = self.docs.pop(id)?;
-        self.budget.used.fetch_sub(loaded.weight(), Ordering::Relaxed);
+        self.budget
+            .used
+            .fetch_sub(loaded.weight(), Ordering::Relaxed);
         Some(loaded)
     }
 
     /// Keeps `loaded` as document `id`, the most recently used, then gives up this team's
     /// least recently used documents while the relay is over its budget.
     pub fn put(&mut self, id: String, loaded: Loaded) {
-        self.budget.used.fetch_add(loaded.weight(), Ordering::Relaxed);
+        self.budget
+            .used
+            .fetch_add(loaded.weight(), Ordering::Relaxed);
         if let Some((_, old)) = self.docs.push(id, loaded) {
             self.budget.used.fetch_sub(old.weight(), Ordering::Relaxed);
         }
@@ -104,7 +108,9 @@ impl DocCache {
             let Some((_, dropped)) = self.docs.pop_lru() else {
                 break;
             };
-            self.budget.used.fetch_sub(dropped.weight(), Ordering::Relaxed);
+            self.budget
+                .used
+                .fetch_sub(dropped.weight(), Ordering::Relaxed);
         }
     }
 }

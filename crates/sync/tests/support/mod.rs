@@ -390,6 +390,8 @@ pub struct Net {
     /// Frames each device received from the relay (to check what crossed the wire).
     pub wire: Vec<Vec<Vec<u8>>>,
     pub closes: Vec<CloseReason>,
+    /// Steps of long answers the relay resumed.
+    pub resumed: usize,
     /// Each device's member's role (the member is the device's actor name).
     pub roles: Vec<Role>,
 }
@@ -422,6 +424,7 @@ impl Net {
             links: (0..devices).map(|_| None).collect(),
             wire: vec![Vec::new(); devices],
             closes: Vec::new(),
+            resumed: 0,
             roles: vec![Role::Rep; devices],
         }
     }
@@ -570,6 +573,7 @@ impl Net {
             && let Some(more) = outcome.more.take()
         {
             link.to_device.extend(std::mem::take(&mut outcome.reply));
+            self.resumed += 1;
             handled = self.team.resume(more, &viewer);
         }
         match handled {
