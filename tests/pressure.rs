@@ -1,5 +1,5 @@
-//! The relay under pressure from devices no real fieldsync would be: one that stops reading,
-//! one that pushes a document no lead could be.
+//! The relay under pressure from clients no real fieldsync would be: sockets that send half a
+//! request and wait, a device that stops reading, one that pushes a document no lead could be.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,7 +14,9 @@ use automerge::{AutoCommit, ROOT};
 use fieldsync_sync::message::{Message, Pull, Push};
 use fieldsync_sync::{CloseReason, DocChanges, Heads};
 use raw::{Socket, closed_with, connect, hello, next, send};
-use relay::Relay;
+use relay::{Relay, joined};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 /// A signed-in manager's socket, subscribed to the team's updates.
 async fn subscribed(relay: &Relay, token: &str) -> Socket {
@@ -155,4 +157,79 @@ async fn a_document_no_lead_could_be_is_refused_and_stored_nowhere() {
     send(&mut socket, &push).await;
     assert!(matches!(next(&mut socket).await, Ok((Message::Ack(_), _))));
     assert_eq!(relay.metric("fieldsync_relay_documents_stored_total"), 1.0);
+}
+
+/// A socket that sends half an HTTP request and then waits.
+async fn half_request(relay: &Relay) -> TcpStream {
+    let mut socket = TcpStream::connect(&relay.addr).await.unwrap();
+    socket
+        .write_all(b"GET /sync HTTP/1.1\r\nHost: relay\r\nUpgrade: websocket\r\n")
+        .await
+        .unwrap();
+    socket
+}
+
+/// Reads what the relay says until it closes the socket, for at most `limit`; gives back the
+/// socket if it is still open then.
+async fn until_closed(mut socket: TcpStream, limit: Duration) -> Result<String, TcpStream> {
+    let mut said = Vec::new();
+    match tokio::time::timeout(limit, socket.read_to_end(&mut said)).await {
+        Ok(_) => Ok(String::from_utf8_lossy(&said).into_owned()),
+        Err(_) => Err(socket),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn half_open_sockets_are_counted_shed_and_closed_at_the_deadline() {
+    let deadline = Duration::from_secs(5);
+    let relay = Relay::start(&["--max-connections", "100", "--hello-timeout", "5s"]);
+    relay.admin(&["team", "create", "east"]);
+    let device = joined(&relay, "east", "lina");
+    device.add(&["--company", "Still Syncs", "--contact", "S"]);
+
+    // 90 sockets that never finish their request are counted, and a device still syncs.
+    let opened = Instant::now();
+    let mut stalled = Vec::new();
+    for _ in 0..90 {
+        stalled.push(half_request(&relay).await);
+    }
+    assert!(relay.metric("fieldsync_relay_sockets") >= 90.0);
+    assert!(device.ok(&["sync"]).contains("sent 1"));
+
+    // Twenty more pass the limit: those over it are told so at once, not left hanging.
+    let mut answers = Vec::new();
+    for _ in 0..20 {
+        let socket = half_request(&relay).await;
+        answers.push(tokio::spawn(until_closed(socket, Duration::from_secs(1))));
+    }
+    let mut refused = 0;
+    for answer in answers {
+        match answer.await.unwrap() {
+            Ok(said) => {
+                assert!(said.starts_with("HTTP/1.1 503"), "{said:?}");
+                assert!(said.contains("the relay is at its connection limit"));
+                refused += 1;
+            }
+            Err(open) => stalled.push(open),
+        }
+    }
+    assert!(refused >= 10, "{refused} of 20 refused");
+    // A device that comes now is told why it cannot sync.
+    let full = device.fails(&["sync"]);
+    assert!(full.contains("at its connection limit"), "{full}");
+
+    // Every stalled socket is closed by the relay at the deadline.
+    let closing: Vec<_> = stalled
+        .into_iter()
+        .map(|socket| tokio::spawn(until_closed(socket, deadline * 2)))
+        .collect();
+    for closed in closing {
+        assert!(
+            closed.await.unwrap().is_ok(),
+            "a socket outlived the deadline"
+        );
+    }
+    assert!(opened.elapsed() < deadline * 2);
+    device.add(&["--company", "Syncs Again", "--contact", "A"]);
+    assert!(device.ok(&["sync"]).contains("sent 1"));
 }

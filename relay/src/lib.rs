@@ -8,7 +8,8 @@
 //! - [`hub`]: team workers and open connections.
 //! - [`connection`]: one device's websocket.
 //! - [`outbox`]: a connection's outgoing frames, bounded in bytes, and its writer.
-//! - [`server`]: HTTP routes, throttling, the members watcher, shutdown.
+//! - [`server`]: HTTP routes, pre-authentication bounds, the members watcher, shutdown.
+//! - [`sockets`]: every accepted socket counted against the limit; the open-file limit.
 //! - [`tls`]: the relay's own TLS certificate and key.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`embedded`]: a relay running inside another program, on 127.0.0.1.
@@ -21,6 +22,7 @@ pub mod members;
 pub mod metrics;
 mod outbox;
 pub mod server;
+pub mod sockets;
 pub mod team_store;
 mod throttle;
 pub mod tls;

@@ -9,7 +9,7 @@ use clap::Parser;
 
 use fieldsync_relay::config::{Cli, Command, MemberCommand, Serve, TeamCommand};
 use fieldsync_relay::members::Members;
-use fieldsync_relay::{hub, server, tls};
+use fieldsync_relay::{hub, server, sockets, tls};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -101,7 +101,20 @@ fn run_server(data: std::path::PathBuf, serve: Serve) -> anyhow::Result<()> {
         (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
         _ => None,
     };
-    let hub = Arc::new(hub::Hub::new(data.clone(), serve.limits)?);
+    let mut limits = serve.limits;
+    // Every socket takes a file descriptor: the relay takes all the system allows it, and
+    // keeps its connection limit below that with room for its files.
+    let open_files = sockets::raise_fd_limit();
+    let fitting = sockets::fitting_limit(limits.max_connections, open_files);
+    if fitting < limits.max_connections {
+        tracing::warn!(
+            wanted = limits.max_connections,
+            open_files,
+            "--max-connections lowered to {fitting} to fit the open-file limit (raise it with `ulimit -n` or LimitNOFILE=)"
+        );
+        limits.max_connections = fitting;
+    }
+    let hub = Arc::new(hub::Hub::new(data.clone(), limits)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

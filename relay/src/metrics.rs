@@ -11,6 +11,8 @@ pub struct Metrics {
     registry: Registry,
     /// Open authenticated connections.
     pub connections: IntGauge,
+    /// Open sockets, authenticated or not.
+    pub sockets: IntGauge,
     /// Documents stored, across the teams served since the relay started.
     pub documents: IntGauge,
     /// Documents accepted from devices.
@@ -52,6 +54,10 @@ impl Default for Metrics {
             connections: registered(
                 r,
                 IntGauge::new("connections", "Open authenticated connections."),
+            ),
+            sockets: registered(
+                r,
+                IntGauge::new("sockets", "Open sockets, authenticated or not."),
             ),
             documents: registered(
                 r,

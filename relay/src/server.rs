@@ -1,5 +1,5 @@
-//! The HTTP side of the relay: `/sync` (websocket), `/healthz`, `/metrics`, connection
-//! throttling, the members-file watcher and graceful shutdown.
+//! The HTTP side of the relay: `/sync` (websocket), `/healthz`, `/metrics`, the bounds on a
+//! connection before it authenticates, the members-file watcher and graceful shutdown.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,17 +7,23 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum_server::Handle;
+use axum_server::accept::DefaultAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use fieldsync_sync::CloseReason;
+use hyper_util::rt::TokioTimer;
 
 use crate::hub::Hub;
+use crate::sockets::{CountingAcceptor, Sockets};
 
 /// Bytes read from a socket at a time.
 const READ_BUFFER: usize = 8 << 10;
+
+/// The most bytes of an HTTP request's head the relay reads (hyper's least is 8 KiB); a
+/// websocket upgrade needs well under 1 KiB.
+const REQUEST_HEAD_BYTES: usize = 16 << 10;
 
 /// How often the members file is checked for changes.
 const MEMBERS_POLL: Duration = Duration::from_millis(200);
@@ -31,17 +37,7 @@ async fn sync(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let hub = &state.hub;
-    if hub.connection_count() >= hub.limits.max_connections {
-        tracing::warn!(%peer, "refused: connection limit reached");
-        hub.metrics.closes.with_label_values(&["full"]).inc();
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the relay is at its connection limit; sync again later\n",
-        )
-            .into_response();
-    }
-    let hub = hub.clone();
+    let hub = state.hub.clone();
     // Small buffers: an idle connection should cost little (the defaults are 128 KiB each);
     // frames are written whole as they are sent.
     upgrade
@@ -95,14 +91,36 @@ pub async fn serve(
         }
     };
     let stopping = tokio::spawn(shutdown);
-    let server = axum_server::from_tcp(listener)?.handle(handle);
+    // Before a device has authenticated it gets the hello timeout for each step (the TLS
+    // handshake, the HTTP request, then the hello) and 16 KiB for its request's head. Every
+    // socket counts against the connection limit from the moment it is accepted.
+    let deadline = hub.limits.hello_timeout;
+    let mut server = axum_server::from_tcp(listener)?
+        .handle(handle)
+        .first_request_timeout(deadline);
+    server
+        .http_builder()
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(deadline)
+        .max_buf_size(REQUEST_HEAD_BYTES);
+    let sockets = Sockets::new(
+        hub.limits.max_connections,
+        hub.metrics.sockets.clone(),
+        hub.metrics.closes.with_label_values(&["full"]),
+    );
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
     match tls {
         Some(config) => {
-            let acceptor = RustlsAcceptor::new(RustlsConfig::from_config(config));
+            let tls =
+                RustlsAcceptor::new(RustlsConfig::from_config(config)).handshake_timeout(deadline);
+            let acceptor = CountingAcceptor::new(tls, sockets);
             server.acceptor(acceptor).serve(service).await?;
         }
-        None => server.serve(service).await?,
+        None => {
+            let acceptor = CountingAcceptor::new(DefaultAcceptor::new(), sockets);
+            server.acceptor(acceptor).serve(service).await?;
+        }
     }
     stopping.abort();
     watcher.abort();

@@ -163,6 +163,22 @@ fn network(err: impl std::fmt::Display) -> SessionError {
     SessionError::Network(err.to_string())
 }
 
+/// What a failed websocket handshake says: the relay's own words when it answered with an
+/// HTTP refusal ("at its connection limit"), the error otherwise.
+fn http_refusal(err: &tokio_tungstenite::tungstenite::Error) -> String {
+    if let tokio_tungstenite::tungstenite::Error::Http(response) = err
+        && let Some(text) = response
+            .body()
+            .as_deref()
+            .and_then(|body| std::str::from_utf8(body).ok())
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+    {
+        return format!("{text} (HTTP {})", response.status().as_u16());
+    }
+    err.to_string()
+}
+
 fn close_error(code: CloseCode, reason: &str) -> Option<SessionError> {
     let code = u16::from(code);
     if code == 1000 {
@@ -213,7 +229,11 @@ pub async fn run(
     })?
     .map_err(|err| match crate::tls::explain(&err) {
         Some(why) => SessionError::Tls(format!("{}: {why}", remote.url)),
-        None => network(format!("cannot reach {}: {err}", remote.url)),
+        None => network(format!(
+            "cannot reach {}: {}",
+            remote.url,
+            http_refusal(&err)
+        )),
     })?;
     let mut session = DeviceSession::new(
         Hello {
