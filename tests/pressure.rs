@@ -1,5 +1,6 @@
-//! The relay under pressure from clients no real fieldsync would be: sockets that send half a
-//! request and wait, a device that stops reading, one that pushes a document no lead could be.
+//! The relay under pressure from clients no real fieldsync would be (sockets that send half a
+//! request and wait, a device that stops reading, one that pushes a document no lead could
+//! be) and from its own files.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -232,4 +233,21 @@ async fn half_open_sockets_are_counted_shed_and_closed_at_the_deadline() {
     assert!(opened.elapsed() < deadline * 2);
     device.add(&["--company", "Syncs Again", "--contact", "A"]);
     assert!(device.ok(&["sync"]).contains("sent 1"));
+}
+
+#[test]
+fn readyz_says_what_stops_the_relay_and_recovers_with_it() {
+    let relay = Relay::start(&[]);
+    relay.admin(&["team", "create", "east"]);
+    assert_eq!(relay.get("/readyz"), (200, "ready\n".into()));
+    let members = relay.data.path().join("members.json");
+    let good = std::fs::read(&members).unwrap();
+    std::fs::write(&members, b"{ half a file").unwrap();
+    let (status, body) = relay.get("/readyz");
+    assert_eq!(status, 503);
+    assert!(body.contains("cannot read the members file"), "{body}");
+    // Liveness is another question: the process is up.
+    assert_eq!(relay.get("/healthz").0, 200);
+    std::fs::write(&members, good).unwrap();
+    assert_eq!(relay.get("/readyz").0, 200);
 }

@@ -164,19 +164,27 @@ impl Relay {
         out.lines().last().unwrap().to_owned()
     }
 
-    /// One value from the relay's /metrics (a plain HTTP/1.0 GET); 0 if absent.
-    pub fn metric(&self, line_start: &str) -> f64 {
+    /// A plain HTTP/1.0 GET of `path`: the status code and the body.
+    pub fn get(&self, path: &str) -> (u16, String) {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
-        write!(
-            stream,
-            "GET /metrics HTTP/1.0\r\nHost: {}\r\n\r\n",
-            self.addr
-        )
-        .unwrap();
-        let mut body = String::new();
-        stream.read_to_string(&mut body).unwrap();
-        body.lines()
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n", self.addr).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
+        (status, body.to_owned())
+    }
+
+    /// One value from the relay's /metrics; 0 if absent.
+    pub fn metric(&self, line_start: &str) -> f64 {
+        self.get("/metrics")
+            .1
+            .lines()
             .find_map(|line| line.strip_prefix(line_start)?.trim().parse().ok())
             .unwrap_or(0.0)
     }

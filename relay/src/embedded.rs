@@ -11,7 +11,9 @@ use tokio::sync::oneshot;
 
 use crate::config::Limits;
 use crate::hub::Hub;
+use crate::metrics::Metrics;
 use crate::server;
+use crate::team_store::RedbFiles;
 
 /// A running in-process relay.
 pub struct EmbeddedRelay {
@@ -25,7 +27,14 @@ impl EmbeddedRelay {
     pub fn start(data: &Path) -> anyhow::Result<EmbeddedRelay> {
         fieldsync_store::private::create_dir(data)
             .with_context(|| format!("cannot create {}", data.display()))?;
-        let hub = Arc::new(Hub::new(data.to_owned(), Limits::default())?);
+        let metrics = Metrics::default();
+        let files = RedbFiles::new(data, metrics.documents.clone());
+        let hub = Arc::new(Hub::new(
+            data.to_owned(),
+            Limits::default(),
+            metrics,
+            files,
+        )?);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

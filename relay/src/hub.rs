@@ -25,7 +25,7 @@ use crate::config::Limits;
 use crate::members::{Members, Role};
 use crate::metrics::Metrics;
 use crate::outbox::{End, Frame, Outbox};
-use crate::team_store::{RedbTeamStore, TeamStoreError};
+use crate::storage::{Health, Reopening, StorageError, TeamFiles};
 use crate::throttle::SignIns;
 
 /// An open, authenticated connection, as the rest of the relay sees it.
@@ -106,6 +106,9 @@ pub struct Hub {
     pub sign_ins: SignIns,
     /// The memory every team's loaded documents share.
     pub cache: Arc<Budget>,
+    /// Which teams' storage is failing.
+    pub health: Arc<Health>,
+    files: Arc<dyn TeamFiles>,
     members: RwLock<(Arc<Members>, Option<FileStamp>)>,
     teams: Mutex<HashMap<u32, TeamWorker>>,
     connections: Mutex<HashMap<u64, Arc<Connection>>>,
@@ -120,14 +123,25 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Hub {
-    /// The hub of the relay whose data directory is `data`.
-    pub fn new(data: PathBuf, limits: Limits) -> anyhow::Result<Hub> {
+    /// The hub of the relay whose members are in `data` and whose teams' documents `files`
+    /// opens, counting into `metrics`.
+    pub fn new(
+        data: PathBuf,
+        limits: Limits,
+        metrics: Metrics,
+        files: Arc<dyn TeamFiles>,
+    ) -> anyhow::Result<Hub> {
         let sign_ins = SignIns::new(limits.connects_per_minute);
         let hub = Hub {
             data,
             cache: Budget::new(limits.cache_bytes),
+            health: Health::new(
+                metrics.storage_failing.clone(),
+                metrics.storage_errors.clone(),
+            ),
+            files,
             limits,
-            metrics: Metrics::default(),
+            metrics,
             sign_ins,
             members: RwLock::new((Arc::new(Members::default()), None)),
             teams: Mutex::new(HashMap::new()),
@@ -308,6 +322,32 @@ impl Hub {
         }
     }
 
+    /// What stops the relay from serving every team now, if anything: a data directory it
+    /// cannot write to (full, read-only), a members file it cannot read, teams whose storage
+    /// failed at its last use.
+    pub fn readiness(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let probe = self.data.join(".readyz-probe");
+        let written = fieldsync_store::private::create_file(&probe).and_then(|mut file| {
+            std::io::Write::write_all(&mut file, b"ok")?;
+            file.sync_all()
+        });
+        let _ = std::fs::remove_file(&probe);
+        if let Err(err) = written {
+            problems.push(format!(
+                "cannot write to the data directory {}: {err}",
+                self.data.display()
+            ));
+        }
+        if let Err(err) = self.reload_members() {
+            problems.push(format!("cannot read the members file: {err:#}"));
+        }
+        for (file, err) in self.health.report() {
+            problems.push(format!("team file {file}: storage failing: {err}"));
+        }
+        problems
+    }
+
     /// Number of open connections.
     pub fn connection_count(&self) -> usize {
         lock(&self.connections).len()
@@ -353,13 +393,12 @@ impl Hub {
         if let Some(worker) = teams.get(&file) {
             return Ok(worker.requests.clone());
         }
-        let path = self.data.join("teams").join(format!("{file}.redb"));
-        let store = RedbTeamStore::open(
-            &path,
+        let store = Reopening::new(
+            self.files.clone(),
+            file,
             self.store_cache_share(),
-            self.metrics.documents.clone(),
-        )
-        .map_err(|err| anyhow::anyhow!("cannot open {}: {err}", path.display()))?;
+            self.health.clone(),
+        );
         let (requests, queue) = mpsc::channel(4096);
         let team = Team::new(store, self.cache.clone()).max_document(self.limits.max_document);
         let metrics = WorkerMetrics {
@@ -442,7 +481,7 @@ fn announce(
 
 /// A team's worker: handles its frames in order until every sender is gone.
 fn run_worker(
-    mut team: Team<RedbTeamStore>,
+    mut team: Team<Reopening>,
     mut queue: mpsc::Receiver<Request>,
     metrics: WorkerMetrics,
 ) {
@@ -507,7 +546,7 @@ fn run_worker(
 /// for the team's other devices; subscribes it if it pulled, or closes it if it was refused.
 /// Returns where a long answer continues.
 fn deliver(
-    handled: Result<Outcome, Refusal<TeamStoreError>>,
+    handled: Result<Outcome, Refusal<StorageError>>,
     connection: &Arc<Connection>,
     viewer: Viewer,
     subscribers: &mut Subscribers,

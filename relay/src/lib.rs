@@ -4,6 +4,7 @@
 //!
 //! - [`config`]: flags, environment variables and limits.
 //! - [`members`]: teams, members and token hashes in `members.json`.
+//! - [`storage`]: team stores behind the protocol core's trait, reopened after a failure.
 //! - [`team_store`]: one team's documents and changes feed in redb.
 //! - [`hub`]: team workers and open connections.
 //! - [`connection`]: one device's websocket.
@@ -23,6 +24,7 @@ pub mod metrics;
 mod outbox;
 pub mod server;
 pub mod sockets;
+pub mod storage;
 pub mod team_store;
 mod throttle;
 pub mod tls;

@@ -9,6 +9,8 @@ use clap::Parser;
 
 use fieldsync_relay::config::{Cli, Command, MemberCommand, Serve, TeamCommand};
 use fieldsync_relay::members::Members;
+use fieldsync_relay::metrics::Metrics;
+use fieldsync_relay::team_store::RedbFiles;
 use fieldsync_relay::{hub, server, sockets, tls};
 
 fn main() -> ExitCode {
@@ -114,7 +116,9 @@ fn run_server(data: std::path::PathBuf, serve: Serve) -> anyhow::Result<()> {
         );
         limits.max_connections = fitting;
     }
-    let hub = Arc::new(hub::Hub::new(data.clone(), limits)?);
+    let metrics = Metrics::default();
+    let files = RedbFiles::new(&data, metrics.documents.clone());
+    let hub = Arc::new(hub::Hub::new(data.clone(), limits, metrics, files)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -13,6 +13,10 @@ pub struct Metrics {
     pub connections: IntGauge,
     /// Open sockets, authenticated or not.
     pub sockets: IntGauge,
+    /// Teams whose storage is failing now.
+    pub storage_failing: IntGauge,
+    /// Storage failures seen.
+    pub storage_errors: IntCounter,
     /// Documents stored, across the teams served since the relay started.
     pub documents: IntGauge,
     /// Documents accepted from devices.
@@ -58,6 +62,17 @@ impl Default for Metrics {
             sockets: registered(
                 r,
                 IntGauge::new("sockets", "Open sockets, authenticated or not."),
+            ),
+            storage_failing: registered(
+                r,
+                IntGauge::new(
+                    "storage_failing",
+                    "Teams whose storage failed at its last use (see /readyz).",
+                ),
+            ),
+            storage_errors: registered(
+                r,
+                IntCounter::new("storage_errors_total", "Storage failures seen."),
             ),
             documents: registered(
                 r,

@@ -1,4 +1,4 @@
-//! The HTTP side of the relay: `/sync` (websocket), `/healthz`, `/metrics`, the bounds on a
+//! The HTTP side of the relay: `/sync` (websocket), `/healthz`, `/readyz`, `/metrics`, the bounds on a
 //! connection before it authenticates, the members-file watcher and graceful shutdown.
 
 use std::net::SocketAddr;
@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_server::Handle;
 use axum_server::accept::DefaultAcceptor;
@@ -48,6 +49,23 @@ async fn sync(
         .on_upgrade(move |socket| crate::connection::serve(socket, peer, hub))
 }
 
+/// 200 "ready" when the relay can serve every team; 503 with what is wrong otherwise.
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let hub = state.hub.clone();
+    let problems = tokio::task::spawn_blocking(move || hub.readiness())
+        .await
+        .unwrap_or_else(|err| vec![format!("the readiness check failed: {err}")]);
+    if problems.is_empty() {
+        "ready\n".into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready:\n{}\n", problems.join("\n")),
+        )
+            .into_response()
+    }
+}
+
 async fn metrics(State(state): State<Arc<AppState>>) -> String {
     state.hub.metrics.render()
 }
@@ -65,6 +83,7 @@ pub async fn serve(
     let app = Router::new()
         .route("/sync", get(sync))
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(state);
     let watcher = {

@@ -7,13 +7,16 @@
 //! kept beside it and committed with it, so the feed can be filtered per member without loading
 //! a document. Every commit is durable before it returns.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use automerge::Automerge;
 use fieldsync_model::{Access, TEAM_DOC_ID};
 use fieldsync_store::private;
 use fieldsync_sync::message::FeedEntry;
 use fieldsync_sync::{Heads, NewChanges, TeamStore};
+
+use crate::storage::{BoxedStore, StorageError, TeamFiles};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 /// Document id -> saved document.
@@ -33,16 +36,11 @@ const ROLE_CHANGES: TableDefinition<&str, u64> = TableDefinition::new("role_chan
 /// Change chunks kept per document before they are folded into its saved bytes.
 pub const FOLD_AFTER: u32 = 16;
 
-/// A storage failure.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct TeamStoreError(String);
-
 macro_rules! impl_from {
     ($($t:ty),*) => {$(
-        impl From<$t> for TeamStoreError {
+        impl From<$t> for StorageError {
             fn from(err: $t) -> Self {
-                TeamStoreError(err.to_string())
+                StorageError(err.to_string())
             }
         }
     )*};
@@ -56,10 +54,37 @@ impl_from!(
     redb::CommitError
 );
 
+/// The team files of a relay's data directory, `teams/N.redb`.
+pub struct RedbFiles {
+    teams: PathBuf,
+    documents: prometheus::IntGauge,
+}
+
+impl RedbFiles {
+    /// The team files under `data`, counting their documents into `documents`.
+    pub fn new(data: &Path, documents: prometheus::IntGauge) -> Arc<RedbFiles> {
+        Arc::new(RedbFiles {
+            teams: data.join("teams"),
+            documents,
+        })
+    }
+}
+
+impl TeamFiles for RedbFiles {
+    fn open(&self, file: u32, cache_bytes: usize) -> Result<BoxedStore, StorageError> {
+        let path = self.teams.join(format!("{file}.redb"));
+        let store = RedbTeamStore::open(&path, cache_bytes, self.documents.clone())
+            .map_err(|err| StorageError(format!("cannot open {}: {err}", path.display())))?;
+        Ok(Box::new(store))
+    }
+}
+
 /// A team's redb file.
 pub struct RedbTeamStore {
     db: Database,
     head: u64,
+    /// Documents in the file, as counted into `documents`.
+    count: i64,
     documents: prometheus::IntGauge,
 }
 
@@ -70,14 +95,14 @@ impl RedbTeamStore {
         path: &Path,
         cache_bytes: usize,
         documents: prometheus::IntGauge,
-    ) -> Result<RedbTeamStore, TeamStoreError> {
+    ) -> Result<RedbTeamStore, StorageError> {
         if let Some(parent) = path.parent() {
-            private::create_dir(parent).map_err(|err| TeamStoreError(err.to_string()))?;
+            private::create_dir(parent).map_err(|err| StorageError(err.to_string()))?;
         }
         // A team file holds customers' phone numbers: made readable by the relay's user only;
         // one found wider (made by an earlier release) is reported.
         if !path.exists() {
-            drop(private::create_file(path).map_err(|err| TeamStoreError(err.to_string()))?);
+            drop(private::create_file(path).map_err(|err| StorageError(err.to_string()))?);
         }
         for warning in private::warnings(path, "a team's customers") {
             tracing::warn!("{warning}");
@@ -102,32 +127,41 @@ impl RedbTeamStore {
             let head = feed.last()?.map_or(0, |(seq, _)| seq.value());
             (head, txn.open_table(POSITIONS)?.len()?)
         };
-        documents.add(i64::try_from(count).unwrap_or(i64::MAX));
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        documents.add(count);
         Ok(RedbTeamStore {
             db,
             head,
+            count,
             documents,
         })
     }
 }
 
-impl TeamStore for RedbTeamStore {
-    type Error = TeamStoreError;
+impl Drop for RedbTeamStore {
+    /// A closed file's documents are no longer counted (it may be opened again).
+    fn drop(&mut self) {
+        self.documents.sub(self.count);
+    }
+}
 
-    fn load(&mut self, id: &str) -> Result<Option<Vec<u8>>, TeamStoreError> {
+impl TeamStore for RedbTeamStore {
+    type Error = StorageError;
+
+    fn load(&mut self, id: &str) -> Result<Option<Vec<u8>>, StorageError> {
         let txn = self.db.begin_read()?;
         let docs = txn.open_table(DOCS)?;
         let changes = txn.open_table(CHANGES)?;
         load_from(&docs, &changes, id)
     }
 
-    fn access(&mut self, id: &str) -> Result<Option<Access>, TeamStoreError> {
+    fn access(&mut self, id: &str) -> Result<Option<Access>, StorageError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(ACCESS)?;
         read_access(&table, id)
     }
 
-    fn role_changed_at(&mut self, member: &str) -> Result<u64, TeamStoreError> {
+    fn role_changed_at(&mut self, member: &str) -> Result<u64, StorageError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(ROLE_CHANGES)?;
         Ok(table.get(member)?.map_or(0, |seq| seq.value()))
@@ -137,7 +171,7 @@ impl TeamStore for RedbTeamStore {
         &mut self,
         new: &[NewChanges],
         role_changed: &[String],
-    ) -> Result<Vec<u64>, TeamStoreError> {
+    ) -> Result<Vec<u64>, StorageError> {
         if new.is_empty() && role_changed.is_empty() {
             return Ok(Vec::new());
         }
@@ -190,6 +224,7 @@ impl TeamStore for RedbTeamStore {
         }
         txn.commit()?;
         self.head = head;
+        self.count += created;
         self.documents.add(created);
         Ok(seqs)
     }
@@ -198,7 +233,7 @@ impl TeamStore for RedbTeamStore {
         &mut self,
         after: u64,
         limit: usize,
-    ) -> Result<Vec<(FeedEntry, Option<Access>)>, TeamStoreError> {
+    ) -> Result<Vec<(FeedEntry, Option<Access>)>, StorageError> {
         let txn = self.db.begin_read()?;
         let feed = txn.open_table(FEED)?;
         let positions = txn.open_table(POSITIONS)?;
@@ -210,7 +245,7 @@ impl TeamStore for RedbTeamStore {
             let heads = positions
                 .get(id.as_str())?
                 .and_then(|position| Heads::from_bytes(position.value().1))
-                .ok_or_else(|| TeamStoreError(format!("document {id} has no position")))?;
+                .ok_or_else(|| StorageError(format!("document {id} has no position")))?;
             let lead = read_access(&access, &id)?;
             entries.push((
                 FeedEntry {
@@ -224,7 +259,7 @@ impl TeamStore for RedbTeamStore {
         Ok(entries)
     }
 
-    fn feed_head(&mut self) -> Result<u64, TeamStoreError> {
+    fn feed_head(&mut self) -> Result<u64, StorageError> {
         Ok(self.head)
     }
 }
@@ -233,7 +268,7 @@ fn load_from(
     docs: &impl ReadableTable<&'static str, &'static [u8]>,
     changes: &impl ReadableTable<(&'static str, u32), &'static [u8]>,
     id: &str,
-) -> Result<Option<Vec<u8>>, TeamStoreError> {
+) -> Result<Option<Vec<u8>>, StorageError> {
     let mut bytes = match docs.get(id)? {
         Some(saved) => saved.value().to_vec(),
         None => Vec::new(),
@@ -244,26 +279,26 @@ fn load_from(
     Ok((!bytes.is_empty()).then_some(bytes))
 }
 
-fn encode_access(access: &Access) -> Result<Vec<u8>, TeamStoreError> {
-    serde_json::to_vec(access).map_err(|err| TeamStoreError(err.to_string()))
+fn encode_access(access: &Access) -> Result<Vec<u8>, StorageError> {
+    serde_json::to_vec(access).map_err(|err| StorageError(err.to_string()))
 }
 
 fn read_access(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     id: &str,
-) -> Result<Option<Access>, TeamStoreError> {
+) -> Result<Option<Access>, StorageError> {
     table
         .get(id)?
         .map(|bytes| {
             serde_json::from_slice(bytes.value())
-                .map_err(|err| TeamStoreError(format!("the access of {id} is malformed: {err}")))
+                .map_err(|err| StorageError(format!("the access of {id} is malformed: {err}")))
         })
         .transpose()
 }
 
 /// Gives every lead stored by a relay from before visibility its access, read from the lead's
 /// own owner register and owner-change log.
-fn fill_access(txn: &redb::WriteTransaction) -> Result<(), TeamStoreError> {
+fn fill_access(txn: &redb::WriteTransaction) -> Result<(), StorageError> {
     use redb::ReadableTableMetadata;
     let mut access = txn.open_table(ACCESS)?;
     let positions = txn.open_table(POSITIONS)?;
@@ -281,7 +316,7 @@ fn fill_access(txn: &redb::WriteTransaction) -> Result<(), TeamStoreError> {
             continue;
         };
         let doc = Automerge::load(&bytes)
-            .map_err(|err| TeamStoreError(format!("document {id} does not load: {err}")))?;
+            .map_err(|err| StorageError(format!("document {id} does not load: {err}")))?;
         let mut lead = Access::of(&doc);
         // When its owner last changed is not known: at its latest change, at the latest.
         lead.owners_since = positions
@@ -298,7 +333,7 @@ fn fold(
     changes: &mut redb::Table<(&str, u32), &[u8]>,
     id: &str,
     latest: &[u8],
-) -> Result<(), TeamStoreError> {
+) -> Result<(), StorageError> {
     let mut bytes = docs
         .get(id)?
         .map(|saved| saved.value().to_vec())
@@ -308,7 +343,7 @@ fn fold(
     }
     bytes.extend_from_slice(latest);
     let doc = Automerge::load(&bytes)
-        .map_err(|err| TeamStoreError(format!("document {id} does not load: {err}")))?;
+        .map_err(|err| StorageError(format!("document {id} does not load: {err}")))?;
     docs.insert(id, doc.save().as_slice())?;
     changes.retain_in((id, 0)..=(id, u32::MAX), |_, _| false)?;
     Ok(())

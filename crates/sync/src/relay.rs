@@ -83,6 +83,38 @@ pub trait TeamStore {
     fn role_changed_at(&mut self, member: &str) -> Result<u64, Self::Error>;
 }
 
+/// A boxed store is a store, so a relay can choose its storage engine at run time.
+impl<S: TeamStore + ?Sized> TeamStore for Box<S> {
+    type Error = S::Error;
+
+    fn load(&mut self, id: &str) -> Result<Option<Vec<u8>>, Self::Error> {
+        (**self).load(id)
+    }
+    fn access(&mut self, id: &str) -> Result<Option<Access>, Self::Error> {
+        (**self).access(id)
+    }
+    fn commit(
+        &mut self,
+        changes: &[NewChanges],
+        role_changed: &[String],
+    ) -> Result<Vec<u64>, Self::Error> {
+        (**self).commit(changes, role_changed)
+    }
+    fn feed(
+        &mut self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(FeedEntry, Option<Access>)>, Self::Error> {
+        (**self).feed(after, limit)
+    }
+    fn feed_head(&mut self) -> Result<u64, Self::Error> {
+        (**self).feed_head()
+    }
+    fn role_changed_at(&mut self, member: &str) -> Result<u64, Self::Error> {
+        (**self).role_changed_at(member)
+    }
+}
+
 /// Why the relay ends a connection while handling a message.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal<E: std::error::Error + 'static> {

@@ -1,0 +1,160 @@
+//! The relay's storage as the hub sees it: any engine behind the protocol core's
+//! [`TeamStore`] trait, opened team by team through [`TeamFiles`], and reopened after a
+//! failure, so a fault that clears (a full disk freed, a volume back) needs no restart.
+//!
+//! [`Health`] keeps which teams' storage is failing now, for `/readyz` and the metrics.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use fieldsync_model::Access;
+use fieldsync_sync::message::FeedEntry;
+use fieldsync_sync::{NewChanges, TeamStore};
+
+/// A storage failure, as text (each engine says what went wrong in its own words).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StorageError(pub String);
+
+/// A team's store, whatever the engine.
+pub type BoxedStore = Box<dyn TeamStore<Error = StorageError> + Send>;
+
+/// Opens team stores: the one place a storage engine is chosen.
+pub trait TeamFiles: Send + Sync {
+    /// Opens (or makes) the store of team file `file`, with a page cache of at most
+    /// `cache_bytes`.
+    fn open(&self, file: u32, cache_bytes: usize) -> Result<BoxedStore, StorageError>;
+}
+
+/// Which teams' storage is failing now, and the metrics that say so.
+pub struct Health {
+    failing: Mutex<BTreeMap<u32, String>>,
+    gauge: prometheus::IntGauge,
+    errors: prometheus::IntCounter,
+}
+
+impl Health {
+    /// Health counted into `gauge` (teams failing) and `errors` (failures seen).
+    pub fn new(gauge: prometheus::IntGauge, errors: prometheus::IntCounter) -> Arc<Health> {
+        Arc::new(Health {
+            failing: Mutex::new(BTreeMap::new()),
+            gauge,
+            errors,
+        })
+    }
+
+    fn failing(&self) -> std::sync::MutexGuard<'_, BTreeMap<u32, String>> {
+        self.failing.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn failed(&self, file: u32, err: &StorageError) {
+        tracing::error!(team_file = file, error = %err, "storage failed; the team's store is reopened on its next request");
+        self.errors.inc();
+        let mut failing = self.failing();
+        failing.insert(file, err.0.clone());
+        self.gauge.set(failing.len() as i64);
+    }
+
+    fn worked(&self, file: u32) {
+        let mut failing = self.failing();
+        if failing.remove(&file).is_some() {
+            tracing::info!(team_file = file, "storage works again");
+            self.gauge.set(failing.len() as i64);
+        }
+    }
+
+    /// The teams whose storage is failing, each with its last error.
+    pub fn report(&self) -> Vec<(u32, String)> {
+        self.failing()
+            .iter()
+            .map(|(file, err)| (*file, err.clone()))
+            .collect()
+    }
+}
+
+/// A team's store that is dropped at its first failure and opened again on the next request:
+/// an engine that refuses everything after one I/O error (as redb does) recovers once the
+/// fault clears.
+pub struct Reopening {
+    files: Arc<dyn TeamFiles>,
+    file: u32,
+    cache_bytes: usize,
+    store: Option<BoxedStore>,
+    health: Arc<Health>,
+}
+
+impl Reopening {
+    /// Team file `file`'s store, opened from `files` when first needed.
+    pub fn new(
+        files: Arc<dyn TeamFiles>,
+        file: u32,
+        cache_bytes: usize,
+        health: Arc<Health>,
+    ) -> Reopening {
+        Reopening {
+            files,
+            file,
+            cache_bytes,
+            store: None,
+            health,
+        }
+    }
+
+    fn with<T>(
+        &mut self,
+        operation: impl FnOnce(&mut BoxedStore) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let store = match &mut self.store {
+            Some(store) => store,
+            None => match self.files.open(self.file, self.cache_bytes) {
+                Ok(store) => self.store.insert(store),
+                Err(err) => {
+                    self.health.failed(self.file, &err);
+                    return Err(err);
+                }
+            },
+        };
+        match operation(store) {
+            Ok(done) => {
+                self.health.worked(self.file);
+                Ok(done)
+            }
+            Err(err) => {
+                self.store = None;
+                self.health.failed(self.file, &err);
+                Err(err)
+            }
+        }
+    }
+}
+
+impl TeamStore for Reopening {
+    type Error = StorageError;
+
+    fn load(&mut self, id: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        self.with(|store| store.load(id))
+    }
+    fn access(&mut self, id: &str) -> Result<Option<Access>, StorageError> {
+        self.with(|store| store.access(id))
+    }
+    fn commit(
+        &mut self,
+        changes: &[NewChanges],
+        role_changed: &[String],
+    ) -> Result<Vec<u64>, StorageError> {
+        self.with(|store| store.commit(changes, role_changed))
+    }
+    fn feed(
+        &mut self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(FeedEntry, Option<Access>)>, StorageError> {
+        self.with(|store| store.feed(after, limit))
+    }
+    fn feed_head(&mut self) -> Result<u64, StorageError> {
+        self.with(|store| store.feed_head())
+    }
+    fn role_changed_at(&mut self, member: &str) -> Result<u64, StorageError> {
+        self.with(|store| store.role_changed_at(member))
+    }
+}
