@@ -799,3 +799,74 @@ fn a_dry_run_shows_the_columns_and_fails_when_the_import_would_stop() {
         ]
     );
 }
+
+/// `plain`, a workbook, with its first sheet replaced by one whose second row holds a cell of
+/// `cell_bytes` letters: a workbook of a few hundred kilobytes that unpacks to far more.
+fn zip_bomb(plain: &Path, cell_bytes: usize) -> PathBuf {
+    use std::io::Write;
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(plain).unwrap()).unwrap();
+    let path = plain.with_file_name("bomb.xlsx");
+    let mut bomb = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    for index in 0..archive.len() {
+        let part = archive.by_index_raw(index).unwrap();
+        let name = part.name().unwrap().into_owned();
+        if name != "xl/worksheets/sheet1.xml" {
+            bomb.raw_copy_file(part).unwrap();
+            continue;
+        }
+        drop(part);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        bomb.start_file(name, options).unwrap();
+        write!(
+            bomb,
+            r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>客户名称</t></is></c><c r="B1" t="inlineStr"><is><t>联系人</t></is></c><c r="C1" t="inlineStr"><is><t>备注</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>Bomb Co</t></is></c><c r="B2" t="inlineStr"><is><t>Boom</t></is></c><c r="C2" t="inlineStr"><is><t>"#
+        )
+        .unwrap();
+        let chunk = vec![b'a'; 1 << 20];
+        for _ in 0..cell_bytes >> 20 {
+            bomb.write_all(&chunk).unwrap();
+        }
+        write!(bomb, "</t></is></c></row></sheetData></worksheet>").unwrap();
+    }
+    bomb.finish().unwrap();
+    path
+}
+
+#[test]
+fn a_zip_bomb_workbook_is_refused_before_it_unpacks() {
+    let device = Device::init("lina");
+    let dir = tempfile::tempdir().unwrap();
+    let plain = xlsx_file(dir.path(), 2, None);
+    let bomb = zip_bomb(&plain, 400 << 20);
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 4 << 20);
+    // Run under /usr/bin/time to see the most memory the import took.
+    let fieldsync = device.process();
+    let output = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "peak %M KB"])
+        .arg(fieldsync.get_program())
+        .args(["import", bomb.to_str().unwrap()])
+        .envs(fieldsync.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .output()
+        .expect("/usr/bin/time runs (scripts/install-test-deps installs it)");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("the workbook unpacks to 400 MB, more than the 256 MB an import reads"),
+        "{stderr}"
+    );
+    let peak_kb: u64 = stderr
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("peak ")?
+                .strip_suffix(" KB")?
+                .parse()
+                .ok()
+        })
+        .unwrap();
+    assert!(peak_kb < 100 << 10, "the import took {} MB", peak_kb >> 10);
+    assert!(device.list(&[]).is_empty());
+    // The same workbook without the bomb imports.
+    device.ok(&["import", plain.to_str().unwrap()]);
+    assert_eq!(device.list(&[]).len(), 2);
+}

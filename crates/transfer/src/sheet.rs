@@ -152,10 +152,42 @@ fn csv_problem(err: &csv::Error) -> String {
     }
 }
 
+/// The most a workbook may unpack to, in all: a workbook of 250,000 leads is well under it. A
+/// workbook is a zip file, and its parts can inflate a thousand times their packed size.
+pub const MAX_XLSX_UNPACKED: u64 = 256 << 20;
+
+/// Refuses a workbook whose parts would unpack to more than `limit` bytes in all, before any
+/// of them is unpacked: the zip's directory declares each part's size, and the zip reader
+/// stops a part that inflates past what it declared.
+fn check_unpacked_size(path: &Path, limit: u64) -> Result<(), TransferError> {
+    let file = File::open(path).map_err(|err| read_error(path, err.to_string()))?;
+    let mut archive = zip::ZipArchive::new(BufReader::new(file))
+        .map_err(|err| read_error(path, format!("not a readable workbook: {err}")))?;
+    let mut total: u64 = 0;
+    for index in 0..archive.len() {
+        let part = archive
+            .by_index_raw(index)
+            .map_err(|err| read_error(path, format!("not a readable workbook: {err}")))?;
+        total = total.saturating_add(part.size());
+    }
+    if total > limit {
+        return Err(read_error(
+            path,
+            format!(
+                "the workbook unpacks to {} MB, more than the {} MB an import reads; split it into smaller workbooks or save it as CSV",
+                total >> 20,
+                limit >> 20
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn read_xlsx<E: From<TransferError>>(
     path: &Path,
     mut visit: impl FnMut(&SheetRow) -> Result<(), E>,
 ) -> Result<(), E> {
+    check_unpacked_size(path, MAX_XLSX_UNPACKED)?;
     let mut workbook: Xlsx<_> =
         calamine::open_workbook(path).map_err(|err| read_error(path, format!("{err}")))?;
     let Some(first) = workbook.sheet_names().into_iter().next() else {
