@@ -36,6 +36,19 @@ pub enum Command {
     /// Manage a team's members.
     #[command(subcommand)]
     Member(MemberCommand),
+    /// Save the members and every team's documents in one zip file; consistent while the
+    /// relay serves (it makes the copy itself).
+    Backup {
+        /// The file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Put a backup back, into a stopped relay's data directory; what it held is moved aside.
+    Restore {
+        /// The backup to restore.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
 }
 
 /// `team ...`

@@ -129,7 +129,7 @@ async fn serve_member(
     file: u32,
 ) -> End {
     let token_sha256 = token_hash(&hello.token);
-    let (connection, head) = match hub
+    let (connection, (feed, head)) = match hub
         .join(
             file,
             &hello.team,
@@ -155,7 +155,7 @@ async fn serve_member(
         device = ?hello.device,
         "authenticated"
     );
-    let welcome = Frame::from(welcome(head));
+    let welcome = Frame::from(welcome(feed, head));
     hub.metrics.bytes_sent.inc_by(welcome.len() as u64);
     outbox.send(welcome);
     let end = exchange(stream, outbox, &connection, file, hub).await;

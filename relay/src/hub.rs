@@ -25,7 +25,7 @@ use crate::config::Limits;
 use crate::members::{Members, Role};
 use crate::metrics::Metrics;
 use crate::outbox::{End, Frame, Outbox};
-use crate::storage::{Health, Reopening, StorageError, TeamFiles};
+use crate::storage::{Health, RelayStore, Reopening, StorageError, TeamFiles};
 use crate::throttle::SignIns;
 
 /// An open, authenticated connection, as the rest of the relay sees it.
@@ -69,7 +69,13 @@ impl Connection {
 type Done = oneshot::Sender<Option<Continuation>>;
 
 enum Request {
-    FeedHead(oneshot::Sender<Result<u64, String>>),
+    /// The feed's name and head.
+    Feed(oneshot::Sender<Result<(String, u64), String>>),
+    /// A consistent copy of the team's store, written to a new file.
+    Snapshot {
+        to: PathBuf,
+        done: oneshot::Sender<Result<(), String>>,
+    },
     Frame {
         connection: Arc<Connection>,
         frame: Vec<u8>,
@@ -153,6 +159,11 @@ impl Hub {
         Ok(hub)
     }
 
+    /// The data directory.
+    pub fn data(&self) -> &std::path::Path {
+        &self.data
+    }
+
     /// The members as last read.
     pub fn members(&self) -> Arc<Members> {
         self.members
@@ -218,7 +229,7 @@ impl Hub {
     }
 
     /// Registers an authenticated connection to team file `file`, sending through `outbox`,
-    /// and returns its handle and the team's feed head.
+    /// and returns its handle and the team's feed (its name and head).
     pub async fn join(
         self: &Arc<Self>,
         file: u32,
@@ -226,17 +237,8 @@ impl Hub {
         member: &str,
         token_sha256: String,
         outbox: Arc<Outbox>,
-    ) -> anyhow::Result<(Arc<Connection>, u64)> {
-        let requests = self.worker(file)?;
-        let (reply, answer) = oneshot::channel();
-        requests
-            .send(Request::FeedHead(reply))
-            .await
-            .map_err(|_| anyhow::anyhow!("team worker stopped"))?;
-        let head = answer
-            .await
-            .map_err(|_| anyhow::anyhow!("team worker stopped"))?
-            .map_err(|err| anyhow::anyhow!(err))?;
+    ) -> anyhow::Result<(Arc<Connection>, (String, u64))> {
+        let feed = self.ask(file, Request::Feed).await?;
         let connection = Arc::new(Connection {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             team: team.to_owned(),
@@ -254,7 +256,36 @@ impl Hub {
         {
             connection.close(reason);
         }
-        Ok((connection, head))
+        Ok((connection, feed))
+    }
+
+    /// Sends team file `file`'s worker the request `request` makes with a reply channel, and
+    /// waits for the reply.
+    async fn ask<T>(
+        &self,
+        file: u32,
+        request: impl FnOnce(oneshot::Sender<Result<T, String>>) -> Request,
+    ) -> anyhow::Result<T> {
+        let requests = self.worker(file)?;
+        let (reply, answer) = oneshot::channel();
+        let stopped = || anyhow::anyhow!("team worker stopped");
+        requests.send(request(reply)).await.map_err(|_| stopped())?;
+        answer
+            .await
+            .map_err(|_| stopped())?
+            .map_err(|err| anyhow::anyhow!(err))
+    }
+
+    /// Writes a consistent copy of every team's store into `dir`, and the members file beside
+    /// them, while the relay serves; returns the number of teams.
+    pub async fn backup(&self, dir: &std::path::Path) -> anyhow::Result<usize> {
+        let teams = crate::backup::plan(&self.data, dir, self.files.as_ref())?;
+        for (file, to) in &teams {
+            let to = to.clone();
+            self.ask(*file, |done| Request::Snapshot { to, done })
+                .await?;
+        }
+        Ok(teams.len())
     }
 
     /// Hands a frame from `connection` to its team's worker and waits until it is handled;
@@ -488,8 +519,15 @@ fn run_worker(
     let mut subscribers: Subscribers = HashMap::new();
     while let Some(request) = queue.blocking_recv() {
         match request {
-            Request::FeedHead(reply) => {
-                let _ = reply.send(team.feed_head().map_err(|err| err.to_string()));
+            Request::Feed(reply) => {
+                let _ = reply.send(team.feed().map_err(|err| err.to_string()));
+            }
+            Request::Snapshot { to, done } => {
+                let _ = done.send(
+                    team.store_mut()
+                        .snapshot(&to)
+                        .map_err(|err| err.to_string()),
+                );
             }
             Request::Leave(id) => {
                 subscribers.remove(&id);

@@ -3,6 +3,8 @@
 //! library; `fieldsync demo` embeds the same relay in-process.
 //!
 //! - [`config`]: flags, environment variables and limits.
+//! - [`admin`]: the admin socket an operator's commands reach the running relay through.
+//! - [`backup`]: backups taken while the relay serves, and restores.
 //! - [`members`]: teams, members and token hashes in `members.json`.
 //! - [`storage`]: team stores behind the protocol core's trait, reopened after a failure.
 //! - [`team_store`]: one team's documents and changes feed in redb.
@@ -15,6 +17,8 @@
 //! - [`metrics`]: Prometheus metrics.
 //! - [`embedded`]: a relay running inside another program, on 127.0.0.1.
 
+pub mod admin;
+pub mod backup;
 pub mod config;
 mod connection;
 pub mod embedded;

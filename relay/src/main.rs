@@ -11,7 +11,7 @@ use fieldsync_relay::config::{Cli, Command, MemberCommand, Serve, TeamCommand};
 use fieldsync_relay::members::Members;
 use fieldsync_relay::metrics::Metrics;
 use fieldsync_relay::team_store::RedbFiles;
-use fieldsync_relay::{hub, server, sockets, tls};
+use fieldsync_relay::{backup, hub, server, sockets, tls};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -42,6 +42,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(serve) => {
             drop(out);
             run_server(data, serve)
+        }
+        Command::Backup { out: file } => {
+            writeln!(out, "{}", backup::backup(&data, &file)?)?;
+            Ok(())
+        }
+        Command::Restore { from } => {
+            writeln!(out, "{}", backup::restore(&data, &from)?)?;
+            Ok(())
         }
         Command::Team(TeamCommand::Create { name }) => {
             Members::update(&data, |members| members.create_team(&name, now))?;

@@ -98,6 +98,14 @@ pub async fn serve(
             }
         })
     };
+    let admin = {
+        let hub = hub.clone();
+        tokio::spawn(async move {
+            if let Err(err) = crate::admin::serve(hub.data(), hub.clone()).await {
+                tracing::error!(error = %err, "the admin socket stopped; `fieldsync-relay backup` cannot reach this relay");
+            }
+        })
+    };
     let handle: Handle<SocketAddr> = Handle::new();
     let shutdown = {
         let hub = hub.clone();
@@ -143,6 +151,8 @@ pub async fn serve(
     }
     stopping.abort();
     watcher.abort();
+    admin.abort();
+    let _ = std::fs::remove_file(crate::admin::socket_path(hub.data()));
     // Connections were asked to close; give their tasks a moment to send the close frames.
     let _ = tokio::time::timeout(Duration::from_secs(2), hub.idle()).await;
     let workers = hub.clone();

@@ -5,6 +5,7 @@
 //! [`Health`] keeps which teams' storage is failing now, for `/readyz` and the metrics.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use fieldsync_model::Access;
@@ -16,14 +17,22 @@ use fieldsync_sync::{NewChanges, TeamStore};
 #[error("{0}")]
 pub struct StorageError(pub String);
 
+/// What the relay needs of a team's store besides what the protocol does.
+pub trait RelayStore: TeamStore<Error = StorageError> + Send {
+    /// Writes a consistent copy of the whole store, as of now, to a new file at `to`.
+    fn snapshot(&mut self, to: &Path) -> Result<(), StorageError>;
+}
+
 /// A team's store, whatever the engine.
-pub type BoxedStore = Box<dyn TeamStore<Error = StorageError> + Send>;
+pub type BoxedStore = Box<dyn RelayStore>;
 
 /// Opens team stores: the one place a storage engine is chosen.
 pub trait TeamFiles: Send + Sync {
     /// Opens (or makes) the store of team file `file`, with a page cache of at most
     /// `cache_bytes`.
     fn open(&self, file: u32, cache_bytes: usize) -> Result<BoxedStore, StorageError>;
+    /// Where team file `file` is, under a data directory (or a backup's).
+    fn relative_path(&self, file: u32) -> PathBuf;
 }
 
 /// Which teams' storage is failing now, and the metrics that say so.
@@ -156,5 +165,14 @@ impl TeamStore for Reopening {
     }
     fn role_changed_at(&mut self, member: &str) -> Result<u64, StorageError> {
         self.with(|store| store.role_changed_at(member))
+    }
+    fn feed_id(&mut self) -> Result<String, StorageError> {
+        self.with(|store| store.feed_id())
+    }
+}
+
+impl RelayStore for Reopening {
+    fn snapshot(&mut self, to: &Path) -> Result<(), StorageError> {
+        self.with(|store| store.snapshot(to))
     }
 }

@@ -16,7 +16,7 @@ use fieldsync_store::private;
 use fieldsync_sync::message::FeedEntry;
 use fieldsync_sync::{Heads, NewChanges, TeamStore};
 
-use crate::storage::{BoxedStore, StorageError, TeamFiles};
+use crate::storage::{BoxedStore, RelayStore, StorageError, TeamFiles};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 /// Document id -> saved document.
@@ -32,6 +32,10 @@ const POSITIONS: TableDefinition<&str, (u64, &[u8])> = TableDefinition::new("pos
 const ACCESS: TableDefinition<&str, &[u8]> = TableDefinition::new("access");
 /// Member -> the feed head when their role last changed.
 const ROLE_CHANGES: TableDefinition<&str, u64> = TableDefinition::new("role_changes");
+/// The file's own facts: `feed`, the name of its feed (made when the file is, made anew when
+/// it is restored from a backup).
+const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+const FEED_NAME: &str = "feed";
 
 /// Change chunks kept per document before they are folded into its saved bytes.
 pub const FOLD_AFTER: u32 = 16;
@@ -56,7 +60,7 @@ impl_from!(
 
 /// The team files of a relay's data directory, `teams/N.redb`.
 pub struct RedbFiles {
-    teams: PathBuf,
+    data: PathBuf,
     documents: prometheus::IntGauge,
 }
 
@@ -64,15 +68,19 @@ impl RedbFiles {
     /// The team files under `data`, counting their documents into `documents`.
     pub fn new(data: &Path, documents: prometheus::IntGauge) -> Arc<RedbFiles> {
         Arc::new(RedbFiles {
-            teams: data.join("teams"),
+            data: data.to_owned(),
             documents,
         })
     }
 }
 
 impl TeamFiles for RedbFiles {
+    fn relative_path(&self, file: u32) -> PathBuf {
+        Path::new("teams").join(format!("{file}.redb"))
+    }
+
     fn open(&self, file: u32, cache_bytes: usize) -> Result<BoxedStore, StorageError> {
-        let path = self.teams.join(format!("{file}.redb"));
+        let path = self.data.join(self.relative_path(file));
         let store = RedbTeamStore::open(&path, cache_bytes, self.documents.clone())
             .map_err(|err| StorageError(format!("cannot open {}: {err}", path.display())))?;
         Ok(Box::new(store))
@@ -85,6 +93,8 @@ pub struct RedbTeamStore {
     head: u64,
     /// Documents in the file, as counted into `documents`.
     count: i64,
+    /// The name of its feed.
+    feed_name: String,
     documents: prometheus::IntGauge,
 }
 
@@ -118,14 +128,23 @@ impl RedbTeamStore {
             txn.open_table(POSITIONS)?;
             txn.open_table(ROLE_CHANGES)?;
             fill_access(&txn)?;
+            let mut meta = txn.open_table(META)?;
+            if meta.get(FEED_NAME)?.is_none() {
+                meta.insert(FEED_NAME, new_feed_name().as_str())?;
+            }
         }
         txn.commit()?;
-        let (head, count) = {
+        let (head, count, feed_name) = {
             use redb::ReadableTableMetadata;
             let txn = db.begin_read()?;
             let feed = txn.open_table(FEED)?;
             let head = feed.last()?.map_or(0, |(seq, _)| seq.value());
-            (head, txn.open_table(POSITIONS)?.len()?)
+            let feed_name = txn
+                .open_table(META)?
+                .get(FEED_NAME)?
+                .map(|name| name.value().to_owned())
+                .unwrap_or_default();
+            (head, txn.open_table(POSITIONS)?.len()?, feed_name)
         };
         let count = i64::try_from(count).unwrap_or(i64::MAX);
         documents.add(count);
@@ -133,8 +152,57 @@ impl RedbTeamStore {
             db,
             head,
             count,
+            feed_name,
             documents,
         })
+    }
+
+    /// Names the feed of the team file at `path` anew (it was restored from a backup, so
+    /// devices that followed it start over); returns the new name.
+    pub fn rename_feed(path: &Path) -> Result<String, StorageError> {
+        let db = Database::open(path)?;
+        let name = new_feed_name();
+        let txn = db.begin_write()?;
+        txn.open_table(META)?.insert(FEED_NAME, name.as_str())?;
+        txn.commit()?;
+        Ok(name)
+    }
+}
+
+fn new_feed_name() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// Copies every row of `table` as `from` sees it into `to`.
+fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+    from: &redb::ReadTransaction,
+    to: &redb::WriteTransaction,
+    table: TableDefinition<K, V>,
+) -> Result<(), StorageError> {
+    let source = from.open_table(table)?;
+    let mut target = to.open_table(table)?;
+    for row in source.iter()? {
+        let (key, value) = row?;
+        target.insert(key.value(), value.value())?;
+    }
+    Ok(())
+}
+
+impl RelayStore for RedbTeamStore {
+    fn snapshot(&mut self, to: &Path) -> Result<(), StorageError> {
+        let from = self.db.begin_read()?;
+        drop(private::create_file(to).map_err(|err| StorageError(err.to_string()))?);
+        let copy = Database::create(to)?;
+        let txn = copy.begin_write()?;
+        copy_table(&from, &txn, DOCS)?;
+        copy_table(&from, &txn, CHANGES)?;
+        copy_table(&from, &txn, FEED)?;
+        copy_table(&from, &txn, POSITIONS)?;
+        copy_table(&from, &txn, ACCESS)?;
+        copy_table(&from, &txn, ROLE_CHANGES)?;
+        copy_table(&from, &txn, META)?;
+        txn.commit()?;
+        Ok(())
     }
 }
 
@@ -257,6 +325,10 @@ impl TeamStore for RedbTeamStore {
             ));
         }
         Ok(entries)
+    }
+
+    fn feed_id(&mut self) -> Result<String, StorageError> {
+        Ok(self.feed_name.clone())
     }
 
     fn feed_head(&mut self) -> Result<u64, StorageError> {

@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 use fieldsync_model::{Access, Role};
-use fieldsync_relay::storage::{BoxedStore, Health, Reopening, StorageError, TeamFiles};
+use fieldsync_relay::storage::{
+    BoxedStore, Health, RelayStore, Reopening, StorageError, TeamFiles,
+};
 use fieldsync_relay::team_store::RedbFiles;
 use fieldsync_sync::message::{FeedEntry, Message, Pull, Push};
 use fieldsync_sync::relay::Budget;
@@ -24,6 +26,10 @@ struct FaultyFiles {
 }
 
 impl TeamFiles for FaultyFiles {
+    fn relative_path(&self, file: u32) -> std::path::PathBuf {
+        self.inner.relative_path(file)
+    }
+
     fn open(&self, file: u32, cache_bytes: usize) -> Result<BoxedStore, StorageError> {
         self.opens.fetch_add(1, Ordering::SeqCst);
         Ok(Box::new(Poisoned {
@@ -81,6 +87,15 @@ impl TeamStore for Poisoned {
     }
     fn role_changed_at(&mut self, member: &str) -> Result<u64, StorageError> {
         self.check()?.role_changed_at(member)
+    }
+    fn feed_id(&mut self) -> Result<String, StorageError> {
+        self.check()?.feed_id()
+    }
+}
+
+impl RelayStore for Poisoned {
+    fn snapshot(&mut self, to: &std::path::Path) -> Result<(), StorageError> {
+        self.check()?.snapshot(to)
     }
 }
 

@@ -62,6 +62,10 @@ impl DeviceDocs for Replica<'_> {
         self.store.set_since(seq)
     }
 
+    fn follow_feed(&mut self, feed: &str, behind: bool) -> Result<bool, StoreError> {
+        self.store.follow_feed(feed, behind)
+    }
+
     fn pending_of(&mut self, ids: &[String]) -> Result<Vec<DocChanges>, StoreError> {
         Ok(self
             .store

@@ -10,7 +10,7 @@ use automerge::ActorId;
 use automerge::ChangeHash;
 use fieldsync_model::{LeadDoc, LeadId, TEAM_DOC_ID, heads};
 use rayon::prelude::*;
-use redb::ReadableTable;
+use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
@@ -64,6 +64,27 @@ pub struct Merged {
     pub team_changed: bool,
 }
 
+/// Starts the relay's feed from the beginning and counts every document (the team document
+/// too, if `team_doc`) as not yet pushed, its whole history to go.
+fn start_over(txn: &WriteTransaction, team_doc: bool) -> Result<(), StoreError> {
+    put_meta(txn, meta_key::SINCE, &0u64)?;
+    txn.open_table(ACKED)?.retain(|_, _| false)?;
+    let mut ids: Vec<String> = {
+        let keys = txn.open_table(DOC_KEYS)?;
+        keys.iter()?
+            .map(|entry| entry.map(|(id, _)| id.value().to_owned()))
+            .collect::<Result<_, _>>()?
+    };
+    if team_doc {
+        ids.push(TEAM_DOC_ID.to_owned());
+    }
+    let mut unpushed = txn.open_table(UNPUSHED)?;
+    for id in &ids {
+        unpushed.insert(id.as_str(), ())?;
+    }
+    Ok(())
+}
+
 fn heads_of(bytes: &[u8], id: &str) -> Result<Vec<ChangeHash>, StoreError> {
     heads::from_bytes(bytes).ok_or_else(|| {
         StoreError::Corrupt(format!("the recorded heads of lead {id} are malformed"))
@@ -87,24 +108,38 @@ impl Store {
         self.write(|txn| {
             put_meta(txn, meta_key::REMOTE, remote)?;
             if !same_feed {
-                put_meta(txn, meta_key::SINCE, &0u64)?;
-                txn.open_table(ACKED)?.retain(|_, _| false)?;
-                let mut ids: Vec<String> = {
-                    let keys = txn.open_table(DOC_KEYS)?;
-                    keys.iter()?
-                        .map(|entry| entry.map(|(id, _)| id.value().to_owned()))
-                        .collect::<Result<_, _>>()?
-                };
-                if team::change_team(txn, &actor)? {
-                    ids.push(TEAM_DOC_ID.to_owned());
-                }
-                let mut unpushed = txn.open_table(UNPUSHED)?;
-                for id in &ids {
-                    unpushed.insert(id.as_str(), ())?;
-                }
+                txn.open_table(META)?.remove(meta_key::FEED)?;
+                start_over(txn, team::change_team(txn, &actor)?)?;
             }
             Ok(())
         })
+    }
+
+    /// Records that the relay's feed is `feed` (empty from relays that do not name it); if
+    /// this device followed another feed of the same relay and team, or the feed is `behind`
+    /// this device's position (its copy was restored from a backup), starts over: position 0
+    /// and every document counted as not yet pushed. Returns whether it started over.
+    pub fn follow_feed(&mut self, feed: &str, behind: bool) -> Result<bool, StoreError> {
+        let followed: Option<String> = self.read_meta_value(meta_key::FEED)?;
+        let renamed = followed.as_deref().is_some_and(|old| old != feed);
+        if !behind && !renamed && followed.as_deref() == Some(feed) {
+            return Ok(false);
+        }
+        let over = behind || renamed;
+        // Only a manager may push the team document (the pipeline); a rep's copy is the
+        // relay's, which the relay has again from the managers' devices.
+        let manager = self
+            .team()?
+            .and_then(|team| team.member(self.me()))
+            .is_some_and(|member| member.role == fieldsync_model::Role::Manager);
+        self.write(|txn| {
+            put_meta(txn, meta_key::FEED, &feed)?;
+            if over {
+                start_over(txn, manager)?;
+            }
+            Ok(())
+        })?;
+        Ok(over)
     }
 
     /// The relay's feed position this device has applied everything up to.

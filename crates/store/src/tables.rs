@@ -56,6 +56,8 @@ pub mod meta_key {
     pub const REMOTE: &str = "remote";
     /// The relay's changes-feed position this device has applied everything up to.
     pub const SINCE: &str = "since";
+    /// The name of the relay's feed `SINCE` counts in.
+    pub const FEED: &str = "feed";
     /// Per month, the last lead-number sequence this device used (`crate::numbers`).
     pub const NUMBERS: &str = "numbers";
     /// The savepoint of a staged write in progress (`crate::staged`); absent otherwise.

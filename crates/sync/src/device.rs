@@ -44,6 +44,12 @@ pub trait DeviceDocs {
     fn apply(&mut self, docs: &[DocChanges]) -> Result<Vec<String>, Self::Error>;
     /// Records the changes-feed position the device has applied everything up to.
     fn set_since(&mut self, seq: u64) -> Result<(), Self::Error>;
+    /// Records that the relay's feed is `feed` (empty from relays that do not name it). If the
+    /// device followed another feed of the same relay and team before, or the feed is `behind`
+    /// this device's position (either way the relay's copy was restored from a backup), it
+    /// starts over: position 0, and every document pending, pushed whole. Returns whether it
+    /// did.
+    fn follow_feed(&mut self, feed: &str, behind: bool) -> Result<bool, Self::Error>;
     /// Of these documents, those with changes the relay has not acknowledged, each with its
     /// changes since the heads the relay acknowledged.
     fn pending_of(&mut self, ids: &[String]) -> Result<Vec<DocChanges>, Self::Error>;
@@ -189,6 +195,14 @@ impl DeviceSession {
         match (self.phase, message) {
             (Phase::AwaitWelcome, Message::Welcome(welcome)) => {
                 self.welcome(&welcome)?;
+                // A feed never goes back but when the relay's copy was restored.
+                let behind = welcome.feed_head < self.since;
+                if docs
+                    .follow_feed(&welcome.feed, behind)
+                    .map_err(DeviceError::Storage)?
+                {
+                    self.since = 0;
+                }
                 self.push_more(docs, &mut out)?;
                 out.push(self.encode(&Message::Pull(Pull { since: self.since })));
             }

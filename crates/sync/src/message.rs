@@ -86,6 +86,11 @@ pub struct Welcome {
     pub version: u32,
     /// The latest sequence number in the team's changes feed.
     pub feed_head: u64,
+    /// Names the feed the sequence numbers count in. It changes only when the relay's copy of
+    /// the team is replaced (restored from a backup): a device that followed another feed of
+    /// the team starts over, pushing everything it has. Empty from relays before it existed.
+    #[serde(default)]
+    pub feed: String,
 }
 
 /// Changes to one document.

@@ -81,6 +81,8 @@ pub trait TeamStore {
     fn feed_head(&mut self) -> Result<u64, Self::Error>;
     /// The feed head when `member`'s role last changed (0 if it never did).
     fn role_changed_at(&mut self, member: &str) -> Result<u64, Self::Error>;
+    /// Names this feed; a new name when the store is replaced (see [`Welcome::feed`]).
+    fn feed_id(&mut self) -> Result<String, Self::Error>;
 }
 
 /// A boxed store is a store, so a relay can choose its storage engine at run time.
@@ -112,6 +114,9 @@ impl<S: TeamStore + ?Sized> TeamStore for Box<S> {
     }
     fn role_changed_at(&mut self, member: &str) -> Result<u64, Self::Error> {
         (**self).role_changed_at(member)
+    }
+    fn feed_id(&mut self) -> Result<String, Self::Error> {
+        (**self).feed_id()
     }
 }
 
@@ -208,11 +213,12 @@ pub fn accept_hello(
     Ok(hello)
 }
 
-/// The frame welcoming an accepted device, with the team's feed head.
-pub fn welcome(feed_head: u64) -> Vec<u8> {
+/// The frame welcoming an accepted device, with the team's feed and its head.
+pub fn welcome(feed: String, feed_head: u64) -> Vec<u8> {
     codec::encode(&Message::Welcome(Welcome {
         version: PROTOCOL_VERSION,
         feed_head,
+        feed,
     }))
 }
 
@@ -251,9 +257,9 @@ impl<S: TeamStore> Team<S> {
         self.cache.len()
     }
 
-    /// The latest feed sequence number.
-    pub fn feed_head(&mut self) -> Result<u64, S::Error> {
-        self.store.feed_head()
+    /// The feed's name and latest sequence number.
+    pub fn feed(&mut self) -> Result<(String, u64), S::Error> {
+        Ok((self.store.feed_id()?, self.store.feed_head()?))
     }
 
     /// Handles one frame from an authenticated device of `viewer`.

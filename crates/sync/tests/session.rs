@@ -230,3 +230,42 @@ fn a_long_answer_goes_in_steps_and_the_device_still_gets_everything() {
     assert_eq!(net.devices[1].docs.len(), 60);
     assert_converged(&mut net);
 }
+
+#[test]
+fn devices_start_over_and_converge_on_a_relay_restored_from_an_older_backup() {
+    let mut net = Net::new(2, 16);
+    net.team.store_mut().feed_id = "first".into();
+    for lead in 0..5 {
+        net.devices[lead % 2].edit(&format!("lead{lead}"), "company", "Before", None);
+    }
+    net.sync_all();
+    let backup = net.team.store_mut().clone();
+    // After the backup: both devices push more, acknowledged by the relay.
+    for lead in 5..9 {
+        net.devices[lead % 2].edit(&format!("lead{lead}"), "company", "After", None);
+    }
+    net.devices[0].edit("lead0", "phone", "13800000000", Some("after the backup"));
+    net.sync_all();
+    assert!(net.devices.iter().all(|device| device.pending.is_empty()));
+
+    // The relay is restored from the backup: its copy lacks what came after, under a new
+    // feed name.
+    net.disconnect(0);
+    net.disconnect(1);
+    *net.team.store_mut() = restored(backup);
+    net.restart_relay();
+    net.sync_all();
+    net.sync_all();
+    assert_converged(&mut net);
+    assert_eq!(net.devices[1].docs.len(), 9);
+    assert!(net.devices[1].followups().contains("after the backup"));
+    // The relay has everything again: a new device gets it all.
+    let fresh = net.team.store_mut().docs.len();
+    assert_eq!(fresh, 9);
+}
+
+/// The backup, as restored: the same documents and feed, named anew.
+fn restored(mut backup: support::MemoryTeamStore) -> support::MemoryTeamStore {
+    backup.feed_id = "restored".into();
+    backup
+}

@@ -23,6 +23,8 @@ pub struct MemoryDevice {
     pub acked: HashMap<String, Heads>,
     pub pending: BTreeSet<String>,
     pub since: u64,
+    /// The relay's feed `since` counts in.
+    pub feed: Option<String>,
 }
 
 impl MemoryDevice {
@@ -196,6 +198,21 @@ impl DeviceDocs for MemoryDevice {
         Ok(())
     }
 
+    fn follow_feed(&mut self, feed: &str, behind: bool) -> Result<bool, Infallible> {
+        let over = behind
+            || self
+                .feed
+                .as_deref()
+                .is_some_and(|followed| followed != feed);
+        self.feed = Some(feed.to_owned());
+        if over {
+            self.since = 0;
+            self.acked.clear();
+            self.pending = self.docs.keys().cloned().collect();
+        }
+        Ok(over)
+    }
+
     fn pending_of(&mut self, ids: &[String]) -> Result<Vec<DocChanges>, Infallible> {
         let ids: Vec<String> = ids
             .iter()
@@ -227,8 +244,10 @@ impl DeviceDocs for MemoryDevice {
 }
 
 /// The relay's durable state for one team.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct MemoryTeamStore {
+    /// Names the feed; a restored copy gets a new one.
+    pub feed_id: String,
     pub docs: HashMap<String, Vec<u8>>,
     pub feed: BTreeMap<u64, String>,
     pub positions: HashMap<String, (u64, Heads)>,
@@ -314,6 +333,10 @@ impl TeamStore for MemoryTeamStore {
 
     fn feed_head(&mut self) -> Result<u64, Infallible> {
         Ok(self.head)
+    }
+
+    fn feed_id(&mut self) -> Result<String, Infallible> {
+        Ok(self.feed_id.clone())
     }
 }
 
@@ -552,8 +575,10 @@ impl Net {
             }) {
                 Ok(_) => {
                     link.authenticated = true;
-                    link.to_device
-                        .push_back(welcome(self.team.feed_head().unwrap()));
+                    link.to_device.push_back({
+                        let (feed, head) = self.team.feed().unwrap();
+                        welcome(feed, head)
+                    });
                 }
                 Err(reason) => {
                     self.closes.push(reason);
