@@ -1,6 +1,7 @@
-//! A relay backed up while devices push to it, then restored from that backup after more
-//! changes were acknowledged: the devices notice the restored feed, push back what the backup
-//! lacks, and everyone converges on every lead.
+//! An operator's tools on a real relay: a backup taken while devices push, restored after
+//! more changes were acknowledged (the devices notice the restored feed, push back what the
+//! backup lacks, and everyone converges), a folder put back from an older copy, and team files
+//! compacted while the relay serves and while it is stopped.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -132,6 +133,42 @@ fn a_relay_whose_files_are_put_back_from_an_older_copy_gets_everything_back() {
     copy_folder(copy.path(), relay.data.path());
     relay.restart();
     lina.ok(&["sync"]);
+    let boss = joined_as(&relay, "east", "boss", "manager");
+    boss.ok(&["sync"]);
+    assert_eq!(ids(&boss), leads);
+}
+
+/// Sizes in KB from "compacted the team files: B KB before, A KB after".
+fn compacted(said: &str) -> (u64, u64) {
+    let numbers: Vec<u64> = said
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+#[test]
+fn team_files_compact_while_the_relay_serves_and_while_it_is_stopped() {
+    let mut relay = Relay::start(&[]);
+    relay.admin(&["team", "create", "east"]);
+    let lina = joined(&relay, "east", "lina");
+    let mut leads = BTreeSet::new();
+    for round in 0..4 {
+        for n in 0..10 {
+            let id = lina.add(&["--company", &format!("Co {round}-{n}"), "--contact", "L"]);
+            leads.insert(id);
+        }
+        for id in &leads {
+            lina.ok(&["lead", "edit", id, "--note", &format!("round {round}")]);
+        }
+        lina.ok(&["sync"]);
+    }
+    let (before, after) = compacted(&relay.admin(&["compact"]));
+    assert!(after <= before, "{before} KB -> {after} KB");
+    assert!(relay.terminate().success());
+    let (_, stopped_after) = compacted(&relay.admin(&["compact"]));
+    assert!(stopped_after <= after);
+    relay.restart();
     let boss = joined_as(&relay, "east", "boss", "manager");
     boss.ok(&["sync"]);
     assert_eq!(ids(&boss), leads);

@@ -251,3 +251,20 @@ fn readyz_says_what_stops_the_relay_and_recovers_with_it() {
     std::fs::write(&members, good).unwrap();
     assert_eq!(relay.get("/readyz").0, 200);
 }
+
+#[test]
+fn an_idle_teams_file_closes_and_opens_again_when_a_device_comes() {
+    let relay = Relay::start(&["--team-idle", "2s"]);
+    relay.admin(&["team", "create", "east"]);
+    let lina = joined(&relay, "east", "lina");
+    lina.add(&["--company", "First", "--contact", "F"]);
+    assert!(lina.ok(&["sync"]).contains("sent 1"));
+    assert_eq!(relay.metric("fieldsync_relay_team_workers"), 1.0);
+    // Nobody is connected: the team's worker stops and its file closes.
+    wait_for_metric(&relay, "fieldsync_relay_team_workers", 0.0);
+    lina.add(&["--company", "Second", "--contact", "S"]);
+    assert!(lina.ok(&["sync"]).contains("sent 1"));
+    let boss = relay::joined_as(&relay, "east", "boss", "manager");
+    boss.ok(&["sync"]);
+    assert_eq!(boss.list(&[]).len(), 2);
+}

@@ -13,6 +13,23 @@ pub fn socket_path(data: &Path) -> PathBuf {
     data.join(SOCKET)
 }
 
+/// Has the relay serving `data` do `command`, or, if no relay serves it, runs `stopped`
+/// instead; returns what the answer says after "ok".
+pub fn run(
+    data: &Path,
+    command: &str,
+    stopped: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<String> {
+    match ask(data, command) {
+        None => stopped(),
+        Some(Err(err)) => anyhow::bail!("the running relay did not answer: {err}"),
+        Some(Ok(answer)) => match answer.split_once(' ').unwrap_or((&answer, "")) {
+            ("ok", rest) => Ok(rest.to_owned()),
+            (_, why) => anyhow::bail!("the running relay could not: {why}"),
+        },
+    }
+}
+
 #[cfg(unix)]
 mod unix {
     use std::io::{self, BufRead, Write};
@@ -52,6 +69,10 @@ mod unix {
         match command.split_once(' ') {
             Some(("backup", dir)) => match hub.backup(Path::new(dir)).await {
                 Ok(teams) => format!("ok {teams}"),
+                Err(err) => format!("error {err:#}"),
+            },
+            _ if command == "compact" => match hub.compact().await {
+                Ok((before, after)) => format!("ok {before} {after}"),
                 Err(err) => format!("error {err:#}"),
             },
             _ if command == "ping" => "ok".to_owned(),

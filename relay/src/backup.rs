@@ -1,5 +1,6 @@
-//! `fieldsync-relay backup` and `restore`: a relay's members and every team's documents in one
-//! zip file, taken consistently while the relay serves, and put back.
+//! `fieldsync-relay backup`, `restore` and `compact`: a relay's members and every team's
+//! documents in one zip file, taken consistently while the relay serves, and put back; and
+//! the space freed in the team files given back.
 //!
 //! A backup taken while the relay runs is made by the relay itself (asked through its
 //! [admin socket](crate::admin)): each team's worker copies its store as of one moment, between
@@ -17,7 +18,7 @@ use fieldsync_store::private;
 
 use crate::admin;
 use crate::members::Members;
-use crate::storage::TeamFiles;
+use crate::storage::{BoxedStore, TeamFiles};
 use crate::team_store::{RedbFiles, RedbTeamStore};
 
 /// Copies `data`'s members file into `dir` and lists each team's file number with where its
@@ -51,17 +52,10 @@ pub fn backup(data: &Path, out: &Path) -> anyhow::Result<String> {
         .prefix(".fieldsync-backup-")
         .tempdir_in(parent)
         .with_context(|| format!("cannot write in {}", parent.display()))?;
-    let teams = match admin::ask(data, &format!("backup {}", scratch.path().display())) {
-        Some(Ok(answer)) => match answer.strip_prefix("ok ") {
-            Some(teams) => teams.parse().unwrap_or(0),
-            None => bail!(
-                "the running relay could not back up: {}",
-                answer.trim_start_matches("error ")
-            ),
-        },
-        Some(Err(err)) => bail!("the running relay did not answer the backup: {err}"),
-        None => copy_stopped(data, scratch.path())?,
-    };
+    let command = format!("backup {}", scratch.path().display());
+    let teams = admin::run(data, &command, || {
+        copy_stopped(data, scratch.path()).map(|teams| teams.to_string())
+    })?;
     let partial = out.with_extension("partial");
     zip_folder(scratch.path(), &partial)?;
     std::fs::rename(&partial, out)?;
@@ -78,15 +72,41 @@ fn copy_stopped(data: &Path, dir: &Path) -> anyhow::Result<usize> {
     let files = RedbFiles::new(data, prometheus::IntGauge::new("documents", "-")?);
     let teams = plan(data, dir, files.as_ref())?;
     for (file, to) in &teams {
-        let mut store = files.open(*file, 16 << 20).map_err(|err| {
-            anyhow::anyhow!(
-                "{err} (if the relay is running, its admin socket {} does not answer: is it this fieldsync's version?)",
-                admin::socket_path(data).display()
-            )
-        })?;
-        store.snapshot(to)?;
+        open_stopped(data, files.as_ref(), *file)?.snapshot(to)?;
     }
     Ok(teams.len())
+}
+
+/// Team file `file` of a relay that is not running.
+fn open_stopped(data: &Path, files: &dyn TeamFiles, file: u32) -> anyhow::Result<BoxedStore> {
+    files.open(file, 16 << 20).map_err(|err| {
+        anyhow::anyhow!(
+            "{err} (if the relay is running, its admin socket {} does not answer: is it this fieldsync's version?)",
+            admin::socket_path(data).display()
+        )
+    })
+}
+
+/// Compacts every team file of the relay whose data directory is `data`, through the relay if
+/// it is running; returns a line saying what it gave back.
+pub fn compact(data: &Path) -> anyhow::Result<String> {
+    let sizes = admin::run(data, "compact", || {
+        let files = RedbFiles::new(data, prometheus::IntGauge::new("documents", "-")?);
+        let (mut before, mut after) = (0, 0);
+        for team in Members::load(data)?.teams.values() {
+            let (was, is) = open_stopped(data, files.as_ref(), team.file)?.compact()?;
+            before += was;
+            after += is;
+        }
+        Ok(format!("{before} {after}"))
+    })?;
+    let mut sizes = sizes.split(' ').map(|n| n.parse::<u64>().unwrap_or(0));
+    let (before, after) = (sizes.next().unwrap_or(0), sizes.next().unwrap_or(0));
+    Ok(format!(
+        "compacted the team files: {} KB before, {} KB after",
+        before.div_ceil(1024),
+        after.div_ceil(1024)
+    ))
 }
 
 /// Writes every file under `dir` into a new zip file `out`, made readable by its owner only.

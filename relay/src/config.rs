@@ -43,6 +43,8 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Give back the space freed inside every team's file (while the relay serves, too).
+    Compact,
     /// Put a backup back, into a stopped relay's data directory; what it held is moved aside.
     Restore {
         /// The backup to restore.
@@ -172,6 +174,10 @@ pub struct Limits {
         default_value_t = 20_000
     )]
     pub max_connections: usize,
+    /// A team no device has been connected to for this long has its worker stopped and its
+    /// file closed (it opens again when a device connects).
+    #[arg(long, env = "FIELDSYNC_RELAY_TEAM_IDLE", value_parser = humantime::parse_duration, default_value = "10m")]
+    pub team_idle: Duration,
     /// Memory for documents kept loaded, in bytes, shared by every team (estimated from the
     /// documents' stored size).
     #[arg(long, env = "FIELDSYNC_RELAY_CACHE_BYTES", default_value_t = 256 << 20)]

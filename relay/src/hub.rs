@@ -34,6 +34,8 @@ pub struct Connection {
     pub id: u64,
     /// The member's team.
     pub team: String,
+    /// The team's file.
+    pub file: u32,
     /// The member.
     pub member: String,
     /// SHA-256 of the token the connection authenticated with.
@@ -71,6 +73,8 @@ type Done = oneshot::Sender<Option<Continuation>>;
 enum Request {
     /// The feed's name and head.
     Feed(oneshot::Sender<Result<(String, u64), String>>),
+    /// Space freed in the team's file given back: its size before and after.
+    Compact(oneshot::Sender<Result<(u64, u64), String>>),
     /// A consistent copy of the team's store, written to a new file.
     Snapshot {
         to: PathBuf,
@@ -96,6 +100,8 @@ enum Request {
 struct TeamWorker {
     requests: mpsc::Sender<Request>,
     thread: JoinHandle<()>,
+    /// When a connection last asked for it.
+    last_used: Instant,
 }
 
 /// A file's modification time and length, to notice when it is replaced.
@@ -242,6 +248,7 @@ impl Hub {
         let connection = Arc::new(Connection {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             team: team.to_owned(),
+            file,
             member: member.to_owned(),
             role: self.members().role(team, member).unwrap_or(Role::Rep),
             token_sha256,
@@ -286,6 +293,24 @@ impl Hub {
                 .await?;
         }
         Ok(teams.len())
+    }
+
+    /// Compacts every team's file while the relay serves (each between two of its requests);
+    /// returns the files' sizes before and after, in all.
+    pub async fn compact(&self) -> anyhow::Result<(u64, u64)> {
+        let files: Vec<u32> = self
+            .members()
+            .teams
+            .values()
+            .map(|team| team.file)
+            .collect();
+        let (mut before, mut after) = (0, 0);
+        for file in files {
+            let (was, is) = self.ask(file, Request::Compact).await?;
+            before += was;
+            after += is;
+        }
+        Ok((before, after))
     }
 
     /// Hands a frame from `connection` to its team's worker and waits until it is handled;
@@ -411,6 +436,35 @@ impl Hub {
         }
     }
 
+    /// Stops the workers of teams no device has been connected to for `idle`: their files
+    /// close and their documents leave memory, until a device of theirs connects again.
+    /// Returns how many stopped.
+    pub fn stop_idle_workers(&self, idle: std::time::Duration) -> usize {
+        let mut teams = lock(&self.teams);
+        let connected: std::collections::HashSet<u32> = lock(&self.connections)
+            .values()
+            .map(|connection| connection.file)
+            .collect();
+        let idle: Vec<u32> = teams
+            .iter()
+            .filter(|(file, worker)| {
+                !connected.contains(file) && worker.last_used.elapsed() >= idle
+            })
+            .map(|(file, _)| *file)
+            .collect();
+        for file in &idle {
+            if let Some(worker) = teams.remove(file) {
+                // Joined with the team map held, so no new worker opens the file before
+                // this one has closed it.
+                drop(worker.requests);
+                let _ = worker.thread.join();
+                tracing::info!(team_file = file, "team idle: its worker stopped");
+            }
+        }
+        self.metrics.team_workers.set(teams.len() as i64);
+        idle.len()
+    }
+
     /// The page cache a team file opened now gets: its share of the store cache among the
     /// teams of the members file, and never less than redb needs to work well (1 MiB).
     fn store_cache_share(&self) -> usize {
@@ -421,7 +475,8 @@ impl Hub {
     /// The request queue of team file `file`'s worker, starting it if needed.
     fn worker(&self, file: u32) -> anyhow::Result<mpsc::Sender<Request>> {
         let mut teams = lock(&self.teams);
-        if let Some(worker) = teams.get(&file) {
+        if let Some(worker) = teams.get_mut(&file) {
+            worker.last_used = Instant::now();
             return Ok(worker.requests.clone());
         }
         let store = Reopening::new(
@@ -452,8 +507,10 @@ impl Hub {
             TeamWorker {
                 requests: requests.clone(),
                 thread,
+                last_used: Instant::now(),
             },
         );
+        self.metrics.team_workers.set(teams.len() as i64);
         Ok(requests)
     }
 }
@@ -521,6 +578,9 @@ fn run_worker(
         match request {
             Request::Feed(reply) => {
                 let _ = reply.send(team.feed().map_err(|err| err.to_string()));
+            }
+            Request::Compact(done) => {
+                let _ = done.send(team.store_mut().compact().map_err(|err| err.to_string()));
             }
             Request::Snapshot { to, done } => {
                 let _ = done.send(

@@ -47,6 +47,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             writeln!(out, "{}", backup::backup(&data, &file)?)?;
             Ok(())
         }
+        Command::Compact => {
+            writeln!(out, "{}", backup::compact(&data)?)?;
+            Ok(())
+        }
         Command::Restore { from } => {
             writeln!(out, "{}", backup::restore(&data, &from)?)?;
             Ok(())

@@ -13,6 +13,8 @@ pub struct Metrics {
     pub connections: IntGauge,
     /// Open sockets, authenticated or not.
     pub sockets: IntGauge,
+    /// Team workers running (team files open).
+    pub team_workers: IntGauge,
     /// Teams whose storage is failing now.
     pub storage_failing: IntGauge,
     /// Storage failures seen.
@@ -62,6 +64,10 @@ impl Default for Metrics {
             sockets: registered(
                 r,
                 IntGauge::new("sockets", "Open sockets, authenticated or not."),
+            ),
+            team_workers: registered(
+                r,
+                IntGauge::new("team_workers", "Team workers running (team files open)."),
             ),
             storage_failing: registered(
                 r,

@@ -26,7 +26,7 @@ const READ_BUFFER: usize = 8 << 10;
 /// websocket upgrade needs well under 1 KiB.
 const REQUEST_HEAD_BYTES: usize = 16 << 10;
 
-/// How often the members file is checked for changes.
+/// How often the members file is checked for changes, and idle teams for stopping.
 const MEMBERS_POLL: Duration = Duration::from_millis(200);
 
 struct AppState {
@@ -95,6 +95,9 @@ pub async fn serve(
                 if let Err(err) = hub.reload_members() {
                     tracing::error!(error = %err, "cannot read the members file; keeping the last good one");
                 }
+                let idle = hub.limits.team_idle;
+                let stopping = hub.clone();
+                let _ = tokio::task::spawn_blocking(move || stopping.stop_idle_workers(idle)).await;
             }
         })
     };

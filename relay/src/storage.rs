@@ -21,6 +21,9 @@ pub struct StorageError(pub String);
 pub trait RelayStore: TeamStore<Error = StorageError> + Send {
     /// Writes a consistent copy of the whole store, as of now, to a new file at `to`.
     fn snapshot(&mut self, to: &Path) -> Result<(), StorageError>;
+    /// Gives back the space freed inside the store's file; returns its size before and after,
+    /// in bytes.
+    fn compact(&mut self) -> Result<(u64, u64), StorageError>;
 }
 
 /// A team's store, whatever the engine.
@@ -174,5 +177,8 @@ impl TeamStore for Reopening {
 impl RelayStore for Reopening {
     fn snapshot(&mut self, to: &Path) -> Result<(), StorageError> {
         self.with(|store| store.snapshot(to))
+    }
+    fn compact(&mut self) -> Result<(u64, u64), StorageError> {
+        self.with(|store| store.compact())
     }
 }

@@ -95,6 +95,7 @@ pub struct RedbTeamStore {
     count: i64,
     /// The name of its feed.
     feed_name: String,
+    path: PathBuf,
     documents: prometheus::IntGauge,
 }
 
@@ -153,6 +154,7 @@ impl RedbTeamStore {
             head,
             count,
             feed_name,
+            path: path.to_owned(),
             documents,
         })
     }
@@ -203,6 +205,19 @@ impl RelayStore for RedbTeamStore {
         copy_table(&from, &txn, META)?;
         txn.commit()?;
         Ok(())
+    }
+
+    fn compact(&mut self) -> Result<(u64, u64), StorageError> {
+        let size = || {
+            std::fs::metadata(&self.path)
+                .map(|meta| meta.len())
+                .map_err(|err| StorageError(err.to_string()))
+        };
+        let before = size()?;
+        self.db
+            .compact()
+            .map_err(|err| StorageError(format!("cannot compact: {err}")))?;
+        Ok((before, size()?))
     }
 }
 

@@ -97,6 +97,9 @@ impl RelayStore for Poisoned {
     fn snapshot(&mut self, to: &std::path::Path) -> Result<(), StorageError> {
         self.check()?.snapshot(to)
     }
+    fn compact(&mut self) -> Result<(u64, u64), StorageError> {
+        self.check()?.compact()
+    }
 }
 
 fn push(batch: u64, id: &str) -> Vec<u8> {
