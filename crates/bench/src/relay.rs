@@ -33,6 +33,12 @@ impl Relay {
         Relay::spawn(data, &[], None)
     }
 
+    /// [`Relay::start`] with `extra` serve flags.
+    pub fn start_with(data: &Path, extra: &[&str]) -> Result<Relay> {
+        let extra: Vec<String> = extra.iter().map(|flag| (*flag).to_owned()).collect();
+        Relay::spawn(data, &extra, None)
+    }
+
     /// A relay serving TLS with a certificate for 127.0.0.1 from an authority made here.
     pub fn start_tls(data: &Path) -> Result<Relay> {
         use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};

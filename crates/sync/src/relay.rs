@@ -26,9 +26,11 @@ use crate::message::{
 
 mod answer;
 mod cache;
+mod memory;
 
 pub use answer::{Continuation, DOCS_FRAME_BYTES, OFFER_PAGE, STEP_BYTES};
 pub use cache::{Budget, Loaded, MEMORY_PER_SAVED_BYTE};
+pub use memory::MemoryTeamStore;
 
 /// The largest a lead's document may be by default, stored or its new changes in memory: a
 /// lead is kilobytes (a thousand follow-ups of a few hundred characters fit), so this is what

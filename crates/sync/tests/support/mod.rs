@@ -8,11 +8,10 @@ use std::convert::Infallible;
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ObjType, ROOT, ReadDoc};
-use fieldsync_model::{Access, Role};
-use fieldsync_sync::message::FeedEntry;
+use fieldsync_model::Role;
 use fieldsync_sync::{
-    CloseReason, DeviceDocs, DeviceSession, DocChanges, Heads, Hello, NewChanges, Stored, Team,
-    TeamStore, Viewer, accept_hello, welcome,
+    CloseReason, DeviceDocs, DeviceSession, DocChanges, Heads, Hello, Stored, Team, Viewer,
+    accept_hello, welcome,
 };
 
 /// A device's durable state: what survives a restart.
@@ -243,102 +242,7 @@ impl DeviceDocs for MemoryDevice {
     }
 }
 
-/// The relay's durable state for one team.
-#[derive(Clone, Default)]
-pub struct MemoryTeamStore {
-    /// Names the feed; a restored copy gets a new one.
-    pub feed_id: String,
-    pub docs: HashMap<String, Vec<u8>>,
-    pub feed: BTreeMap<u64, String>,
-    pub positions: HashMap<String, (u64, Heads)>,
-    pub access: HashMap<String, Access>,
-    pub role_changed: HashMap<String, u64>,
-    pub head: u64,
-    pub commits: usize,
-}
-
-impl TeamStore for MemoryTeamStore {
-    type Error = Infallible;
-
-    fn load(&mut self, id: &str) -> Result<Option<Vec<u8>>, Infallible> {
-        Ok(self.docs.get(id).cloned())
-    }
-
-    fn access(&mut self, id: &str) -> Result<Option<Access>, Infallible> {
-        Ok(self.access.get(id).cloned())
-    }
-
-    fn role_changed_at(&mut self, member: &str) -> Result<u64, Infallible> {
-        Ok(self.role_changed.get(member).copied().unwrap_or(0))
-    }
-
-    fn commit(
-        &mut self,
-        changes: &[NewChanges],
-        role_changed: &[String],
-    ) -> Result<Vec<u64>, Infallible> {
-        self.commits += 1;
-        let seqs = changes
-            .iter()
-            .map(|change| {
-                self.head += 1;
-                if let Some(access) = &change.access {
-                    let mut access = access.clone();
-                    if access.owners_since == 0 {
-                        access.owners_since = self.head;
-                    }
-                    self.access.insert(change.id.clone(), access);
-                }
-                self.docs
-                    .entry(change.id.clone())
-                    .or_default()
-                    .extend_from_slice(&change.data);
-                if let Some((old, _)) = self
-                    .positions
-                    .insert(change.id.clone(), (self.head, change.heads.clone()))
-                {
-                    self.feed.remove(&old);
-                }
-                self.feed.insert(self.head, change.id.clone());
-                self.head
-            })
-            .collect();
-        for member in role_changed {
-            self.role_changed.insert(member.clone(), self.head);
-        }
-        Ok(seqs)
-    }
-
-    fn feed(
-        &mut self,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<(FeedEntry, Option<Access>)>, Infallible> {
-        Ok(self
-            .feed
-            .range(after + 1..)
-            .take(limit)
-            .map(|(&seq, id)| {
-                (
-                    FeedEntry {
-                        id: id.clone(),
-                        seq,
-                        heads: self.positions[id].1.clone(),
-                    },
-                    self.access.get(id).cloned(),
-                )
-            })
-            .collect())
-    }
-
-    fn feed_head(&mut self) -> Result<u64, Infallible> {
-        Ok(self.head)
-    }
-
-    fn feed_id(&mut self) -> Result<String, Infallible> {
-        Ok(self.feed_id.clone())
-    }
-}
+pub use fieldsync_sync::relay::MemoryTeamStore;
 
 /// A connection between one device and the relay.
 pub struct Link {

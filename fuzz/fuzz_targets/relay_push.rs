@@ -1,0 +1,45 @@
+//! Any bytes as a document pushed to the relay, by a manager or a rep, new to the relay or
+//! changes to a lead it holds: the relay refuses or stores it and never panics, and a frame of
+//! any bytes after hello is refused or handled the same way.
+
+#![no_main]
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ROOT};
+use fieldsync_model::Role;
+use fieldsync_sync::message::{Message, Push};
+use fieldsync_sync::relay::{Budget, MemoryTeamStore};
+use fieldsync_sync::{DocChanges, Heads, Team, Viewer, codec};
+use libfuzzer_sys::fuzz_target;
+
+fn push(id: &str, data: Vec<u8>, heads: Heads) -> Vec<u8> {
+    codec::encode(&Message::Push(Push {
+        batch: 1,
+        docs: vec![DocChanges {
+            id: id.into(),
+            heads,
+            data,
+        }],
+    }))
+}
+
+fuzz_target!(|input: &[u8]| {
+    let Some((&choice, data)) = input.split_first() else {
+        return;
+    };
+    let viewer = Viewer {
+        member: "lina".into(),
+        role: if choice & 1 == 0 { Role::Manager } else { Role::Rep },
+    };
+    let mut team = Team::new(MemoryTeamStore::default(), Budget::new(64 << 20)).max_document(1 << 20);
+    // A lead the relay holds, owned by the sender.
+    let mut lead = AutoCommit::new();
+    lead.put(ROOT, "owner", "lina").unwrap();
+    lead.put(ROOT, "company", "Held Co").unwrap();
+    let _ = team.handle(&push("held", lead.save(), Heads::new(lead.get_heads())), &viewer);
+    match choice >> 1 & 3 {
+        0 => drop(team.handle(&push("new", data.to_vec(), Heads::default()), &viewer)),
+        1 => drop(team.handle(&push("held", data.to_vec(), Heads::new(lead.get_heads())), &viewer)),
+        _ => drop(team.handle(data, &viewer)),
+    }
+});
