@@ -37,19 +37,6 @@ async fn subscribed(relay: &Relay, token: &str) -> Socket {
     }
 }
 
-/// `len` characters no compressor can shrink much, different for each `seed`.
-fn noise(len: usize, mut seed: u64) -> String {
-    seed |= 1;
-    (0..len)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            char::from(b'!' + (seed % 90) as u8)
-        })
-        .collect()
-}
-
 /// A push of one new document, `lead-N`, holding `text`.
 fn push_of(n: u64, text: String) -> (String, Message) {
     let id = format!("lead-{n}");
@@ -99,7 +86,7 @@ async fn a_device_that_stops_reading_is_closed_while_the_others_keep_receiving()
     // 40 documents of a megabyte each: far more than the stalled device's queue and socket
     // buffers hold. The device that reads gets every one as it is stored.
     for n in 1..=40 {
-        let (id, push) = push_of(n, noise(1 << 20, n));
+        let (id, push) = push_of(n, fieldsync_sample::noise(1 << 20, n));
         send(&mut pusher, &push).await;
         assert!(matches!(next(&mut pusher).await, Ok((Message::Ack(_), _))));
         loop {
@@ -140,7 +127,10 @@ async fn a_document_no_lead_could_be_is_refused_and_stored_nowhere() {
     let token = relay.member_as("east", "boss", "manager");
     // Too large as sent, and too large once unpacked although it compresses to almost
     // nothing.
-    for (n, text) in [(1, noise(2_000_000, 1)), (2, "好".repeat(2_000_000))] {
+    for (n, text) in [
+        (1, fieldsync_sample::noise(2_000_000, 1)),
+        (2, "好".repeat(2_000_000)),
+    ] {
         let mut socket = connect(&relay).await;
         send(&mut socket, &hello("east", "boss", &token)).await;
         next(&mut socket).await.unwrap();

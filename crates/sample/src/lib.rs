@@ -48,6 +48,20 @@ impl SampleSpec {
     }
 }
 
+/// `len` printable ASCII characters no compressor shrinks much, the same for the same `seed`:
+/// what tests and benchmarks push when a document must be as large as it looks.
+pub fn noise(len: usize, seed: u64) -> String {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'!' + (state % 90) as u8)
+        })
+        .collect()
+}
+
 /// The sample team's leads, one history per lead, in creation order.
 pub fn generate(spec: &SampleSpec) -> impl Iterator<Item = LeadHistory> + use<> {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);

@@ -112,4 +112,3 @@ impl TeamStore for MemoryTeamStore {
         Ok(self.feed_id.clone())
     }
 }
-
