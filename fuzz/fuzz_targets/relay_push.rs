@@ -29,17 +29,28 @@ fuzz_target!(|input: &[u8]| {
     };
     let viewer = Viewer {
         member: "lina".into(),
-        role: if choice & 1 == 0 { Role::Manager } else { Role::Rep },
+        role: if choice & 1 == 0 {
+            Role::Manager
+        } else {
+            Role::Rep
+        },
     };
-    let mut team = Team::new(MemoryTeamStore::default(), Budget::new(64 << 20)).max_document(1 << 20);
+    let mut team =
+        Team::new(MemoryTeamStore::default(), Budget::new(64 << 20)).max_document(1 << 20);
     // A lead the relay holds, owned by the sender.
     let mut lead = AutoCommit::new();
     lead.put(ROOT, "owner", "lina").unwrap();
     lead.put(ROOT, "company", "Held Co").unwrap();
-    let _ = team.handle(&push("held", lead.save(), Heads::new(lead.get_heads())), &viewer);
+    let _ = team.handle(
+        &push("held", lead.save(), Heads::new(lead.get_heads())),
+        &viewer,
+    );
     match choice >> 1 & 3 {
         0 => drop(team.handle(&push("new", data.to_vec(), Heads::default()), &viewer)),
-        1 => drop(team.handle(&push("held", data.to_vec(), Heads::new(lead.get_heads())), &viewer)),
+        1 => drop(team.handle(
+            &push("held", data.to_vec(), Heads::new(lead.get_heads())),
+            &viewer,
+        )),
         _ => drop(team.handle(data, &viewer)),
     }
 });
