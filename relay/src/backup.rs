@@ -57,6 +57,8 @@ pub fn backup(data: &Path, out: &Path) -> anyhow::Result<String> {
         copy_stopped(data, scratch.path()).map(|teams| teams.to_string())
     })?;
     let partial = out.with_extension("partial");
+    // One left by a backup that was killed is replaced.
+    let _ = std::fs::remove_file(&partial);
     zip_folder(scratch.path(), &partial)?;
     std::fs::rename(&partial, out)?;
     let bytes = std::fs::metadata(out)?.len();

@@ -383,12 +383,14 @@ impl Hub {
     /// failed at its last use.
     pub fn readiness(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        let probe = self.data.join(".readyz-probe");
-        let written = fieldsync_store::private::create_file(&probe).and_then(|mut file| {
-            std::io::Write::write_all(&mut file, b"ok")?;
-            file.sync_all()
-        });
-        let _ = std::fs::remove_file(&probe);
+        // A file of its own each time (removed when dropped): checks may run side by side.
+        let written = tempfile::Builder::new()
+            .prefix(".readyz-")
+            .tempfile_in(&self.data)
+            .and_then(|mut probe| {
+                std::io::Write::write_all(&mut probe, b"ok")?;
+                probe.as_file().sync_all()
+            });
         if let Err(err) = written {
             problems.push(format!(
                 "cannot write to the data directory {}: {err}",
