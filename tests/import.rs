@@ -870,3 +870,44 @@ fn a_zip_bomb_workbook_is_refused_before_it_unpacks() {
     device.ok(&["import", plain.to_str().unwrap()]);
     assert_eq!(device.list(&[]).len(), 2);
 }
+
+#[test]
+fn commands_read_the_store_as_it_was_while_a_long_import_writes() {
+    let device = Device::init("lina");
+    device.add(&["--company", "Already Here", "--contact", "A"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, _) = csv_file(dir.path(), 3_000, None);
+    let mut import = device
+        .process()
+        .args(["import", csv.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Read the store over and over for as long as the import runs.
+    let (mut reads, mut counts, mut refused) = (0, std::collections::BTreeSet::new(), Vec::new());
+    while import.try_wait().unwrap().is_none() {
+        let output = device
+            .process()
+            .args(["lead", "list", "--json"])
+            .output()
+            .unwrap();
+        if output.status.success() {
+            reads += 1;
+            let leads: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+            counts.insert(leads.len());
+        } else {
+            refused.push(String::from_utf8_lossy(&output.stderr).into_owned());
+        }
+    }
+    assert!(import.wait().unwrap().success());
+    assert!(
+        refused.is_empty(),
+        "reads refused during the import: {refused:?}"
+    );
+    assert!(reads > 1, "the import ended before a second read");
+    // Each read saw the store as last committed: before the import, or after all of it.
+    assert!(counts.iter().all(|n| *n == 1 || *n == 3_001), "{counts:?}");
+    assert_eq!(device.list(&[]).len(), 3_001);
+    assert_no_scratch_left(&device);
+}

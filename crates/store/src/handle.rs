@@ -116,7 +116,7 @@ pub(crate) fn open_read(path: &Path, wait: Duration) -> Result<ReadOnlyDatabase,
 /// not the whole write (redb's default is 1 GiB). With 64 MiB an import of 100,000 rows
 /// peaked at 129 MB against 79-83 MB with 32 MiB, and was no faster once new documents
 /// appended to their table (`tables::DOCS`).
-const WRITE_CACHE_BYTES: usize = 32 << 20;
+pub(crate) const WRITE_CACHE_BYTES: usize = 32 << 20;
 
 /// A reader's page cache. A command reads most pages once (every row for a report, the rows
 /// for an import's duplicate check), so a big cache only keeps pages that are not read again:

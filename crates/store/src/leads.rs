@@ -10,6 +10,7 @@ use fieldsync_model::id::normalize_prefix;
 use fieldsync_model::search::Search;
 use fieldsync_model::{Action, Lead, LeadDoc, LeadHistory, LeadId, LeadRow, Pipeline, Stamp};
 use std::collections::VecDeque;
+use std::path::Path;
 use std::sync::mpsc;
 
 use rayon::prelude::*;
@@ -96,6 +97,23 @@ impl PreparedLead {
         let (doc, lead) = LeadDoc::from_history_with_view(history, pipeline, actor.clone())?;
         PreparedLead::new(&doc, &lead, doc.save_uncompressed())
     }
+}
+
+/// Runs `work` as one staged write on `db`, undone if it fails.
+fn batch_into<T, E: From<StoreError>>(
+    db: &Database,
+    stage_leads: usize,
+    pipeline: &Pipeline,
+    actor: &ActorId,
+    work: impl FnOnce(&mut LeadBatch<'_, '_>) -> Result<T, E>,
+) -> Result<T, E> {
+    let mut batch = LeadBatch::begin(db, stage_leads, pipeline, actor)?;
+    work(&mut batch)
+        .and_then(|done| batch.finish().map(|()| done).map_err(E::from))
+        .or_else(|err| {
+            batch.undo()?;
+            Err(err)
+        })
 }
 
 impl<'db, 'meta> LeadBatch<'db, 'meta> {
@@ -784,13 +802,32 @@ impl Store {
     ) -> Result<T, E> {
         let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
         let stage_leads = self.options.stage_leads;
-        let mut batch = LeadBatch::begin(self.writer()?, stage_leads, &pipeline, &actor)?;
-        work(&mut batch)
-            .and_then(|done| batch.finish().map(|()| done).map_err(E::from))
-            .or_else(|err| {
-                batch.undo()?;
-                Err(err)
-            })
+        batch_into(self.writer()?, stage_leads, &pipeline, &actor, work)
+    }
+
+    /// [`Store::write_batch`] into a copy of the store made at `copy` (a path on the store's
+    /// file system that does not exist yet), which then replaces the store. Other processes
+    /// read the store as last committed for as long as the batch takes, instead of waiting
+    /// for it; writers wait as they would. Refused, with nothing written, if the store was
+    /// replaced meanwhile by another such write. A store already open for writing, or a
+    /// system without the means to check, writes in place.
+    pub fn write_batch_in_copy<T, E: From<StoreError>>(
+        &mut self,
+        copy: &Path,
+        work: impl FnOnce(&mut LeadBatch<'_, '_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        if !self.reads_shared() {
+            return self.write_batch(work);
+        }
+        let (pipeline, actor) = (self.meta.pipeline.clone(), self.meta.actor.clone());
+        let stage_leads = self.options.stage_leads;
+        // This store's shared read lock keeps every writer out while the copy is made and
+        // written: the copy starts from the last commit, and nothing commits after it.
+        let copied = crate::replace::Copy::of(self.path(), copy)?;
+        let done = batch_into(copied.database(), stage_leads, &pipeline, &actor, work)?;
+        copied.replace(self.path())?;
+        self.reopen_read()?;
+        Ok(done)
     }
 
     /// Refuses an assignment the roster does not allow, before anything is written.

@@ -34,6 +34,7 @@ pub mod maintenance;
 mod numbers;
 mod packing;
 pub mod private;
+mod replace;
 pub mod revoke;
 mod rewrite;
 mod staged;
@@ -322,6 +323,22 @@ impl Store {
         }
     }
 
+    /// Whether this process only reads the store (through the shared handle), on a system
+    /// where a copy can safely replace it.
+    pub(crate) fn reads_shared(&self) -> bool {
+        cfg!(unix) && matches!(self.handle, Some(Handle::Read(_)))
+    }
+
+    /// Lets go of the handle and reads the store file at its path again (it was replaced).
+    pub(crate) fn reopen_read(&mut self) -> Result<(), StoreError> {
+        self.handle = None;
+        self.handle = Some(Handle::Read(handle::open_read(
+            &self.path,
+            self.options.lock_wait,
+        )?));
+        Ok(())
+    }
+
     /// Compacts the redb file itself, returning freed pages to the file system.
     pub(crate) fn compact_file(&mut self) -> Result<(), StoreError> {
         self.write(|_| Ok(()))?;
@@ -329,12 +346,7 @@ impl Store {
             rewrite::rewrite(&self.path, db)?;
         }
         // The handle still reads the old file: let it go, and read the new one.
-        self.handle = None;
-        self.handle = Some(Handle::Read(handle::open_read(
-            &self.path,
-            self.options.lock_wait,
-        )?));
-        Ok(())
+        self.reopen_read()
     }
 }
 

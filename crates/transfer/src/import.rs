@@ -122,6 +122,11 @@ type Drafted<T> = Result<(Draft, T), Vec<Problem>>;
 /// Rows drafted together on every core before they are handed on in order.
 const DRAFT_CHUNK: usize = 1024;
 
+/// Leads written from which an import writes into a copy of the store: a write of a thousand
+/// leads holds the store for about 0.2 s, which readers wait out; longer ones would make them
+/// give up (after 3 s) where a copy costs a read of the store file.
+const WRITE_IN_COPY_FROM: u64 = 1_000;
+
 /// Reads the file once, handing `each` every row in order with its draft, or its problems.
 /// Both passes walk the file with this one function. Rows are drafted [`DRAFT_CHUNK`] at a
 /// time on the thread pool, and `prepare` runs there on each draft; one chunk is drafted
@@ -298,7 +303,7 @@ pub fn import<Tz: TimeZone + Sync>(
     let planned = report.created + report.merged;
     let changed = || TransferError::Changed(path.display().to_string());
     let mut steps = plan.steps()?;
-    store.write_batch(|batch: &mut LeadBatch<'_, '_>| {
+    let write = |batch: &mut LeadBatch<'_, '_>| {
         // New leads are built BUILD_BATCH at a time, on all cores; a merge may concern one of
         // them, so the pending ones are written before it.
         let mut pending: Vec<LeadHistory> = Vec::with_capacity(BUILD_BATCH);
@@ -344,7 +349,14 @@ pub fn import<Tz: TimeZone + Sync>(
         } else {
             Err(changed())
         }
-    })?;
+    };
+    // A long write goes into a copy of the store that then replaces it, so the device's
+    // other commands read the store as it was meanwhile instead of waiting for the import.
+    if planned >= WRITE_IN_COPY_FROM {
+        store.write_batch_in_copy(&scratch.file("store.redb"), write)?;
+    } else {
+        store.write_batch(write)?;
+    }
     report.written = true;
     Ok(report)
 }
