@@ -28,6 +28,18 @@ const HANDOVER_LEADS: usize = 5_000;
 const HANDOVER_RUNS: usize = 5;
 
 /// A CSV of `rows` distinct customers with the Chinese headers of a typical team sheet.
+
+/// A device home in `dir`, readable by its owner only, as fieldsync makes them (a wider one
+/// makes every command print a warning).
+fn private_home(dir: &Path) -> Result<tempfile::TempDir> {
+    let home = tempfile::tempdir_in(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(home)
+}
 fn customers(path: &Path, rows: usize) -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let mut writer = csv::Writer::from_path(path)?;
@@ -163,7 +175,7 @@ fn main() -> Result<()> {
             customers(&file, size)?;
         }
         let megabytes = std::fs::metadata(&file)?.len() as f64 / 1e6;
-        let home = tempfile::tempdir_in(&dir)?;
+        let home = private_home(&dir)?;
         init(home.path())?;
         let file_arg = file.to_str().context("a UTF-8 path")?;
         let (elapsed, peak_kib) = run_watched(home.path(), &["import", file_arg])?;
@@ -181,7 +193,7 @@ fn main() -> Result<()> {
     }
     let mut times = Vec::with_capacity(HANDOVER_RUNS);
     for _ in 0..HANDOVER_RUNS {
-        let home = tempfile::tempdir_in(&dir)?;
+        let home = private_home(&dir)?;
         std::fs::copy(&template, home.path().join("store.redb"))?;
         let (elapsed, _) = run_watched(
             home.path(),
