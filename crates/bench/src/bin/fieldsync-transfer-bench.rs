@@ -27,8 +27,6 @@ const HANDOVER_LEADS: usize = 5_000;
 /// Runs of each handover.
 const HANDOVER_RUNS: usize = 5;
 
-/// A CSV of `rows` distinct customers with the Chinese headers of a typical team sheet.
-
 /// A device home in `dir`, readable by its owner only, as fieldsync makes them (a wider one
 /// makes every command print a warning).
 fn private_home(dir: &Path) -> Result<tempfile::TempDir> {
@@ -40,6 +38,8 @@ fn private_home(dir: &Path) -> Result<tempfile::TempDir> {
     }
     Ok(home)
 }
+
+/// A CSV of `rows` distinct customers with the Chinese headers of a typical team sheet.
 fn customers(path: &Path, rows: usize) -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let mut writer = csv::Writer::from_path(path)?;
