@@ -1,9 +1,9 @@
 //! The relay's running state: the members, one worker thread per team, and the open
 //! connections.
 //!
-//! Each team's documents are served by one thread that owns the team's redb file and handles
-//! that team's frames in arrival order. Handling a pull and subscribing the device happen in
-//! one step, so no update falls between the feed a device reads and the updates it is sent.
+//! Each team's documents are served by one thread that owns the team's store and handles
+//! that team's frames in arrival order. A pull subscribes the device in the same step as its
+//! last offer, so no update falls between the feed a device reads and the updates it is sent.
 //! Frames to a device go through its [`Outbox`], bounded in bytes; a device whose outbox is
 //! full is closed ("too slow") and catches up from the feed when it reconnects, so nothing is
 //! dropped silently. Documents kept loaded draw on one byte budget shared by every team.
@@ -468,7 +468,7 @@ impl Hub {
     }
 
     /// The page cache a team file opened now gets: its share of the store cache among the
-    /// teams of the members file, and never less than redb needs to work well (1 MiB).
+    /// teams of the members file, and never less than 1 MiB.
     fn store_cache_share(&self) -> usize {
         let teams = self.members().teams.len().max(1);
         (self.limits.store_cache_bytes / teams).max(1 << 20)
