@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use automerge::Automerge;
 use fieldsync_model::{Access, TEAM_DOC_ID};
-use fieldsync_store::private;
+use fieldsync_store::{copy_table, private};
 use fieldsync_sync::message::FeedEntry;
 use fieldsync_sync::{Heads, NewChanges, TeamStore};
 
@@ -175,34 +175,19 @@ fn new_feed_name() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
 
-/// Copies every row of `table` as `from` sees it into `to`.
-fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
-    from: &redb::ReadTransaction,
-    to: &redb::WriteTransaction,
-    table: TableDefinition<K, V>,
-) -> Result<(), StorageError> {
-    let source = from.open_table(table)?;
-    let mut target = to.open_table(table)?;
-    for row in source.iter()? {
-        let (key, value) = row?;
-        target.insert(key.value(), value.value())?;
-    }
-    Ok(())
-}
-
 impl RelayStore for RedbTeamStore {
     fn snapshot(&mut self, to: &Path) -> Result<(), StorageError> {
         let from = self.db.begin_read()?;
         drop(private::create_file(to).map_err(|err| StorageError(err.to_string()))?);
         let copy = Database::create(to)?;
         let txn = copy.begin_write()?;
-        copy_table(&from, &txn, DOCS)?;
-        copy_table(&from, &txn, CHANGES)?;
-        copy_table(&from, &txn, FEED)?;
-        copy_table(&from, &txn, POSITIONS)?;
-        copy_table(&from, &txn, ACCESS)?;
-        copy_table(&from, &txn, ROLE_CHANGES)?;
-        copy_table(&from, &txn, META)?;
+        copy_table::<_, _, StorageError>(&from, &txn, DOCS)?;
+        copy_table::<_, _, StorageError>(&from, &txn, CHANGES)?;
+        copy_table::<_, _, StorageError>(&from, &txn, FEED)?;
+        copy_table::<_, _, StorageError>(&from, &txn, POSITIONS)?;
+        copy_table::<_, _, StorageError>(&from, &txn, ACCESS)?;
+        copy_table::<_, _, StorageError>(&from, &txn, ROLE_CHANGES)?;
+        copy_table::<_, _, StorageError>(&from, &txn, META)?;
         txn.commit()?;
         Ok(())
     }

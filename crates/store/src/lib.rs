@@ -58,6 +58,7 @@ pub use handover::HandoverPlan;
 pub use leads::{BUILD_BATCH, LeadBatch, Updated};
 pub use maintenance::StoreStats;
 pub use revoke::Wiped;
+pub use rewrite::copy_table;
 pub use sync::{Merged, Outgoing, Remote};
 
 use handle::Handle;

@@ -37,16 +37,16 @@ pub(crate) fn rewrite(path: &Path, from: &Database) -> Result<(), StoreError> {
             .map_err(|err| StoreError::Storage(format!("{}: {err}", fresh.display())))?;
         let source = from.begin_read()?;
         let txn = target.begin_write()?;
-        copy(&source, &txn, DOCS)?;
-        copy(&source, &txn, DOC_KEYS)?;
-        copy(&source, &txn, CHANGES)?;
-        copy(&source, &txn, ROWS)?;
-        copy(&source, &txn, HEADS)?;
-        copy(&source, &txn, ACKED)?;
-        copy(&source, &txn, UNPUSHED)?;
-        copy(&source, &txn, TEAM)?;
-        copy(&source, &txn, DICTIONARIES)?;
-        copy(&source, &txn, META)?;
+        copy_table::<_, _, StoreError>(&source, &txn, DOCS)?;
+        copy_table::<_, _, StoreError>(&source, &txn, DOC_KEYS)?;
+        copy_table::<_, _, StoreError>(&source, &txn, CHANGES)?;
+        copy_table::<_, _, StoreError>(&source, &txn, ROWS)?;
+        copy_table::<_, _, StoreError>(&source, &txn, HEADS)?;
+        copy_table::<_, _, StoreError>(&source, &txn, ACKED)?;
+        copy_table::<_, _, StoreError>(&source, &txn, UNPUSHED)?;
+        copy_table::<_, _, StoreError>(&source, &txn, TEAM)?;
+        copy_table::<_, _, StoreError>(&source, &txn, DICTIONARIES)?;
+        copy_table::<_, _, StoreError>(&source, &txn, META)?;
         txn.commit()?;
         // The file grows a region at a time; compacting the copy trims what it left unused.
         while target.compact()? {}
@@ -54,11 +54,18 @@ pub(crate) fn rewrite(path: &Path, from: &Database) -> Result<(), StoreError> {
     std::fs::rename(&fresh, path).map_err(io)
 }
 
-fn copy<K: Key + 'static, V: Value + 'static>(
+/// Copies every row of `table` as `source` sees it into `txn`; a table `source` lacks (a file
+/// of an earlier layout) copies as nothing. The relay copies its team files with it too.
+pub fn copy_table<K, V, E>(
     source: &ReadTransaction,
     txn: &WriteTransaction,
     table: TableDefinition<K, V>,
-) -> Result<(), StoreError> {
+) -> Result<(), E>
+where
+    K: Key + 'static,
+    V: Value + 'static,
+    E: From<redb::TableError> + From<redb::StorageError>,
+{
     let from = match source.open_table(table) {
         Ok(from) => from,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
