@@ -255,10 +255,7 @@ impl TeamStore for RedbTeamStore {
             let mut access = txn.open_table(ACCESS)?;
             for (n, change) in new.iter().enumerate() {
                 if let Some(lead) = &change.access {
-                    let mut lead = lead.clone();
-                    if lead.owners_since == 0 {
-                        lead.owners_since = self.head + n as u64 + 1;
-                    }
+                    let lead = lead.clone().numbered(self.head + n as u64 + 1);
                     access.insert(change.id.as_str(), encode_access(&lead)?.as_slice())?;
                 }
                 let id = change.id.as_str();
@@ -390,6 +387,8 @@ fn fill_access(txn: &redb::WriteTransaction) -> Result<(), StorageError> {
         let doc = Automerge::load(&bytes)
             .map_err(|err| StorageError(format!("document {id} does not load: {err}")))?;
         let mut lead = Access::of(&doc);
+        // When it entered the pool is not known: any device may hold it.
+        lead.pooled_at = None;
         // When its owner last changed is not known: at its latest change, at the latest.
         lead.owners_since = positions
             .get(id.as_str())?

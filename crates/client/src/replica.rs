@@ -78,6 +78,10 @@ impl DeviceDocs for Replica<'_> {
     fn forget(&mut self, ids: &[String]) -> Result<(), StoreError> {
         self.store.forget(ids).map(|_| ())
     }
+
+    fn set_aside(&mut self, ids: &[String], reason: &str) -> Result<(), StoreError> {
+        self.store.put_aside(ids, reason)
+    }
 }
 
 fn outgoing(out: fieldsync_store::Outgoing) -> DocChanges {

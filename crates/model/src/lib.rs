@@ -21,6 +21,8 @@
 //! - [`resolve`]: the action that settles a conflict with the value a person chose.
 //! - [`roles`]: who may do what, from the team's roster ([`Roster`]).
 //! - [`visibility`]: who sees which lead, and the owner changes a rep may make ([`Access`]).
+//! - [`lineage`]: which state of a lead a rep's change builds on, so a forged claim is refused.
+//! - [`well_formed`]: what a document must hold to be a lead or the team document.
 //! - [`history`]: who changed what and when, from Automerge's change metadata; the lead as of a date.
 //!
 //! ```
@@ -53,6 +55,7 @@ pub mod form;
 pub mod heads;
 pub mod history;
 pub mod id;
+pub mod lineage;
 pub mod money;
 pub mod number;
 pub mod pipeline;
@@ -69,6 +72,7 @@ pub mod validate;
 pub mod view;
 pub mod visibility;
 pub mod vocab;
+pub mod well_formed;
 pub mod when;
 
 pub use action::{Action, FollowUpDraft, LeadHistory, NewLead, Stamp};

@@ -38,6 +38,19 @@ pub struct Access {
     /// what that change hid from it revoked.
     #[serde(default)]
     pub owners_since: u64,
+    /// The feed number at which the lead first entered the pool, so that only a device that
+    /// had read the feed that far is told to drop it (`Some(0)` until the store numbers the
+    /// change; `None` when not known: a lead stored before this was kept).
+    #[serde(default)]
+    pub pooled_at: Option<u64>,
+    /// Reps whose claim someone else replaced since the lead was last theirs or the pool's
+    /// (a manager settling a conflict, a handover): they may not claim it again meanwhile.
+    #[serde(default)]
+    pub overruled: BTreeSet<String>,
+    /// Owner-register operations (`counter@actor`) that count for no one's view: an
+    /// overruled rep giving the lead back from before the decision that overruled them.
+    #[serde(default)]
+    pub discounted: BTreeSet<String>,
 }
 
 impl Access {
@@ -54,12 +67,38 @@ impl Access {
     /// The access after `doc` merged a push accepted from `writer`: the owners now, added to
     /// who may hold it.
     pub fn follow(mut self, doc: &impl ReadDoc, writer: Option<&str>) -> Access {
-        self.owners = owner_ops(doc).into_iter().map(|(value, _)| value).collect();
+        let ops = owner_ops(doc);
+        self.discounted
+            .retain(|op| ops.iter().any(|(_, id)| id.to_string() == *op));
+        let owners: Vec<OwnerValue> = ops
+            .into_iter()
+            .filter(|(_, id)| !self.discounted.contains(&id.to_string()))
+            .map(|(value, _)| value)
+            .collect();
+        let before = std::mem::replace(&mut self.owners, owners);
         if self.owners.is_empty() {
-            self.pooled = true;
+            self.note(None);
+        }
+        if self.owners.iter().any(Option::is_none) {
+            self.overruled.clear();
         }
         for value in self.owners.clone() {
+            if let Some(member) = &value {
+                self.overruled.remove(member);
+            }
             self.note(value);
+        }
+        // In the pool, anyone may claim it; otherwise whoever lost their place to someone
+        // else's write was overruled.
+        let pooled_now = self.owners.is_empty() || self.owners.iter().any(Option::is_none);
+        let replaced = before
+            .into_iter()
+            .flatten()
+            .filter(|member| !pooled_now && !self.owners.contains(&Some(member.clone())));
+        for member in replaced {
+            if writer != Some(member.as_str()) {
+                self.overruled.insert(member);
+            }
         }
         if let Some(writer) = writer {
             self.seen.insert(writer.to_owned());
@@ -72,8 +111,25 @@ impl Access {
             Some(member) => {
                 self.seen.insert(member);
             }
-            None => self.pooled = true,
+            None => {
+                if !self.pooled {
+                    self.pooled_at = Some(0);
+                }
+                self.pooled = true;
+            }
         }
+    }
+
+    /// The access as stored with the change numbered `seq`: the numbers still to be given
+    /// (`owners_since` 0, `pooled_at` `Some(0)`) are `seq`.
+    pub fn numbered(mut self, seq: u64) -> Access {
+        if self.owners_since == 0 {
+            self.owners_since = seq;
+        }
+        if self.pooled_at == Some(0) {
+            self.pooled_at = Some(seq);
+        }
+        self
     }
 
     /// Whether `member`, in `role`, sees the lead now.
@@ -93,8 +149,12 @@ impl Access {
 
     /// Whether a device of `member` at feed position `since` may still hold a copy it should
     /// drop: the owner register changed after `since`, and the member could have seen the lead.
+    /// A rep who has not owned it could have taken a copy only from the pool, and only if
+    /// their device had read the feed as far as the lead's entry into it.
     pub fn may_hold_since(&self, member: &str, role: Role, since: u64) -> bool {
-        (self.owners_since == 0 || self.owners_since > since) && self.may_hold(member, role)
+        let pooled_by_then = self.pooled && self.pooled_at.is_none_or(|at| at <= since);
+        (self.owners_since == 0 || self.owners_since > since)
+            && (pooled_by_then || self.seen.contains(member) || self.visible_to(member, role))
     }
 }
 
@@ -107,7 +167,8 @@ pub fn owner_ops(doc: &impl ReadDoc) -> OwnerOps {
         .collect()
 }
 
-fn owner_value(value: &Value<'_>) -> OwnerValue {
+/// One owner register value as visibility reads it: a name, or the pool for anything else.
+pub fn owner_value(value: &Value<'_>) -> OwnerValue {
     match value {
         Value::Scalar(scalar) => match scalar.as_ref() {
             ScalarValue::Str(name) => Some(name.to_string()),
@@ -157,6 +218,17 @@ pub enum VisibilityError {
         id: String,
         /// What the push did ("gave ... to bob", "took alice's").
         what: String,
+    },
+    /// The push changes a lead from a state the member could not see, or claims it from a
+    /// state they are past.
+    #[error("{member} changed lead {id} {why}; only a manager hands leads between reps")]
+    Lineage {
+        /// The member.
+        member: String,
+        /// The lead.
+        id: String,
+        /// How.
+        why: String,
     },
 }
 

@@ -13,6 +13,7 @@
 //! - [`staged`]: large writes committed in stages, undone as a whole.
 //! - [`team`]: the team document: the pipeline in force and the members.
 //! - [`sync`]: the relay joined, the feed position, unpushed leads, merging the relay's changes.
+//! - [`quarantine`]: documents from the relay this device could not read, set aside.
 //! - [`revoke`]: dropping leads the member no longer sees, and wiping a team on removal.
 //! - `packing`: documents at rest packed with a dictionary trained by `compact`.
 //! - [`private`]: the store's file and folder readable by their owner only.
@@ -33,6 +34,7 @@ pub mod leads;
 pub mod maintenance;
 mod numbers;
 mod packing;
+pub mod quarantine;
 pub mod private;
 mod replace;
 pub mod revoke;
@@ -57,6 +59,7 @@ pub use error::{LookupError, OpenError, StoreError};
 pub use handover::HandoverPlan;
 pub use leads::{BUILD_BATCH, LeadBatch, Updated};
 pub use maintenance::StoreStats;
+pub use quarantine::SetAside;
 pub use revoke::Wiped;
 pub use rewrite::copy_table;
 pub use sync::{Merged, Outgoing, Remote};

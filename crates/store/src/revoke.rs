@@ -60,6 +60,7 @@ impl Store {
             }
             drop(tables);
             let team_document = forget_team(txn)?;
+            crate::quarantine::clear(txn)?;
             let mut meta = txn.open_table(META)?;
             meta.remove(meta_key::REMOTE)?;
             drop(meta);

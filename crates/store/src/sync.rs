@@ -22,7 +22,9 @@ use crate::packing::unpack;
 use crate::tables::{
     ACKED, CHANGES, DICTIONARIES, DOC_KEYS, DOCS, HEADS, META, UNPUSHED, meta_key,
 };
+use crate::quarantine;
 use crate::team::{self, TeamMerge};
+use fieldsync_model::well_formed::check_document;
 use crate::{Store, decode_json, put_meta};
 
 /// The relay a device syncs with.
@@ -58,6 +60,9 @@ pub struct Merged {
     pub incomplete: Vec<String>,
     /// Documents that are neither leads nor the team document (from a newer fieldsync); skipped.
     pub skipped: Vec<String>,
+    /// Documents that could not be read as what their id says (they do not load, or do not
+    /// name themselves), each with the reason; set aside, not stored, not asked for again.
+    pub set_aside: Vec<(String, String)>,
     /// Documents that changed.
     pub changed: usize,
     /// Whether the team document changed (and with it, perhaps, the pipeline).
@@ -313,6 +318,7 @@ impl Store {
             for &(id, data) in incoming.iter().filter(|(id, _)| *id == TEAM_DOC_ID) {
                 match team::merge_team(txn, data, &actor)? {
                     TeamMerge::Incomplete => merged.incomplete.push(id.to_owned()),
+                    TeamMerge::Unreadable(why) => merged.set_aside.push((id.to_owned(), why)),
                     TeamMerge::Unchanged => {}
                     TeamMerge::Changed => {
                         merged.changed += 1;
@@ -333,9 +339,14 @@ impl Store {
                 }
                 let (mut doc, next_seq) = tables.load(&lead_id, &actor)?;
                 let before = doc.heads();
-                doc.load_incremental(data)?;
+                if let Err(err) = doc.load_incremental(data) {
+                    merged.set_aside.push((id.to_owned(), format!("its changes do not load: {err}")));
+                    continue;
+                }
                 if !doc.missing_deps().is_empty() {
                     merged.incomplete.push(id.to_owned());
+                } else if let Err(err) = check_document(id, doc.automerge()) {
+                    merged.set_aside.push((id.to_owned(), err.to_string()));
                 } else if doc.heads() != before {
                     let lead = doc.view();
                     tables.store_changes(&doc, &lead, &before, next_seq, Origin::Relay)?;
@@ -344,11 +355,23 @@ impl Store {
             }
             for ((id, _), read) in new.iter().zip(read_all(&new, &actor)) {
                 match read? {
-                    Some(lead) => {
+                    Read::Lead(lead) => {
                         tables.insert_new(&lead, Origin::Relay)?;
                         merged.changed += 1;
                     }
-                    None => merged.incomplete.push(id.to_string()),
+                    Read::Incomplete => merged.incomplete.push(id.to_string()),
+                    Read::Unreadable(why) => merged.set_aside.push((id.to_string(), why)),
+                }
+            }
+            drop(tables);
+            for (id, why) in &merged.set_aside {
+                quarantine::set_aside(txn, id, why)?;
+            }
+            for &(id, _) in incoming {
+                if !merged.set_aside.iter().any(|(aside, _)| aside == id)
+                    && !merged.incomplete.iter().any(|missing| missing == id)
+                {
+                    quarantine::release(txn, id)?;
                 }
             }
             Ok(merged)
@@ -371,24 +394,33 @@ impl Store {
     }
 }
 
-/// A lead read from bytes received whole, ready to insert: `None` if it is incomplete (changes
-/// it depends on are missing) or is not the lead it was sent as.
-type Read = Result<Option<PreparedLead>, StoreError>;
+/// A lead read from bytes received whole.
+enum Read {
+    /// Ready to insert.
+    Lead(PreparedLead),
+    /// Changes it depends on are missing.
+    Incomplete,
+    /// It does not load, or is not the lead it was sent as.
+    Unreadable(String),
+}
 
-fn read_one(id: &LeadId, data: &[u8], actor: &ActorId) -> Read {
-    let doc = LeadDoc::load(data, actor.clone())?;
+fn read_one(id: &LeadId, data: &[u8], actor: &ActorId) -> Result<Read, StoreError> {
+    let doc = match LeadDoc::load(data, actor.clone()) {
+        Ok(doc) => doc,
+        Err(err) => return Ok(Read::Unreadable(format!("it does not load: {err}"))),
+    };
     if !doc.missing_deps().is_empty() {
-        return Ok(None);
+        return Ok(Read::Incomplete);
+    }
+    if let Err(err) = check_document(id.as_str(), doc.automerge()) {
+        return Ok(Read::Unreadable(err.to_string()));
     }
     let lead = doc.view();
-    if lead.id != *id {
-        return Ok(None);
-    }
-    PreparedLead::new(&doc, &lead, data.to_vec()).map(Some)
+    PreparedLead::new(&doc, &lead, data.to_vec()).map(Read::Lead)
 }
 
 /// Reads every lead of `new`, split across the machine's cores.
-fn read_all(new: &[(LeadId, &[u8])], actor: &ActorId) -> Vec<Read> {
+fn read_all(new: &[(LeadId, &[u8])], actor: &ActorId) -> Vec<Result<Read, StoreError>> {
     new.par_iter()
         .map(|(id, data)| read_one(id, data, actor))
         .collect()

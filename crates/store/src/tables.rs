@@ -34,6 +34,9 @@ pub const TEAM: TableDefinition<&str, &[u8]> = TableDefinition::new("team");
 /// zstd dictionary id -> the dictionary `compact` packs documents with (crate::packing).
 pub const DICTIONARIES: TableDefinition<u32, &[u8]> = TableDefinition::new("dictionaries");
 
+/// Document id -> why the relay's copy could not be read (JSON `crate::quarantine::SetAside`).
+pub const QUARANTINE: TableDefinition<&str, &[u8]> = TableDefinition::new("quarantine");
+
 /// Metadata key -> JSON value.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 

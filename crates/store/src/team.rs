@@ -6,6 +6,7 @@
 //! document's, or the template the store was made with while the team has never edited it.
 
 use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
+use fieldsync_model::well_formed::check_document;
 use fieldsync_model::{Member, Pipeline, Roster, Stamp, TEAM_DOC_ID, TeamDoc, TeamError, heads};
 use redb::{ReadableTable, WriteTransaction};
 
@@ -22,6 +23,8 @@ pub(crate) enum TeamMerge {
     Unchanged,
     /// New changes were stored.
     Changed,
+    /// It does not load or is not a team document, for the reason given; nothing was stored.
+    Unreadable(String),
 }
 
 /// The team document in `table`, if the device has one.
@@ -112,11 +115,14 @@ pub(crate) fn merge_team(
     let mut team =
         team_in(&txn.open_table(TEAM)?, actor)?.unwrap_or_else(|| TeamDoc::new(actor.clone()));
     let before = team.automerge().get_heads();
-    team.automerge_mut()
-        .load_incremental(data)
-        .map_err(|err| StoreError::Corrupt(format!("the relay's team document: {err}")))?;
+    if let Err(err) = team.automerge_mut().load_incremental(data) {
+        return Ok(TeamMerge::Unreadable(format!("its changes do not load: {err}")));
+    }
     if !team.automerge().get_missing_deps(&[]).is_empty() {
         return Ok(TeamMerge::Incomplete);
+    }
+    if let Err(err) = check_document(TEAM_DOC_ID, team.automerge()) {
+        return Ok(TeamMerge::Unreadable(err.to_string()));
     }
     if team.automerge().get_heads() == before {
         return Ok(TeamMerge::Unchanged);

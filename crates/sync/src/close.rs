@@ -33,6 +33,8 @@ pub enum CloseReason {
     RoleChanged,
     /// A lead's document is larger than the relay accepts for one lead (4013).
     DocumentTooLarge,
+    /// A pushed document does not read as a lead or as the team document (4014).
+    Malformed,
     /// Too many failed sign-ins as this member from this address, or too many connections
     /// from this device, in the last minute (4029).
     Throttled,
@@ -42,7 +44,7 @@ pub enum CloseReason {
 
 impl CloseReason {
     /// Every reason, for tables and tests.
-    pub const ALL: [CloseReason; 15] = [
+    pub const ALL: [CloseReason; 16] = [
         CloseReason::ShuttingDown,
         CloseReason::Protocol,
         CloseReason::Unauthorized,
@@ -56,6 +58,7 @@ impl CloseReason {
         CloseReason::Heartbeat,
         CloseReason::RoleChanged,
         CloseReason::DocumentTooLarge,
+        CloseReason::Malformed,
         CloseReason::Throttled,
         CloseReason::Storage,
     ];
@@ -76,6 +79,7 @@ impl CloseReason {
             CloseReason::Heartbeat => 4011,
             CloseReason::RoleChanged => 4012,
             CloseReason::DocumentTooLarge => 4013,
+            CloseReason::Malformed => 4014,
             CloseReason::Throttled => 4029,
             CloseReason::Storage => 4500,
         }
@@ -135,6 +139,9 @@ impl CloseReason {
             }
             CloseReason::DocumentTooLarge => {
                 "a lead on this device is larger than the relay accepts for one lead; ask the relay's operator (its log names the lead) about --max-document"
+            }
+            CloseReason::Malformed => {
+                "a document on this device is not a lead fieldsync can read, and nothing of the push was stored; ask for help (the relay's log names it)"
             }
             CloseReason::Throttled => {
                 "too many failed sign-ins as this member from this network, or too many connections from this device, in the last minute; wait a minute (and check the token with `fieldsync join` if this device keeps failing)"

@@ -56,6 +56,9 @@ pub trait DeviceDocs {
     /// Removes these documents and everything recorded about them (the member no longer sees
     /// them), in one transaction.
     fn forget(&mut self, ids: &[String]) -> Result<(), Self::Error>;
+    /// Records that these documents were set aside for `reason` (sent whole, they still did
+    /// not apply), so the device neither stores nor asks for them again this session.
+    fn set_aside(&mut self, ids: &[String], reason: &str) -> Result<(), Self::Error>;
 }
 
 /// Why a session ended with an error on the device's side.
@@ -95,6 +98,8 @@ pub struct DeviceStats {
     pub offered: usize,
     /// Documents dropped because the member no longer sees them.
     pub revoked: usize,
+    /// Documents set aside because the relay's copy, sent whole, still did not apply.
+    pub set_aside: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,6 +138,9 @@ pub struct DeviceSession {
     /// Where the next push page starts; `None` once every pending document has been sent.
     push_cursor: Option<Option<String>>,
     checkpoints: VecDeque<Checkpoint>,
+    /// Documents asked for whole this session: one that still does not apply is set aside,
+    /// never asked for again, so a session's work is bounded by what the relay offers.
+    asked_whole: std::collections::BTreeSet<String>,
     stats: DeviceStats,
 }
 
@@ -149,6 +157,7 @@ impl DeviceSession {
             in_flight: VecDeque::new(),
             push_cursor: Some(None),
             checkpoints: VecDeque::new(),
+            asked_whole: std::collections::BTreeSet::new(),
             stats: DeviceStats::default(),
         }
     }
@@ -393,6 +402,9 @@ impl DeviceSession {
         if wanted.is_empty() {
             return None;
         }
+        for whole in wanted.iter().filter(|wanted| wanted.have.hashes().is_empty()) {
+            self.asked_whole.insert(whole.id.clone());
+        }
         let request = self.next_request;
         self.next_request += 1;
         let frame = self.encode(&Message::Want(Want {
@@ -419,9 +431,17 @@ impl DeviceSession {
         };
         // The relay's answer completes what the device has; if some of it did not apply, the
         // device asks for those documents whole before it moves its position past them.
+        let (hopeless, retry): (Vec<String>, Vec<String>) = incomplete
+            .into_iter()
+            .partition(|id| self.asked_whole.contains(id));
+        if !hopeless.is_empty() {
+            docs.set_aside(&hopeless, "the relay's copy lacks changes it depends on")
+                .map_err(DeviceError::Storage)?;
+            self.stats.set_aside += hopeless.len();
+        }
         self.checkpoints[index]
             .retry
-            .extend(incomplete.into_iter().map(|id| Wanted {
+            .extend(retry.into_iter().map(|id| Wanted {
                 id,
                 have: Heads::default(),
             }));

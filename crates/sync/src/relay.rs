@@ -14,7 +14,9 @@
 use std::sync::Arc;
 
 use automerge::{Automerge, ReadDoc};
+use fieldsync_model::lineage::check_rep_changes;
 use fieldsync_model::visibility::{Access, VisibilityError, check_rep_owner_writes, owner_ops};
+use fieldsync_model::well_formed::{DocumentError, check_document};
 use fieldsync_model::{Member, Role, Stamp, TEAM_DOC_ID, TeamDoc};
 
 use crate::announce::{Announcement, Viewer};
@@ -149,6 +151,10 @@ pub enum Refusal<E: std::error::Error + 'static> {
         /// The relay's limit.
         limit: usize,
     },
+    /// A pushed document that does not read as a lead or the team document, or names an owner
+    /// who is not on the team.
+    #[error("{0}")]
+    Malformed(DocumentError),
     /// The relay's own copy is unusable (a stored document that does not load, a team document
     /// it cannot update): its failure, not the device's, so the device is told to try later.
     #[error("the relay's copy failed: {0}")]
@@ -163,6 +169,7 @@ impl<E: std::error::Error + 'static> Refusal<E> {
             Refusal::NotManager(_) => CloseReason::NotManager,
             Refusal::Forbidden(_) => CloseReason::Forbidden,
             Refusal::TooLarge { .. } => CloseReason::DocumentTooLarge,
+            Refusal::Malformed(_) => CloseReason::Malformed,
             Refusal::Storage(_) | Refusal::Stored(_) => CloseReason::Storage,
         }
     }
@@ -359,9 +366,35 @@ impl<S: TeamStore> Team<S> {
                 resend.push(pushed.id);
                 continue;
             }
+            check_document(&pushed.id, doc).map_err(Refusal::Malformed)?;
+            let owners_after = owner_ops(doc);
+            let mut discounted = Vec::new();
             if rep && lead {
-                check_rep_owner_writes(&pushed.id, &viewer.member, &owners_before, &owner_ops(doc))
+                check_rep_owner_writes(&pushed.id, &viewer.member, &owners_before, &owners_after)
                     .map_err(Refusal::Forbidden)?;
+                if !was_manager {
+                    let known = access.clone().unwrap_or_default();
+                    let overruled = known.overruled.contains(&viewer.member);
+                    let verdict = check_rep_changes(
+                        &pushed.id,
+                        &viewer.member,
+                        doc,
+                        &before,
+                        overruled,
+                        &known.discounted,
+                    )
+                    .map_err(Refusal::Forbidden)?;
+                    if verdict.discounted {
+                        discounted = owners_after
+                            .iter()
+                            .filter(|(_, op)| !owners_before.iter().any(|(_, b)| b == op))
+                            .map(|(_, op)| op.to_string())
+                            .collect();
+                    }
+                }
+            }
+            if lead {
+                self.check_owners_are_members(&pushed.id, &owners_before, &owners_after)?;
             }
             // A document new to the relay is kept as pushed (a saved document is far more
             // compact than its changes one by one); otherwise only what was new is kept.
@@ -389,10 +422,9 @@ impl<S: TeamStore> Team<S> {
             let doc = &loaded.doc;
             if !data.is_empty() {
                 let after = lead.then(|| {
-                    access
-                        .clone()
-                        .unwrap_or_else(|| Access::of(doc))
-                        .follow(doc, Some(&viewer.member))
+                    let mut known = access.clone().unwrap_or_else(|| Access::of(doc));
+                    known.discounted.extend(discounted);
+                    known.follow(doc, Some(&viewer.member))
                 });
                 // The store numbers the change; a change to the owners is marked with 0 until then.
                 let after = after.map(|mut after| {
@@ -433,6 +465,39 @@ impl<S: TeamStore> Team<S> {
             stored: stored.len(),
             ..Outcome::default()
         })
+    }
+
+    /// Refuses a push that names as the lead's owner someone who has never been on the team.
+    fn check_owners_are_members(
+        &mut self,
+        id: &str,
+        before: &fieldsync_model::visibility::OwnerOps,
+        after: &fieldsync_model::visibility::OwnerOps,
+    ) -> Result<(), Refusal<S::Error>> {
+        let named: Vec<&String> = after
+            .iter()
+            .filter(|(_, op)| !before.iter().any(|(_, b)| b == op))
+            .filter_map(|(value, _)| value.as_ref())
+            .collect();
+        if named.is_empty() {
+            return Ok(());
+        }
+        let loaded = self.take(TEAM_DOC_ID)?;
+        let team = TeamDoc::from_automerge(loaded.doc);
+        let members = team.members();
+        let saved = loaded.saved;
+        self.keep(TEAM_DOC_ID.to_owned(), Loaded::new(team.into_automerge(), saved));
+        // A relay that has not yet written its roster cannot judge the name.
+        let stranger = named
+            .into_iter()
+            .find(|name| !members.is_empty() && !members.iter().any(|m| &m.name == *name));
+        match stranger {
+            Some(name) => Err(Refusal::Malformed(DocumentError::BadOwner {
+                id: id.to_owned(),
+                found: format!("'{}', who is not on the team", name.escape_debug()),
+            })),
+            None => Ok(()),
+        }
     }
 
     /// Stores new changes durably (each with its access before, and whether the document is

@@ -56,10 +56,7 @@ impl TeamStore for MemoryTeamStore {
             .map(|change| {
                 self.head += 1;
                 if let Some(access) = &change.access {
-                    let mut access = access.clone();
-                    if access.owners_since == 0 {
-                        access.owners_since = self.head;
-                    }
+                    let access = access.clone().numbered(self.head);
                     self.access.insert(change.id.clone(), access);
                 }
                 self.docs

@@ -24,6 +24,8 @@ pub struct MemoryDevice {
     pub since: u64,
     /// The relay's feed `since` counts in.
     pub feed: Option<String>,
+    /// Documents the session set aside.
+    pub set_aside: BTreeSet<String>,
 }
 
 impl MemoryDevice {
@@ -45,6 +47,14 @@ impl MemoryDevice {
             // Every device starts a document from the same first change, as a lead's
             // creation does, so the list below is one object everywhere.
             let mut doc = AutoCommit::new().with_actor(ActorId::from(id.as_bytes()));
+            if id != fieldsync_model::TEAM_DOC_ID {
+                // What the relay requires of a lead (fieldsync_model::well_formed).
+                doc.put(ROOT, "id", id).unwrap();
+                doc.put(ROOT, "schema", 1u64).unwrap();
+                doc.put(ROOT, "created_at", automerge::ScalarValue::Timestamp(0))
+                    .unwrap();
+                doc.put(ROOT, "created_by", "test").unwrap();
+            }
             doc.put_object(ROOT, "followups", ObjType::List).unwrap();
             doc.commit_with(CommitOptions::default().with_time(0));
             doc.with_actor(actor)
@@ -238,6 +248,10 @@ impl DeviceDocs for MemoryDevice {
             self.acked.remove(id);
             self.pending.remove(id);
         }
+        Ok(())
+    }
+    fn set_aside(&mut self, ids: &[String], _reason: &str) -> Result<(), Infallible> {
+        self.set_aside.extend(ids.iter().cloned());
         Ok(())
     }
 }
