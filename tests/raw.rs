@@ -1,6 +1,8 @@
 //! A raw websocket client speaking the protocol frame by frame, for the tests that look at
 //! what crosses the wire or behave as no real device would.
 
+#![allow(dead_code)]
+
 use std::time::Duration;
 
 use fieldsync_sync::message::Message;

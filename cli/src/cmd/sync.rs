@@ -73,6 +73,19 @@ async fn once(
         ));
     }
     writeln!(out, "{line}")?;
+    let aside = store.set_aside()?;
+    if !aside.is_empty() {
+        let which: Vec<String> = aside
+            .iter()
+            .map(|doc| format!("{} ({})", doc.id, doc.reason))
+            .collect();
+        writeln!(
+            out,
+            "set aside {} from the relay that this device cannot read, and will not ask for again: {}",
+            fieldsync_model::plural::counted(aside.len() as u64, "document"),
+            which.join("; ")
+        )?;
+    }
     Ok(())
 }
 

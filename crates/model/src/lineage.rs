@@ -68,7 +68,10 @@ pub fn check_rep_changes(
             ));
         }
         let after = owners_at(doc, &[change.hash()]);
-        let writes_owner = after.iter().map(|(_, op)| op).ne(base.iter().map(|(_, op)| op));
+        let writes_owner = after
+            .iter()
+            .map(|(_, op)| op)
+            .ne(base.iter().map(|(_, op)| op));
         if !writes_owner {
             continue;
         }
@@ -145,8 +148,15 @@ mod tests {
     ) -> Result<(), VisibilityError> {
         let before = relay.get_heads();
         relay.merge(from).unwrap();
-        check_rep_changes("l1", member, relay.document(), &before, overruled, &BTreeSet::new())
-            .map(|_| ())
+        check_rep_changes(
+            "l1",
+            member,
+            relay.document(),
+            &before,
+            overruled,
+            &BTreeSet::new(),
+        )
+        .map(|_| ())
     }
 
     #[test]
@@ -185,7 +195,9 @@ mod tests {
     fn after_a_settled_conflict_the_overruled_rep_cannot_claim_again() {
         let mut relay = pool_lead();
         let mut pool_state = relay.fork().with_actor(ActorId::from(b"lina".as_slice()));
-        let mut lina = pool_state.fork().with_actor(ActorId::from(b"lina".as_slice()));
+        let mut lina = pool_state
+            .fork()
+            .with_actor(ActorId::from(b"lina".as_slice()));
         let mut bo = relay.fork().with_actor(ActorId::from(b"bo".as_slice()));
         set_owner(&mut bo, "bo");
         set_owner(&mut lina, "lina");
@@ -216,9 +228,15 @@ mod tests {
         let mut copy = relay.fork();
         let before = copy.get_heads();
         copy.merge(&mut release).unwrap();
-        let verdict =
-            check_rep_changes("l1", "lina", copy.document(), &before, true, &BTreeSet::new())
-                .unwrap();
+        let verdict = check_rep_changes(
+            "l1",
+            "lina",
+            copy.document(),
+            &before,
+            true,
+            &BTreeSet::new(),
+        )
+        .unwrap();
         assert!(verdict.discounted);
     }
 }

@@ -79,10 +79,7 @@ pub fn check_document(id: &str, doc: &impl ReadDoc) -> Result<(), DocumentError>
     ) {
         return Err(missing(key::CREATED_AT, "a time"));
     }
-    if !matches!(
-        root_scalar(doc, key::CREATED_BY),
-        Some(ScalarValue::Str(_))
-    ) {
+    if !matches!(root_scalar(doc, key::CREATED_BY), Some(ScalarValue::Str(_))) {
         return Err(missing(key::CREATED_BY, "a member's name"));
     }
     check_owner(id, doc)

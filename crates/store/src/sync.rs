@@ -19,13 +19,13 @@ use std::ops::Bound;
 
 use crate::leads::doc_key;
 use crate::packing::unpack;
+use crate::quarantine;
 use crate::tables::{
     ACKED, CHANGES, DICTIONARIES, DOC_KEYS, DOCS, HEADS, META, UNPUSHED, meta_key,
 };
-use crate::quarantine;
 use crate::team::{self, TeamMerge};
-use fieldsync_model::well_formed::check_document;
 use crate::{Store, decode_json, put_meta};
+use fieldsync_model::well_formed::check_document;
 
 /// The relay a device syncs with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -340,7 +340,9 @@ impl Store {
                 let (mut doc, next_seq) = tables.load(&lead_id, &actor)?;
                 let before = doc.heads();
                 if let Err(err) = doc.load_incremental(data) {
-                    merged.set_aside.push((id.to_owned(), format!("its changes do not load: {err}")));
+                    merged
+                        .set_aside
+                        .push((id.to_owned(), format!("its changes do not load: {err}")));
                     continue;
                 }
                 if !doc.missing_deps().is_empty() {

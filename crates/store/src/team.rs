@@ -116,7 +116,9 @@ pub(crate) fn merge_team(
         team_in(&txn.open_table(TEAM)?, actor)?.unwrap_or_else(|| TeamDoc::new(actor.clone()));
     let before = team.automerge().get_heads();
     if let Err(err) = team.automerge_mut().load_incremental(data) {
-        return Ok(TeamMerge::Unreadable(format!("its changes do not load: {err}")));
+        return Ok(TeamMerge::Unreadable(format!(
+            "its changes do not load: {err}"
+        )));
     }
     if !team.automerge().get_missing_deps(&[]).is_empty() {
         return Ok(TeamMerge::Incomplete);

@@ -402,7 +402,10 @@ impl DeviceSession {
         if wanted.is_empty() {
             return None;
         }
-        for whole in wanted.iter().filter(|wanted| wanted.have.hashes().is_empty()) {
+        for whole in wanted
+            .iter()
+            .filter(|wanted| wanted.have.hashes().is_empty())
+        {
             self.asked_whole.insert(whole.id.clone());
         }
         let request = self.next_request;

@@ -486,7 +486,10 @@ impl<S: TeamStore> Team<S> {
         let team = TeamDoc::from_automerge(loaded.doc);
         let members = team.members();
         let saved = loaded.saved;
-        self.keep(TEAM_DOC_ID.to_owned(), Loaded::new(team.into_automerge(), saved));
+        self.keep(
+            TEAM_DOC_ID.to_owned(),
+            Loaded::new(team.into_automerge(), saved),
+        );
         // A relay that has not yet written its roster cannot judge the name.
         let stranger = named
             .into_iter()

@@ -65,11 +65,7 @@ fn pick(list: &[String], n: usize) -> Option<&String> {
 }
 
 /// The owner register's values in the relay's copy of lead `id`, read from the document.
-fn owners_on_relay(
-    net: &mut Net,
-    id: &str,
-    discounted: &BTreeSet<String>,
-) -> Vec<Option<String>> {
+fn owners_on_relay(net: &mut Net, id: &str, discounted: &BTreeSet<String>) -> Vec<Option<String>> {
     let bytes = net.team.store_mut().load(id).unwrap().unwrap();
     let doc = Automerge::load(&bytes).unwrap();
     doc.get_all(automerge::ROOT, "owner")
@@ -422,7 +418,11 @@ fn a_rep_giving_back_a_lead_a_manager_handed_away_keeps_their_visit_and_does_not
     let on_manager = net.devices[0].followups();
     assert!(on_manager.contains("device1's visit"), "{on_manager:?}");
     assert!(on_manager.contains("device2's visit"), "{on_manager:?}");
-    assert_eq!(net.devices[0].owners("lead-a").len(), 2, "the conflict shows");
+    assert_eq!(
+        net.devices[0].owners("lead-a").len(),
+        2,
+        "the conflict shows"
+    );
     assert!(net.devices[2].docs.contains_key("lead-a"));
 }
 
