@@ -557,6 +557,8 @@ fn an_export_imports_back_as_the_same_leads_in_csv_and_xlsx() {
         "报价",
         "--due",
         "2026-12-01",
+        "--at",
+        "2026-04-02T15:00:00+08:00",
     ]);
     // A deal won (which enters account care), one lost at negotiation for a reason that needs
     // a note, one abandoned.
