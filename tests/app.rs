@@ -468,6 +468,40 @@ fn requests_with_a_wrong_host_no_key_or_a_cross_site_origin_are_refused() {
 }
 
 #[test]
+fn the_language_switch_goes_back_only_to_the_apps_own_pages() {
+    let (device, id) = lina_with_a_lead();
+    let app = AppProcess::start(&device);
+    let own = format!("127.0.0.1:{}", app.port);
+    let cookie = format!("fieldsync_key_{}={}", app.port, app.key());
+    let switch = |back: &str| {
+        let form = format!("to=zh&back={back}");
+        let (status, answer) = app.raw(&format!(
+            "POST /lang HTTP/1.1\r\nHost: {own}\r\nOrigin: http://{own}\r\nCookie: {cookie}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            form.len()
+        ));
+        assert_eq!(status, 303, "{answer}");
+        answer
+            .lines()
+            .find_map(|line| line.strip_prefix("location: "))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(switch(&format!("%2Flead%2F{id}")), format!("/lead/{id}"));
+    assert_eq!(
+        switch("%2Fleads%3Fstage%3Dsolution"),
+        "/leads?stage=solution"
+    );
+    for elsewhere in [
+        "%2F%5Cevil.example",
+        "%2F%2Fevil.example",
+        "https%3A%2F%2Fevil.example",
+        "%2F%09%2Fevil.example",
+    ] {
+        assert_eq!(switch(elsewhere), "/", "{elsewhere}");
+    }
+}
+
+#[test]
 fn a_store_another_process_is_writing_and_a_removed_member_each_say_what_to_do() {
     let relay = Relay::start(&[]);
     relay.admin(&["team", "create", "east"]);

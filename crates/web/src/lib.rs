@@ -12,6 +12,7 @@
 //!   no cross-site writes.
 //! - [`syncing`]: the `sync --watch` loop, run inside the app, reporting to the header.
 //! - [`live`]: server-sent events that tell open pages something changed.
+//! - [`back`]: where the language switch may send a reader back to (the app's own pages).
 //! - [`lang`], [`layout`], [`assets`], [`format`]: the page around each screen, in Chinese or English.
 //! - [`error`], [`form`]: what a failure or a refused value looks like.
 //! - [`screens`]: one module per screen.
@@ -20,6 +21,7 @@ rust_i18n::i18n!("locales", fallback = "en");
 
 pub mod app;
 pub mod assets;
+pub mod back;
 pub mod error;
 pub mod form;
 pub mod format;

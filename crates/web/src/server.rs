@@ -10,6 +10,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
 use crate::app::App;
+use crate::back::own_page;
 use crate::lang::{LANG_COOKIE, Lang};
 use crate::screens::{board, lead, lead_actions, leads, new_lead, numbers, today};
 use crate::{assets, guard, live};
@@ -25,8 +26,8 @@ async fn switch_language(
         .unwrap_or(Lang::En);
     let back = values
         .get("back")
-        .filter(|back| back.starts_with('/') && !back.starts_with("//"))
-        .map_or("/", String::as_str)
+        .and_then(|back| own_page(back))
+        .unwrap_or("/")
         .to_owned();
     let cookie = Cookie::build((LANG_COOKIE, lang.code()))
         .same_site(SameSite::Strict)
