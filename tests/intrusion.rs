@@ -398,3 +398,35 @@ fn a_device_sets_aside_an_unreadable_document_from_the_relay_and_its_sync_ends()
     }
     assert_eq!(rep.list(&[]).len(), 1, "the good lead arrived");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_member_keeps_her_own_devices_by_their_tickets_not_their_names() {
+    let relay = Relay::start(&["--connects-per-minute", "3"]);
+    relay.admin(&["team", "create", "east"]);
+    let lina = joined(&relay, "east", "lina");
+    lina.ok(&["sync"]);
+    let (ticket, device) = {
+        let store = fieldsync_store::Store::open(&lina.store_path(), Default::default()).unwrap();
+        (
+            store.sign_in_ticket().unwrap(),
+            store.actor().to_hex_string(),
+        )
+    };
+    assert_eq!(ticket.len(), 32, "the device kept its ticket: {ticket:?}");
+    // Her device's name is in every change she pushed: a guesser uses it, from her address.
+    let mut refused = Vec::new();
+    for _ in 0..6 {
+        let mut socket = connect(&relay).await;
+        let mut guess = hello("east", "lina", "wrong");
+        if let Message::Hello(hello) = &mut guess {
+            hello.device.clone_from(&device);
+        }
+        send(&mut socket, &guess).await;
+        refused.push(next(&mut socket).await.err().flatten());
+    }
+    let throttled = Some(CloseReason::Throttled.code());
+    assert_eq!(refused[3..], [throttled; 3], "{refused:?}");
+    // Her device, with its ticket, still syncs.
+    let said = lina.ok(&["sync"]);
+    assert!(said.contains("synced with"), "{said}");
+}

@@ -41,6 +41,7 @@ async fn subscribed(relay: &Relay, token: &str) -> Socket {
 fn push_of(n: u64, text: String) -> (String, Message) {
     let id = format!("lead-{n}");
     let mut doc = AutoCommit::new();
+    fieldsync_model::well_formed::put_skeleton(&mut doc, &id, "boss").unwrap();
     doc.put(ROOT, "notes", text).unwrap();
     let push = Push {
         batch: n,

@@ -40,6 +40,7 @@ pub fn hello(team: &str, member: &str, token: &str) -> Message {
         member: member.into(),
         device: "raw-test-client".into(),
         token: token.into(),
+        ticket: String::new(),
     })
 }
 

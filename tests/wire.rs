@@ -467,17 +467,26 @@ async fn a_silent_device_is_closed_by_the_heartbeat() {
 }
 
 /// Signs in as `member` from `device` with `token`; the close code, or `None` if welcomed.
-async fn sign_in(relay: &Relay, member: &str, device: &str, token: &str) -> Option<u16> {
+/// Signs in as `member` on `device`, presenting `ticket`: the ticket for the next sign-in, or
+/// the close code.
+async fn sign_in(
+    relay: &Relay,
+    member: &str,
+    device: &str,
+    token: &str,
+    ticket: &str,
+) -> Result<String, Option<u16>> {
     let mut socket = connect(relay).await;
     let mut hello = hello("east", member, token);
     if let Message::Hello(hello) = &mut hello {
         hello.device = device.into();
+        hello.ticket = ticket.into();
     }
     send(&mut socket, &hello).await;
     match next(&mut socket).await {
-        Ok((Message::Welcome(_), _)) => None,
+        Ok((Message::Welcome(welcome), _)) => Ok(welcome.ticket),
         Ok((other, _)) => panic!("unexpected {other:?}"),
-        Err(code) => code,
+        Err(code) => Err(code),
     }
 }
 
@@ -487,33 +496,87 @@ async fn bad_tokens_from_one_address_do_not_lock_out_good_devices_behind_it() {
     relay.admin(&["team", "create", "east"]);
     let lina = relay.member("east", "lina");
     let wang = relay.member("east", "wang");
-    assert_eq!(sign_in(&relay, "lina", "lina-phone", &lina).await, None);
+    let phone = sign_in(&relay, "lina", "lina-phone", &lina, "")
+        .await
+        .unwrap();
+    assert_eq!(phone.len(), 32, "a ticket: {phone}");
     // Someone on the same network guesses lina's token.
     let mut codes = Vec::new();
     for _ in 0..10 {
-        codes.push(sign_in(&relay, "lina", "guesser", "wrong").await);
+        codes.push(sign_in(&relay, "lina", "guesser", "wrong", "").await.err());
     }
-    assert_eq!(&codes[..3], [Some(4001); 3]);
+    assert_eq!(&codes[..3], [Some(Some(4001)); 3]);
     assert!(
-        codes[3..].iter().all(|code| *code == Some(4029)),
+        codes[3..].iter().all(|code| *code == Some(Some(4029))),
         "{codes:?}"
     );
-    // Her colleague and her own phone, behind the same address, still sign in.
-    assert_eq!(sign_in(&relay, "wang", "wang-laptop", &wang).await, None);
-    assert_eq!(sign_in(&relay, "lina", "lina-phone", &lina).await, None);
-    // A device reconnecting in a loop is slowed alone, with a reason it can show.
-    assert_eq!(sign_in(&relay, "wang", "wang-laptop", &wang).await, None);
-    assert_eq!(sign_in(&relay, "wang", "wang-laptop", &wang).await, None);
+    // A device name is no secret (it is in every change): naming lina's phone, even with her
+    // right token, has the guess refused unchecked, as is another device's ticket.
     assert_eq!(
-        sign_in(&relay, "wang", "wang-laptop", &wang).await,
-        Some(4029)
+        sign_in(&relay, "lina", "lina-phone", &lina, "").await.err(),
+        Some(Some(4029))
     );
-    assert_eq!(sign_in(&relay, "wang", "wang-tablet", &wang).await, None);
+    assert_eq!(
+        sign_in(&relay, "lina", "guesser", &lina, &phone)
+            .await
+            .err(),
+        Some(Some(4029))
+    );
+    // Her colleague and her own phone, with its ticket, still sign in behind the same address.
+    sign_in(&relay, "wang", "wang-laptop", &wang, "")
+        .await
+        .unwrap();
+    sign_in(&relay, "lina", "lina-phone", &lina, &phone)
+        .await
+        .unwrap();
+    // A device reconnecting in a loop is slowed alone, with a reason it can show.
+    sign_in(&relay, "wang", "wang-laptop", &wang, "")
+        .await
+        .unwrap();
+    sign_in(&relay, "wang", "wang-laptop", &wang, "")
+        .await
+        .unwrap();
+    assert_eq!(
+        sign_in(&relay, "wang", "wang-laptop", &wang, "")
+            .await
+            .err(),
+        Some(Some(4029))
+    );
+    sign_in(&relay, "wang", "wang-tablet", &wang, "")
+        .await
+        .unwrap();
     assert!(
         fieldsync_sync::CloseReason::Throttled
             .explain()
             .contains("wait a minute")
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hello_with_names_longer_than_a_member_name_is_refused_before_anything_is_kept() {
+    let relay = Relay::start(&[]);
+    relay.admin(&["team", "create", "east"]);
+    let lina = relay.member("east", "lina");
+    let long = "名".repeat(5_000);
+    for (team, member, device) in [
+        (long.as_str(), "lina", "d"),
+        ("east", long.as_str(), "d"),
+        ("east", "lina", long.as_str()),
+    ] {
+        let mut socket = connect(&relay).await;
+        let mut message = hello(team, member, &lina);
+        if let Message::Hello(hello) = &mut message {
+            hello.device = device.into();
+        }
+        send(&mut socket, &message).await;
+        assert_eq!(
+            next(&mut socket).await.err(),
+            Some(Some(CloseReason::Protocol.code()))
+        );
+    }
+    assert_eq!(relay.metric("fieldsync_relay_sign_in_windows"), 0.0);
+    sign_in(&relay, "lina", "phone", &lina, "").await.unwrap();
+    assert_eq!(relay.metric("fieldsync_relay_sign_in_windows"), 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -550,6 +613,7 @@ async fn a_newline_in_a_device_name_does_not_forge_a_log_line() {
             member: "lina".into(),
             device: forged.into(),
             token,
+            ticket: String::new(),
         }),
     )
     .await;

@@ -32,7 +32,9 @@ pub async fn serve(socket: WebSocket, peer: SocketAddr, hub: Arc<Hub>) {
         async move { outbox::write(&outbox, sink, limits.send_timeout).await }
     });
     let end = match authenticate(&mut stream, peer, &hub).await {
-        Ok((hello, file)) => serve_member(&mut stream, peer, &hub, &outbox, hello, file).await,
+        Ok((hello, file, ticket)) => {
+            serve_member(&mut stream, peer, &hub, &outbox, hello, file, ticket).await
+        }
         Err(end) => end,
     };
     outbox.end(end);
@@ -50,13 +52,13 @@ pub async fn serve(socket: WebSocket, peer: SocketAddr, hub: Arc<Hub>) {
     }
 }
 
-/// Reads the device's hello, small and on time, and checks who it is; returns the hello and
-/// the team's file number.
+/// Reads the device's hello, small and on time, and checks who it is; returns the hello, the
+/// team's file number and the device's next sign-in ticket.
 async fn authenticate(
     stream: &mut (impl StreamExt<Item = Result<Message, axum::Error>> + Unpin),
     peer: SocketAddr,
     hub: &Hub,
-) -> Result<(fieldsync_sync::Hello, u32), End> {
+) -> Result<(fieldsync_sync::Hello, u32, String), End> {
     let limits = &hub.limits;
     let refuse = |reason: CloseReason| Err(End::Close(reason));
     let first = match timeout(limits.hello_timeout, stream.next()).await {
@@ -79,39 +81,47 @@ async fn authenticate(
     hub.metrics.bytes_received.inc_by(first.len() as u64);
     let mut file = 0;
     let now = Instant::now();
+    let mut ticket = String::new();
     let hello = accept_hello(&first, |hello| {
-        let who = SignIn {
-            addr: peer.ip(),
-            team: &hello.team,
-            member: &hello.member,
-            device: &hello.device,
-        };
-        if !hub.sign_ins.may_try(&who, now) {
-            return Err(CloseReason::Throttled);
-        }
         // Decided on the members file as it is now (re-read only if it changed): a member
         // added a moment ago is let in, and one removed a moment ago is refused, before the
         // watcher notices either.
         if let Err(err) = hub.reload_members() {
             tracing::error!(error = %err, "cannot read the members file");
         }
-        match hub
-            .members()
-            .authorize(&hello.team, &hello.member, &token_hash(&hello.token))
+        let members = hub.members();
+        let who = SignIn {
+            addr: peer.ip(),
+            team: &hello.team,
+            member: &hello.member,
+            on_roster: members.role(&hello.team, &hello.member).is_some(),
+            device: &hello.device,
+            ticket: &hello.ticket,
+        };
+        if !hub.sign_ins.may_try(&who, now) {
+            return Err(CloseReason::Throttled);
+        }
+        let decided = match members.authorize(&hello.team, &hello.member, &token_hash(&hello.token))
         {
             Ok(_) if !hub.sign_ins.succeeded(&who, now) => Err(CloseReason::Throttled),
             Ok(authorized) => {
                 file = authorized;
+                ticket = hub.sign_ins.ticket(&who);
                 Ok(())
             }
             Err(reason) => {
                 hub.sign_ins.failed(&who, now);
                 Err(reason)
             }
-        }
+        };
+        let (failed, succeeded) = hub.sign_ins.kept();
+        hub.metrics
+            .sign_in_windows
+            .set(i64::try_from(failed + succeeded).unwrap_or(i64::MAX));
+        decided
     });
     match hello {
-        Ok(hello) => Ok((hello, file)),
+        Ok(hello) => Ok((hello, file, ticket)),
         Err(reason) => {
             tracing::info!(%peer, ?reason, "refused at hello");
             refuse(reason)
@@ -127,6 +137,7 @@ async fn serve_member(
     outbox: &Arc<Outbox>,
     hello: fieldsync_sync::Hello,
     file: u32,
+    ticket: String,
 ) -> End {
     let token_sha256 = token_hash(&hello.token);
     let (connection, (feed, head)) = match hub
@@ -155,7 +166,12 @@ async fn serve_member(
         device = ?hello.device,
         "authenticated"
     );
-    let welcome = Frame::from(welcome(feed, head));
+    let welcome = Frame::from(welcome(
+        feed,
+        head,
+        ticket,
+        chrono::Utc::now().timestamp_millis(),
+    ));
     hub.metrics.bytes_sent.inc_by(welcome.len() as u64);
     outbox.send(welcome);
     let end = exchange(stream, outbox, &connection, file, hub).await;

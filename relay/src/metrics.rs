@@ -35,6 +35,8 @@ pub struct Metrics {
     pub sync_latency: Histogram,
     /// Connections closed or refused, by reason.
     pub closes: IntCounterVec,
+    /// Sign-in windows the throttle keeps (failed and succeeded), bounded.
+    pub sign_in_windows: IntGauge,
 }
 
 /// Registers `metric` (built from constant, valid definitions) and returns it.
@@ -133,6 +135,13 @@ impl Default for Metrics {
                 IntCounterVec::new(
                     Opts::new("closes_total", "Connections closed or refused, by reason."),
                     &["reason"],
+                ),
+            ),
+            sign_in_windows: registered(
+                r,
+                IntGauge::new(
+                    "sign_in_windows",
+                    "Sign-in windows the throttle keeps, failed and succeeded (bounded).",
                 ),
             ),
             registry,

@@ -104,6 +104,7 @@ impl RelayStore for Poisoned {
 
 fn push(batch: u64, id: &str) -> Vec<u8> {
     let mut doc = AutoCommit::new();
+    fieldsync_model::well_formed::put_skeleton(&mut doc, id, "boss").unwrap();
     doc.put(ROOT, "company", format!("{id} Co.")).unwrap();
     codec::encode(&Message::Push(Push {
         batch,

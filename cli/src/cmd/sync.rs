@@ -42,16 +42,19 @@ async fn once(
     );
     bar.set_message(format!("connecting to {}", identity.remote.url));
     bar.enable_steady_tick(Duration::from_millis(120));
-    let result = pass(identity, open, &mut |event| {
-        if let Event::Progress(stats, merged) = event {
-            bar.set_message(format!(
-                "sent {} · received {merged} of {} offered",
-                stats.sent, stats.offered
-            ));
-        }
+    let mut skew = None;
+    let result = pass(identity, open, &mut |event| match event {
+        Event::Connected(measured) => skew = measured,
+        Event::Progress(stats, merged) => bar.set_message(format!(
+            "sent {} · received {merged} of {} offered",
+            stats.sent, stats.offered
+        )),
     })
     .await;
     bar.finish_and_clear();
+    if let Some(skew) = skew {
+        eprintln!("fieldsync: warning: {skew}");
+    }
     let (stats, merged) = result?;
     let store = open()?;
     let conflicts = store.rows()?.iter().filter(|row| row.conflicts > 0).count();
@@ -97,9 +100,12 @@ async fn watch(
     let mut on_event = |event: Watched<'_>| {
         let now = Local::now().format("%H:%M:%S");
         match event {
-            Watched::Connected => {
+            Watched::Connected(skew) => {
                 let _ = writeln!(out, "{now} connected to {}", identity.remote.url)
                     .and_then(|()| out.flush());
+                if let Some(skew) = skew {
+                    eprintln!("fieldsync: warning: {skew}");
+                }
             }
             Watched::Moved { pushed, received } => {
                 let _ = writeln!(out, "{now} pushed {pushed}, received {received}")

@@ -59,6 +59,14 @@ pub fn sibling_binary(name: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// A new lead document `id` holding what the relay requires of a lead, for the benchmarks'
+/// raw-protocol devices to change.
+pub fn lead_doc(id: &str) -> Result<automerge::AutoCommit> {
+    let mut doc = automerge::AutoCommit::new();
+    fieldsync_model::well_formed::put_skeleton(&mut doc, id, "bench")?;
+    Ok(doc)
+}
+
 /// A duration in milliseconds, one decimal.
 pub fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)

@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+use crate::clock::ClockSkew;
 use crate::replica::Replica;
 
 /// Largest frame accepted from the relay (its answers are split well below this).
@@ -98,8 +99,9 @@ impl SessionError {
 
 /// What happened, for progress and watch output.
 pub enum Event<'a> {
-    /// The relay accepted the connection.
-    Connected,
+    /// The relay accepted the connection; with how far this device's clock is from the
+    /// relay's, when that is too far.
+    Connected(Option<ClockSkew>),
     /// A frame was handled; the counts so far.
     Progress(&'a DeviceStats, usize),
 }
@@ -205,7 +207,13 @@ pub async fn run(
     watch: Option<&tokio::sync::Notify>,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<(DeviceStats, usize), SessionError> {
-    let since = slot.get()?.since().map_err(anyhow::Error::from)?;
+    let (since, ticket) = {
+        let store = slot.get()?;
+        (
+            store.since().map_err(anyhow::Error::from)?,
+            store.sign_in_ticket().map_err(anyhow::Error::from)?,
+        )
+    };
     slot.release();
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_FRAME))
@@ -242,6 +250,7 @@ pub async fn run(
             member: me.to_owned(),
             device: device.to_owned(),
             token: remote.token.clone(),
+            ticket,
         },
         since,
     );
@@ -290,7 +299,15 @@ pub async fn run(
                 merged += replica.merged;
                 if !welcomed {
                     welcomed = true;
-                    on_event(Event::Connected);
+                    let stats = session.stats();
+                    replica
+                        .store
+                        .keep_sign_in_ticket(&stats.ticket)
+                        .map_err(anyhow::Error::from)?;
+                    on_event(Event::Connected(ClockSkew::measure(
+                        stats.relay_time_ms,
+                        chrono::Utc::now(),
+                    )));
                 }
                 on_event(Event::Progress(session.stats(), merged));
                 frames

@@ -8,6 +8,7 @@ use anyhow::Result;
 use fieldsync_store::Store;
 use rand::Rng;
 
+use crate::clock::ClockSkew;
 use crate::pass::Identity;
 use crate::session::{self, Event, SessionError, StoreSlot};
 
@@ -19,8 +20,9 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// What a watching device does, as it happens.
 #[derive(Debug)]
 pub enum Watched<'a> {
-    /// The relay accepted the connection.
-    Connected,
+    /// The relay accepted the connection; with how far this device's clock is from the
+    /// relay's, when that is too far.
+    Connected(Option<ClockSkew>),
     /// Documents pushed and received since the last event of this kind.
     Moved {
         /// Documents the relay acknowledged.
@@ -54,9 +56,9 @@ pub async fn watch(
         let mut reported = (0, 0);
         let mut slot = StoreSlot::new(open, false);
         let mut on_session = |event: Event<'_>| match event {
-            Event::Connected => {
+            Event::Connected(skew) => {
                 connected = true;
-                on_event(Watched::Connected);
+                on_event(Watched::Connected(skew));
             }
             Event::Progress(stats, merged) => {
                 if (stats.sent, merged) != reported {

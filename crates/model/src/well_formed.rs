@@ -7,7 +7,8 @@
 //! `members` are maps when present. A document that fails it is one no device can show: the
 //! relay refuses it, and a device sets it aside instead of asking for it again.
 
-use automerge::{ROOT, ReadDoc, ScalarValue, Value};
+use automerge::transaction::Transactable;
+use automerge::{AutomergeError, ROOT, ReadDoc, ScalarValue, Value};
 use thiserror::Error;
 
 use crate::TEAM_DOC_ID;
@@ -83,6 +84,21 @@ pub fn check_document(id: &str, doc: &impl ReadDoc) -> Result<(), DocumentError>
         return Err(missing(key::CREATED_BY, "a member's name"));
     }
     check_owner(id, doc)
+}
+
+/// Writes into `doc` the least a lead must hold to pass [`check_document`] under `id`, created
+/// by `created_by` at the start of 1970: for programs that make lead documents by hand to
+/// drive the relay (benchmarks, raw-protocol tests). Real leads are made by
+/// [`crate::LeadDoc::create`].
+pub fn put_skeleton(
+    doc: &mut impl Transactable,
+    id: &str,
+    created_by: &str,
+) -> Result<(), AutomergeError> {
+    doc.put(ROOT, key::ID, id)?;
+    doc.put(ROOT, key::SCHEMA, crate::schema::SCHEMA_VERSION)?;
+    doc.put(ROOT, key::CREATED_AT, ScalarValue::Timestamp(0))?;
+    doc.put(ROOT, key::CREATED_BY, created_by)
 }
 
 /// Checks that every value of a lead's owner register (several while a conflict stands) is a

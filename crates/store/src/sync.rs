@@ -102,6 +102,19 @@ impl Store {
         self.read_meta_value(meta_key::REMOTE)
     }
 
+    /// The sign-in ticket the relay gave this device at its last sign-in (empty if none).
+    pub fn sign_in_ticket(&self) -> Result<String, StoreError> {
+        Ok(self.read_meta_value(meta_key::TICKET)?.unwrap_or_default())
+    }
+
+    /// Keeps the sign-in ticket the relay gave for the next sign-in (written only if new).
+    pub fn keep_sign_in_ticket(&mut self, ticket: &str) -> Result<(), StoreError> {
+        if ticket.is_empty() || self.sign_in_ticket()? == ticket {
+            return Ok(());
+        }
+        self.write(|txn| put_meta(txn, meta_key::TICKET, &ticket))
+    }
+
     /// Joins a relay. Joining another relay or team starts its feed from the beginning and
     /// counts every document as not yet pushed there.
     pub fn set_remote(&mut self, remote: &Remote) -> Result<(), StoreError> {

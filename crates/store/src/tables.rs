@@ -61,6 +61,8 @@ pub mod meta_key {
     pub const SINCE: &str = "since";
     /// The name of the relay's feed `SINCE` counts in.
     pub const FEED: &str = "feed";
+    /// The sign-in ticket the relay gave this device for its next hello.
+    pub const TICKET: &str = "sign_in_ticket";
     /// Per month, the last lead-number sequence this device used (`crate::numbers`).
     pub const NUMBERS: &str = "numbers";
     /// The savepoint of a staged write in progress (`crate::staged`); absent otherwise.

@@ -132,6 +132,7 @@ mod tests {
             member: "lina".into(),
             device: "d1".into(),
             token: "t".into(),
+            ticket: String::new(),
         });
         for message in [hello, push()] {
             assert_eq!(decode(&encode(&message)), Ok(message));

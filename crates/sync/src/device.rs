@@ -100,6 +100,10 @@ pub struct DeviceStats {
     pub revoked: usize,
     /// Documents set aside because the relay's copy, sent whole, still did not apply.
     pub set_aside: usize,
+    /// The sign-in ticket the relay gave for the device's next hello (empty if none).
+    pub ticket: String,
+    /// The relay's clock at the welcome, in milliseconds since 1970-01-01 UTC, if it said.
+    pub relay_time_ms: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -246,6 +250,8 @@ impl DeviceSession {
             });
         }
         self.stats.feed_head = welcome.feed_head;
+        self.stats.ticket.clone_from(&welcome.ticket);
+        self.stats.relay_time_ms = welcome.time_ms;
         self.phase = Phase::Ready;
         Ok(())
     }

@@ -77,6 +77,27 @@ pub struct Hello {
     pub device: String,
     /// The member's bearer token.
     pub token: String,
+    /// The sign-in ticket the relay gave this device at its last sign-in ([`Welcome::ticket`]),
+    /// or empty: it exempts the device from the throttle on failed sign-ins of its member.
+    #[serde(default)]
+    pub ticket: String,
+}
+
+impl Hello {
+    /// The most bytes a hello's team, member or device name may hold (a member's name is 1 to
+    /// 64 characters, so at most 256 bytes); longer is refused before anything is kept.
+    pub const MAX_NAME_BYTES: usize = 256;
+    /// The most bytes a hello's token or ticket may hold.
+    pub const MAX_SECRET_BYTES: usize = 512;
+
+    /// Whether every name and secret is within its bound.
+    pub fn is_bounded(&self) -> bool {
+        [&self.team, &self.member, &self.device]
+            .iter()
+            .all(|name| name.len() <= Self::MAX_NAME_BYTES)
+            && self.token.len() <= Self::MAX_SECRET_BYTES
+            && self.ticket.len() <= Self::MAX_SECRET_BYTES
+    }
 }
 
 /// The relay's answer to a valid [`Hello`].
@@ -91,6 +112,13 @@ pub struct Welcome {
     /// the team starts over, pushing everything it has. Empty from relays before it existed.
     #[serde(default)]
     pub feed: String,
+    /// A secret for this device's next [`Hello::ticket`]; empty from relays before it existed.
+    #[serde(default)]
+    pub ticket: String,
+    /// The relay's clock when it welcomed the device, in milliseconds since 1970-01-01 UTC, so
+    /// a device can tell its own clock is wrong; absent from relays before it existed.
+    #[serde(default)]
+    pub time_ms: Option<i64>,
 }
 
 /// Changes to one document.

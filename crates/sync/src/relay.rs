@@ -218,16 +218,22 @@ pub fn accept_hello(
     if hello.version != PROTOCOL_VERSION {
         return Err(CloseReason::Version);
     }
+    if !hello.is_bounded() {
+        return Err(CloseReason::Protocol);
+    }
     authorize(&hello)?;
     Ok(hello)
 }
 
-/// The frame welcoming an accepted device, with the team's feed and its head.
-pub fn welcome(feed: String, feed_head: u64) -> Vec<u8> {
+/// The frame welcoming an accepted device, with the team's feed and its head, the device's
+/// next sign-in ticket and the relay's clock (milliseconds since 1970-01-01 UTC).
+pub fn welcome(feed: String, feed_head: u64, ticket: String, time_ms: i64) -> Vec<u8> {
     codec::encode(&Message::Welcome(Welcome {
         version: PROTOCOL_VERSION,
         feed_head,
         feed,
+        ticket,
+        time_ms: Some(time_ms),
     }))
 }
 
@@ -393,7 +399,9 @@ impl<S: TeamStore> Team<S> {
                     }
                 }
             }
-            if lead {
+            // A manager may assign leads to someone not on the team yet (an import made
+            // before the reps were added); a rep may name only a member.
+            if lead && rep && !was_manager {
                 self.check_owners_are_members(&pushed.id, &owners_before, &owners_after)?;
             }
             // A document new to the relay is kept as pushed (a saved document is far more
@@ -467,7 +475,8 @@ impl<S: TeamStore> Team<S> {
         })
     }
 
-    /// Refuses a push that names as the lead's owner someone who has never been on the team.
+    /// Refuses a rep's push that names as the lead's owner someone who has never been on the
+    /// team.
     fn check_owners_are_members(
         &mut self,
         id: &str,

@@ -120,6 +120,7 @@ fn a_bad_token_is_refused_before_any_document_flows() {
         member: "device1".into(),
         device: "device1".into(),
         token: "guess".into(),
+        ticket: String::new(),
     };
     net.devices[1] = support::MemoryDevice::new("device1");
     let mut session = fieldsync_sync::DeviceSession::new(hello, 0);

@@ -24,6 +24,8 @@ pub struct SyncStatus {
     pub last_sync: Option<DateTime<Utc>>,
     /// Why the last attempt failed, while offline.
     pub problem: Option<String>,
+    /// How far this device's clock was from the relay's at the last connection, if too far.
+    pub clock: Option<fieldsync_client::clock::ClockSkew>,
     /// Set when the relay refused this device for good (removed, revoked): what happened and
     /// what to do. The loop has stopped.
     pub refused: Option<String>,

@@ -95,6 +95,20 @@ pub async fn screen<T: Send + 'static>(
     .await
 }
 
+/// The warning for a clock too far from the relay's, in the reader's language.
+fn clock_warning(lang: Lang, skew: &fieldsync_client::clock::ClockSkew) -> String {
+    let (amount, unit) = skew.amount();
+    let key = match (skew.ahead > chrono::TimeDelta::zero(), unit) {
+        (true, "day") => "status.clock_ahead_days",
+        (true, "hour") => "status.clock_ahead_hours",
+        (true, _) => "status.clock_ahead_minutes",
+        (false, "day") => "status.clock_behind_days",
+        (false, "hour") => "status.clock_behind_hours",
+        (false, _) => "status.clock_behind_minutes",
+    };
+    lang.count(key, amount.unsigned_abs())
+}
+
 /// The sync header's live part.
 pub fn status(lang: Lang, header: &Header) -> Markup {
     let status = &header.status;
@@ -118,6 +132,9 @@ pub fn status(lang: Lang, header: &Header) -> Markup {
             }
             @if header.conflicts > 0 {
                 a class="status-conflicts" href="/leads?conflicts=1" { (lang.count("status.conflicts", header.conflicts)) }
+            }
+            @if let Some(skew) = &status.clock {
+                p class="clock-wrong" role="alert" { (clock_warning(lang, skew)) }
             }
             @if let Some(refused) = &status.refused {
                 p class="refusal" role="alert" { (refused) }

@@ -42,8 +42,9 @@ pub fn start(
         app.set_status(|status| status.joined = true);
         let open = || app.open().map_err(anyhow::Error::from);
         let mut on_event = |event: Watched<'_>| match event {
-            Watched::Connected => app.set_status(|status| {
+            Watched::Connected(skew) => app.set_status(|status| {
                 status.online = true;
+                status.clock = skew;
                 status.problem = None;
                 status.last_sync = Some(Utc::now());
             }),

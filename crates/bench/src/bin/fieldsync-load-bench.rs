@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! cargo build --release -p fieldsync-relay -p fieldsync-bench
-//! target/release/fieldsync-load-bench [MAX_CONNECTIONS] [STAGE_SECONDS]
-//! #                                    defaults: 19000 5
+//! target/release/fieldsync-load-bench [MAX_CONNECTIONS] [STAGE_SECONDS] [FAILED_HELLOS]
+//! #                                    defaults: 19000 5 100000
 //! ```
 //! 1. Throughput: for teams x devices of 1x10, 10x10, 50x10 and 10x50, every device a
 //!    manager's device subscribed to its team's updates and pushing a change to a lead of its
@@ -16,7 +16,11 @@
 //! 2. A large document: a device pushes leads as large as the relay accepts (just under
 //!    `--max-document`, 4 MiB, of text no compressor shrinks) while a teammate pushes small
 //!    changes; the teammate's acknowledgement times, against the same without the large pushes.
-//! 3. Connections: idle authenticated connections over 100 teams, opened 1,000 at a time until
+//! 3. Failed sign-ins, at a relay of their own with the default throttle (the others allow any
+//!    number of sign-ins): FAILED_HELLOS hellos that fail, from 200 source addresses, half with
+//!    16 KiB names, half with made-up member names at the length bound or a real member's name
+//!    and a wrong token; the relay's memory before and after, and the throttle's windows.
+//! 4. Connections: idle authenticated connections over 100 teams, opened 1,000 at a time until
 //!    MAX_CONNECTIONS or the relay's memory passes 500 MB, with its memory at each step (the
 //!    clients bind 127.0.0.x source addresses so they are not limited to one address's ports).
 
@@ -30,7 +34,7 @@ use anyhow::{Context, Result, bail};
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 use fieldsync_bench::relay::Relay;
-use fieldsync_bench::{ms, percentile};
+use fieldsync_bench::{lead_doc, ms, percentile};
 use fieldsync_sync::message::{Message, Pull, Push};
 use fieldsync_sync::{DocChanges, Heads, Hello, PROTOCOL_VERSION, codec};
 use futures_util::{SinkExt, StreamExt};
@@ -57,6 +61,7 @@ async fn connect(relay: &Relay, source: Ipv4Addr, team: &str, token: &str) -> Re
         member: "boss".into(),
         device: format!("load-{}", rand_id()),
         token: token.into(),
+        ticket: String::new(),
     });
     socket
         .send(Ws::Binary(codec::encode(&hello).into()))
@@ -149,13 +154,16 @@ struct Device {
     socket: Socket,
     lead: String,
     doc: AutoCommit,
+    /// The heads of the lead the relay was sent (none at first: the first push carries the
+    /// lead's creation).
+    pushed: Vec<automerge::ChangeHash>,
     batch: u64,
 }
 
 impl Device {
     /// Pushes a follow-up-sized change to its lead.
     async fn push_change(&mut self) -> Result<()> {
-        let before = self.doc.get_heads();
+        let before = std::mem::take(&mut self.pushed);
         self.batch += 1;
         self.doc
             .put(ROOT, "notes", format!("visit {} on the quote", self.batch))?;
@@ -168,6 +176,7 @@ impl Device {
                 data: self.doc.save_after(&before),
             }],
         });
+        self.pushed = self.doc.get_heads();
         self.socket
             .send(Ws::Binary(codec::encode(&push).into()))
             .await?;
@@ -233,10 +242,12 @@ async fn throughput(relay: &Relay, teams: usize, per_team: usize, length: Durati
         for d in 0..per_team {
             let mut socket = connect(relay, Ipv4Addr::LOCALHOST, &team, &token).await?;
             subscribe(&mut socket).await?;
+            let lead = format!("{team}-lead-{d}");
             devices.push(Some(Device {
                 socket,
-                lead: format!("{team}-lead-{d}"),
-                doc: AutoCommit::new(),
+                doc: lead_doc(&lead)?,
+                lead,
+                pushed: Vec::new(),
                 batch: 0,
             }));
         }
@@ -305,7 +316,8 @@ async fn large_document(relay: &Relay) -> Result<()> {
     let mut teammate = Device {
         socket: connect(relay, Ipv4Addr::LOCALHOST, "large", &token).await?,
         lead: "small-lead".into(),
-        doc: AutoCommit::new(),
+        doc: lead_doc("small-lead")?,
+        pushed: Vec::new(),
         batch: 0,
     };
     let alone = small_pushes(&mut teammate, 100, || true).await?;
@@ -313,7 +325,7 @@ async fn large_document(relay: &Relay) -> Result<()> {
     let pushing = tokio::spawn(async move {
         let mut took = Vec::new();
         for n in 0..5u64 {
-            let mut doc = AutoCommit::new();
+            let mut doc = lead_doc(&format!("large-lead-{n}"))?;
             doc.put(ROOT, "notes", fieldsync_sample::noise(4_000_000, n + 1))?;
             let push = Message::Push(Push {
                 batch: n + 1,
@@ -345,6 +357,91 @@ async fn large_document(relay: &Relay) -> Result<()> {
         "  each 4 MB lead took {} to be acknowledged; relay {:.0} MB",
         large.iter().map(|d| ms(*d)).collect::<Vec<_>>().join(", "),
         relay.rss_mb()?
+    );
+    Ok(())
+}
+
+/// One hello that fails: its close code, or `None` if the relay let it in.
+async fn failed_hello(relay: &Relay, source: Ipv4Addr, hello: Hello) -> Result<Option<u16>> {
+    let addr: SocketAddr = relay.addr.parse()?;
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(IpAddr::V4(source), 0))?;
+    let stream = socket.connect(addr).await?;
+    let (mut socket, _) = tokio_tungstenite::client_async(relay.url(), stream).await?;
+    socket
+        .send(Ws::Binary(codec::encode(&Message::Hello(hello)).into()))
+        .await?;
+    loop {
+        match socket.next().await {
+            Some(Ok(Ws::Close(frame))) => return Ok(frame.map(|f| u16::from(f.code))),
+            Some(Ok(Ws::Binary(_))) => return Ok(None),
+            Some(Ok(_)) => {}
+            _ => return Ok(Some(0)),
+        }
+    }
+}
+
+/// `count` failed sign-ins, 200 at a time from 200 source addresses, at a relay of its own with
+/// the default throttle: half with 16 KiB names (refused before anything is kept), half with
+/// made-up member names at the length bound or a real member's name with wrong tokens; the
+/// relay's memory before and after.
+async fn failed_sign_ins(data: &std::path::Path, count: usize) -> Result<()> {
+    let relay = &Relay::start_with(data, &["--connects-per-minute", "120"])?;
+    relay.admin(&["team", "create", "guessed"])?;
+    relay.member("guessed", "lina", "rep")?;
+    let before = relay.rss_mb()?;
+    let long = "名".repeat(5_400);
+    let started = Instant::now();
+    let mut codes: HashMap<Option<u16>, usize> = HashMap::new();
+    let mut sent = 0;
+    while sent < count {
+        let batch = (count - sent).min(200);
+        let tried = futures_util::future::join_all((0..batch).map(|n| {
+            let k = sent + n;
+            let member = match k % 4 {
+                0 | 1 => long.clone(),
+                2 => format!("{k:0>250}"),
+                _ => "lina".to_owned(),
+            };
+            let hello = Hello {
+                version: PROTOCOL_VERSION,
+                team: "guessed".into(),
+                member,
+                device: if k % 4 == 1 {
+                    long.clone()
+                } else {
+                    format!("guess-{k}")
+                },
+                token: format!("wrong-{k}"),
+                ticket: String::new(),
+            };
+            failed_hello(
+                relay,
+                Ipv4Addr::new(127, 0, 1, 1 + ((k / 4) % 200) as u8),
+                hello,
+            )
+        }))
+        .await;
+        for code in tried {
+            *codes.entry(code?).or_default() += 1;
+        }
+        sent += batch;
+    }
+    let mut codes: Vec<_> = codes.into_iter().collect();
+    codes.sort();
+    println!(
+        "  {count} failed hellos in {:.1} s, closed with {}",
+        started.elapsed().as_secs_f64(),
+        codes
+            .iter()
+            .map(|(code, n)| format!("{n}x {}", code.map_or("welcome".into(), |c| c.to_string())))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "  relay {before:.0} MB before, {:.0} MB after; the throttle keeps {} windows",
+        relay.rss_mb()?,
+        relay.metric("fieldsync_relay_sign_in_windows")?
     );
     Ok(())
 }
@@ -409,11 +506,12 @@ fn main() -> Result<()> {
         .skip(1)
         .map(|a| {
             a.parse()
-                .context("arguments are numbers: MAX_CONNECTIONS STAGE_SECONDS")
+                .context("arguments are numbers: MAX_CONNECTIONS STAGE_SECONDS FAILED_HELLOS")
         })
         .collect::<Result<_>>()?;
     let most = args.first().copied().unwrap_or(19_000) as usize;
     let length = Duration::from_secs(args.get(1).copied().unwrap_or(5));
+    let hellos = args.get(2).copied().unwrap_or(100_000) as usize;
     let open_files = fieldsync_relay::sockets::raise_fd_limit();
     let dir = tempfile::tempdir()?;
     let relay = Relay::start_with(
@@ -438,7 +536,9 @@ fn main() -> Result<()> {
     }
     println!("2. A large document beside a teammate's small changes");
     runtime.block_on(large_document(&relay))?;
-    println!("3. Idle authenticated connections, up to {most} or {MEMORY_MB:.0} MB");
+    println!("3. Failed sign-ins, half of them with 16 KiB names");
+    runtime.block_on(failed_sign_ins(&dir.path().join("guessed"), hellos))?;
+    println!("4. Idle authenticated connections, up to {most} or {MEMORY_MB:.0} MB");
     runtime.block_on(connections(&relay, most))?;
     Ok(())
 }

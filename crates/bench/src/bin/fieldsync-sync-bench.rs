@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use automerge::sync::SyncDoc;
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, Automerge, ROOT};
+use automerge::{Automerge, ROOT};
 use chrono::Utc;
 use fieldsync_bench::relay::{Relay, device, pushed_team, sync};
 use fieldsync_bench::{ms, percentile};
@@ -278,6 +278,7 @@ async fn connect(relay: &Relay, team: &str, member: &str, token: &str) -> Result
         member: member.into(),
         device: member.into(),
         token: token.into(),
+        ticket: String::new(),
     });
     socket
         .send(Ws::Binary(codec::encode(&hello).into()))
@@ -327,11 +328,12 @@ async fn live_propagation(relay: &Relay, devices: usize) -> Result<()> {
         });
     }
     let mut pusher = connect(relay, "live", "device", &token).await?;
-    let mut doc = AutoCommit::new();
+    let mut doc = fieldsync_bench::lead_doc("live-lead")?;
     let mut latencies = Vec::new();
     let rounds = 200;
+    // The first push carries the lead's creation too.
+    let mut before = Vec::new();
     for round in 0..rounds {
-        let before = doc.get_heads();
         doc.put(ROOT, "phone", format!("1380000{round:04}"))?;
         doc.commit();
         let push = Message::Push(Push {
@@ -342,6 +344,7 @@ async fn live_propagation(relay: &Relay, devices: usize) -> Result<()> {
                 data: doc.save_after(&before),
             }],
         });
+        before = doc.get_heads();
         let sent = Instant::now();
         pusher.send(Ws::Binary(codec::encode(&push).into())).await?;
         for _ in 0..devices {

@@ -48,12 +48,8 @@ impl MemoryDevice {
             // creation does, so the list below is one object everywhere.
             let mut doc = AutoCommit::new().with_actor(ActorId::from(id.as_bytes()));
             if id != fieldsync_model::TEAM_DOC_ID {
-                // What the relay requires of a lead (fieldsync_model::well_formed).
-                doc.put(ROOT, "id", id).unwrap();
-                doc.put(ROOT, "schema", 1u64).unwrap();
-                doc.put(ROOT, "created_at", automerge::ScalarValue::Timestamp(0))
-                    .unwrap();
-                doc.put(ROOT, "created_by", "test").unwrap();
+                // What the relay requires of a lead.
+                fieldsync_model::well_formed::put_skeleton(&mut doc, id, "test").unwrap();
             }
             doc.put_object(ROOT, "followups", ObjType::List).unwrap();
             doc.commit_with(CommitOptions::default().with_time(0));
@@ -346,6 +342,7 @@ fn hello(device: &MemoryDevice) -> Hello {
         member: device.actor.clone(),
         device: device.actor.clone(),
         token: TOKEN.into(),
+        ticket: String::new(),
     }
 }
 
@@ -495,7 +492,7 @@ impl Net {
                     link.authenticated = true;
                     link.to_device.push_back({
                         let (feed, head) = self.team.feed().unwrap();
-                        welcome(feed, head)
+                        welcome(feed, head, String::new(), 0)
                     });
                 }
                 Err(reason) => {
