@@ -354,3 +354,26 @@ fn a_relay_killed_mid_sync_loses_no_acknowledged_change() {
     assert_eq!(expected.len(), 1500);
     assert_eq!(listing(&wang), expected);
 }
+
+#[test]
+fn a_device_whose_clock_is_a_year_ahead_is_told_so_when_it_syncs() {
+    let relay = Relay::start(&[]);
+    team(&relay, "east");
+    let lina = joined(&relay, "east", "lina");
+    lina.add(&["--company", "Clockwork Co", "--contact", "C"]);
+    let synced = lina.run(&["sync"]).success().get_output().clone();
+    let said = String::from_utf8_lossy(&synced.stderr);
+    assert!(!said.contains("clock"), "a right clock is not remarked: {said}");
+    // The same device with its clock 400 days ahead (libfaketime, from Debian's package).
+    let output = std::process::Command::new("faketime")
+        .args(["-f", "+400d", env!("CARGO_BIN_EXE_fieldsync"), "sync"])
+        .env("FIELDSYNC_HOME", lina.home.path())
+        .env("TZ", util::TZ)
+        .output().expect("faketime (scripts/install-test-deps installs it)");
+    assert!(output.status.success(), "{output:?}");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("warning: this device's clock is 400 days ahead of the relay's"),
+        "{said}"
+    );
+}
