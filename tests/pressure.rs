@@ -54,15 +54,6 @@ fn push_of(n: u64, text: String) -> (String, Message) {
     (id, Message::Push(push))
 }
 
-/// Waits, at most 10 s, until `metric` reads `value`.
-fn wait_for_metric(relay: &Relay, metric: &str, value: f64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while relay.metric(metric) != value {
-        assert!(Instant::now() < deadline, "{metric} never reached {value}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_device_that_stops_reading_is_closed_while_the_others_keep_receiving() {
     let relay = Relay::start(&[
@@ -101,12 +92,8 @@ async fn a_device_that_stops_reading_is_closed_while_the_others_keep_receiving()
     let rss_after = relay.rss();
 
     // The stalled device, which has read nothing, is closed as too slow...
-    wait_for_metric(
-        &relay,
-        r#"fieldsync_relay_closes_total{reason="tooslow"}"#,
-        1.0,
-    );
-    wait_for_metric(&relay, "fieldsync_relay_connections", 2.0);
+    relay.wait_for_metric(r#"fieldsync_relay_closes_total{reason="tooslow"}"#, 1.0);
+    relay.wait_for_metric("fieldsync_relay_connections", 2.0);
     // ...and what the relay held for it stayed within its queue, not the 40 MB it missed.
     let grown = rss_after.saturating_sub(rss_before);
     assert!(
@@ -252,7 +239,7 @@ fn an_idle_teams_file_closes_and_opens_again_when_a_device_comes() {
     assert!(lina.ok(&["sync"]).contains("sent 1"));
     assert_eq!(relay.metric("fieldsync_relay_team_workers"), 1.0);
     // Nobody is connected: the team's worker stops and its file closes.
-    wait_for_metric(&relay, "fieldsync_relay_team_workers", 0.0);
+    relay.wait_for_metric("fieldsync_relay_team_workers", 0.0);
     lina.add(&["--company", "Second", "--contact", "S"]);
     assert!(lina.ok(&["sync"]).contains("sent 1"));
     let boss = relay::joined_as(&relay, "east", "boss", "manager");

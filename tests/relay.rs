@@ -76,15 +76,16 @@ impl Relay {
         relay
     }
 
-    /// Starts a relay whose log (stderr) is kept in `relay.log` of its data folder.
-    pub fn start_logged() -> Relay {
+    /// Starts a relay with `extra` serve flags whose log (stderr) is kept in `relay.log` of
+    /// its data folder.
+    pub fn start_logged(extra: &[&str]) -> Relay {
         let data = tempfile::tempdir().unwrap();
         let mut relay = Relay {
             log: Some(data.path().join("relay.log")),
             data,
             addr: String::new(),
             child: None,
-            extra: Vec::new(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         relay.serve("127.0.0.1:0");
         relay
@@ -187,6 +188,18 @@ impl Relay {
             .lines()
             .find_map(|line| line.strip_prefix(line_start)?.trim().parse().ok())
             .unwrap_or(0.0)
+    }
+
+    /// Waits, at most 10 s, until `metric` reads `value`.
+    pub fn wait_for_metric(&self, metric: &str, value: f64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.metric(metric) != value {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{metric} never reached {value}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The relay process's resident memory, in bytes (from /proc).

@@ -363,13 +363,17 @@ fn a_device_whose_clock_is_a_year_ahead_is_told_so_when_it_syncs() {
     lina.add(&["--company", "Clockwork Co", "--contact", "C"]);
     let synced = lina.run(&["sync"]).success().get_output().clone();
     let said = String::from_utf8_lossy(&synced.stderr);
-    assert!(!said.contains("clock"), "a right clock is not remarked: {said}");
+    assert!(
+        !said.contains("clock"),
+        "a right clock is not remarked: {said}"
+    );
     // The same device with its clock 400 days ahead (libfaketime, from Debian's package).
     let output = std::process::Command::new("faketime")
         .args(["-f", "+400d", env!("CARGO_BIN_EXE_fieldsync"), "sync"])
         .env("FIELDSYNC_HOME", lina.home.path())
         .env("TZ", util::TZ)
-        .output().expect("faketime (scripts/install-test-deps installs it)");
+        .output()
+        .expect("faketime (scripts/install-test-deps installs it)");
     assert!(output.status.success(), "{output:?}");
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(

@@ -599,7 +599,7 @@ async fn shutdown_closes_connections_with_a_reason_and_exits_cleanly() {
 
 #[tokio::test]
 async fn a_newline_in_a_device_name_does_not_forge_a_log_line() {
-    let relay = Relay::start_logged();
+    let relay = Relay::start_logged(&[]);
     relay.admin(&["team", "create", "east"]);
     let token = relay.member("east", "lina");
     let mut socket = connect(&relay).await;

@@ -86,8 +86,11 @@ async fn authenticate(
         // Decided on the members file as it is now (re-read only if it changed): a member
         // added a moment ago is let in, and one removed a moment ago is refused, before the
         // watcher notices either.
+        // A members file that cannot be read (gone, damaged) decides no one's fate: the device is
+        // told to sync later, not that its token is wrong.
         if let Err(err) = hub.reload_members() {
-            tracing::error!(error = %err, "cannot read the members file");
+            tracing::error!(error = %format!("{err:#}"), "cannot read the members file: sign-ins wait for it");
+            return Err(CloseReason::Storage);
         }
         let members = hub.members();
         let who = SignIn {

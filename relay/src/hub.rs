@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime};
 
+use anyhow::bail;
 use chrono::Utc;
 use fieldsync_model::Stamp;
 use fieldsync_sync::relay::{Budget, Continuation};
@@ -143,6 +144,7 @@ impl Hub {
         metrics: Metrics,
         files: Arc<dyn TeamFiles>,
     ) -> anyhow::Result<Hub> {
+        crate::team_files::adopt_team_files(&data, files.as_ref())?;
         let sign_ins = SignIns::new(limits.connects_per_minute);
         let hub = Hub {
             data,
@@ -197,6 +199,12 @@ impl Hub {
             if current.1 == stamp && stamp.is_some() {
                 return Ok(());
             }
+        }
+        if stamp.is_none() && !current_is_empty(&self.members) {
+            bail!(
+                "{} is missing: put it back from a backup (`fieldsync-relay restore --from FILE`); until then devices are told to sync later, and the teams it listed are served to no one new",
+                path.display()
+            );
         }
         let members = Arc::new(Members::load(&self.data)?);
         *self
@@ -400,8 +408,18 @@ impl Hub {
         if let Err(err) = self.reload_members() {
             problems.push(format!("cannot read the members file: {err:#}"));
         }
+        let members = self.members();
         for (file, err) in self.health.report() {
-            problems.push(format!("team file {file}: storage failing: {err}"));
+            let team = members
+                .teams
+                .iter()
+                .find(|(_, team)| team.file == file)
+                .map_or_else(|| "?".to_owned(), |(name, _)| name.clone());
+            problems.push(format!(
+                "team '{team}' ({}): storage failing: {err}; its devices are told to sync later. If the file is damaged or missing, stop the relay and put the team back from a backup: `fieldsync-relay --data {} restore --from FILE`",
+                self.files.relative_path(file).display(),
+                self.data.display()
+            ));
         }
         problems
     }
@@ -515,6 +533,16 @@ impl Hub {
         self.metrics.team_workers.set(teams.len() as i64);
         Ok(requests)
     }
+}
+
+/// Whether the members held now list no team (a relay that has none yet has no file either).
+fn current_is_empty(members: &RwLock<(Arc<Members>, Option<FileStamp>)>) -> bool {
+    members
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .0
+        .teams
+        .is_empty()
 }
 
 /// The roster of the team whose documents are in file `file`.

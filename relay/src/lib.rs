@@ -7,6 +7,7 @@
 //! - [`backup`]: backups taken while the relay serves, and restores.
 //! - [`members`]: teams, members and token hashes in `members.json`.
 //! - [`storage`]: team stores behind the protocol core's trait, reopened after a failure.
+//! - [`team_files`]: a team's file made with the team, and checked before serving.
 //! - [`team_store`]: one team's documents and changes feed in redb.
 //! - [`hub`]: team workers and open connections.
 //! - [`connection`]: one device's websocket.
@@ -29,6 +30,7 @@ mod outbox;
 pub mod server;
 pub mod sockets;
 pub mod storage;
+pub mod team_files;
 pub mod team_store;
 mod throttle;
 pub mod tls;

@@ -56,7 +56,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Team(TeamCommand::Create { name }) => {
-            Members::update(&data, |members| members.create_team(&name, now))?;
+            fieldsync_relay::team_files::create_team(&data, &name, now)?;
             writeln!(out, "made team '{name}'")?;
             Ok(())
         }

@@ -42,6 +42,11 @@ pub struct Team {
     pub created_at: DateTime<Utc>,
     /// Members by name, removed ones included.
     pub members: BTreeMap<String, Member>,
+    /// Whether the team's file was made (by `team create`, or at the first serve of a team an
+    /// earlier release made): from then on a missing file is lost data, reported and never
+    /// made again empty. Absent from earlier releases' files.
+    #[serde(default)]
+    pub file_made: bool,
 }
 
 impl Team {
@@ -123,7 +128,7 @@ impl Members {
         Ok(result)
     }
 
-    /// Makes a team.
+    /// Makes a team (its file is the caller's to make, before this is written).
     pub fn create_team(&mut self, name: &str, now: DateTime<Utc>) -> anyhow::Result<u32> {
         check_name("team", name)?;
         if self.teams.contains_key(name) {
@@ -141,6 +146,7 @@ impl Members {
                 file,
                 created_at: now,
                 members: BTreeMap::new(),
+                file_made: true,
             },
         );
         Ok(file)

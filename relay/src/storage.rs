@@ -31,9 +31,11 @@ pub type BoxedStore = Box<dyn RelayStore>;
 
 /// Opens team stores: the one place a storage engine is chosen.
 pub trait TeamFiles: Send + Sync {
-    /// Opens (or makes) the store of team file `file`, with a page cache of at most
-    /// `cache_bytes`.
+    /// Opens the store of team file `file`, which must have been made, with a page cache of
+    /// at most `cache_bytes`; a missing or damaged store is an error, never made again empty.
     fn open(&self, file: u32, cache_bytes: usize) -> Result<BoxedStore, StorageError>;
+    /// Makes the empty store of a new team's file `file` (nothing if it is there already).
+    fn make(&self, file: u32) -> Result<(), StorageError>;
     /// Where team file `file` is, under a data directory (or a backup's).
     fn relative_path(&self, file: u32) -> PathBuf;
 }
@@ -118,7 +120,7 @@ impl Reopening {
     ) -> Result<T, StorageError> {
         let store = match &mut self.store {
             Some(store) => store,
-            None => match self.files.open(self.file, self.cache_bytes) {
+            None => match contained(|| self.files.open(self.file, self.cache_bytes)) {
                 Ok(store) => self.store.insert(store),
                 Err(err) => {
                     self.health.failed(self.file, &err);
@@ -126,18 +128,40 @@ impl Reopening {
                 }
             },
         };
-        match operation(store) {
+        match contained(|| operation(store)) {
             Ok(done) => {
                 self.health.worked(self.file);
                 Ok(done)
             }
             Err(err) => {
-                self.store = None;
+                // A store that failed (or whose engine panicked) is dropped, and opened again,
+                // with every page checked, at the next request.
+                if let Some(store) = self.store.take() {
+                    let _ = contained(|| {
+                        drop(store);
+                        Ok(())
+                    });
+                }
                 self.health.failed(self.file, &err);
                 Err(err)
             }
         }
     }
+}
+
+/// Runs `work`, turning a panic inside the storage engine (a file damaged in a way its checks
+/// missed) into an error: the team's worker goes on, and reports the team as failing.
+fn contained<T>(work: impl FnOnce() -> Result<T, StorageError>) -> Result<T, StorageError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("no message");
+        Err(StorageError(format!(
+            "the storage engine failed inside (the file may be damaged): {why}"
+        )))
+    })
 }
 
 impl TeamStore for Reopening {

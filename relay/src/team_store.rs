@@ -85,6 +85,13 @@ impl TeamFiles for RedbFiles {
             .map_err(|err| StorageError(format!("cannot open {}: {err}", path.display())))?;
         Ok(Box::new(store))
     }
+
+    fn make(&self, file: u32) -> Result<(), StorageError> {
+        let path = self.data.join(self.relative_path(file));
+        RedbTeamStore::create(&path, 1 << 20, self.documents.clone())
+            .map(drop)
+            .map_err(|err| StorageError(format!("cannot make {}: {err}", path.display())))
+    }
 }
 
 /// A team's redb file.
@@ -100,9 +107,25 @@ pub struct RedbTeamStore {
 }
 
 impl RedbTeamStore {
-    /// Opens (or makes) the team file at `path` with a page cache of at most `cache_bytes`,
-    /// counting its documents into `documents`.
+    /// Opens the team file at `path`, which must exist, with a page cache of at most
+    /// `cache_bytes`, counting its documents into `documents`. Every page is checked on open:
+    /// a file damaged outside redb is refused as damaged, never trusted.
     pub fn open(
+        path: &Path,
+        cache_bytes: usize,
+        documents: prometheus::IntGauge,
+    ) -> Result<RedbTeamStore, StorageError> {
+        if !path.exists() {
+            return Err(StorageError(
+                "the file is missing (it held the team's documents; the relay will not start the team empty)".into(),
+            ));
+        }
+        RedbTeamStore::open_or_make(path, cache_bytes, documents)
+    }
+
+    /// Makes the team file at `path` if there is none, and opens it as [`RedbTeamStore::open`]
+    /// does.
+    pub fn create(
         path: &Path,
         cache_bytes: usize,
         documents: prometheus::IntGauge,
@@ -110,17 +133,39 @@ impl RedbTeamStore {
         if let Some(parent) = path.parent() {
             private::create_dir(parent).map_err(|err| StorageError(err.to_string()))?;
         }
-        // A team file holds customers' phone numbers: made readable by the relay's user only;
-        // one found wider (made by an earlier release) is reported.
+        // A team file holds customers' phone numbers: made readable by the relay's user only.
         if !path.exists() {
             drop(private::create_file(path).map_err(|err| StorageError(err.to_string()))?);
         }
+        RedbTeamStore::open_or_make(path, cache_bytes, documents)
+    }
+
+    fn open_or_make(
+        path: &Path,
+        cache_bytes: usize,
+        documents: prometheus::IntGauge,
+    ) -> Result<RedbTeamStore, StorageError> {
+        // One found wider than its owner (made by an earlier release) is reported.
         for warning in private::warnings(path, "a team's customers") {
             tracing::warn!("{warning}");
         }
+        let repaired = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let db = Database::builder()
             .set_cache_size(cache_bytes)
+            .set_check_integrity_on_open(true)
+            .set_repair_callback({
+                let repaired = repaired.clone();
+                move |_| repaired.store(true, std::sync::atomic::Ordering::Relaxed)
+            })
             .create(path)?;
+        if repaired.load(std::sync::atomic::Ordering::Relaxed) {
+            // After a crash this is redb's recovery; after damage it may fall back to the
+            // commit before: the feed is then behind the devices, which push again what it lost.
+            tracing::warn!(
+                file = %path.display(),
+                "the team file was not closed cleanly, or was damaged, and was repaired; devices ahead of it push again what it lacks"
+            );
+        }
         let txn = db.begin_write()?;
         {
             txn.open_table(DOCS)?;
@@ -432,7 +477,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("teams/1.redb");
         let gauge = prometheus::IntGauge::new("documents", "test").unwrap();
-        let mut store = RedbTeamStore::open(&path, 1 << 20, gauge.clone()).unwrap();
+        let mut store = RedbTeamStore::create(&path, 1 << 20, gauge.clone()).unwrap();
         let mut doc = AutoCommit::new();
         let mut heads = Vec::new();
         for n in 0..40 {
@@ -483,7 +528,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let gauge = prometheus::IntGauge::new("documents", "test").unwrap();
         let mut store =
-            RedbTeamStore::open(&dir.path().join("teams/1.redb"), 1 << 20, gauge).unwrap();
+            RedbTeamStore::create(&dir.path().join("teams/1.redb"), 1 << 20, gauge).unwrap();
         let change = |id: &str, owners_since| NewChanges {
             id: id.into(),
             data: AutoCommit::new().save(),

@@ -38,6 +38,10 @@ impl TeamFiles for FaultyFiles {
             poisoned: false,
         }))
     }
+
+    fn make(&self, file: u32) -> Result<(), StorageError> {
+        self.inner.make(file)
+    }
 }
 
 /// A store that fails at every use from its first failure on.
@@ -129,6 +133,7 @@ fn a_team_store_that_failed_recovers_without_a_restart_once_the_fault_clears() {
     let failing = prometheus::IntGauge::new("failing", "test").unwrap();
     let errors = prometheus::IntCounter::new("errors", "test").unwrap();
     let health = Health::new(failing.clone(), errors.clone());
+    files.make(1).unwrap();
     let store = Reopening::new(files.clone(), 1, 1 << 20, health.clone());
     let mut team = Team::new(store, Budget::new(64 << 20));
     let boss = Viewer {

@@ -64,7 +64,7 @@ pub fn run(
         });
     }
     let shared = free_into_pool(&devices[0], REPS[0], at, options)?;
-    Members::update(&relay_dir, |members| members.create_team(TEAM, at))?;
+    fieldsync_relay::team_files::create_team(&relay_dir, TEAM, at)?;
     let relay = EmbeddedRelay::start(&relay_dir)?;
     for device in &devices {
         let token = Members::update(&relay_dir, |members| {

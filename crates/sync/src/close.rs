@@ -38,7 +38,8 @@ pub enum CloseReason {
     /// Too many failed sign-ins as this member from this address, or too many connections
     /// from this device, in the last minute (4029).
     Throttled,
-    /// The relay could not store a change (4500).
+    /// The relay cannot serve the team now: a change not stored, a damaged or missing team
+    /// file, an unreadable members file (4500).
     Storage,
 }
 
@@ -147,7 +148,7 @@ impl CloseReason {
                 "too many failed sign-ins as this member from this network, or too many connections from this device, in the last minute; wait a minute (and check the token with `fieldsync join` if this device keeps failing)"
             }
             CloseReason::Storage => {
-                "the relay could not store a change; nothing was lost on this device, try again later"
+                "the relay cannot serve this team right now (its storage or members file is failing, and its operator is told); nothing was lost on this device: sync again later"
             }
         }
     }
