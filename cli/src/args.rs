@@ -57,6 +57,9 @@ pub enum Command {
     Status(JsonArg),
     /// Fold pending changes into their documents and shrink the store file.
     Compact,
+    /// Rebuild a damaged store from what still reads of it (changes not yet pushed included),
+    /// then sync to fetch the rest of the team's documents again.
+    Repair,
     /// Connect this device to the team's relay (stored; nothing is sent until `sync`).
     Join(JoinArgs),
     /// Push this device's changes to the relay and pull the team's.
@@ -835,7 +838,7 @@ pub struct JoinArgs {
 }
 
 /// `fieldsync sync`.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct SyncArgs {
     /// Stay connected: apply the team's changes as they happen and push this device's as they
     /// are made; reconnect after network failures.

@@ -50,6 +50,18 @@ fn usage_error(err: &clap::Error) -> String {
     format!("{first}{tip}; see --help")
 }
 
+/// The error for a command that stopped on a panic: almost always a store damaged on disk.
+fn stopped(panic: &(dyn std::any::Any + Send)) -> anyhow::Error {
+    let why = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("no detail");
+    anyhow::anyhow!(
+        "this device's store could not be read ({why}): it may be damaged; `fieldsync repair` rebuilds it from what still reads, keeping the changes not yet pushed, and fetches the rest from the team's relay"
+    )
+}
+
 fn main() -> ExitCode {
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
@@ -75,10 +87,16 @@ fn main() -> ExitCode {
     };
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let result = cmd::run(cli, &mut out).and_then(|clean| {
-        out.flush()?;
-        Ok(clean)
-    });
+    // A damaged store can make the storage engine panic: that is one clear line and a way
+    // back, not a crash.
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cmd::run(cli, &mut out).and_then(|clean| {
+            out.flush()?;
+            Ok(clean)
+        })
+    }))
+    .unwrap_or_else(|panic| Err(stopped(panic.as_ref())));
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),

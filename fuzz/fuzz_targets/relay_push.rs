@@ -39,6 +39,7 @@ fuzz_target!(|input: &[u8]| {
         Team::new(MemoryTeamStore::default(), Budget::new(64 << 20)).max_document(1 << 20);
     // A lead the relay holds, owned by the sender.
     let mut lead = AutoCommit::new();
+    fieldsync_model::well_formed::put_skeleton(&mut lead, "held", "lina").unwrap();
     lead.put(ROOT, "owner", "lina").unwrap();
     lead.put(ROOT, "company", "Held Co").unwrap();
     let _ = team.handle(

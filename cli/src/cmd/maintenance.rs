@@ -1,4 +1,5 @@
-//! `fieldsync status` and `fieldsync compact`: what the store holds, and tidying it.
+//! `fieldsync status`, `fieldsync compact` and `fieldsync repair`: what the store holds,
+//! tidying it, and rebuilding it when it is damaged.
 
 use std::io::Write;
 
@@ -100,5 +101,49 @@ pub fn compact(cx: &Context, out: &mut impl Write) -> Result<()> {
         out,
         "re-saved {resaved} documents; store file {before} -> {after} bytes"
     )?;
+    Ok(())
+}
+
+/// Rebuilds a damaged store, says what was kept and lost, then syncs if the device has joined.
+pub fn repair(cx: &Context, out: &mut impl Write) -> Result<()> {
+    let path = Context::store_path_in(&cx.home);
+    let repaired = fieldsync_store::Store::repair(&path, cx.store_options())?;
+    let plural = fieldsync_model::plural::counted;
+    writeln!(
+        out,
+        "repaired the store: kept {} ({} with changes not yet pushed, which go with the next sync); the damaged file is kept at {}",
+        plural(repaired.kept as u64, "document"),
+        repaired.pending,
+        repaired.damaged.display()
+    )?;
+    if repaired.earlier_save {
+        writeln!(
+            out,
+            "the damage reached the store's index, so it was read as of an earlier save: changes made on this device after that save, if any, are lost"
+        )?;
+    }
+    if !repaired.unreadable.is_empty() {
+        writeln!(
+            out,
+            "{} could not be read and come back from the relay: {}",
+            plural(repaired.unreadable.len() as u64, "document"),
+            repaired.unreadable.join(", ")
+        )?;
+    }
+    if !repaired.lost_changes.is_empty() {
+        writeln!(
+            out,
+            "lost: the changes this device had not pushed to {}",
+            repaired.lost_changes.join(", ")
+        )?;
+    }
+    if cx.open_store()?.remote()?.is_some()
+        && let Err(err) = super::sync::run(cx, &crate::args::SyncArgs::default(), out)
+    {
+        writeln!(
+            out,
+            "could not sync now ({err:#}): run `fieldsync sync` when online to fetch the team's documents again"
+        )?;
+    }
     Ok(())
 }

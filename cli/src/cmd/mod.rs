@@ -55,6 +55,7 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<bool> {
         Command::Demo(args) => demo::run(&cx, &args, out),
         Command::Status(args) => maintenance::status(&cx, &args, out),
         Command::Compact => maintenance::compact(&cx, out),
+        Command::Repair => maintenance::repair(&cx, out),
         Command::Join(args) => join::run(&cx, &args, out),
         Command::Sync(args) => sync::run(&cx, &args, out),
         Command::App(args) => app::run(&cx, &args, out),

@@ -39,6 +39,7 @@ pub mod quarantine;
 mod replace;
 pub mod revoke;
 mod rewrite;
+pub mod salvage;
 mod staged;
 pub mod sync;
 pub mod tables;
@@ -62,6 +63,7 @@ pub use maintenance::StoreStats;
 pub use quarantine::SetAside;
 pub use revoke::Wiped;
 pub use rewrite::copy_table;
+pub use salvage::{RepairError, Repaired};
 pub use sync::{Merged, Outgoing, Remote};
 
 use handle::Handle;
@@ -119,6 +121,12 @@ fn decode_json<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreE
         .map_err(|err| StoreError::Corrupt(format!("metadata '{key}': {err}")))
 }
 
+/// Writes a metadata value as it was read, bytes unchanged.
+fn put_raw_meta(txn: &WriteTransaction, key: &str, value: &[u8]) -> Result<(), StoreError> {
+    txn.open_table(META)?.insert(key, value)?;
+    Ok(())
+}
+
 fn put_meta<T: Serialize>(txn: &WriteTransaction, key: &str, value: &T) -> Result<(), StoreError> {
     let mut table = txn.open_table(META)?;
     table.insert(key, encode_json(value)?.as_slice())?;
@@ -133,6 +141,17 @@ impl Store {
         pipeline: Pipeline,
         options: StoreOptions,
     ) -> Result<Store, OpenError> {
+        Store::init_as(path, me, pipeline, ActorId::random(), options)
+    }
+
+    /// [`Store::init`] for a device that keeps its Automerge actor `actor` (a repaired store).
+    pub(crate) fn init_as(
+        path: &Path,
+        me: &str,
+        pipeline: Pipeline,
+        actor: ActorId,
+        options: StoreOptions,
+    ) -> Result<Store, OpenError> {
         // The store is made under a temporary name and renamed into place once its metadata is
         // committed, so an interrupted init never leaves a file that looks like a store.
         if path.exists() {
@@ -141,7 +160,6 @@ impl Store {
         let partial = path.with_extension("redb.partial");
         let _ = std::fs::remove_file(&partial);
         let db = handle::create(&partial)?;
-        let actor = ActorId::random();
         let unusable = |err: StoreError| OpenError::Unusable {
             path: path.to_owned(),
             detail: err.to_string(),
@@ -185,6 +203,39 @@ impl Store {
                 me: me.to_owned(),
                 pipeline,
             },
+            undone: None,
+        })
+    }
+
+    /// Opens a store read-only for [`Store::repair`], as far as it reads: no upgrade, no undo
+    /// of an unfinished write, each step contained; `Err` says which step failed.
+    pub(crate) fn open_damaged(path: &Path, options: StoreOptions) -> Result<Store, String> {
+        let contained = |step: &str, err: Box<dyn std::any::Any + Send>| {
+            let why = err
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| err.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default();
+            format!("{step}: the storage engine stopped ({why})")
+        };
+        let read = std::panic::AssertUnwindSafe(|| handle::open_read(path, options.lock_wait));
+        let db = std::panic::catch_unwind(read)
+            .map_err(|err| contained("opening it", err))?
+            .map_err(|err| err.to_string())?;
+        let handle = Handle::Read(db);
+        let meta =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_meta(path, &handle)))
+                .map_err(|err| contained("reading who this device is", err))?
+                .map_err(|err| match err {
+                    MetaError::Open(err) => err.to_string(),
+                    MetaError::Store(err) => err.to_string(),
+                })?
+                .0;
+        Ok(Store {
+            path: path.to_owned(),
+            options,
+            handle: Some(handle),
+            meta,
             undone: None,
         })
     }

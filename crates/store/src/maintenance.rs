@@ -91,10 +91,27 @@ impl Store {
         })
     }
 
+    /// Checks every page of the file (redb's own check) before a command rewrites it all: a
+    /// damaged store is refused with the way back instead of being rewritten.
+    pub fn check_integrity(&mut self) -> Result<(), StoreError> {
+        self.writer()?;
+        let Some(crate::handle::Handle::Write(db)) = &mut self.handle else {
+            return Ok(());
+        };
+        match db.check_integrity() {
+            // Repaired is redb's recovery after an unclean shutdown: nothing committed lost.
+            Ok(_) => Ok(()),
+            Err(err) => Err(StoreError::Corrupt(format!(
+                "{err}: run `fieldsync repair` to rebuild the store from what still reads, keeping the changes not yet pushed"
+            ))),
+        }
+    }
+
     /// Folds every lead's pending changes into its saved document, packs every document with
     /// the store's dictionary (trained on the documents the first time there are enough of
     /// them; see `packing`), then compacts the file. Returns the number of documents re-saved.
     pub fn compact(&mut self) -> Result<usize, StoreError> {
+        self.check_integrity()?;
         let actor = self.meta.actor.clone();
         let resaved = self.write(|txn| {
             let mut tables = LeadTables::open(txn)?;

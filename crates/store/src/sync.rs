@@ -144,12 +144,7 @@ impl Store {
             return Ok(false);
         }
         let over = behind || renamed;
-        // Only a manager may push the team document (the pipeline); a rep's copy is the
-        // relay's, which the relay has again from the managers' devices.
-        let manager = self
-            .team()?
-            .and_then(|team| team.member(self.me()))
-            .is_some_and(|member| member.role == fieldsync_model::Role::Manager);
+        let manager = self.is_manager()?;
         self.write(|txn| {
             put_meta(txn, meta_key::FEED, &feed)?;
             if over {
@@ -158,6 +153,23 @@ impl Store {
             Ok(())
         })?;
         Ok(over)
+    }
+
+    /// Whether the team document names this device's member a manager. Only a manager may push
+    /// the team document (the pipeline); a rep's copy is the relay's, which the relay has again
+    /// from the managers' devices.
+    fn is_manager(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .team()?
+            .and_then(|team| team.member(self.me()))
+            .is_some_and(|member| member.role == fieldsync_model::Role::Manager))
+    }
+
+    /// Starts over with the relay: position 0 and every document this device holds counted as
+    /// not yet pushed (the team document only on a manager's device), as after a restore.
+    pub fn start_over(&mut self) -> Result<(), StoreError> {
+        let manager = self.is_manager()?;
+        self.write(|txn| start_over(txn, manager))
     }
 
     /// The relay's feed position this device has applied everything up to.
