@@ -192,11 +192,20 @@ impl Relay {
 
     /// Waits, at most 10 s, until `metric` reads `value`.
     pub fn wait_for_metric(&self, metric: &str, value: f64) {
+        self.wait_until(metric, |read| read == value, &format!("{value}"));
+    }
+
+    /// Waits, at most 10 s, until `metric` reads `least` or more.
+    pub fn wait_for_metric_at_least(&self, metric: &str, least: f64) {
+        self.wait_until(metric, |read| read >= least, &format!("{least} or more"));
+    }
+
+    fn wait_until(&self, metric: &str, reached: impl Fn(f64) -> bool, what: &str) {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while self.metric(metric) != value {
+        while !reached(self.metric(metric)) {
             assert!(
                 std::time::Instant::now() < deadline,
-                "{metric} never reached {value}"
+                "{metric} never reached {what}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
