@@ -468,6 +468,42 @@ fn requests_with_a_wrong_host_no_key_or_a_cross_site_origin_are_refused() {
 }
 
 #[test]
+fn the_header_says_when_documents_from_the_team_were_set_aside() {
+    let (device, _) = lina_with_a_lead();
+    let get = |app: &AppProcess, lang: &str| {
+        let own = format!("127.0.0.1:{}", app.port);
+        let cookie = format!(
+            "fieldsync_key_{}={}; fieldsync_lang={lang}",
+            app.port,
+            app.key()
+        );
+        app.raw(&format!(
+            "GET / HTTP/1.1\r\nHost: {own}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        ))
+    };
+    let app = AppProcess::start(&device);
+    let (_, page) = get(&app, "en");
+    assert!(!page.contains("set aside"), "nothing set aside yet");
+    drop(app);
+    fieldsync_store::Store::open(&device.store_path(), Default::default())
+        .unwrap()
+        .put_aside(
+            &["0123456789abcdef0123456789abcdef".to_owned()],
+            "it does not name itself",
+        )
+        .unwrap();
+    let app = AppProcess::start(&device);
+    let (status, page) = get(&app, "en");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Documents from the team this device cannot read: 1"),
+        "{page}"
+    );
+    let (_, page) = get(&app, "zh");
+    assert!(page.contains("有 1 份团队文档在本机无法读取"), "{page}");
+}
+
+#[test]
 fn the_language_switch_goes_back_only_to_the_apps_own_pages() {
     let (device, id) = lina_with_a_lead();
     let app = AppProcess::start(&device);

@@ -111,6 +111,14 @@ async fn watch(
                 let _ = writeln!(out, "{now} pushed {pushed}, received {received}")
                     .and_then(|()| out.flush());
             }
+            Watched::SetAside(documents) => {
+                let _ = writeln!(
+                    out,
+                    "{now} set aside {} from the relay that this device cannot read (`fieldsync sync` names them)",
+                    fieldsync_model::plural::counted(documents as u64, "document")
+                )
+                .and_then(|()| out.flush());
+            }
             Watched::Retrying { error, wait } => eprintln!(
                 "fieldsync: {error}; reconnecting in {:.1} s",
                 wait.as_secs_f64()

@@ -30,6 +30,9 @@ pub enum Watched<'a> {
         /// Documents changed here by what the relay sent.
         received: usize,
     },
+    /// Documents from the relay this device could not read were set aside (in all, this
+    /// connection).
+    SetAside(usize),
     /// The connection ended; the next attempt comes after `wait`.
     Retrying {
         /// Why it ended.
@@ -54,6 +57,7 @@ pub async fn watch(
     loop {
         let mut connected = false;
         let mut reported = (0, 0);
+        let mut set_aside = 0;
         let mut slot = StoreSlot::new(open, false);
         let mut on_session = |event: Event<'_>| match event {
             Event::Connected(skew) => {
@@ -61,6 +65,10 @@ pub async fn watch(
                 on_event(Watched::Connected(skew));
             }
             Event::Progress(stats, merged) => {
+                if stats.set_aside > set_aside {
+                    set_aside = stats.set_aside;
+                    on_event(Watched::SetAside(set_aside));
+                }
                 if (stats.sent, merged) != reported {
                     on_event(Watched::Moved {
                         pushed: stats.sent - reported.0,

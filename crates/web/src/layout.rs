@@ -56,6 +56,8 @@ pub struct Header {
     pub status: SyncStatus,
     /// The page's own path and query, where the language switch comes back to.
     pub path: String,
+    /// Documents from the relay this device could not read and set aside.
+    pub set_aside: usize,
 }
 
 impl Header {
@@ -75,6 +77,7 @@ impl Header {
                 .count(),
             status: app.status(),
             path,
+            set_aside: store.set_aside()?.len(),
         })
     }
 }
@@ -133,8 +136,11 @@ pub fn status(lang: Lang, header: &Header) -> Markup {
             @if header.conflicts > 0 {
                 a class="status-conflicts" href="/leads?conflicts=1" { (lang.count("status.conflicts", header.conflicts)) }
             }
+            @if header.set_aside > 0 {
+                p class="status-warning" role="alert" { (lang.count("status.set_aside", header.set_aside)) }
+            }
             @if let Some(skew) = &status.clock {
-                p class="clock-wrong" role="alert" { (clock_warning(lang, skew)) }
+                p class="status-warning" role="alert" { (clock_warning(lang, skew)) }
             }
             @if let Some(refused) = &status.refused {
                 p class="refusal" role="alert" { (refused) }

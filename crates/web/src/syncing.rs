@@ -54,6 +54,8 @@ pub fn start(
                     app.notify(Signal::Changed);
                 }
             }
+            // The header reads the set-aside documents from the store.
+            Watched::SetAside(_) => app.notify(Signal::Status),
             Watched::Retrying { error, .. } => app.set_status(|status| {
                 status.online = false;
                 status.problem = Some(error.to_string());
