@@ -397,6 +397,41 @@ fn a_device_sets_aside_an_unreadable_document_from_the_relay_and_its_sync_ends()
         assert!(said.contains("set aside 2 documents"), "{said}");
     }
     assert_eq!(rep.list(&[]).len(), 1, "the good lead arrived");
+
+    // A rep cannot remove them; the manager does, for the whole team.
+    let refused = rep.fails(&["discard", nameless]);
+    assert!(refused.contains("manager"), "{refused}");
+    let said = manager.ok(&["discard", nameless, garbage, &good]);
+    assert!(said.contains("removed 2 documents for the team"), "{said}");
+    assert!(
+        said.contains(&format!("kept {good}, which the relay reads as leads")),
+        "{said}"
+    );
+    for device in [&rep, &manager] {
+        let said = device.ok(&["sync"]);
+        assert!(!said.contains("set aside"), "{said}");
+    }
+    let fresh = joined_as(&relay, "east", "audit", "manager");
+    let said = fresh.ok(&["sync"]);
+    assert!(
+        !said.contains("set aside"),
+        "a new device is not sent them: {said}"
+    );
+    assert_eq!(fresh.list(&[]).len(), 1);
+    let said = manager.ok(&["discard", nameless]);
+    assert!(said.contains("nothing to remove"), "{said}");
+    // The tombstone takes nothing more: a push to it is acknowledged and stored nowhere.
+    let token = token_of(&rep);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut socket = signed_in(&relay, "lina", &token).await;
+        let mut doc = AutoCommit::new();
+        fieldsync_model::well_formed::put_skeleton(&mut doc, nameless, "lina").unwrap();
+        doc.put(ROOT, "company", "Sneaky Co").unwrap();
+        assert_eq!(push(&mut socket, nameless, &mut doc, &[]).await, None);
+    });
+    let late = joined_as(&relay, "east", "late", "manager");
+    late.ok(&["sync"]);
+    assert_eq!(late.list(&[]).len(), 1, "nothing of the push was stored");
 }
 
 #[tokio::test(flavor = "multi_thread")]

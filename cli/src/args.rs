@@ -57,6 +57,10 @@ pub enum Command {
     Status(JsonArg),
     /// Fold pending changes into their documents and shrink the store file.
     Compact,
+    /// Remove, for the whole team, documents on the relay that no device can read (those `sync`
+    /// set aside); a manager's device only. The relay keeps a tombstone for each; every device
+    /// drops them at its next sync. A document that reads as a lead is kept.
+    Discard(DiscardArgs),
     /// Rebuild a damaged store from what still reads of it (changes not yet pushed included),
     /// then sync to fetch the rest of the team's documents again.
     Repair,
@@ -835,6 +839,14 @@ pub struct JoinArgs {
     /// own; the web's public authorities are always trusted.
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<std::path::PathBuf>,
+}
+
+/// `fieldsync discard`.
+#[derive(Debug, Args)]
+pub struct DiscardArgs {
+    /// The documents' ids, as `sync` named them.
+    #[arg(required = true)]
+    pub ids: Vec<String>,
 }
 
 /// `fieldsync sync`.

@@ -56,6 +56,7 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<bool> {
         Command::Status(args) => maintenance::status(&cx, &args, out),
         Command::Compact => maintenance::compact(&cx, out),
         Command::Repair => maintenance::repair(&cx, out),
+        Command::Discard(args) => sync::discard(&cx, &args, out),
         Command::Join(args) => join::run(&cx, &args, out),
         Command::Sync(args) => sync::run(&cx, &args, out),
         Command::App(args) => app::run(&cx, &args, out),

@@ -9,9 +9,9 @@ use chrono::Local;
 use fieldsync_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::args::SyncArgs;
+use crate::args::{DiscardArgs, SyncArgs};
 use crate::context::Context;
-use fieldsync_client::pass::{Identity, pass};
+use fieldsync_client::pass::{Identity, pass, pass_removing};
 use fieldsync_client::session::Event;
 use fieldsync_client::watch::Watched;
 
@@ -132,5 +132,53 @@ async fn watch(
     let nudge = tokio::sync::Notify::new();
     fieldsync_client::watch::watch(identity, open, &nudge, &mut on_event, stop).await?;
     writeln!(out, "stopped")?;
+    Ok(())
+}
+
+/// Removes documents no device can read for the whole team, in one sync pass.
+pub fn discard(cx: &Context, args: &DiscardArgs, out: &mut impl Write) -> Result<()> {
+    let identity = Identity::of(&cx.open_store()?)?;
+    let open = || cx.open_store();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (stats, _) = runtime.block_on(pass_removing(
+        &identity,
+        &open,
+        args.ids.clone(),
+        &mut |_| {},
+    ))?;
+    let plural = fieldsync_model::plural::counted;
+    if !stats.removed.is_empty() {
+        writeln!(
+            out,
+            "removed {} for the team: {}; the relay keeps a tombstone of each, and every device drops them at its next sync",
+            plural(stats.removed.len() as u64, "document"),
+            stats.removed.join(", ")
+        )?;
+    }
+    if !stats.kept_readable.is_empty() {
+        writeln!(
+            out,
+            "kept {}, which the relay reads as leads: delete a lead with `fieldsync lead delete ID`",
+            stats.kept_readable.join(", ")
+        )?;
+    }
+    let unknown: Vec<&String> = args
+        .ids
+        .iter()
+        .filter(|id| !stats.removed.contains(id) && !stats.kept_readable.contains(id))
+        .collect();
+    if !unknown.is_empty() {
+        writeln!(
+            out,
+            "nothing to remove for {}: the relay holds no such document, or it was removed already",
+            unknown
+                .iter()
+                .map(|id| id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
     Ok(())
 }

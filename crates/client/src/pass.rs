@@ -41,6 +41,17 @@ pub async fn pass(
     open: &dyn Fn() -> Result<Store>,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<(DeviceStats, usize)> {
+    pass_removing(identity, open, Vec::new(), on_event).await
+}
+
+/// [`pass`] that also removes `ids` for the whole team (a manager's device): documents no
+/// device can read, which the relay keeps as tombstones.
+pub async fn pass_removing(
+    identity: &Identity,
+    open: &dyn Fn() -> Result<Store>,
+    removing: Vec<String>,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<(DeviceStats, usize)> {
     let mut slot = StoreSlot::new(open, true);
     let result = session::run(
         &identity.remote,
@@ -48,6 +59,7 @@ pub async fn pass(
         &identity.device,
         &mut slot,
         None,
+        removing,
         on_event,
     )
     .await;

@@ -205,6 +205,7 @@ pub async fn run(
     device: &str,
     slot: &mut StoreSlot<'_>,
     watch: Option<&tokio::sync::Notify>,
+    removing: Vec<String>,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<(DeviceStats, usize), SessionError> {
     let (since, ticket) = {
@@ -253,7 +254,8 @@ pub async fn run(
             ticket,
         },
         since,
-    );
+    )
+    .removing(removing);
     socket
         .send(Message::Binary(session.start().into()))
         .await

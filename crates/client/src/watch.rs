@@ -84,6 +84,7 @@ pub async fn watch(
             &identity.device,
             &mut slot,
             Some(nudge),
+            Vec::new(),
             &mut on_session,
         );
         let ended = tokio::select! {

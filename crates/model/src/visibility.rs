@@ -51,6 +51,11 @@ pub struct Access {
     /// overruled rep giving the lead back from before the decision that overruled them.
     #[serde(default)]
     pub discounted: BTreeSet<String>,
+    /// Removed by a manager (a document no device could read): the relay keeps this tombstone,
+    /// shows it to no one, tells every device that may hold it to drop it, and stores nothing
+    /// more pushed to it.
+    #[serde(default)]
+    pub removed: bool,
 }
 
 impl Access {
@@ -134,17 +139,18 @@ impl Access {
 
     /// Whether `member`, in `role`, sees the lead now.
     pub fn visible_to(&self, member: &str, role: Role) -> bool {
-        role == Role::Manager
-            || self.owners.is_empty()
-            || self
-                .owners
-                .iter()
-                .any(|owner| owner.as_deref().is_none_or(|owner| owner == member))
+        !self.removed
+            && (role == Role::Manager
+                || self.owners.is_empty()
+                || self
+                    .owners
+                    .iter()
+                    .any(|owner| owner.as_deref().is_none_or(|owner| owner == member)))
     }
 
     /// Whether a device of `member` may hold a copy of the lead (it sees it now, or could once).
     pub fn may_hold(&self, member: &str, role: Role) -> bool {
-        self.pooled || self.seen.contains(member) || self.visible_to(member, role)
+        self.removed || self.pooled || self.seen.contains(member) || self.visible_to(member, role)
     }
 
     /// Whether a device of `member` at feed position `since` may still hold a copy it should
@@ -152,6 +158,10 @@ impl Access {
     /// A rep who has not owned it could have taken a copy only from the pool, and only if
     /// their device had read the feed as far as the lead's entry into it.
     pub fn may_hold_since(&self, member: &str, role: Role, since: u64) -> bool {
+        if self.removed {
+            // Any device may hold a removed document, or have set it aside.
+            return true;
+        }
         let pooled_by_then = self.pooled && self.pooled_at.is_none_or(|at| at <= since);
         (self.owners_since == 0 || self.owners_since > since)
             && (pooled_by_then || self.seen.contains(member) || self.visible_to(member, role))

@@ -38,6 +38,10 @@ impl Store {
                     }
                 }
             }
+            // A document set aside and then removed for the team is no longer waited on.
+            for id in ids {
+                crate::quarantine::release(txn, id)?;
+            }
             if ids.iter().any(|id| id == TEAM_DOC_ID) {
                 team_removed = forget_team(txn)?;
             }

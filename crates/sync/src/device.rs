@@ -9,8 +9,8 @@ use std::collections::VecDeque;
 
 use crate::codec::{self, DecodeError};
 use crate::message::{
-    Ack, DocChanges, Docs, Heads, Hello, Message, Offer, PROTOCOL_VERSION, Pull, Push, Revoke,
-    Stored, Update, Want, Wanted, Welcome,
+    Ack, DocChanges, Docs, Heads, Hello, Message, Offer, PROTOCOL_VERSION, Pull, Push, Remove,
+    Revoke, Stored, Update, Want, Wanted, Welcome,
 };
 
 /// Documents per push frame.
@@ -104,6 +104,10 @@ pub struct DeviceStats {
     pub ticket: String,
     /// The relay's clock at the welcome, in milliseconds since 1970-01-01 UTC, if it said.
     pub relay_time_ms: Option<i64>,
+    /// Documents the relay removed for the team at this session's request.
+    pub removed: Vec<String>,
+    /// Documents of the request the relay kept because they read as leads.
+    pub kept_readable: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +149,10 @@ pub struct DeviceSession {
     /// Documents asked for whole this session: one that still does not apply is set aside,
     /// never asked for again, so a session's work is bounded by what the relay offers.
     asked_whole: std::collections::BTreeSet<String>,
+    /// Documents to remove for the team (a manager's `Remove`), sent after the welcome, and
+    /// whether the relay has answered.
+    removing: Vec<String>,
+    removal_answered: bool,
     stats: DeviceStats,
 }
 
@@ -162,8 +170,18 @@ impl DeviceSession {
             push_cursor: Some(None),
             checkpoints: VecDeque::new(),
             asked_whole: std::collections::BTreeSet::new(),
+            removing: Vec::new(),
+            removal_answered: true,
             stats: DeviceStats::default(),
         }
+    }
+
+    /// This session also removes `ids` for the team (a manager's device; see [`Remove`]): it is
+    /// synced only once the relay has answered.
+    pub fn removing(mut self, ids: Vec<String>) -> DeviceSession {
+        self.removal_answered = ids.is_empty();
+        self.removing = ids;
+        self
     }
 
     /// The first frame to send.
@@ -180,6 +198,7 @@ impl DeviceSession {
     /// up to where it stood when the session began (or later).
     pub fn is_synced(&self) -> bool {
         self.phase == Phase::Ready
+            && self.removal_answered
             && self.offers_done
             && self.in_flight.is_empty()
             && self.push_cursor.is_none()
@@ -217,6 +236,12 @@ impl DeviceSession {
                     self.since = 0;
                 }
                 self.push_more(docs, &mut out)?;
+                if !self.removing.is_empty() {
+                    let ids = std::mem::take(&mut self.removing);
+                    let request = self.next_request;
+                    self.next_request += 1;
+                    out.push(self.encode(&Message::Remove(Remove { request, ids })));
+                }
                 out.push(self.encode(&Message::Pull(Pull { since: self.since })));
             }
             (Phase::Ready, Message::Ack(ack)) => self.ack(ack, docs, &mut out)?,
@@ -224,6 +249,11 @@ impl DeviceSession {
             (Phase::Ready, Message::Docs(answer)) => self.docs(answer, docs, &mut out)?,
             (Phase::Ready, Message::Update(update)) => self.update(update, docs, &mut out)?,
             (Phase::Ready, Message::Revoke(revoke)) => self.revoke(revoke, docs, &mut out)?,
+            (Phase::Ready, Message::Removed(removed)) => {
+                self.removal_answered = true;
+                self.stats.removed = removed.ids;
+                self.stats.kept_readable = removed.readable;
+            }
             (_, other) => return Err(DeviceError::Unexpected(other.kind())),
         }
         Ok(out)

@@ -244,6 +244,28 @@ pub struct Revoke {
     pub ids: Vec<String>,
 }
 
+/// A manager removes documents no device can read (set aside everywhere): the relay keeps a
+/// tombstone for each, tells every device to drop it, and stores nothing more pushed to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remove {
+    /// Numbers the request; its [`Removed`] answer carries the same number.
+    pub request: u64,
+    /// The documents.
+    pub ids: Vec<String>,
+}
+
+/// The relay's answer to a [`Remove`], once the tombstones are durable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removed {
+    /// The [`Remove::request`] answered.
+    pub request: u64,
+    /// The documents removed now (those already removed, or unknown to the relay, are left out).
+    pub ids: Vec<String>,
+    /// The documents kept because they read as leads: a lead is deleted as a change of its own.
+    #[serde(default)]
+    pub readable: Vec<String>,
+}
+
 /// Every frame of the protocol.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -268,6 +290,10 @@ pub enum Message {
     Update(Update),
     /// Relay to device, unasked.
     Revoke(Revoke),
+    /// Device (a manager's) to relay.
+    Remove(Remove),
+    /// Relay to device, answering `Remove`.
+    Removed(Removed),
 }
 
 impl Message {
@@ -284,6 +310,8 @@ impl Message {
             Message::Docs(_) => "docs",
             Message::Update(_) => "update",
             Message::Revoke(_) => "revoke",
+            Message::Remove(_) => "remove",
+            Message::Removed(_) => "removed",
         }
     }
 }

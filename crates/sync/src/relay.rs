@@ -29,6 +29,7 @@ use crate::message::{
 mod answer;
 mod cache;
 mod memory;
+mod remove;
 
 pub use answer::{Continuation, DOCS_FRAME_BYTES, OFFER_PAGE, STEP_BYTES};
 pub use cache::{Budget, Loaded, MEMORY_PER_SAVED_BYTE};
@@ -284,6 +285,7 @@ impl<S: TeamStore> Team<S> {
             Message::Push(push) => self.push(push, viewer),
             Message::Pull(pull) => self.pull(pull.since, viewer),
             Message::Want(want) => self.answer(want.request, want.docs.into_iter(), viewer),
+            Message::Remove(remove) => self.remove(remove, viewer),
             other => Err(Refusal::Protocol(format!(
                 "a device may not send '{}' after hello",
                 other.kind()
@@ -335,6 +337,15 @@ impl<S: TeamStore> Team<S> {
                 true => self.store.access(&pushed.id).map_err(Refusal::Storage)?,
                 false => None,
             };
+            if access.as_ref().is_some_and(|a| a.removed) {
+                // A tombstone takes nothing more: the device is done with what it pushed, and
+                // drops the document at its next pull.
+                stored.push(Stored {
+                    id: pushed.id,
+                    heads: pushed.heads,
+                });
+                continue;
+            }
             let never_visible = access
                 .as_ref()
                 .is_some_and(|a| !a.may_hold(&viewer.member, viewer.role));
