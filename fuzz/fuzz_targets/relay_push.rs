@@ -4,24 +4,15 @@
 
 #![no_main]
 
+mod push;
+
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 use fieldsync_model::Role;
-use fieldsync_sync::message::{Message, Push};
 use fieldsync_sync::relay::{Budget, MemoryTeamStore};
-use fieldsync_sync::{DocChanges, Heads, Team, Viewer, codec};
+use fieldsync_sync::{Heads, Team, Viewer};
 use libfuzzer_sys::fuzz_target;
-
-fn push(id: &str, data: Vec<u8>, heads: Heads) -> Vec<u8> {
-    codec::encode(&Message::Push(Push {
-        batch: 1,
-        docs: vec![DocChanges {
-            id: id.into(),
-            heads,
-            data,
-        }],
-    }))
-}
+use push::push;
 
 fuzz_target!(|input: &[u8]| {
     let Some((&choice, data)) = input.split_first() else {

@@ -7,15 +7,18 @@
 
 #![no_main]
 
+mod push;
+
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjType, ROOT, ScalarValue};
 use fieldsync_model::Role;
 use fieldsync_model::well_formed::{check_document, put_skeleton};
-use fieldsync_sync::message::{Message, Push, Want, Wanted};
+use fieldsync_sync::message::{Message, Want, Wanted};
 use fieldsync_sync::relay::{Budget, MemoryTeamStore};
-use fieldsync_sync::{DocChanges, Heads, Team, Viewer, codec};
+use fieldsync_sync::{Heads, Team, Viewer, codec};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
+use push::push;
 
 /// A value of any kind automerge stores.
 #[derive(Arbitrary, Debug)]
@@ -96,17 +99,6 @@ struct Case {
     other: Vec<(String, Value)>,
 }
 
-fn push(id: &str, data: Vec<u8>, heads: Heads) -> Vec<u8> {
-    codec::encode(&Message::Push(Push {
-        batch: 1,
-        docs: vec![DocChanges {
-            id: id.into(),
-            heads,
-            data,
-        }],
-    }))
-}
-
 fn apply(register: &Register, doc: &mut AutoCommit, key: &str) {
     match register {
         Register::Kept => {}
@@ -140,8 +132,11 @@ fuzz_target!(|case: Case| {
     }
     held.put(ROOT, "company", "Held Co").unwrap();
     let held_heads = held.get_heads();
-    team.handle(&push("held", held.save(), Heads::new(held_heads.clone())), &boss)
-        .expect("a manager's well-formed lead is stored");
+    team.handle(
+        &push("held", held.save(), Heads::new(held_heads.clone())),
+        &boss,
+    )
+    .expect("a manager's well-formed lead is stored");
 
     let id = if case.to_held { "held" } else { "new" };
     let mut doc = if case.to_held && case.with_dependencies {
@@ -171,7 +166,10 @@ fuzz_target!(|case: Case| {
     }
     let heads = doc.get_heads();
     let data = doc.save_after(&base);
-    if team.handle(&push(id, data, Heads::new(heads)), &sender).is_ok() {
+    if team
+        .handle(&push(id, data, Heads::new(heads)), &sender)
+        .is_ok()
+    {
         // Acknowledged: the relay's copy reads as a lead.
         let answer = team.handle(
             &codec::encode(&Message::Want(Want {
@@ -187,8 +185,8 @@ fuzz_target!(|case: Case| {
             for frame in &outcome.reply {
                 if let Ok(Message::Docs(docs)) = codec::decode(frame) {
                     for doc in docs.docs {
-                        let loaded = automerge::Automerge::load(&doc.data)
-                            .expect("the relay's copy loads");
+                        let loaded =
+                            automerge::Automerge::load(&doc.data).expect("the relay's copy loads");
                         check_document(&doc.id, &loaded).expect("the relay's copy reads as a lead");
                     }
                 }

@@ -15,13 +15,18 @@ use fieldsync_client::pass::{Identity, pass, pass_removing};
 use fieldsync_client::session::Event;
 use fieldsync_client::watch::Watched;
 
+/// The runtime a sync's one connection runs on.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
 /// Syncs once, or watches.
 pub fn run(cx: &Context, args: &SyncArgs, out: &mut impl Write) -> Result<()> {
     let identity = Identity::of(&cx.open_store()?)?;
     let open = || cx.open_store();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = runtime()?;
     if args.watch {
         runtime.block_on(watch(&identity, &open, out))
     } else {
@@ -139,10 +144,7 @@ async fn watch(
 pub fn discard(cx: &Context, args: &DiscardArgs, out: &mut impl Write) -> Result<()> {
     let identity = Identity::of(&cx.open_store()?)?;
     let open = || cx.open_store();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let (stats, _) = runtime.block_on(pass_removing(
+    let (stats, _) = runtime()?.block_on(pass_removing(
         &identity,
         &open,
         args.ids.clone(),
