@@ -85,9 +85,7 @@ impl App {
         work: impl FnOnce(&Store) -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
         let app = Arc::clone(self);
-        tokio::task::spawn_blocking(move || work(&app.open()?))
-            .await
-            .map_err(|err| AppError::Other(err.to_string()))?
+        tokio::task::spawn_blocking(move || work(&app.open()?)).await?
     }
 
     /// Runs `work` on the store for writing, then tells open pages.
@@ -96,9 +94,7 @@ impl App {
         work: impl FnOnce(&mut Store) -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
         let app = Arc::clone(self);
-        let done = tokio::task::spawn_blocking(move || work(&mut app.open()?))
-            .await
-            .map_err(|err| AppError::Other(err.to_string()))??;
+        let done = tokio::task::spawn_blocking(move || work(&mut app.open()?)).await??;
         self.wrote.notify_one();
         self.notify(Signal::Changed);
         Ok(done)

@@ -29,9 +29,23 @@ pub enum AppError {
     /// into the win stage); forms show it at the form.
     #[error("{0}")]
     Refused(String),
+    /// The store could not be read (damaged on disk: the storage engine stopped); nothing was
+    /// saved.
+    #[error("{0}")]
+    Damaged(String),
     /// Anything else, with its message.
     #[error("{0}")]
     Other(String),
+}
+
+impl From<tokio::task::JoinError> for AppError {
+    /// A store task that panicked met a store the storage engine could not read.
+    fn from(err: tokio::task::JoinError) -> Self {
+        match err.is_panic() {
+            true => AppError::Damaged(err.to_string()),
+            false => AppError::Other(err.to_string()),
+        }
+    }
 }
 
 impl From<OpenError> for AppError {
@@ -106,6 +120,11 @@ impl AppError {
                 "输入有误，未保存。",
                 "A value is wrong; nothing was saved.",
             ),
+            AppError::Damaged(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "本机数据无法读取（可能已损坏），未保存任何内容。请关闭应用，运行 fieldsync repair：它会保留尚未同步的更改，并从团队的中继重新取回其余数据。",
+                "This device's store could not be read (it may be damaged); nothing was saved. Close the app and run fieldsync repair: it keeps the changes not yet synced and fetches the rest from the team's relay again.",
+            ),
             AppError::Other(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "出错了，未保存任何内容。",
@@ -139,5 +158,22 @@ impl IntoResponse for AppError {
             }
         };
         (status, page).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppError;
+
+    #[tokio::test]
+    async fn a_store_task_that_panicked_is_a_damaged_store_with_the_way_back() {
+        let panicked = tokio::task::spawn_blocking(|| panic!("unreachable page"))
+            .await
+            .map_err(AppError::from);
+        let err = panicked.unwrap_err();
+        assert!(matches!(err, AppError::Damaged(_)), "{err:?}");
+        let (status, zh, en) = err.advice();
+        assert_eq!(status, axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert!(zh.contains("fieldsync repair") && en.contains("fieldsync repair"));
     }
 }
