@@ -465,3 +465,45 @@ async fn a_throttled_member_keeps_her_own_devices_by_their_tickets_not_their_nam
     let said = lina.ok(&["sync"]);
     assert!(said.contains("synced with"), "{said}");
 }
+
+#[test]
+fn a_rep_starting_over_after_a_restore_drops_a_pool_lead_handed_to_another_rep_meanwhile() {
+    let mut relay = Relay::start(&[]);
+    relay.admin(&["team", "create", "east"]);
+    let manager = joined_as(&relay, "east", "boss", "manager");
+    let lina = joined(&relay, "east", "lina");
+    relay.member("east", "wang");
+    let pooled = manager.add(&["--company", "Pooled Then Wang's", "--contact", "P"]);
+    manager.ok(&["lead", "edit", &pooled, "--unassign"]);
+    manager.ok(&["sync"]);
+    lina.ok(&["sync"]);
+    assert_eq!(lina.list(&[]).len(), 1, "lina holds the pool lead");
+    // Handed to wang while lina is offline; the relay is backed up, then restored from it.
+    manager.ok(&["lead", "edit", &pooled, "--owner", "wang"]);
+    manager.ok(&["sync"]);
+    manager.ok(&[
+        "log",
+        &pooled,
+        "--channel",
+        "call",
+        "--summary",
+        "wang's private notes",
+    ]);
+    manager.ok(&["sync"]);
+    let backup = relay
+        .data
+        .path()
+        .parent()
+        .unwrap()
+        .join("intrusion-restore.zip");
+    relay.admin(&["backup", "--out", backup.to_str().unwrap()]);
+    relay.terminate();
+    relay.admin(&["restore", "--from", backup.to_str().unwrap()]);
+    relay.restart();
+    std::fs::remove_file(&backup).unwrap();
+    // Lina's device starts over from position 0: the lead is not hers, and goes.
+    lina.ok(&["sync"]);
+    assert!(lina.list(&[]).is_empty(), "{:?}", lina.list(&[]));
+    manager.ok(&["sync"]);
+    assert_eq!(manager.list(&[]).len(), 1);
+}

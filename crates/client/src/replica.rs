@@ -82,6 +82,9 @@ impl DeviceDocs for Replica<'_> {
     fn set_aside(&mut self, ids: &[String], reason: &str) -> Result<(), StoreError> {
         self.store.put_aside(ids, reason)
     }
+    fn held(&mut self) -> Result<Vec<String>, StoreError> {
+        self.store.lead_ids()
+    }
 }
 
 fn outgoing(out: fieldsync_store::Outgoing) -> DocChanges {

@@ -21,7 +21,7 @@ use fieldsync_model::TEAM_DOC_ID;
 use redb::ReadableTable;
 
 use crate::error::{OpenError, StoreError};
-use crate::tables::{DOC_KEYS, META, UNPUSHED, meta_key};
+use crate::tables::{META, UNPUSHED, meta_key};
 use crate::{Store, StoreOptions, put_raw_meta};
 
 /// What a repair kept and lost.
@@ -140,12 +140,8 @@ fn salvage(path: &Path, options: &StoreOptions) -> Result<Salvage, RepairError> 
         }
     };
     let (ids, pending) = contained(|| {
+        let ids = store.lead_ids()?;
         let txn = store.handle()?.begin_read()?;
-        let ids: Vec<String> = txn
-            .open_table(DOC_KEYS)?
-            .iter()?
-            .map(|entry| entry.map(|(id, _)| id.value().to_owned()))
-            .collect::<Result<_, _>>()?;
         let pending: BTreeSet<String> = txn
             .open_table(UNPUSHED)?
             .iter()?

@@ -97,6 +97,17 @@ fn heads_of(bytes: &[u8], id: &str) -> Result<Vec<ChangeHash>, StoreError> {
 }
 
 impl Store {
+    /// The ids of every lead this store holds, in id order.
+    pub fn lead_ids(&self) -> Result<Vec<String>, StoreError> {
+        let txn = self.handle()?.begin_read()?;
+        let ids = txn
+            .open_table(DOC_KEYS)?
+            .iter()?
+            .map(|entry| entry.map(|(id, _)| id.value().to_owned()))
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
     /// The relay this device joined, if any.
     pub fn remote(&self) -> Result<Option<Remote>, StoreError> {
         self.read_meta_value(meta_key::REMOTE)

@@ -59,6 +59,8 @@ pub trait DeviceDocs {
     /// Records that these documents were set aside for `reason` (sent whole, they still did
     /// not apply), so the device neither stores nor asks for them again this session.
     fn set_aside(&mut self, ids: &[String], reason: &str) -> Result<(), Self::Error>;
+    /// The ids of every lead this device holds (not the team document).
+    fn held(&mut self) -> Result<Vec<String>, Self::Error>;
 }
 
 /// Why a session ended with an error on the device's side.
@@ -132,6 +134,30 @@ struct Checkpoint {
     batch: Option<u64>,
 }
 
+/// The leads `docs` holds that a whole pull did not `named`, leaving out those with changes not
+/// yet pushed (this device's own new work, pushed before it could be offered).
+fn unnamed<D: DeviceDocs>(
+    named: &std::collections::BTreeSet<String>,
+    docs: &mut D,
+) -> Result<Vec<String>, DeviceError<D::Error>> {
+    let unnamed: Vec<String> = docs
+        .held()
+        .map_err(DeviceError::Storage)?
+        .into_iter()
+        .filter(|id| !named.contains(id))
+        .collect();
+    let pending: std::collections::BTreeSet<String> = docs
+        .pending_of(&unnamed)
+        .map_err(DeviceError::Storage)?
+        .into_iter()
+        .map(|doc| doc.id)
+        .collect();
+    Ok(unnamed
+        .into_iter()
+        .filter(|id| !pending.contains(id))
+        .collect())
+}
+
 /// One device's sync session with the relay.
 #[derive(Debug)]
 pub struct DeviceSession {
@@ -153,6 +179,10 @@ pub struct DeviceSession {
     /// whether the relay has answered.
     removing: Vec<String>,
     removal_answered: bool,
+    /// On a pull from position 0, every document offered or revoked so far: once the last
+    /// offer is in, a lead this device holds that the relay did not name is one its member no
+    /// longer sees (a restore, say, made the device start over), and is dropped as revoked.
+    full_pull: Option<std::collections::BTreeSet<String>>,
     stats: DeviceStats,
 }
 
@@ -172,6 +202,7 @@ impl DeviceSession {
             asked_whole: std::collections::BTreeSet::new(),
             removing: Vec::new(),
             removal_answered: true,
+            full_pull: None,
             stats: DeviceStats::default(),
         }
     }
@@ -241,6 +272,9 @@ impl DeviceSession {
                     let request = self.next_request;
                     self.next_request += 1;
                     out.push(self.encode(&Message::Remove(Remove { request, ids })));
+                }
+                if self.since == 0 {
+                    self.full_pull = Some(std::collections::BTreeSet::new());
                 }
                 out.push(self.encode(&Message::Pull(Pull { since: self.since })));
             }
@@ -384,7 +418,16 @@ impl DeviceSession {
                 have: mine.unwrap_or_default(),
             })
             .collect();
-        self.want(wanted, offer.upto, offer.revoked, docs, out)
+        let mut revoked = offer.revoked;
+        if let Some(named) = &mut self.full_pull {
+            named.extend(offer.entries.iter().map(|entry| entry.id.clone()));
+            named.extend(revoked.iter().cloned());
+            if offer.last {
+                revoked.extend(unnamed(named, docs)?);
+                self.full_pull = None;
+            }
+        }
+        self.want(wanted, offer.upto, revoked, docs, out)
     }
 
     fn revoke<D: DeviceDocs>(

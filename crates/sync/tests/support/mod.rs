@@ -250,6 +250,14 @@ impl DeviceDocs for MemoryDevice {
         self.set_aside.extend(ids.iter().cloned());
         Ok(())
     }
+    fn held(&mut self) -> Result<Vec<String>, Infallible> {
+        Ok(self
+            .docs
+            .keys()
+            .filter(|id| *id != fieldsync_model::TEAM_DOC_ID)
+            .cloned()
+            .collect())
+    }
 }
 
 pub use fieldsync_sync::relay::MemoryTeamStore;
