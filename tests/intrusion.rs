@@ -432,6 +432,22 @@ fn a_device_sets_aside_an_unreadable_document_from_the_relay_and_its_sync_ends()
     let late = joined_as(&relay, "east", "late", "manager");
     late.ok(&["sync"]);
     assert_eq!(late.list(&[]).len(), 1, "nothing of the push was stored");
+    // The tombstones hold no bytes of the documents.
+    relay.kill();
+    let gauge = prometheus::IntGauge::new("opened", "opened").unwrap();
+    let path = relay.data.path().join("teams/1.redb");
+    let mut store =
+        fieldsync_relay::team_store::RedbTeamStore::open(&path, 1 << 20, gauge).unwrap();
+    use fieldsync_sync::TeamStore;
+    for id in [nameless, garbage] {
+        assert_eq!(store.load(id).unwrap(), None, "{id}");
+        assert!(
+            store
+                .access(id)
+                .unwrap()
+                .is_some_and(|access| access.removed)
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -309,7 +309,13 @@ impl TeamStore for RedbTeamStore {
                     .next_back()
                     .transpose()?
                     .map_or(0, |(key, _)| key.value().1 + 1);
-                if next + 1 >= FOLD_AFTER {
+                if change.access.as_ref().is_some_and(|access| access.removed) {
+                    // A tombstone: the document's bytes go; its access and feed entry stay.
+                    docs.remove(id)?;
+                    for n in 0..next {
+                        changes.remove((id, n))?;
+                    }
+                } else if next + 1 >= FOLD_AFTER {
                     fold(&mut docs, &mut changes, id, &change.data)?;
                 } else {
                     changes.insert((id, next), change.data.as_slice())?;

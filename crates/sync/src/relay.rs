@@ -69,7 +69,9 @@ pub trait TeamStore {
     fn access(&mut self, id: &str) -> Result<Option<Access>, Self::Error>;
     /// Stores every document's new changes and access in one durable transaction and gives
     /// each the next feed sequence number, in order; records, in the same transaction, that
-    /// the roles of `role_changed` changed at the new feed head. Returns the numbers.
+    /// the roles of `role_changed` changed at the new feed head. A change whose access says
+    /// removed drops the document's bytes (a tombstone: its access and feed entry stay).
+    /// Returns the numbers.
     fn commit(
         &mut self,
         changes: &[NewChanges],

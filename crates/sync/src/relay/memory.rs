@@ -59,10 +59,14 @@ impl TeamStore for MemoryTeamStore {
                     let access = access.clone().numbered(self.head);
                     self.access.insert(change.id.clone(), access);
                 }
-                self.docs
-                    .entry(change.id.clone())
-                    .or_default()
-                    .extend_from_slice(&change.data);
+                if change.access.as_ref().is_some_and(|access| access.removed) {
+                    self.docs.remove(&change.id);
+                } else {
+                    self.docs
+                        .entry(change.id.clone())
+                        .or_default()
+                        .extend_from_slice(&change.data);
+                }
                 if let Some((old, _)) = self
                     .positions
                     .insert(change.id.clone(), (self.head, change.heads.clone()))
