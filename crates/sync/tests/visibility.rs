@@ -478,3 +478,39 @@ fn a_demoted_managers_device_drops_a_lead_changed_after_the_demotion() {
     net.sync_all();
     assert_eq!(ids(&net, 0), Vec::<String>::new());
 }
+
+/// A case the property test found: a rep claims a pool lead offline while the manager assigns
+/// it to them and then to itself, the manager's frames faulted on the way; the rep's device,
+/// overruled, must still sync (its claim is kept as a conflict and widens no view).
+#[test]
+fn a_claim_crossing_two_assignments_over_a_faulty_link_converges() {
+    let deliver = |up, fault| {
+        Op::Net(NetOp::Deliver {
+            device: 0,
+            up,
+            fault,
+        })
+    };
+    run(
+        5,
+        vec![
+            Op::Create {
+                device: 0,
+                pool: true,
+            },
+            Op::SyncAll,
+            Op::Net(NetOp::Connect(0)),
+            Op::Claim { device: 2, pick: 0 },
+            Op::Assign { pick: 0, to: 2 },
+            deliver(true, 34),
+            deliver(false, 2),
+            deliver(true, 1),
+            Op::Assign { pick: 0, to: 0 },
+            Op::Create {
+                device: 0,
+                pool: false,
+            },
+        ],
+    )
+    .unwrap();
+}
