@@ -18,24 +18,20 @@
 //! Two reps claiming one pool lead offline each build on the pool, so both claims pass and
 //! stand as a conflict, as before.
 
-use std::collections::BTreeSet;
-
-use automerge::{Automerge, ChangeHash, ObjId as ExId, ROOT, ReadDoc};
+use automerge::{Automerge, ChangeHash, ROOT, ReadDoc};
 
 use crate::schema::key;
 use crate::visibility::{OwnerOps, VisibilityError, owner_value};
 
 /// Checks every change `doc` gained since `before` (the relay's heads of the lead before the
 /// merge) as the work of rep `member`; `overruled` says someone else replaced an earlier
-/// claim of theirs since the lead was last theirs or the pool's, and `discounted` are the
-/// owner operations that already count for no one's view.
+/// claim of theirs since the lead was last theirs or the pool's.
 pub fn check_rep_changes(
     id: &str,
     member: &str,
     doc: &Automerge,
     before: &[ChangeHash],
     overruled: bool,
-    discounted: &BTreeSet<String>,
 ) -> Result<Verdict, VisibilityError> {
     let mut verdict = Verdict::default();
     if before.is_empty() {
@@ -49,13 +45,6 @@ pub fn check_rep_changes(
     };
     let mine = |value: &Option<String>| value.as_deref().is_none_or(|owner| owner == member);
     let new = doc.get_changes(before);
-    let is_new = |op: &ExId| match op {
-        ExId::Id(counter, actor, _) => new.iter().any(|change| {
-            change.actor_id() == actor
-                && (change.start_op().get()..=change.max_op()).contains(counter)
-        }),
-        ExId::Root => false,
-    };
     for change in &new {
         let deps = change.deps();
         if deps.is_empty() {
@@ -135,15 +124,7 @@ mod tests {
     ) -> Result<(), VisibilityError> {
         let before = relay.get_heads();
         relay.merge(from).unwrap();
-        check_rep_changes(
-            "l1",
-            member,
-            relay.document(),
-            &before,
-            overruled,
-            &BTreeSet::new(),
-        )
-        .map(|_| ())
+        check_rep_changes("l1", member, relay.document(), &before, overruled).map(|_| ())
     }
 
     #[test]
@@ -205,15 +186,7 @@ mod tests {
         let mut copy = relay.fork();
         let before = copy.get_heads();
         copy.merge(&mut again).unwrap();
-        let verdict = check_rep_changes(
-            "l1",
-            "lina",
-            copy.document(),
-            &before,
-            true,
-            &BTreeSet::new(),
-        )
-        .unwrap();
+        let verdict = check_rep_changes("l1", "lina", copy.document(), &before, true).unwrap();
         assert!(verdict.discounted);
         // Her follow-up work on the state she saw is still taken.
         let mut note = lina.fork();
@@ -227,15 +200,7 @@ mod tests {
         let mut copy = relay.fork();
         let before = copy.get_heads();
         copy.merge(&mut release).unwrap();
-        let verdict = check_rep_changes(
-            "l1",
-            "lina",
-            copy.document(),
-            &before,
-            true,
-            &BTreeSet::new(),
-        )
-        .unwrap();
+        let verdict = check_rep_changes("l1", "lina", copy.document(), &before, true).unwrap();
         assert!(verdict.discounted);
     }
 }

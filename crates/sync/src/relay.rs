@@ -394,15 +394,9 @@ impl<S: TeamStore> Team<S> {
                 if !was_manager {
                     let known = access.clone().unwrap_or_default();
                     let overruled = known.overruled.contains(&viewer.member);
-                    let verdict = check_rep_changes(
-                        &pushed.id,
-                        &viewer.member,
-                        doc,
-                        &before,
-                        overruled,
-                        &known.discounted,
-                    )
-                    .map_err(Refusal::Forbidden)?;
+                    let verdict =
+                        check_rep_changes(&pushed.id, &viewer.member, doc, &before, overruled)
+                            .map_err(Refusal::Forbidden)?;
                     if verdict.discounted {
                         discounted = owners_after
                             .iter()
