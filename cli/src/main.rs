@@ -52,11 +52,7 @@ fn usage_error(err: &clap::Error) -> String {
 
 /// The error for a command that stopped on a panic: almost always a store damaged on disk.
 fn stopped(panic: &(dyn std::any::Any + Send)) -> anyhow::Error {
-    let why = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("no detail");
+    let why = fieldsync_store::panic_message(panic);
     anyhow::anyhow!(
         "this device's store could not be read ({why}): it may be damaged; `fieldsync repair` rebuilds it from what still reads, keeping the changes not yet pushed, and fetches the rest from the team's relay"
     )

@@ -153,13 +153,9 @@ impl Reopening {
 /// missed) into an error: the team's worker goes on, and reports the team as failing.
 fn contained<T>(work: impl FnOnce() -> Result<T, StorageError>) -> Result<T, StorageError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
-        let why = panic
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| panic.downcast_ref::<&str>().copied())
-            .unwrap_or("no message");
         Err(StorageError(format!(
-            "the storage engine failed inside (the file may be damaged): {why}"
+            "the storage engine failed inside (the file may be damaged): {}",
+            fieldsync_store::panic_message(panic.as_ref())
         )))
     })
 }

@@ -17,6 +17,8 @@
 //! - [`revoke`]: dropping leads the member no longer sees, and wiping a team on removal.
 //! - `packing`: documents at rest packed with a dictionary trained by `compact`.
 //! - [`private`]: the store's file and folder readable by their owner only.
+//! - [`salvage`]: `repair`, a damaged store rebuilt from what still reads.
+//! - [`panics`]: what a panic of the storage engine said, for those who contain it.
 //!
 //! ```
 //! use fieldsync_store::{Store, StoreOptions};
@@ -34,6 +36,7 @@ pub mod leads;
 pub mod maintenance;
 mod numbers;
 mod packing;
+pub mod panics;
 pub mod private;
 pub mod quarantine;
 mod replace;
@@ -60,6 +63,7 @@ pub use error::{LookupError, OpenError, StoreError};
 pub use handover::HandoverPlan;
 pub use leads::{BUILD_BATCH, LeadBatch, Updated};
 pub use maintenance::StoreStats;
+pub use panics::panic_message;
 pub use quarantine::SetAside;
 pub use revoke::Wiped;
 pub use rewrite::copy_table;
@@ -211,12 +215,10 @@ impl Store {
     /// of an unfinished write, each step contained; `Err` says which step failed.
     pub(crate) fn open_damaged(path: &Path, options: StoreOptions) -> Result<Store, String> {
         let contained = |step: &str, err: Box<dyn std::any::Any + Send>| {
-            let why = err
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| err.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_default();
-            format!("{step}: the storage engine stopped ({why})")
+            format!(
+                "{step}: the storage engine stopped ({})",
+                panic_message(err.as_ref())
+            )
         };
         let read = std::panic::AssertUnwindSafe(|| handle::open_read(path, options.lock_wait));
         let db = std::panic::catch_unwind(read)

@@ -74,12 +74,10 @@ pub enum RepairError {
 /// Runs `read`, turning a panic of the storage engine into an error.
 fn contained<T>(read: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
     catch_unwind(AssertUnwindSafe(read)).unwrap_or_else(|panic| {
-        let why = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_else(|| "the storage engine stopped".to_owned());
-        Err(StoreError::Corrupt(why))
+        Err(StoreError::Corrupt(format!(
+            "the storage engine stopped: {}",
+            crate::panic_message(panic.as_ref())
+        )))
     })
 }
 
